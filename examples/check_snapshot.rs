@@ -1,0 +1,29 @@
+//! Check a snapshot (or the built-in sample org) with the built-in rules and print the findings.
+//!
+//! `cargo run --example check_snapshot [-- FILE]`
+
+use std::sync::Arc;
+
+use rolecall::engine::{CheckConfig, RuleEngine};
+use rolecall::model::{load_snapshot, sample, Org};
+
+fn main() -> miette::Result<()> {
+    let snapshot = match std::env::args().nth(1) {
+        Some(path) => load_snapshot(path.as_ref())?,
+        None => sample()?,
+    };
+    let org = Arc::new(Org::new(snapshot));
+    let engine = RuleEngine::with_builtin();
+    let report = engine.check(&org, &CheckConfig::default());
+    for f in report.findings() {
+        println!("{} {} {} `{}`: {}", f.rule_id, f.severity, f.subject.kind, f.subject.name, f.message);
+        if let Some(fix) = &f.fix {
+            println!("    fix: {fix}");
+        }
+    }
+    for e in report.errors() {
+        println!("error: {} at {}", e.message, e.location());
+    }
+    println!("{} findings from {} rules", report.findings().count(), report.outcomes.len());
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! Command-line front end: argument definitions, dispatch and exit codes.
+//!
+//! Owns clap types and terminal concerns only; all work is done by library calls. One file per
+//! subcommand.
+
+mod check;
+mod generate;
+mod rules;
+
+use std::io::Write;
+use std::process::{ExitCode, Termination};
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes, documented in `--help` and the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: no findings at or above the threshold, no errors.
+    Clean,
+    /// 1: findings at or above `--fail-on`.
+    Findings,
+    /// 2: usage, input, rule or fetch error.
+    Error,
+}
+
+impl Termination for Exit {
+    fn report(self) -> ExitCode {
+        ExitCode::from(match self {
+            Self::Clean => 0,
+            Self::Findings => 1,
+            Self::Error => 2,
+        })
+    }
+}
+
+const EXIT_HELP: &str = "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage, input or rule error.";
+
+#[derive(Debug, Parser)]
+#[command(name = "rolecall", version, about = "Audit Genesys Cloud permissions as code", after_help = EXIT_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run rules against a snapshot (the built-in sample org when no source is given).
+    Check(check::CheckArgs),
+    /// Write a deterministic synthetic org snapshot (for benchmarks and experiments).
+    Generate(generate::GenerateArgs),
+    /// List rules or show a rule's documentation.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
+}
+
+pub fn main() -> Exit {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { Exit::Error } else { Exit::Clean };
+        }
+    };
+    let result = match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Generate(args) => generate::run(&args),
+        Command::Rules(cmd) => rules::run(&cmd),
+    };
+    match result {
+        Ok(exit) => exit,
+        Err(report) => {
+            eprint_report(&report);
+            Exit::Error
+        }
+    }
+}
+
+/// Render a diagnostic on stderr with miette's handler (colors follow `NO_COLOR` and the terminal).
+fn eprint_report(report: &miette::Report) {
+    let _ = writeln!(std::io::stderr(), "{report:?}");
+}
+
+/// Write to stdout; a closed pipe (`rolecall check | head`) is not an error.
+fn emit(text: &str) -> miette::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(miette::miette!("cannot write to stdout: {e}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A note for the person at the terminal, on stderr.
+fn note(text: &str) {
+    let _ = writeln!(std::io::stderr(), "rolecall: {text}");
+}

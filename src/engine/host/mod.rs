@@ -1,0 +1,24 @@
+//! The host API: what rule scripts can see and call.
+//!
+//! Scripts get small handle types over the shared [`Org`](crate::model::Org), never copies of
+//! the org as Rhai maps (a measured ~200× difference on large orgs; see DESIGN.md).
+
+mod api;
+mod handles;
+mod report;
+mod util;
+
+pub use handles::{
+    BusinessUnitH, ClientH, DivisionH, GrantH, GroupH, List, ManagementUnitH, OrgH, PolicyH,
+    RoleH, SettingsH, UserH,
+};
+pub use report::FindingRef;
+pub(crate) use report::RunCtx;
+pub(crate) use util::CONFIG_ERROR;
+
+/// Register every host type and function on an engine.
+pub(crate) fn register(engine: &mut rhai::Engine) {
+    api::register(engine);
+    report::register(engine);
+    util::register(engine);
+}

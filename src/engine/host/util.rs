@@ -1,0 +1,89 @@
+//! Helper functions for rules that Rhai lacks: CIDR containment, glob matching, config errors.
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use rhai::{Array, Engine, EvalAltResult};
+
+/// Marker prefix that turns a script error into a configuration error.
+pub(crate) const CONFIG_ERROR: &str = "rolecall-config-error: ";
+
+/// Parse `a.b.c.d/n` or a bare address (a /32).
+pub(crate) fn parse_cidr(text: &str) -> Option<Ipv4Net> {
+    let text = text.trim();
+    text.parse::<Ipv4Net>()
+        .ok()
+        .or_else(|| text.parse::<Ipv4Addr>().ok().map(Ipv4Net::from))
+}
+
+/// Whether `inner` lies entirely inside one of `list` (malformed list entries cover nothing).
+fn covered(list: &[Ipv4Net], inner: &Ipv4Net) -> bool {
+    list.iter().any(|outer| outer.contains(inner))
+}
+
+/// Case-insensitive glob: `*` matches any run of characters, `?` one character.
+pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.to_lowercase().chars().collect();
+    let t: Vec<char> = text.to_lowercase().chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+pub(crate) fn register(engine: &mut Engine) {
+    engine.register_fn("is_cidr", |s: &str| parse_cidr(s).is_some());
+    engine.register_fn("cidr_covered", |list: Array, cidr: &str| -> Result<bool, Box<EvalAltResult>> {
+        let inner = parse_cidr(cidr).ok_or_else(|| format!("`{cidr}` is not an IPv4 CIDR"))?;
+        let nets: Vec<Ipv4Net> = list.iter().filter_map(|v| parse_cidr(&v.to_string())).collect();
+        Ok(covered(&nets, &inner))
+    });
+    engine.register_fn("join", |list: Array, sep: &str| {
+        list.iter().map(ToString::to_string).collect::<Vec<_>>().join(sep)
+    });
+    engine.register_fn("glob_match", |pattern: &str, text: &str| glob_match(pattern, text));
+    engine.register_fn("config_error", |message: &str| -> Result<(), Box<EvalAltResult>> {
+        Err(format!("{CONFIG_ERROR}{message}").into())
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_containment() {
+        let list = [parse_cidr("10.0.0.0/8").unwrap(), parse_cidr("192.0.2.0/24").unwrap()];
+        assert!(covered(&list, &parse_cidr("10.1.2.0/24").unwrap()));
+        assert!(covered(&list, &parse_cidr("192.0.2.7").unwrap()));
+        assert!(!covered(&list, &parse_cidr("192.0.2.0/23").unwrap()));
+        assert!(!covered(&list, &parse_cidr("203.0.113.0/24").unwrap()));
+        assert!(parse_cidr("10.0.0.0/33").is_none());
+        assert!(parse_cidr("not-a-cidr").is_none());
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("svc-*", "SVC-genesys-sync"));
+        assert!(glob_match("*service*", "the service account"));
+        assert!(glob_match("a?c", "abc"));
+        assert!(!glob_match("svc-*", "service"));
+        assert!(glob_match("*", ""));
+        assert!(!glob_match("a*b", "acbx"));
+    }
+}

@@ -1,0 +1,147 @@
+//! Compiling one rule file: parse once, read `const RULE` and the `//!` docs without running it.
+
+use std::sync::Arc;
+
+use rhai::{Dynamic, Engine, Map, AST};
+
+use super::err::{RuleError, RuleErrorKind};
+use super::meta::{clean_docs, section, RuleMeta, Severity, REQUIRED_SECTIONS};
+
+/// A rule ready to run.
+pub(crate) struct CompiledRule {
+    pub meta: RuleMeta,
+    pub ast: AST,
+    pub text: Arc<str>,
+    /// Whether `check` takes `(org, params)` rather than `(org)`.
+    pub takes_params: bool,
+}
+
+pub(crate) fn compile(engine: &Engine, source: &str, text: &str) -> Result<CompiledRule, RuleError> {
+    let text: Arc<str> = Arc::from(text);
+    let mut ast = engine.compile(&*text).map_err(|e| {
+        let pos = e.position();
+        let message = e.err_type().to_string();
+        let mut err = RuleError::new(
+            RuleErrorKind::Compile,
+            source,
+            &text,
+            pos.line().unwrap_or(0),
+            pos.position().unwrap_or(0),
+            message,
+        );
+        if text.contains("eval") {
+            err = err.with_help("`eval` is disabled in rules: call functions directly instead");
+        }
+        err
+    })?;
+    ast.set_source(source);
+    let meta_err = |line: usize, message: String, help: &str| {
+        RuleError::new(RuleErrorKind::Metadata, source, &text, line, 1, message).with_help(help)
+    };
+    let rule_line = line_of(&text, "const RULE").unwrap_or(0);
+    let Some(map) = ast
+        .iter_literal_variables(true, false)
+        .find(|(name, ..)| *name == "RULE")
+        .and_then(|(.., v)| v.try_cast::<Map>())
+    else {
+        return Err(meta_err(
+            rule_line,
+            "no `const RULE = #{ … }` with literal values".into(),
+            "add `const RULE = #{ id: \"ORG001\", name: \"bad-pattern-name\", severity: \"medium\", tags: [] };` at the top level",
+        ));
+    };
+    let field = |k: &str| map.get(k).and_then(|v| v.clone().into_immutable_string().ok()).map(|s| s.to_string());
+    let id = field("id").unwrap_or_default();
+    if !valid_id(&id) {
+        return Err(meta_err(
+            rule_line,
+            format!("rule id `{id}` is not of the form `ABC123` (2–5 capital letters, 3 digits)"),
+            "pick an unused code such as `ORG001`; codes are never reused",
+        ));
+    }
+    let name = field("name").unwrap_or_default();
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        return Err(meta_err(rule_line, format!("rule name `{name}` is not kebab-case"), "name the bad pattern, e.g. `client-without-mfa`").with_id(&id));
+    }
+    let severity: Severity = field("severity")
+        .unwrap_or_default()
+        .parse()
+        .map_err(|m: String| meta_err(rule_line, m, "use critical, high, medium, low or info").with_id(&id))?;
+    let tags = match map.get("tags") {
+        None => Vec::new(),
+        Some(v) => v
+            .clone()
+            .try_cast::<rhai::Array>()
+            .map(|a| a.iter().map(Dynamic::to_string).collect())
+            .ok_or_else(|| meta_err(rule_line, "`tags` must be an array of strings".into(), "e.g. `tags: [\"oauth\", \"wfm\"]`").with_id(&id))?,
+    };
+    let status = field("status").unwrap_or_else(|| "stable".to_owned());
+    let docs = clean_docs(ast.doc());
+    let missing: Vec<&str> = REQUIRED_SECTIONS
+        .iter()
+        .copied()
+        .filter(|s| section(&docs, s).is_none_or(|b| b.is_empty()))
+        .collect();
+    if !missing.is_empty() {
+        return Err(meta_err(
+            1,
+            format!("the `//!` documentation lacks {}", missing.iter().map(|s| format!("`## {s}`")).collect::<Vec<_>>().join(", ")),
+            "document the rule at the top of the file with `//!` lines: a summary, then `## What it does`, `## Why is this bad?`, `## How to fix`",
+        )
+        .with_id(&id));
+    }
+    let arity = ast.iter_functions().find(|f| f.name == "check").map(|f| f.params.len());
+    let takes_params = match arity {
+        Some(1) => false,
+        Some(2) => true,
+        _ => {
+            return Err(meta_err(
+                line_of(&text, "fn check").unwrap_or(0),
+                "the rule has no `fn check(org)` or `fn check(org, params)`".into(),
+                "define `fn check(org) { … }` and call `report(subject, message)` for each problem",
+            )
+            .with_id(&id))
+        }
+    };
+    let summary = docs.lines().next().unwrap_or_default().trim().to_owned();
+    Ok(CompiledRule {
+        meta: RuleMeta {
+            id,
+            name,
+            severity,
+            tags,
+            status,
+            summary,
+            docs,
+            source: source.to_owned(),
+        },
+        ast,
+        text,
+        takes_params,
+    })
+}
+
+fn valid_id(id: &str) -> bool {
+    let letters = id.chars().take_while(char::is_ascii_uppercase).count();
+    let digits = &id[letters..];
+    (2..=5).contains(&letters) && digits.len() == 3 && digits.chars().all(|c| c.is_ascii_digit())
+}
+
+pub(crate) fn line_of(text: &str, needle: &str) -> Option<usize> {
+    text.lines().position(|l| l.trim_start().starts_with(needle)).map(|i| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        assert!(valid_id("WFM001"));
+        assert!(valid_id("AB123"));
+        assert!(!valid_id("wfm001"));
+        assert!(!valid_id("W001"));
+        assert!(!valid_id("WFM01"));
+        assert!(!valid_id("WFM0001"));
+    }
+}

@@ -1,0 +1,281 @@
+//! The rule engine: one sandboxed Rhai engine, rules compiled once, run against an [`Org`].
+//!
+//! ```
+//! use std::sync::Arc;
+//! use rolecall::engine::{CheckConfig, RuleEngine};
+//! use rolecall::model::{Org, OrgBuilder};
+//!
+//! let mut engine = RuleEngine::new(Default::default());
+//! engine.add_source("inline:no-admins.rhai", r#"
+//! //! Users holding `Master Admin`.
+//! //! ## What it does
+//! //! Reports every user with the role.
+//! //! ## Why is this bad?
+//! //! Admins should be few.
+//! //! ## How to fix
+//! //! Remove the role.
+//! const RULE = #{ id: "ORG001", name: "master-admin-user", severity: "low" };
+//! fn check(org) {
+//!     for u in org.users_with("authorization:role:edit", "*") { report(u, "is an admin"); }
+//! }
+//! "#).unwrap();
+//! let org = Arc::new(Org::new(
+//!     OrgBuilder::new("x").division("Home")
+//!         .role("Master Admin", &["authorization:*:*"])
+//!         .user("Ann", "ann@x.example", "active")
+//!         .grant_user("ann@x.example", "Master Admin", "*")
+//!         .build(),
+//! ));
+//! let report = engine.check(&org, &CheckConfig::default());
+//! assert_eq!(report.outcomes[0].findings[0].subject.name, "Ann");
+//! ```
+
+mod builtin;
+mod err;
+mod finding;
+pub mod host;
+mod load;
+mod meta;
+mod run;
+mod sandbox;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use miette::Diagnostic;
+use thiserror::Error;
+
+pub use builtin::BUILTIN_RULES;
+pub use err::{RuleError, RuleErrorKind, RuleLoadErrors};
+pub use finding::{Finding, ObjectKey};
+pub use meta::{RuleMeta, Severity, REQUIRED_SECTIONS};
+pub use run::RuleOutcome;
+pub use sandbox::Limits;
+
+use crate::model::Org;
+use load::CompiledRule;
+
+/// Which rules to run and with what parameters. The library's plain counterpart of the CLI flags.
+#[derive(Debug, Clone, Default)]
+pub struct CheckConfig {
+    /// Run only rules matching one of these ids, id prefixes, names or tags (empty = all).
+    pub select: Vec<String>,
+    /// Skip rules matching one of these.
+    pub ignore: Vec<String>,
+    /// Parameters per rule id, passed as `params` to `fn check(org, params)`.
+    pub params: HashMap<String, serde_json::Value>,
+    /// Worker threads (0 = one per core).
+    pub threads: usize,
+}
+
+/// The result of running a rule set against an org.
+#[derive(Debug, Clone)]
+pub struct CheckReport {
+    /// One outcome per rule that ran, in rule-id order.
+    pub outcomes: Vec<RuleOutcome>,
+    /// Rule files that could not be loaded.
+    pub load_errors: Vec<RuleError>,
+    /// Wall time of the whole run.
+    pub elapsed: Duration,
+}
+
+impl CheckReport {
+    /// Every finding, in rule order.
+    pub fn findings(&self) -> impl Iterator<Item = &Finding> {
+        self.outcomes.iter().flat_map(|o| o.findings.iter())
+    }
+    /// Every rule error: load errors, then run-time errors.
+    pub fn errors(&self) -> impl Iterator<Item = &RuleError> {
+        self.load_errors
+            .iter()
+            .chain(self.outcomes.iter().filter_map(|o| o.error.as_ref()))
+    }
+}
+
+/// A rule directory could not be read.
+#[derive(Debug, Error, Diagnostic)]
+#[error("cannot read rule directory `{}`", path.display())]
+#[diagnostic(code(rolecall::rule::dir), help("check the path given to `--rules`"))]
+pub struct RuleDirError {
+    path: PathBuf,
+    #[source]
+    source: std::io::Error,
+}
+
+/// One configured Rhai engine and the rules compiled for it.
+pub struct RuleEngine {
+    engine: rhai::Engine,
+    limits: Limits,
+    rules: Vec<CompiledRule>,
+    load_errors: Vec<RuleError>,
+}
+
+impl std::fmt::Debug for RuleEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleEngine")
+            .field("rules", &self.rules.iter().map(|r| &r.meta.id).collect::<Vec<_>>())
+            .field("load_errors", &self.load_errors.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RuleEngine {
+    /// An engine with no rules.
+    #[must_use]
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            engine: sandbox::build(&limits),
+            limits,
+            rules: Vec::new(),
+            load_errors: Vec::new(),
+        }
+    }
+
+    /// An engine with the built-in rules and default limits.
+    #[must_use]
+    pub fn with_builtin() -> Self {
+        let mut e = Self::new(Limits::default());
+        e.add_builtin();
+        e
+    }
+
+    /// Add the built-in rules.
+    pub fn add_builtin(&mut self) {
+        for (path, text) in BUILTIN_RULES {
+            // A broken built-in is recorded like any other rule error (and a test rules it out).
+            let _ = self.add_source(&format!("builtin:{path}"), text);
+        }
+    }
+
+    /// Compile a rule from text. `name` labels errors (a path, or e.g. `inline:my-rule.rhai`).
+    /// The error is also kept in [`RuleEngine::load_errors`] so a later check reports it.
+    ///
+    /// # Errors
+    /// A [`RuleError`] for a rule that does not compile, lacks metadata or docs, or reuses an id.
+    pub fn add_source(&mut self, name: &str, text: &str) -> Result<&RuleMeta, RuleError> {
+        let result = load::compile(&self.engine, name, text).and_then(|rule| {
+            match self.rules.iter().find(|r| r.meta.id == rule.meta.id) {
+                Some(other) => Err(RuleError::new(
+                    RuleErrorKind::DuplicateId,
+                    name,
+                    &rule.text,
+                    load::line_of(&rule.text, "const RULE").unwrap_or(0),
+                    1,
+                    format!("rule id `{}` is already used by `{}`", rule.meta.id, other.meta.source),
+                )
+                .with_id(&rule.meta.id)
+                .with_help("ids are unique and never reused: pick a new one")),
+                None => Ok(rule),
+            }
+        });
+        match result {
+            Ok(rule) => {
+                // Kept sorted by id so runs and reports are in a stable order.
+                let at = self.rules.partition_point(|r| r.meta.id < rule.meta.id);
+                self.rules.insert(at, rule);
+                Ok(&self.rules[at].meta)
+            }
+            Err(e) => {
+                self.load_errors.push(e.clone());
+                Err(e)
+            }
+        }
+    }
+
+    /// Add every `*.rhai` rule under `dir` (recursively, sorted). Files whose name starts with
+    /// `_` are helper modules for `import`, and `*.test.rhai` files are rule tests; both are skipped.
+    /// Returns how many files were read; per-file problems go to [`RuleEngine::load_errors`].
+    ///
+    /// # Errors
+    /// [`RuleDirError`] if the directory cannot be listed.
+    pub fn add_dir(&mut self, dir: &Path) -> Result<usize, RuleDirError> {
+        let mut files = Vec::new();
+        collect(dir, &mut files).map_err(|source| RuleDirError {
+            path: dir.to_owned(),
+            source,
+        })?;
+        files.sort();
+        let count = files.len();
+        for file in files {
+            let name = file.to_string_lossy().into_owned();
+            match std::fs::read_to_string(&file) {
+                Ok(text) => {
+                    let _ = self.add_source(&name, &text);
+                }
+                Err(e) => self.load_errors.push(RuleError::new(
+                    RuleErrorKind::Compile,
+                    &name,
+                    &Arc::from(""),
+                    0,
+                    0,
+                    format!("cannot read the file: {e}"),
+                )),
+            }
+        }
+        Ok(count)
+    }
+
+    /// Metadata of every loaded rule, by id.
+    pub fn rules(&self) -> impl Iterator<Item = &RuleMeta> {
+        self.rules.iter().map(|r| &r.meta)
+    }
+
+    /// Rules that failed to load.
+    #[must_use]
+    pub fn load_errors(&self) -> &[RuleError] {
+        &self.load_errors
+    }
+
+    /// The limits rules run under.
+    #[must_use]
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Run the selected rules against `org`. Never fails: a rule that errors becomes an
+    /// outcome with an error, and every other rule still runs.
+    #[must_use]
+    pub fn check(&self, org: &Arc<Org>, config: &CheckConfig) -> CheckReport {
+        let started = Instant::now();
+        let selected: Vec<(&CompiledRule, rhai::Dynamic)> = self
+            .rules
+            .iter()
+            .filter(|r| r.meta.status != "removed")
+            .filter(|r| config.select.is_empty() || config.select.iter().any(|s| r.meta.matches_selector(s)))
+            .filter(|r| !config.ignore.iter().any(|s| r.meta.matches_selector(s)))
+            .map(|r| {
+                let params = config
+                    .params
+                    .get(&r.meta.id)
+                    .map_or_else(|| rhai::Dynamic::from_map(rhai::Map::new()), run::json_to_dynamic);
+                (r, params)
+            })
+            .collect();
+        let threads = if config.threads == 0 {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        } else {
+            config.threads
+        };
+        let outcomes = run::run_all(&self.engine, &selected, org, &self.limits, threads);
+        CheckReport {
+            outcomes,
+            load_errors: self.load_errors.clone(),
+            elapsed: started.elapsed(),
+        }
+    }
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if path.is_dir() {
+            collect(&path, out)?;
+        } else if name.ends_with(".rhai") && !name.ends_with(".test.rhai") && !name.starts_with('_') {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

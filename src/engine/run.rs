@@ -1,0 +1,211 @@
+//! Running compiled rules: one call per rule under a budget, errors turned into results.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use rhai::{CallFnOptions, Dynamic, Engine, EvalAltResult, Map, Scope};
+
+use super::err::{RuleError, RuleErrorKind};
+use super::finding::Finding;
+use super::host::{OrgH, RunCtx, CONFIG_ERROR};
+use super::load::CompiledRule;
+use super::meta::RuleMeta;
+use super::sandbox::{Limits, RunGuard, BUDGET_TOKEN, IMPORT_ERROR};
+use crate::model::Org;
+
+/// What one rule produced.
+#[derive(Debug, Clone)]
+pub struct RuleOutcome {
+    /// The rule.
+    pub meta: RuleMeta,
+    /// Its findings (those reported before an error, if it failed).
+    pub findings: Vec<Finding>,
+    /// Why it did not finish, if it did not.
+    pub error: Option<RuleError>,
+    /// How long it ran.
+    pub elapsed: Duration,
+    /// What it printed with `print`/`debug` (capped).
+    pub log: Vec<String>,
+}
+
+/// Worker threads get a large stack: Rhai recursion uses the native stack, and the call-depth
+/// limit must trip before the thread's stack does.
+const STACK_SIZE: usize = 64 << 20;
+
+pub(crate) fn run_all(
+    engine: &Engine,
+    rules: &[(&CompiledRule, Dynamic)],
+    org: &Arc<Org>,
+    limits: &Limits,
+    threads: usize,
+) -> Vec<RuleOutcome> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<RuleOutcome>>> = Mutex::new(vec![None; rules.len()]);
+    let workers = threads.clamp(1, rules.len().max(1));
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            let spawned = std::thread::Builder::new().stack_size(STACK_SIZE).spawn_scoped(s, || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((rule, params)) = rules.get(i) else { break };
+                let outcome = run_one(engine, rule, params.clone(), org, limits);
+                results.lock().unwrap_or_else(PoisonError::into_inner)[i] = Some(outcome);
+            });
+            if spawned.is_err() {
+                // Could not start a thread: the remaining workers (or this loop) still drain the queue.
+                break;
+            }
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_else(PoisonError::into_inner);
+    // If no worker could be spawned at all, run here rather than lose the rules.
+    for (i, slot) in results.iter_mut().enumerate() {
+        if slot.is_none() {
+            if let Some((rule, params)) = rules.get(i) {
+                *slot = Some(run_one(engine, rule, params.clone(), org, limits));
+            }
+        }
+    }
+    results.into_iter().flatten().collect()
+}
+
+pub(crate) fn run_one(
+    engine: &Engine,
+    rule: &CompiledRule,
+    params: Dynamic,
+    org: &Arc<Org>,
+    limits: &Limits,
+) -> RuleOutcome {
+    let sink = Arc::new(Mutex::new(Vec::new()));
+    let ctx = RunCtx {
+        rule_id: Arc::from(rule.meta.id.as_str()),
+        severity: rule.meta.severity,
+        findings: Arc::clone(&sink),
+    };
+    let mut options = CallFnOptions::new();
+    options.tag = Some(Dynamic::from(ctx));
+    let mut scope = Scope::new();
+    let started = Instant::now();
+    let guard = RunGuard::start(limits.budget);
+    let org_h = OrgH(Arc::clone(org));
+    let result = if rule.takes_params {
+        engine.call_fn_with_options::<Dynamic>(options, &mut scope, &rule.ast, "check", (org_h, params))
+    } else {
+        engine.call_fn_with_options::<Dynamic>(options, &mut scope, &rule.ast, "check", (org_h,))
+    };
+    let log = guard.take_log();
+    drop(guard);
+    let elapsed = started.elapsed();
+    let findings = std::mem::take(&mut *sink.lock().unwrap_or_else(PoisonError::into_inner));
+    RuleOutcome {
+        meta: rule.meta.clone(),
+        findings,
+        error: result.err().map(|e| classify(&e, rule, limits)),
+        elapsed,
+        log,
+    }
+}
+
+/// Turn a script failure into a located, explained [`RuleError`].
+fn classify(err: &EvalAltResult, rule: &CompiledRule, limits: &Limits) -> RuleError {
+    // Errors inside script functions are wrapped once per call level; the innermost carries the
+    // position that points at the offending line.
+    let mut inner = err;
+    while let EvalAltResult::ErrorInFunctionCall(_, _, e, _) = inner {
+        inner = e;
+    }
+    let pos = inner.position();
+    let pos = if pos.is_none() { err.position() } else { pos };
+    let (kind, message, help): (RuleErrorKind, String, Option<String>) = match inner {
+        EvalAltResult::ErrorTerminated(token, _) if token.to_string() == BUDGET_TOKEN => (
+            RuleErrorKind::Timeout,
+            format!("stopped after its time budget of {}", humantime::format_duration(limits.budget)),
+            Some("look for a loop that never ends, or use a bulk query such as `org.subjects_with(perm, division)` instead of nested loops".into()),
+        ),
+        EvalAltResult::ErrorTooManyOperations(_) => (
+            RuleErrorKind::Timeout,
+            format!("stopped after {} operations", limits.max_operations),
+            Some("look for a loop that never ends".into()),
+        ),
+        EvalAltResult::ErrorStackOverflow(_) => (
+            RuleErrorKind::Limit,
+            format!("function calls nested deeper than {} levels", limits.max_call_levels),
+            Some("look for recursion without a base case".into()),
+        ),
+        EvalAltResult::ErrorDataTooLarge(what, _) => (
+            RuleErrorKind::Limit,
+            format!("{} exceeded its size limit", what.to_lowercase()),
+            Some(format!(
+                "strings are limited to {} bytes, arrays to {} items, maps to {} entries",
+                limits.max_string_size, limits.max_array_size, limits.max_map_size
+            )),
+        ),
+        EvalAltResult::ErrorTooManyModules(_) => (RuleErrorKind::Limit, "too many modules imported".into(), None),
+        EvalAltResult::ErrorInModule(path, e, _) => {
+            let text = plain(e);
+            match text.strip_prefix(IMPORT_ERROR) {
+                Some(m) => (RuleErrorKind::Import, m.to_owned(), Some("keep helper modules next to the rule and import them by relative name".into())),
+                None => (RuleErrorKind::Runtime, format!("in module `{path}`: {text}"), None),
+            }
+        }
+        EvalAltResult::ErrorParsing(p, _) => (RuleErrorKind::Compile, p.to_string(), None),
+        other => {
+            let text = plain(other);
+            if let Some(m) = text.strip_prefix(IMPORT_ERROR) {
+                (RuleErrorKind::Import, m.to_owned(), Some("keep helper modules next to the rule and import them by relative name".into()))
+            } else if let Some(m) = text.strip_prefix(CONFIG_ERROR) {
+                (RuleErrorKind::Config, m.to_owned(), Some(format!("fix `params` of `{}` in the config", rule.meta.id)))
+            } else {
+                (RuleErrorKind::Runtime, text, None)
+            }
+        }
+    };
+    let mut e = RuleError::new(
+        kind,
+        &rule.meta.source,
+        &rule.text,
+        pos.line().unwrap_or(0),
+        pos.position().unwrap_or(0),
+        message,
+    )
+    .with_id(&rule.meta.id);
+    if let Some(h) = help {
+        e = e.with_help(h);
+    }
+    e
+}
+
+/// The error's message without Rhai's position suffix, and runtime errors without their prefix.
+fn plain(err: &EvalAltResult) -> String {
+    if let EvalAltResult::ErrorRuntime(v, _) = err {
+        return v.to_string();
+    }
+    let text = err.to_string();
+    let first = text.lines().next().unwrap_or_default();
+    match first.rfind(" (line ") {
+        Some(i) if first.ends_with(')') => first[..i].to_owned(),
+        _ => first.to_owned(),
+    }
+}
+
+/// Convert a JSON value (rule params from the config) into a Rhai value.
+pub(crate) fn json_to_dynamic(v: &serde_json::Value) -> Dynamic {
+    match v {
+        serde_json::Value::Null => Dynamic::UNIT,
+        serde_json::Value::Bool(b) => (*b).into(),
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .map(Dynamic::from)
+            .or_else(|| n.as_f64().map(Dynamic::from))
+            .unwrap_or(Dynamic::UNIT),
+        serde_json::Value::String(s) => s.clone().into(),
+        serde_json::Value::Array(a) => Dynamic::from_array(a.iter().map(json_to_dynamic).collect()),
+        serde_json::Value::Object(o) => {
+            let mut m = Map::new();
+            for (k, v) in o {
+                m.insert(k.as_str().into(), json_to_dynamic(v));
+            }
+            Dynamic::from_map(m)
+        }
+    }
+}

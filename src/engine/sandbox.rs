@@ -1,0 +1,186 @@
+//! The sandboxed Rhai engine: limits, disabled features, confined imports, a wall-clock budget.
+//!
+//! Rules are untrusted code. Rhai has no file, network or process access unless the host adds
+//! it; this module removes the remaining doors (`eval`, imports outside the rule's directory)
+//! and bounds work (operations, call depth, expression depth, string/array/map sizes) and time.
+
+use std::cell::{Cell, RefCell};
+use std::path::{Component, Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rhai::module_resolvers::ModuleResolver;
+use std::sync::Arc;
+
+use rhai::{Dynamic, Engine, EvalAltResult, Module, Position, Scope};
+
+/// Resource limits for rule scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock budget of one rule's run.
+    pub budget: Duration,
+    /// Most Rhai operations one run may take (0 = no limit besides the budget).
+    pub max_operations: u64,
+    /// Deepest function call nesting.
+    pub max_call_levels: usize,
+    /// Deepest expression nesting at global level.
+    pub max_expr_depth: usize,
+    /// Deepest expression nesting inside functions.
+    pub max_function_expr_depth: usize,
+    /// Longest string, in bytes.
+    pub max_string_size: usize,
+    /// Largest array.
+    pub max_array_size: usize,
+    /// Largest object map.
+    pub max_map_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            budget: Duration::from_secs(10),
+            max_operations: 2_000_000_000,
+            max_call_levels: 64,
+            max_expr_depth: 64,
+            max_function_expr_depth: 64,
+            max_string_size: 1 << 20,
+            max_array_size: 1_000_000,
+            max_map_size: 100_000,
+        }
+    }
+}
+
+/// Token returned by the progress callback when a run exceeds its budget.
+pub(crate) const BUDGET_TOKEN: &str = "rolecall-budget-exceeded";
+/// Prefix of errors raised by the import resolver.
+pub(crate) const IMPORT_ERROR: &str = "rolecall-import-error: ";
+/// Most `print`/`debug` lines kept per rule run.
+const MAX_LOG_LINES: usize = 200;
+
+thread_local! {
+    // Rules run one at a time per thread, so per-thread state is per-run state.
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+    static LOG: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Arms the deadline for the current thread until dropped.
+pub(crate) struct RunGuard;
+
+impl RunGuard {
+    pub(crate) fn start(budget: Duration) -> Self {
+        DEADLINE.with(|d| d.set(Instant::now().checked_add(budget)));
+        LOG.with(|l| l.borrow_mut().clear());
+        Self
+    }
+    /// Lines the script printed during this run.
+    pub(crate) fn take_log(&self) -> Vec<String> {
+        LOG.with(|l| std::mem::take(&mut *l.borrow_mut()))
+    }
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        DEADLINE.with(|d| d.set(None));
+    }
+}
+
+fn log_line(line: String) {
+    LOG.with(|l| {
+        let mut l = l.borrow_mut();
+        if l.len() < MAX_LOG_LINES {
+            l.push(line);
+        }
+    });
+}
+
+/// Build the one engine a process uses for rules.
+pub(crate) fn build(limits: &Limits) -> Engine {
+    let mut engine = Engine::new();
+    engine.set_max_operations(limits.max_operations);
+    engine.set_max_call_levels(limits.max_call_levels);
+    engine.set_max_expr_depths(limits.max_expr_depth, limits.max_function_expr_depth);
+    engine.set_max_string_size(limits.max_string_size);
+    engine.set_max_array_size(limits.max_array_size);
+    engine.set_max_map_size(limits.max_map_size);
+    engine.set_max_modules(16);
+    // `eval` would compile arbitrary code outside the rule's AST, past the checks done at load.
+    engine.disable_symbol("eval");
+    engine.set_module_resolver(RuleDirResolver);
+    engine.on_print(|s| log_line(s.to_owned()));
+    engine.on_debug(|s, src, pos| log_line(format!("{}{pos:?}: {s}", src.map(|s| format!("{s} ")).unwrap_or_default())));
+    engine.on_progress(|ops| {
+        // Reading the clock on every operation would cost more than the operation itself.
+        if ops % 1024 != 0 {
+            return None;
+        }
+        let late = DEADLINE.with(|d| d.get().is_some_and(|d| Instant::now() >= d));
+        late.then(|| Dynamic::from(BUDGET_TOKEN))
+    });
+    super::host::register(&mut engine);
+    engine
+}
+
+/// Resolves `import "x"` only to `x.rhai` inside the importing rule's own directory.
+struct RuleDirResolver;
+
+fn import_error(message: String, pos: Position) -> Box<EvalAltResult> {
+    EvalAltResult::ErrorRuntime(format!("{IMPORT_ERROR}{message}").into(), pos).into()
+}
+
+/// The file an import names, if it is allowed: relative, no `..`, inside `dir`.
+pub(crate) fn confined_import(dir: &Path, path: &str) -> Result<PathBuf, String> {
+    let rel = Path::new(path);
+    if rel.is_absolute() || path.starts_with(['/', '\\']) || path.contains(':') {
+        return Err(format!("import of `{path}` is not allowed: imports must be relative to the rule's directory"));
+    }
+    if rel.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
+        return Err(format!("import of `{path}` is not allowed: `..` may not leave the rule's directory"));
+    }
+    let mut file = dir.join(rel);
+    if file.extension().is_none() {
+        file.set_extension("rhai");
+    }
+    let canon_dir = dir.canonicalize().map_err(|e| format!("cannot read the rule's directory: {e}"))?;
+    let canon = file
+        .canonicalize()
+        .map_err(|_| format!("module `{path}` not found in `{}`", dir.display()))?;
+    if !canon.starts_with(&canon_dir) {
+        return Err(format!("import of `{path}` is not allowed: it resolves outside the rule's directory"));
+    }
+    Ok(canon)
+}
+
+impl ModuleResolver for RuleDirResolver {
+    fn resolve(
+        &self,
+        engine: &Engine,
+        source: Option<&str>,
+        path: &str,
+        pos: Position,
+    ) -> Result<Arc<Module>, Box<EvalAltResult>> {
+        let Some(source) = source.filter(|s| !s.starts_with("builtin:")) else {
+            return Err(import_error(format!("import of `{path}` is not allowed: built-in rules and rules compiled from strings cannot import"), pos));
+        };
+        let dir = Path::new(source).parent().unwrap_or(Path::new("."));
+        let file = confined_import(dir, path).map_err(|m| import_error(m, pos))?;
+        let mut ast = engine.compile_file(file.clone())?;
+        ast.set_source(file.to_string_lossy().as_ref());
+        let module = Module::eval_ast_as_new(Scope::new(), &ast, engine)?;
+        Ok(module.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imports_stay_inside_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("helpers.rhai"), "fn x() { 1 }").unwrap();
+        assert!(confined_import(dir.path(), "helpers").is_ok());
+        assert!(confined_import(dir.path(), "./helpers.rhai").is_ok());
+        assert!(confined_import(dir.path(), "/etc/passwd").unwrap_err().contains("relative"));
+        assert!(confined_import(dir.path(), "../x").unwrap_err().contains(".."));
+        assert!(confined_import(dir.path(), "missing").unwrap_err().contains("not found"));
+    }
+}

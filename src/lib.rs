@@ -1,0 +1,8 @@
+//! rolecall audits Genesys Cloud permissions as code.
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+
+pub mod authz;
+pub mod model;
+pub mod engine;
+pub mod report;

@@ -1,0 +1,95 @@
+//! Errors from reading and writing snapshot files.
+
+use std::path::PathBuf;
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+use thiserror::Error;
+
+/// A snapshot could not be read or written.
+#[derive(Debug, Error, Diagnostic)]
+#[non_exhaustive]
+pub enum SnapshotError {
+    /// The file could not be opened or read.
+    #[error("cannot read snapshot `{}`", path.display())]
+    #[diagnostic(
+        code(rolecall::snapshot::io),
+        help("check the path, or run `rolecall fetch -o FILE` to create a snapshot")
+    )]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid JSON.
+    #[error("snapshot is not valid JSON: {message}")]
+    #[diagnostic(
+        code(rolecall::snapshot::syntax),
+        help("the file may be truncated or edited by hand; fetch it again")
+    )]
+    Syntax {
+        /// The document.
+        #[source_code]
+        src: NamedSource<String>,
+        /// Where the parser stopped.
+        #[label("here (line {line}, column {column})")]
+        span: SourceSpan,
+        /// Line (1-based).
+        line: usize,
+        /// Column (1-based).
+        column: usize,
+        /// The parser's message.
+        message: String,
+    },
+    /// A field has the wrong type or a required field is missing.
+    #[error("snapshot field `{field}` is invalid: {message}")]
+    #[diagnostic(
+        code(rolecall::snapshot::shape),
+        help("compare the field with the `rolecall.snapshot/1` format in the README")
+    )]
+    Shape {
+        /// The document.
+        #[source_code]
+        src: NamedSource<String>,
+        /// Where the bad value is.
+        #[label("this value")]
+        span: SourceSpan,
+        /// Path of the field, e.g. `users[3].state`.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The file was written by a newer rolecall.
+    #[error("snapshot format `{found}` is newer than this rolecall supports (`{supported}`)")]
+    #[diagnostic(
+        code(rolecall::snapshot::newer_format),
+        help("upgrade rolecall, or fetch the snapshot again with this version")
+    )]
+    NewerFormat {
+        /// The format found in the file.
+        found: String,
+        /// The format this build reads.
+        supported: &'static str,
+    },
+    /// The `format` field is missing or is not a rolecall snapshot.
+    #[error("not a rolecall snapshot: `format` is `{found}`")]
+    #[diagnostic(
+        code(rolecall::snapshot::not_a_snapshot),
+        help("a snapshot starts with `{{\"format\": \"rolecall.snapshot/1\", …`; create one with `rolecall fetch`")
+    )]
+    NotASnapshot {
+        /// What the `format` field held.
+        found: String,
+    },
+    /// Writing the file failed; any existing file is unchanged.
+    #[error("cannot write snapshot `{}`; any existing file is unchanged", path.display())]
+    #[diagnostic(code(rolecall::snapshot::write))]
+    Write {
+        /// The target file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}

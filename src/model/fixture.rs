@@ -1,0 +1,305 @@
+//! [`OrgBuilder`]: small orgs for tests, examples and documentation, built by name.
+//!
+//! Ids are derived from names (`division:Support EU` → `div-support-eu`), so tests can refer to
+//! objects by name and get stable output. Grants name their role and division by name; `*` means
+//! all divisions.
+
+use super::snapshot::{
+    AccessPolicy, AuthSettings, BusinessUnit, CatalogPermission, Division, Grant, Group, IdRef,
+    ManagementUnit, OAuthClient, OrgSnapshot, Organization, PermissionPolicy, PolicySubject, Role,
+    RoleDivision, SnapshotSource, User, ALL_DIVISIONS, FORMAT,
+};
+
+/// Builds an [`OrgSnapshot`] by name.
+///
+/// ```
+/// use rolecall::model::OrgBuilder;
+/// let snap = OrgBuilder::new("Example")
+///     .division("Home")
+///     .division("Support EU")
+///     .role("WFM Integration", &["wfm:agent:edit"])
+///     .client("wfm-sync", "CLIENT-CREDENTIALS", &[("WFM Integration", "Home")])
+///     .build();
+/// assert_eq!(snap.oauth_clients[0].role_divisions[0].division_id, "div-home");
+/// ```
+#[derive(Debug, Clone)]
+pub struct OrgBuilder {
+    snap: OrgSnapshot,
+}
+
+/// `Support EU` → `support-eu`.
+#[must_use]
+pub fn slug(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_owned()
+}
+
+impl OrgBuilder {
+    /// An empty org named `name`, marked as a fixture.
+    #[must_use]
+    pub fn new(name: &str) -> Self {
+        Self {
+            snap: OrgSnapshot {
+                format: FORMAT.to_owned(),
+                fetched_at: Some("2026-01-01T00:00:00Z".to_owned()),
+                source: SnapshotSource {
+                    kind: "fixture".to_owned(),
+                    ..SnapshotSource::default()
+                },
+                organization: Organization {
+                    id: format!("org-{}", slug(name)),
+                    name: name.to_owned(),
+                    domain: Some(slug(name)),
+                },
+                ..OrgSnapshot::default()
+            },
+        }
+    }
+
+    /// Id of a division by name (`*` stays `*`).
+    #[must_use]
+    pub fn division_id(name: &str) -> String {
+        if name == ALL_DIVISIONS {
+            ALL_DIVISIONS.to_owned()
+        } else {
+            format!("div-{}", slug(name))
+        }
+    }
+
+    /// Add a division; the first one added is the home division.
+    #[must_use]
+    pub fn division(mut self, name: &str) -> Self {
+        let home = self.snap.divisions.is_empty();
+        self.snap.divisions.push(Division {
+            id: Self::division_id(name),
+            name: name.to_owned(),
+            description: None,
+            home_division: home,
+        });
+        self
+    }
+
+    /// Add a role granting `permissions` (`domain:entity:action`, `*` allowed in entity/action).
+    #[must_use]
+    pub fn role(mut self, name: &str, permissions: &[&str]) -> Self {
+        let mut policies: Vec<PermissionPolicy> = Vec::new();
+        for p in permissions {
+            let mut parts = p.splitn(3, ':');
+            let (d, e, a) = (
+                parts.next().unwrap_or_default(),
+                parts.next().unwrap_or_default(),
+                parts.next().unwrap_or_default(),
+            );
+            if let Some(existing) = policies.iter_mut().find(|x| x.domain == d && x.entity_name == e) {
+                existing.action_set.push(a.to_owned());
+            } else {
+                policies.push(PermissionPolicy {
+                    domain: d.to_owned(),
+                    entity_name: e.to_owned(),
+                    action_set: vec![a.to_owned()],
+                    allow_conditions: false,
+                });
+            }
+        }
+        self.snap.roles.push(Role {
+            id: format!("role-{}", slug(name)),
+            name: name.to_owned(),
+            description: None,
+            permission_policies: policies,
+            default: false,
+        });
+        self
+    }
+
+    /// Add a user (`state` is `active`, `inactive` or `deleted`) in the home division.
+    #[must_use]
+    pub fn user(mut self, name: &str, email: &str, state: &str) -> Self {
+        let division = self.snap.divisions.first().map(|d| IdRef {
+            id: d.id.clone(),
+            name: Some(d.name.clone()),
+        });
+        self.snap.users.push(User {
+            id: format!("user-{}", slug(email)),
+            name: name.to_owned(),
+            email: Some(email.to_owned()),
+            username: Some(email.to_owned()),
+            state: state.to_owned(),
+            division,
+        });
+        self
+    }
+
+    /// Add a group with members (by email).
+    #[must_use]
+    pub fn group(mut self, name: &str, roles_enabled: bool, member_emails: &[&str]) -> Self {
+        self.snap.groups.push(Group {
+            id: format!("group-{}", slug(name)),
+            name: name.to_owned(),
+            state: "active".to_owned(),
+            roles_enabled,
+            member_ids: member_emails.iter().map(|e| format!("user-{}", slug(e))).collect(),
+        });
+        self
+    }
+
+    /// Add an OAuth client with `(role name, division name)` grants.
+    #[must_use]
+    pub fn client(mut self, name: &str, grant_type: &str, grants: &[(&str, &str)]) -> Self {
+        self.snap.oauth_clients.push(OAuthClient {
+            id: format!("client-{}", slug(name)),
+            name: name.to_owned(),
+            description: None,
+            authorized_grant_type: grant_type.to_owned(),
+            role_divisions: grants
+                .iter()
+                .map(|(r, d)| RoleDivision {
+                    role_id: format!("role-{}", slug(r)),
+                    division_id: Self::division_id(d),
+                })
+                .collect(),
+            scope: Vec::new(),
+            state: "active".to_owned(),
+            date_to_delete: None,
+            date_created: None,
+        });
+        self
+    }
+
+    /// Change the state of the last client added (`active`, `disabled`, `inactive`).
+    #[must_use]
+    pub fn client_state(mut self, state: &str, date_to_delete: Option<&str>) -> Self {
+        if let Some(c) = self.snap.oauth_clients.last_mut() {
+            c.state = state.to_owned();
+            c.date_to_delete = date_to_delete.map(str::to_owned);
+        }
+        self
+    }
+
+    /// Set the scopes of the last client added.
+    #[must_use]
+    pub fn client_scopes(mut self, scopes: &[&str]) -> Self {
+        if let Some(c) = self.snap.oauth_clients.last_mut() {
+            c.scope = scopes.iter().map(|s| (*s).to_owned()).collect();
+        }
+        self
+    }
+
+    /// Grant a role to a user (by email) in a division (by name, or `*`).
+    #[must_use]
+    pub fn grant_user(mut self, email: &str, role: &str, division: &str) -> Self {
+        self.snap.grants.push(Grant {
+            subject_id: format!("user-{}", slug(email)),
+            subject_type: "PC_USER".to_owned(),
+            role_id: format!("role-{}", slug(role)),
+            division_id: Self::division_id(division),
+        });
+        self
+    }
+
+    /// Grant a role to a group (by name) in a division (by name, or `*`).
+    #[must_use]
+    pub fn grant_group(mut self, group: &str, role: &str, division: &str) -> Self {
+        self.snap.grants.push(Grant {
+            subject_id: format!("group-{}", slug(group)),
+            subject_type: "PC_GROUP".to_owned(),
+            role_id: format!("role-{}", slug(role)),
+            division_id: Self::division_id(division),
+        });
+        self
+    }
+
+    /// Add an access policy; `subject_type` is `USER`, `CLIENT`, `GROUP`, `TEAM` or `ALL`.
+    #[must_use]
+    pub fn policy(
+        mut self,
+        name: &str,
+        target: &str,
+        effect: &str,
+        subject_type: &str,
+        apply_to_clients: bool,
+    ) -> Self {
+        self.snap.access_policies.push(AccessPolicy {
+            id: format!("policy-{}", slug(name)),
+            name: name.to_owned(),
+            target_resource: target.to_owned(),
+            subject: PolicySubject {
+                kind: subject_type.to_owned(),
+                id: None,
+            },
+            effect: effect.to_owned(),
+            condition: None,
+            active: true,
+            apply_to_clients,
+        });
+        self
+    }
+
+    /// Set MFA and the IP allow-list.
+    #[must_use]
+    pub fn settings(mut self, mfa_required: bool, ip_allowlist: &[&str]) -> Self {
+        self.snap.auth_settings = AuthSettings {
+            multifactor_authentication_required: mfa_required,
+            ip_address_allowlist: ip_allowlist.iter().map(|s| (*s).to_owned()).collect(),
+            ..AuthSettings::default()
+        };
+        self
+    }
+
+    /// Add a WFM business unit in a division.
+    #[must_use]
+    pub fn business_unit(mut self, name: &str, division: &str) -> Self {
+        self.snap.business_units.push(BusinessUnit {
+            id: format!("bu-{}", slug(name)),
+            name: name.to_owned(),
+            division: Some(IdRef {
+                id: Self::division_id(division),
+                name: None,
+            }),
+        });
+        self
+    }
+
+    /// Add a WFM management unit in a business unit and a division.
+    #[must_use]
+    pub fn management_unit(mut self, name: &str, business_unit: &str, division: &str) -> Self {
+        self.snap.management_units.push(ManagementUnit {
+            id: format!("mu-{}", slug(name)),
+            name: name.to_owned(),
+            business_unit: Some(IdRef {
+                id: format!("bu-{}", slug(business_unit)),
+                name: None,
+            }),
+            division: Some(IdRef {
+                id: Self::division_id(division),
+                name: None,
+            }),
+        });
+        self
+    }
+
+    /// Add a permission catalog entry.
+    #[must_use]
+    pub fn catalog(mut self, permission: &str, division_aware: bool) -> Self {
+        let mut parts = permission.splitn(3, ':');
+        self.snap.permission_catalog.push(CatalogPermission {
+            domain: parts.next().unwrap_or_default().to_owned(),
+            entity_type: parts.next().unwrap_or_default().to_owned(),
+            action: parts.next().unwrap_or_default().to_owned(),
+            division_aware,
+        });
+        self
+    }
+
+    /// The snapshot.
+    #[must_use]
+    pub fn build(self) -> OrgSnapshot {
+        self.snap
+    }
+}

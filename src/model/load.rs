@@ -1,0 +1,225 @@
+//! Reading and writing snapshot files: diagnostics for malformed input, atomic saves.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use miette::{NamedSource, SourceSpan};
+use serde::Deserialize;
+
+use super::err::SnapshotError;
+use super::snapshot::{OrgSnapshot, FORMAT};
+
+/// Parse a snapshot from bytes; `name` labels diagnostics (usually the file path).
+///
+/// # Errors
+/// [`SnapshotError::Syntax`] with line and column for malformed JSON, [`SnapshotError::Shape`]
+/// with the field path for a value of the wrong type, [`SnapshotError::NewerFormat`] or
+/// [`SnapshotError::NotASnapshot`] for a wrong `format`.
+pub fn parse_snapshot(bytes: &[u8], name: &str) -> Result<OrgSnapshot, SnapshotError> {
+    match serde_json::from_slice::<OrgSnapshot>(bytes) {
+        Ok(snapshot) => {
+            check_format(&snapshot.format)?;
+            Ok(snapshot)
+        }
+        Err(err) => {
+            // A newer format may legitimately have shapes this build does not know, so the
+            // version verdict takes precedence over the shape error.
+            if let Ok(header) = serde_json::from_slice::<Header>(bytes) {
+                check_format(&header.format)?;
+            }
+            Err(describe(bytes, name, &err))
+        }
+    }
+}
+
+/// Read and parse a snapshot file.
+///
+/// # Errors
+/// [`SnapshotError::Read`] when the file cannot be read, otherwise as [`parse_snapshot`].
+pub fn load_snapshot(path: &Path) -> Result<OrgSnapshot, SnapshotError> {
+    let bytes = std::fs::read(path).map_err(|source| SnapshotError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse_snapshot(&bytes, &path.display().to_string())
+}
+
+/// Write a snapshot atomically: a temp file in the same directory, fsync, then rename.
+///
+/// A crash or error at any point leaves an existing file at `path` untouched.
+///
+/// # Errors
+/// [`SnapshotError::Write`] naming the target file.
+pub fn save_snapshot(snapshot: &OrgSnapshot, path: &Path) -> Result<(), SnapshotError> {
+    let wrap = |source: std::io::Error| SnapshotError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".rolecall-snapshot-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(wrap)?;
+    {
+        let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+        serde_json::to_writer_pretty(&mut out, snapshot).map_err(|e| wrap(e.into()))?;
+        out.write_all(b"\n").map_err(wrap)?;
+        out.flush().map_err(wrap)?;
+    }
+    tmp.as_file().sync_all().map_err(wrap)?;
+    tmp.persist(path).map_err(|e| wrap(e.error))?;
+    // The rename is durable only once the directory entry is; best effort where the platform
+    // cannot open directories.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct Header {
+    #[serde(default)]
+    format: String,
+}
+
+fn check_format(found: &str) -> Result<(), SnapshotError> {
+    if found == FORMAT {
+        return Ok(());
+    }
+    match found
+        .strip_prefix("rolecall.snapshot/")
+        .and_then(|v| v.parse::<u32>().ok())
+    {
+        Some(v) if v > 1 => Err(SnapshotError::NewerFormat {
+            found: found.to_owned(),
+            supported: FORMAT,
+        }),
+        _ => Err(SnapshotError::NotASnapshot {
+            found: found.to_owned(),
+        }),
+    }
+}
+
+fn describe(bytes: &[u8], name: &str, err: &serde_json::Error) -> SnapshotError {
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    let (line, column) = (err.line(), err.column());
+    let offset = offset_of(&text, line, column);
+    let span = SourceSpan::from((offset, 1.min(text.len().saturating_sub(offset))));
+    let message = strip_position(&err.to_string());
+    if err.is_data() {
+        // Re-parse only on failure so the fast path pays nothing for field paths.
+        let field = match serde_path_to_error::deserialize::<_, OrgSnapshot>(
+            &mut serde_json::Deserializer::from_slice(bytes),
+        ) {
+            Err(e) => e.path().to_string(),
+            Ok(_) => String::from("?"),
+        };
+        SnapshotError::Shape {
+            src: NamedSource::new(name, text),
+            span,
+            field,
+            message,
+        }
+    } else {
+        SnapshotError::Syntax {
+            src: NamedSource::new(name, text),
+            span,
+            line,
+            column,
+            message,
+        }
+    }
+}
+
+/// Byte offset of a 1-based line and column (serde_json counts columns in bytes).
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    (line_start + column.saturating_sub(1)).min(text.len())
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"{"format": "rolecall.snapshot/1", "divisions": [{"id": "d1", "name": "Home", "homeDivision": true}]}"#;
+
+    #[test]
+    fn loads_minimal_and_tolerates_unknown_fields() {
+        let text = MINIMAL.replace("\"homeDivision\"", "\"someFutureField\": 3, \"homeDivision\"");
+        let s = parse_snapshot(text.as_bytes(), "x.json").unwrap();
+        assert_eq!(s.divisions.len(), 1);
+        assert!(s.divisions[0].home_division);
+    }
+
+    #[test]
+    fn syntax_error_has_line_and_column() {
+        let text = "{\n  \"format\": \"rolecall.snapshot/1\",\n  \"divisions\": [,]\n}";
+        match parse_snapshot(text.as_bytes(), "x.json") {
+            Err(SnapshotError::Syntax { line, column, .. }) => {
+                assert_eq!((line, column), (3, 17));
+            }
+            other => panic!("expected a syntax error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn shape_error_names_the_field_path() {
+        let text = r#"{"format": "rolecall.snapshot/1", "users": [{"id": "u1", "name": "a"}, {"id": "u2", "state": 7}]}"#;
+        match parse_snapshot(text.as_bytes(), "x.json") {
+            Err(SnapshotError::Shape { field, .. }) => assert_eq!(field, "users[1].state"),
+            other => panic!("expected a shape error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn newer_format_is_refused_even_with_unknown_shapes() {
+        let text = r#"{"format": "rolecall.snapshot/2", "users": {"totally": "different"}}"#;
+        let err = parse_snapshot(text.as_bytes(), "x.json").unwrap_err();
+        assert!(matches!(err, SnapshotError::NewerFormat { .. }), "{err:?}");
+        assert!(err.to_string().contains("rolecall.snapshot/2"));
+    }
+
+    #[test]
+    fn other_json_is_not_a_snapshot() {
+        let err = parse_snapshot(br#"{"format": "something-else"}"#, "x.json").unwrap_err();
+        assert!(matches!(err, SnapshotError::NotASnapshot { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn save_is_atomic_and_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("org.json");
+        let s = parse_snapshot(MINIMAL.as_bytes(), "x").unwrap();
+        save_snapshot(&s, &path).unwrap();
+        assert_eq!(load_snapshot(&path).unwrap(), s);
+        // No temp files are left behind.
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn failed_save_keeps_existing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("org.json");
+        std::fs::write(&path, "previous").unwrap();
+        let target = dir.path().join("missing-dir").join("org.json");
+        let s = parse_snapshot(MINIMAL.as_bytes(), "x").unwrap();
+        assert!(matches!(save_snapshot(&s, &target), Err(SnapshotError::Write { .. })));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "previous");
+    }
+}

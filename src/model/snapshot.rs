@@ -1,0 +1,424 @@
+//! The `rolecall.snapshot/1` document: serde types that keep the Platform API's field names.
+//!
+//! These types are the on-disk contract. They hold data exactly as fetched (camelCase, string ids,
+//! `*` for "all divisions") and do no indexing; [`crate::model::Org`] builds the lookups.
+//! Unknown fields are ignored so that snapshots written by newer fetchers with extra data still load.
+
+use serde::{Deserialize, Serialize};
+
+/// The format tag this build reads and writes.
+pub const FORMAT: &str = "rolecall.snapshot/1";
+
+/// The division id Genesys uses for "all divisions" (including future ones).
+pub const ALL_DIVISIONS: &str = "*";
+
+/// One org's permission data at one point in time.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgSnapshot {
+    /// Always [`FORMAT`] for this version.
+    pub format: String,
+    /// RFC 3339 time the data was read.
+    #[serde(default)]
+    pub fetched_at: Option<String>,
+    /// Where the data came from.
+    #[serde(default)]
+    pub source: SnapshotSource,
+    /// `GET /api/v2/organizations/me`.
+    #[serde(default)]
+    pub organization: Organization,
+    /// `GET /api/v2/authorization/divisions`.
+    #[serde(default)]
+    pub divisions: Vec<Division>,
+    /// `GET /api/v2/authorization/roles`.
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    /// `GET /api/v2/users?state=any`.
+    #[serde(default)]
+    pub users: Vec<User>,
+    /// `GET /api/v2/groups` with members of groups that hold roles.
+    #[serde(default)]
+    pub groups: Vec<Group>,
+    /// `GET /api/v2/oauth/clients`.
+    #[serde(default)]
+    pub oauth_clients: Vec<OAuthClient>,
+    /// Role grants of users and groups (from `…/roles/{roleId}/subjectgrants`).
+    #[serde(default)]
+    pub grants: Vec<Grant>,
+    /// `GET /api/v2/authorization/policies`.
+    #[serde(default)]
+    pub access_policies: Vec<AccessPolicy>,
+    /// `GET /api/v2/organizations/authentication/settings`.
+    #[serde(default)]
+    pub auth_settings: AuthSettings,
+    /// `GET /api/v2/workforcemanagement/businessunits`.
+    #[serde(default)]
+    pub business_units: Vec<BusinessUnit>,
+    /// `GET /api/v2/workforcemanagement/managementunits`.
+    #[serde(default)]
+    pub management_units: Vec<ManagementUnit>,
+    /// `GET /api/v2/authorization/permissions`, flattened to one entry per permission.
+    #[serde(default)]
+    pub permission_catalog: Vec<CatalogPermission>,
+    /// Operations from the API description: method + path → required permissions.
+    #[serde(default)]
+    pub operations: Vec<Operation>,
+    /// Per endpoint: read fully, or the status that stopped it.
+    #[serde(default)]
+    pub coverage: Vec<Coverage>,
+}
+
+/// Provenance of a snapshot.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotSource {
+    /// `api`, `sample`, `fixture` or `synthetic`.
+    #[serde(default)]
+    pub kind: String,
+    /// Region key or API host, for `api` sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The OAuth client id used to read the org (never its secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Free text, e.g. the generator's parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// `Organization` (subset).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Organization {
+    /// Org id.
+    #[serde(default)]
+    pub id: String,
+    /// Org name.
+    #[serde(default)]
+    pub name: String,
+    /// Short org name used in login URLs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+}
+
+/// `AuthzDivision`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Division {
+    /// Division id.
+    pub id: String,
+    /// Division name.
+    pub name: String,
+    /// Description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Whether this is the org's home division.
+    #[serde(default)]
+    pub home_division: bool,
+}
+
+/// `DomainOrganizationRole` (subset).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Role {
+    /// Role id.
+    pub id: String,
+    /// Role name.
+    pub name: String,
+    /// Description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// What the role grants.
+    #[serde(default)]
+    pub permission_policies: Vec<PermissionPolicy>,
+    /// Whether this is a built-in default role.
+    #[serde(default)]
+    pub default: bool,
+}
+
+/// `DomainPermissionPolicy` (subset).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionPolicy {
+    /// Permission domain, e.g. `wfm`.
+    pub domain: String,
+    /// Entity, or `*` for every entity of the domain.
+    pub entity_name: String,
+    /// Actions, `*` for every action.
+    #[serde(default)]
+    pub action_set: Vec<String>,
+    /// Whether conditions are allowed on this policy.
+    #[serde(default)]
+    pub allow_conditions: bool,
+}
+
+/// A reference to another object by id, as the API nests them (`{"id": …}`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct IdRef {
+    /// The referenced id.
+    pub id: String,
+    /// Name, when the API includes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// `User` (subset).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    /// User id.
+    pub id: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// Email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Login name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// `active`, `inactive` or `deleted`.
+    #[serde(default = "active")]
+    pub state: String,
+    /// The user's own division.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub division: Option<IdRef>,
+}
+
+fn active() -> String {
+    "active".to_owned()
+}
+
+/// `Group` (subset) with its members, read only for groups that hold roles.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    /// Group id.
+    pub id: String,
+    /// Group name.
+    pub name: String,
+    /// `active`, `inactive` or `deleted`.
+    #[serde(default = "active")]
+    pub state: String,
+    /// Whether members inherit the group's roles.
+    #[serde(default)]
+    pub roles_enabled: bool,
+    /// Member user ids (`GET /api/v2/groups/{groupId}/members`).
+    #[serde(default)]
+    pub member_ids: Vec<String>,
+}
+
+/// `OAuthClient` (subset; the secret is never stored).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuthClient {
+    /// Client id.
+    pub id: String,
+    /// Client name.
+    pub name: String,
+    /// Description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `CODE`, `TOKEN`, `SAML2-BEARER`, `PASSWORD` or `CLIENT-CREDENTIALS`.
+    #[serde(default)]
+    pub authorized_grant_type: String,
+    /// Role grants of a client-credentials client.
+    #[serde(default)]
+    pub role_divisions: Vec<RoleDivision>,
+    /// Scopes of user-context clients.
+    #[serde(default)]
+    pub scope: Vec<String>,
+    /// `active`, `disabled` or `inactive`.
+    #[serde(default = "active")]
+    pub state: String,
+    /// When an inactive client will be deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_to_delete: Option<String>,
+    /// Creation time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_created: Option<String>,
+}
+
+/// `RoleDivision`: one role granted to a client in one division.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleDivision {
+    /// Role id.
+    pub role_id: String,
+    /// Division id, or `*`.
+    pub division_id: String,
+}
+
+/// One grant: subject × role × division.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Grant {
+    /// User, group or client id.
+    pub subject_id: String,
+    /// `PC_USER`, `PC_GROUP` or `PC_OAUTH_CLIENT`.
+    pub subject_type: String,
+    /// Role id.
+    pub role_id: String,
+    /// Division id, or `*`.
+    pub division_id: String,
+}
+
+/// `AuthorizationPolicy` (ABAC).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessPolicy {
+    /// Policy id.
+    pub id: String,
+    /// Policy name.
+    #[serde(default)]
+    pub name: String,
+    /// `domain:entity:action` the policy governs.
+    pub target_resource: String,
+    /// Who the policy applies to.
+    #[serde(default)]
+    pub subject: PolicySubject,
+    /// `ALLOW` or `DENY`.
+    pub effect: String,
+    /// The condition tree, kept as data: rolecall does not evaluate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<serde_json::Value>,
+    /// Whether the policy is in force.
+    #[serde(default)]
+    pub active: bool,
+    /// Whether the policy also covers OAuth clients.
+    #[serde(default)]
+    pub apply_to_clients: bool,
+}
+
+/// `AuthorizationPolicy.subject`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicySubject {
+    /// `USER`, `CLIENT`, `GROUP`, `TEAM` or `ALL`.
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    /// Subject id, absent for `ALL`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+/// `OrgAuthSettings` (subset).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthSettings {
+    /// Whether native logins need a second factor.
+    #[serde(default)]
+    pub multifactor_authentication_required: bool,
+    /// Whether the embedding-domain allow-list is on.
+    #[serde(default)]
+    pub domain_allowlist_enabled: bool,
+    /// Allowed embedding domains.
+    #[serde(default)]
+    pub domain_allowlist: Vec<String>,
+    /// IPv4 CIDRs allowed to call the API; empty = everyone.
+    #[serde(default)]
+    pub ip_address_allowlist: Vec<String>,
+}
+
+/// `BusinessUnitResponse` (subset).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BusinessUnit {
+    /// Business unit id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// The division the BU sits in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub division: Option<IdRef>,
+}
+
+/// `ManagementUnit` (subset).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagementUnit {
+    /// Management unit id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// The BU it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_unit: Option<IdRef>,
+    /// The division the MU sits in (need not match its BU's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub division: Option<IdRef>,
+}
+
+/// One `DomainPermission` from the permission catalog.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogPermission {
+    /// Domain.
+    pub domain: String,
+    /// Entity type.
+    pub entity_type: String,
+    /// Action.
+    pub action: String,
+    /// Whether grants of this permission are limited to their division.
+    #[serde(default)]
+    pub division_aware: bool,
+}
+
+/// One API operation's authorization requirements.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Operation {
+    /// HTTP method, upper case.
+    pub method: String,
+    /// Path template, e.g. `/api/v2/workforcemanagement/agents`.
+    pub path: String,
+    /// operationId.
+    #[serde(default)]
+    pub operation_id: String,
+    /// `x-inin-requires-permissions`, if declared.
+    #[serde(default)]
+    pub permissions: Option<Requirement>,
+    /// OAuth scopes that allow the operation.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Declared 403 error codes.
+    #[serde(default, rename = "errorCodes403")]
+    pub error_codes_403: Vec<String>,
+}
+
+/// `x-inin-requires-permissions`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Requirement {
+    /// `ANY` or `ALL`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Permissions.
+    pub list: Vec<String>,
+}
+
+/// Whether one endpoint was read completely.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Coverage {
+    /// `METHOD /path`.
+    pub endpoint: String,
+    /// Which snapshot array the endpoint fills, e.g. `accessPolicies`.
+    #[serde(default)]
+    pub dataset: String,
+    /// `ok` or `gap`.
+    pub status: String,
+    /// HTTP status that stopped the read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// Genesys error `code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// Error message from the API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The permission the operation catalog says the endpoint needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission: Option<String>,
+}

@@ -1,0 +1,323 @@
+//! A deterministic synthetic org generator, for benchmarks and scale tests.
+//!
+//! The same `(users, seed)` always gives the same snapshot. Sizes grow in proportion to the
+//! user count with the shape of a large contact centre: many divisions and groups, a few hundred
+//! roles and clients, WFM units within the platform's limits (50 BUs, 500 MUs per org), and a
+//! sprinkling of the misconfigurations the built-in rules look for.
+
+use super::snapshot::{
+    AccessPolicy, AuthSettings, BusinessUnit, CatalogPermission, Division, Grant, Group, IdRef,
+    ManagementUnit, OAuthClient, OrgSnapshot, Organization, PermissionPolicy, PolicySubject, Role,
+    RoleDivision, SnapshotSource, User, ALL_DIVISIONS, FORMAT,
+};
+
+/// splitmix64: tiny, fast and good enough for picking fixture data.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    #[expect(clippy::cast_possible_truncation, reason = "the result is < n, which is a usize")]
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % (n.max(1) as u64)) as usize
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+const DOMAINS: &[(&str, &[&str])] = &[
+    ("wfm", &["agent", "schedule", "managementUnit", "businessUnit", "timeOffRequest", "workPlan"]),
+    ("routing", &["queue", "skill", "wrapupCode", "flow", "scheduleGroup"]),
+    ("analytics", &["conversationDetail", "conversationAggregate", "userDetail"]),
+    ("directory", &["user", "group", "organization"]),
+    ("authorization", &["role", "grant", "policy", "division"]),
+    ("oauth", &["client"]),
+    ("telephony", &["phone", "plugin", "station"]),
+    ("quality", &["evaluation", "calibration", "evaluationForm"]),
+];
+const ACTIONS: &[&str] = &["view", "edit", "add", "delete"];
+
+fn id(kind: &str, n: usize) -> String {
+    // UUID-shaped so snapshot sizes resemble real ones.
+    format!("{:08x}-{kind:0>4.4}-4000-8000-{n:012x}", n.wrapping_mul(2_654_435_761) & 0xffff_ffff)
+}
+
+/// Generate an org with `users` users. `seed` varies the choices, not the sizes.
+#[must_use]
+pub fn synthetic_org(users: usize, seed: u64) -> OrgSnapshot {
+    let mut rng = Rng(seed ^ 0x5EED);
+    let n_div = (users / 1000).clamp(3, 200);
+    let n_roles = 20 + users / 1000;
+    let n_groups = (users / 50).max(4);
+    let n_clients = (users / 200).max(6);
+    let n_policies = (users / 2000).max(2);
+    let n_bu = (users / 2000 + 1).min(50);
+    let n_mu = (users / 200).clamp(2, 500);
+
+    let divisions: Vec<Division> = (0..n_div)
+        .map(|i| Division {
+            id: id("d1v0", i),
+            name: if i == 0 { "Home".to_owned() } else { format!("Division {i:03}") },
+            description: None,
+            home_division: i == 0,
+        })
+        .collect();
+    let div_ref = |i: usize| IdRef {
+        id: divisions[i].id.clone(),
+        name: Some(divisions[i].name.clone()),
+    };
+
+    let mut catalog = Vec::new();
+    for (d, entities) in DOMAINS {
+        for e in *entities {
+            for a in ACTIONS {
+                catalog.push(CatalogPermission {
+                    domain: (*d).to_owned(),
+                    entity_type: (*e).to_owned(),
+                    action: (*a).to_owned(),
+                    division_aware: *d != "directory" && *d != "oauth",
+                });
+            }
+        }
+    }
+
+    let mut roles = Vec::with_capacity(n_roles);
+    for r in 0..n_roles {
+        let mut policies = Vec::new();
+        if r == 0 {
+            policies.push(policy("directory", "user", &["view"]));
+        } else if r == 1 {
+            for (d, _) in DOMAINS {
+                policies.push(policy(d, "*", &["*"]));
+            }
+        } else if r == 2 {
+            policies.push(policy("wfm", "agent", &["edit", "view"]));
+            policies.push(policy("wfm", "managementUnit", &["view"]));
+        } else {
+            for _ in 0..1 + rng.below(4) {
+                let (d, entities) = DOMAINS[rng.below(DOMAINS.len())];
+                let e = if rng.chance(5) { "*" } else { entities[rng.below(entities.len())] };
+                let a = ACTIONS[rng.below(ACTIONS.len())];
+                policies.push(policy(d, e, &[a, "view"]));
+            }
+        }
+        roles.push(Role {
+            id: id("r0le", r),
+            name: match r {
+                0 => "Employee".to_owned(),
+                1 => "Master Admin".to_owned(),
+                2 => "WFM Integration".to_owned(),
+                _ => format!("Role {r:04}"),
+            },
+            description: None,
+            permission_policies: policies,
+            default: r == 0,
+        });
+    }
+
+    let mut grants = Vec::with_capacity(users * 2);
+    let user_list: Vec<User> = (0..users)
+        .map(|u| {
+            let svc = u % 997 == 5;
+            let email = if svc { format!("svc-sync-{u}@synthetic.example") } else { format!("user{u}@synthetic.example") };
+            User {
+                id: id("u5er", u),
+                name: if svc { format!("svc-sync-{u}") } else { format!("User {u}") },
+                username: Some(email.clone()),
+                email: Some(email),
+                state: if rng.chance(5) { "inactive".to_owned() } else { "active".to_owned() },
+                division: Some(div_ref(rng.below(n_div))),
+            }
+        })
+        .collect();
+    for (u, user) in user_list.iter().enumerate() {
+        grants.push(grant(&user.id, "PC_USER", &roles[0].id, &divisions[0].id));
+        if rng.chance(20) {
+            let r = 3 + rng.below(n_roles - 3);
+            grants.push(grant(&user.id, "PC_USER", &roles[r].id, &divisions[rng.below(n_div)].id));
+        }
+        if u % 5000 == 7 {
+            grants.push(grant(&user.id, "PC_USER", &roles[1].id, ALL_DIVISIONS));
+        }
+    }
+
+    let mut groups: Vec<Group> = (0..n_groups)
+        .map(|g| Group {
+            id: id("gr0p", g),
+            name: format!("Group {g:05}"),
+            state: "active".to_owned(),
+            roles_enabled: g % 2 == 0,
+            member_ids: Vec::new(),
+        })
+        .collect();
+    for user in &user_list {
+        for _ in 0..1 + rng.below(2) {
+            let g = rng.below(n_groups);
+            groups[g].member_ids.push(user.id.clone());
+        }
+    }
+    for (g, group) in groups.iter().enumerate() {
+        if group.roles_enabled {
+            let r = 3 + rng.below(n_roles - 3);
+            let d = if g % 97 == 0 { ALL_DIVISIONS.to_owned() } else { divisions[rng.below(n_div)].id.clone() };
+            grants.push(grant(&group.id, "PC_GROUP", &roles[r].id, &d));
+        }
+    }
+    // Role-holding groups keep their members; the fetcher reads members only for those.
+    for group in &mut groups {
+        if !group.roles_enabled {
+            group.member_ids.clear();
+        }
+    }
+
+    let clients: Vec<OAuthClient> = (0..n_clients)
+        .map(|c| {
+            let grant_type = match c % 10 {
+                0 => "CODE",
+                1 if c % 20 == 1 => "PASSWORD",
+                _ => "CLIENT-CREDENTIALS",
+            };
+            let mut role_divisions = Vec::new();
+            if grant_type == "CLIENT-CREDENTIALS" {
+                let (r, d) = match c % 25 {
+                    2 => (1, ALL_DIVISIONS.to_owned()),
+                    3 => (2, divisions[0].id.clone()),
+                    4 => (2, ALL_DIVISIONS.to_owned()),
+                    _ => (3 + rng.below(n_roles - 3), divisions[rng.below(n_div)].id.clone()),
+                };
+                role_divisions.push(RoleDivision {
+                    role_id: roles[r].id.clone(),
+                    division_id: d,
+                });
+            }
+            OAuthClient {
+                id: id("c11e", c),
+                name: format!("integration-{c:04}"),
+                description: None,
+                authorized_grant_type: grant_type.to_owned(),
+                role_divisions,
+                scope: if grant_type == "CLIENT-CREDENTIALS" { Vec::new() } else { vec!["users:readonly".to_owned()] },
+                state: if c % 31 == 7 { "inactive".to_owned() } else { "active".to_owned() },
+                date_to_delete: (c % 31 == 7).then(|| "2026-12-31T00:00:00Z".to_owned()),
+                date_created: None,
+            }
+        })
+        .collect();
+
+    let policies = (0..n_policies)
+        .map(|p| {
+            let (d, entities) = DOMAINS[rng.below(DOMAINS.len())];
+            AccessPolicy {
+                id: id("p0l1", p),
+                name: format!("Policy {p:03}"),
+                target_resource: format!("{d}:{}:{}", entities[rng.below(entities.len())], ACTIONS[rng.below(ACTIONS.len())]),
+                subject: PolicySubject {
+                    kind: "ALL".to_owned(),
+                    id: None,
+                },
+                effect: if p % 3 == 0 { "ALLOW".to_owned() } else { "DENY".to_owned() },
+                condition: None,
+                active: p % 4 != 3,
+                apply_to_clients: p % 2 == 0,
+            }
+        })
+        .collect();
+
+    let business_units: Vec<BusinessUnit> = (0..n_bu)
+        .map(|b| BusinessUnit {
+            id: id("b0u0", b),
+            name: format!("Business Unit {b:02}"),
+            division: Some(div_ref(rng.below(n_div))),
+        })
+        .collect();
+    let management_units = (0..n_mu)
+        .map(|m| {
+            let bu = &business_units[m % n_bu];
+            ManagementUnit {
+                id: id("m0u0", m),
+                name: format!("Management Unit {m:03}"),
+                business_unit: Some(IdRef {
+                    id: bu.id.clone(),
+                    name: Some(bu.name.clone()),
+                }),
+                division: Some(div_ref(rng.below(n_div))),
+            }
+        })
+        .collect();
+
+    OrgSnapshot {
+        format: FORMAT.to_owned(),
+        fetched_at: Some("2026-11-01T00:00:00Z".to_owned()),
+        source: SnapshotSource {
+            kind: "synthetic".to_owned(),
+            description: Some(format!("synthetic org: {users} users, seed {seed}")),
+            ..SnapshotSource::default()
+        },
+        organization: Organization {
+            id: id("0rg0", 0),
+            name: format!("Synthetic {users}"),
+            domain: Some("synthetic".to_owned()),
+        },
+        divisions,
+        roles,
+        users: user_list,
+        groups,
+        oauth_clients: clients,
+        grants,
+        access_policies: policies,
+        auth_settings: AuthSettings {
+            multifactor_authentication_required: true,
+            ip_address_allowlist: vec!["192.0.2.0/24".to_owned()],
+            ..AuthSettings::default()
+        },
+        business_units,
+        management_units,
+        permission_catalog: catalog,
+        operations: Vec::new(),
+        coverage: Vec::new(),
+    }
+}
+
+fn policy(domain: &str, entity: &str, actions: &[&str]) -> PermissionPolicy {
+    PermissionPolicy {
+        domain: domain.to_owned(),
+        entity_name: entity.to_owned(),
+        action_set: actions.iter().map(|a| (*a).to_owned()).collect(),
+        allow_conditions: false,
+    }
+}
+
+fn grant(subject: &str, kind: &str, role: &str, division: &str) -> Grant {
+    Grant {
+        subject_id: subject.to_owned(),
+        subject_type: kind.to_owned(),
+        role_id: role.to_owned(),
+        division_id: division.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deterministic_and_proportional() {
+        let a = synthetic_org(1000, 1);
+        assert_eq!(a, synthetic_org(1000, 1));
+        assert_ne!(a, synthetic_org(1000, 2));
+        let b = synthetic_org(10_000, 1);
+        assert_eq!(b.users.len(), 10_000);
+        assert!(b.divisions.len() > a.divisions.len());
+        assert!(b.groups.len() >= 10 * a.groups.len() - 1);
+        assert!(b.management_units.len() <= 500 && b.business_units.len() <= 50);
+        // Every reference resolves.
+        let org = crate::model::Org::new(b);
+        assert!(org.warnings().is_empty(), "{:?}", &org.warnings()[..3.min(org.warnings().len())]);
+    }
+}

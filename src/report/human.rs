@@ -1,0 +1,171 @@
+//! The human report: findings grouped by rule, rule errors with source snippets, a summary line.
+
+use std::fmt::Write as _;
+
+use super::{human_age, human_ms, ReportContext, Summary};
+use crate::engine::{CheckReport, RuleError, Severity};
+
+/// Presentation switches for the human report.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HumanOptions {
+    /// Use ANSI colors.
+    pub color: bool,
+    /// Show per-rule timings and what rules printed.
+    pub verbose: bool,
+}
+
+fn paint(on: bool, code: &str, text: &str) -> String {
+    if on {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
+}
+
+fn severity_color(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "1;31",
+        Severity::High => "31",
+        Severity::Medium => "33",
+        Severity::Low => "36",
+        Severity::Info => "2",
+    }
+}
+
+/// Render the report for a terminal.
+#[must_use]
+pub fn render_human(report: &CheckReport, ctx: &ReportContext<'_>, opts: HumanOptions) -> String {
+    let c = opts.color;
+    let mut out = String::new();
+    for o in &report.outcomes {
+        if o.findings.is_empty() && o.error.is_none() && !opts.verbose {
+            continue;
+        }
+        let sev = paint(c, severity_color(o.meta.severity), o.meta.severity.as_str());
+        let count = match o.findings.len() {
+            1 => "1 finding".to_owned(),
+            n => format!("{n} findings"),
+        };
+        let _ = write!(out, "{} {} [{sev}] {count}", paint(c, "1", &o.meta.id), o.meta.name);
+        if opts.verbose {
+            let _ = write!(out, " ({})", human_ms(o.elapsed));
+        }
+        out.push('\n');
+        for f in &o.findings {
+            let _ = writeln!(out, "  {} `{}`: {}", f.subject.kind, f.subject.name, f.message);
+            if let Some(fix) = &f.fix {
+                let _ = writeln!(out, "    {} {fix}", paint(c, "32", "fix:"));
+            }
+            for e in &f.evidence {
+                let _ = writeln!(out, "    {} {e}", paint(c, "2", "evidence:"));
+            }
+        }
+        if opts.verbose {
+            for line in &o.log {
+                let _ = writeln!(out, "    {} {line}", paint(c, "2", "print:"));
+            }
+        }
+        out.push('\n');
+    }
+    for e in report.errors() {
+        render_error(&mut out, e, c);
+    }
+    let gaps: Vec<_> = ctx.org.snapshot().coverage.iter().filter(|g| g.status != "ok").collect();
+    if !gaps.is_empty() {
+        let _ = writeln!(out, "{}", paint(c, "33", "coverage gaps (rules that need this data report unknown, not clean):"));
+        for g in gaps {
+            let _ = write!(out, "  {} ({})", g.endpoint, g.dataset);
+            if let Some(s) = g.http_status {
+                let _ = write!(out, ": {s}");
+            }
+            if let Some(code) = &g.error_code {
+                let _ = write!(out, " `{code}`");
+            }
+            if let Some(p) = &g.permission {
+                let _ = write!(out, ", needs `{p}`");
+            }
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    let warnings = ctx.org.warnings();
+    if !warnings.is_empty() {
+        let _ = writeln!(out, "{} snapshot warning(s):", warnings.len());
+        for w in warnings.iter().take(10) {
+            let _ = writeln!(out, "  {w}");
+        }
+        if warnings.len() > 10 {
+            let _ = writeln!(out, "  … and {} more (see --format json)", warnings.len() - 10);
+        }
+        out.push('\n');
+    }
+    out.push_str(&summary_line(report, ctx));
+    out.push('\n');
+    out
+}
+
+fn render_error(out: &mut String, e: &RuleError, c: bool) {
+    let id = e.rule_id.as_deref().map(|i| format!("[{i}]")).unwrap_or_default();
+    let _ = writeln!(out, "{}{id} {} error: {}", paint(c, "1;31", "error"), e.kind, e.message);
+    let _ = writeln!(out, "  --> {}", e.location());
+    if !e.snippet.is_empty() {
+        let width = e.line.to_string().len();
+        let mut lines = e.snippet.lines();
+        if let Some(code) = lines.next() {
+            let _ = writeln!(out, "  {:>width$} | {code}", e.line);
+        }
+        if let Some(caret) = lines.next() {
+            let _ = writeln!(out, "  {:>width$} | {}", "", paint(c, "1;31", caret));
+        }
+    }
+    if let Some(h) = &e.help {
+        let _ = writeln!(out, "  help: {h}");
+    }
+    out.push('\n');
+}
+
+/// `14 findings (1 critical, …) from 12 rules in 3.2 ms · 0 errors · source …`.
+#[must_use]
+pub fn summary_line(report: &CheckReport, ctx: &ReportContext<'_>) -> String {
+    let s = Summary::of(report, ctx.fail_on);
+    let parts: Vec<String> = Severity::ALL
+        .iter()
+        .zip(s.by_severity)
+        .filter(|(_, n)| *n > 0)
+        .map(|(sev, n)| format!("{n} {sev}"))
+        .collect();
+    let mut line = format!(
+        "{} finding{}",
+        s.findings,
+        if s.findings == 1 { "" } else { "s" }
+    );
+    if !parts.is_empty() {
+        let _ = write!(line, " ({})", parts.join(", "));
+    }
+    let _ = write!(
+        line,
+        " from {} rule{} in {} · {} error{}",
+        s.rules,
+        if s.rules == 1 { "" } else { "s" },
+        human_ms(report.elapsed),
+        s.errors,
+        if s.errors == 1 { "" } else { "s" }
+    );
+    let snap = ctx.org.snapshot();
+    let _ = write!(line, " · {}", ctx.source_kind);
+    if let Some(p) = &ctx.source_path {
+        let _ = write!(line, " `{p}`");
+    }
+    let _ = write!(line, " (org `{}`", snap.organization.name);
+    match (&snap.fetched_at, ctx.age()) {
+        (Some(at), Some(age)) => {
+            let _ = write!(line, ", fetched {at}, {}", human_age(age));
+        }
+        (Some(at), None) => {
+            let _ = write!(line, ", fetched {at}");
+        }
+        _ => line.push_str(", fetch time unknown"),
+    }
+    line.push(')');
+    line
+}

@@ -1,0 +1,101 @@
+//! Reporters: turn a [`CheckReport`] into human or machine output.
+//!
+//! Reporters return strings or values and never print; the CLI decides where output goes.
+//! One file per format.
+
+mod human;
+mod json;
+
+use std::time::{Duration, SystemTime};
+
+pub use human::{render_human, HumanOptions};
+pub use json::{render_json, JSON_FORMAT};
+
+use crate::engine::{CheckReport, Severity};
+use crate::model::Org;
+
+/// Everything a reporter needs besides the findings: where the data came from.
+#[derive(Debug, Clone)]
+pub struct ReportContext<'a> {
+    /// The org that was checked.
+    pub org: &'a Org,
+    /// `sample`, `snapshot`, `live`…
+    pub source_kind: String,
+    /// The snapshot file, when there was one.
+    pub source_path: Option<String>,
+    /// The threshold at or above which findings fail the run (`None` = never).
+    pub fail_on: Option<Severity>,
+    /// "Now", for the snapshot's age (a parameter so tests are reproducible).
+    pub now: SystemTime,
+}
+
+impl ReportContext<'_> {
+    /// How old the snapshot is, if it records when it was fetched.
+    #[must_use]
+    pub fn age(&self) -> Option<Duration> {
+        let at = self.org.snapshot().fetched_at.as_deref()?;
+        let t = humantime::parse_rfc3339_weak(at).ok()?;
+        Some(self.now.duration_since(t).unwrap_or_default())
+    }
+}
+
+/// Counts for the summary line and the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// Findings per severity, most severe first (same order as [`Severity::ALL`]).
+    pub by_severity: [usize; 5],
+    /// All findings.
+    pub findings: usize,
+    /// Rules that ran.
+    pub rules: usize,
+    /// Rule errors (load and run time).
+    pub errors: usize,
+    /// Findings at or above the threshold.
+    pub failing: usize,
+}
+
+impl Summary {
+    /// Count a report against a threshold.
+    #[must_use]
+    pub fn of(report: &CheckReport, fail_on: Option<Severity>) -> Self {
+        let mut s = Self {
+            rules: report.outcomes.len(),
+            errors: report.errors().count(),
+            ..Self::default()
+        };
+        for f in report.findings() {
+            s.findings += 1;
+            if let Some(i) = Severity::ALL.iter().position(|x| *x == f.severity) {
+                s.by_severity[i] += 1;
+            }
+            if fail_on.is_some_and(|t| f.severity >= t) {
+                s.failing += 1;
+            }
+        }
+        s
+    }
+}
+
+/// "3 days", "5 hours", "just now".
+#[must_use]
+pub fn human_age(age: Duration) -> String {
+    let s = age.as_secs();
+    let (n, unit) = match s {
+        0..=59 => return "just now".to_owned(),
+        60..=3599 => (s / 60, "minute"),
+        3600..=86_399 => (s / 3600, "hour"),
+        _ => (s / 86_400, "day"),
+    };
+    format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
+}
+
+/// Milliseconds with one decimal below 10 ms.
+#[must_use]
+pub fn human_ms(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.0} ms")
+    }
+}
