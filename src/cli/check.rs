@@ -51,6 +51,9 @@ pub struct CheckArgs {
     /// Wall-clock budget per rule, in seconds.
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     budget: f64,
+    /// Most memory one rule's run may add, in MiB.
+    #[arg(long, default_value_t = 2048, value_name = "MIB")]
+    max_memory: u64,
     /// Show per-rule timings and what rules printed.
     #[arg(short, long)]
     verbose: bool,
@@ -104,6 +107,7 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
     let org = Arc::new(Org::new(snapshot));
     let limits = Limits {
         budget: Duration::from_secs_f64(args.budget),
+        max_memory: args.max_memory << 20,
         ..Limits::default()
     };
     let mut engine = RuleEngine::new(limits);

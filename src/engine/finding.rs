@@ -18,6 +18,7 @@ pub struct ObjectKey {
 
 /// One reported problem.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Finding {
     /// The rule that reported it.
     pub rule_id: String,

@@ -11,7 +11,7 @@ use super::finding::Finding;
 use super::host::{OrgH, RunCtx, CONFIG_ERROR};
 use super::load::CompiledRule;
 use super::meta::RuleMeta;
-use super::sandbox::{Limits, RunGuard, BUDGET_TOKEN, IMPORT_ERROR};
+use super::sandbox::{Limits, RunGuard, BUDGET_TOKEN, IMPORT_ERROR, MEMORY_TOKEN};
 use crate::model::Org;
 
 /// What one rule produced.
@@ -122,6 +122,11 @@ fn classify(err: &EvalAltResult, rule: &CompiledRule, limits: &Limits) -> RuleEr
             format!("stopped after its time budget of {}", humantime::format_duration(limits.budget)),
             Some("look for a loop that never ends, or use a bulk query such as `org.subjects_with(perm, division)` instead of nested loops".into()),
         ),
+        EvalAltResult::ErrorTerminated(token, _) if token.to_string() == MEMORY_TOKEN => (
+            RuleErrorKind::Limit,
+            format!("used more than {} MiB of memory", limits.max_memory >> 20),
+            Some("look for a collection that grows without end".into()),
+        ),
         EvalAltResult::ErrorTooManyOperations(_) => (
             RuleErrorKind::Timeout,
             format!("stopped after {} operations", limits.max_operations),
@@ -155,19 +160,20 @@ fn classify(err: &EvalAltResult, rule: &CompiledRule, limits: &Limits) -> RuleEr
                 (RuleErrorKind::Import, m.to_owned(), Some("keep helper modules next to the rule and import them by relative name".into()))
             } else if let Some(m) = text.strip_prefix(CONFIG_ERROR) {
                 (RuleErrorKind::Config, m.to_owned(), Some(format!("fix `params` of `{}` in the config", rule.meta.id)))
+            } else if text.contains("for type '()'") {
+                (RuleErrorKind::Runtime, text, Some("a lookup found nothing and returned `()`; test it with `type_of(x) == \"()\"` before use".into()))
             } else {
                 (RuleErrorKind::Runtime, text, None)
             }
         }
     };
-    let mut e = RuleError::new(
-        kind,
-        &rule.meta.source,
-        &rule.text,
-        pos.line().unwrap_or(0),
-        pos.position().unwrap_or(0),
-        message,
-    )
+    // Rhai reports no position for some stops (a budget hit is noticed between operations);
+    // the `check` function is then the most precise place we know.
+    let (line, column) = match (pos.line(), pos.position()) {
+        (Some(l), c) => (l, c.unwrap_or(1)),
+        (None, _) => (super::load::line_of(&rule.text, "fn check").unwrap_or(0), 1),
+    };
+    let mut e = RuleError::new(kind, &rule.meta.source, &rule.text, line, column, message)
     .with_id(&rule.meta.id);
     if let Some(h) = help {
         e = e.with_help(h);

@@ -32,6 +32,10 @@ pub struct Limits {
     pub max_array_size: usize,
     /// Largest object map.
     pub max_map_size: usize,
+    /// How much the process's resident memory may grow during one rule's run, in bytes
+    /// (0 = unchecked). A safety net for growth Rhai's size limits do not see, such as
+    /// `map[key] = value` in a loop; checked on Linux only.
+    pub max_memory: u64,
 }
 
 impl Default for Limits {
@@ -45,12 +49,15 @@ impl Default for Limits {
             max_string_size: 1 << 20,
             max_array_size: 1_000_000,
             max_map_size: 100_000,
+            max_memory: 2 << 30,
         }
     }
 }
 
 /// Token returned by the progress callback when a run exceeds its budget.
 pub(crate) const BUDGET_TOKEN: &str = "rolecall-budget-exceeded";
+/// Token returned by the progress callback when a run grows memory past its limit.
+pub(crate) const MEMORY_TOKEN: &str = "rolecall-memory-exceeded";
 /// Prefix of errors raised by the import resolver.
 pub(crate) const IMPORT_ERROR: &str = "rolecall-import-error: ";
 /// Most `print`/`debug` lines kept per rule run.
@@ -60,6 +67,14 @@ thread_local! {
     // Rules run one at a time per thread, so per-thread state is per-run state.
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
     static LOG: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    static BASELINE_RSS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Resident set size of this process in bytes, where the platform tells us cheaply.
+fn rss_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
 }
 
 /// Arms the deadline for the current thread until dropped.
@@ -68,6 +83,7 @@ pub(crate) struct RunGuard;
 impl RunGuard {
     pub(crate) fn start(budget: Duration) -> Self {
         DEADLINE.with(|d| d.set(Instant::now().checked_add(budget)));
+        BASELINE_RSS.with(|b| b.set(rss_bytes().unwrap_or(0)));
         LOG.with(|l| l.borrow_mut().clear());
         Self
     }
@@ -107,13 +123,23 @@ pub(crate) fn build(limits: &Limits) -> Engine {
     engine.set_module_resolver(RuleDirResolver);
     engine.on_print(|s| log_line(s.to_owned()));
     engine.on_debug(|s, src, pos| log_line(format!("{}{pos:?}: {s}", src.map(|s| format!("{s} ")).unwrap_or_default())));
-    engine.on_progress(|ops| {
+    let max_memory = limits.max_memory;
+    engine.on_progress(move |ops| {
         // Reading the clock on every operation would cost more than the operation itself.
         if ops % 1024 != 0 {
             return None;
         }
-        let late = DEADLINE.with(|d| d.get().is_some_and(|d| Instant::now() >= d));
-        late.then(|| Dynamic::from(BUDGET_TOKEN))
+        if DEADLINE.with(|d| d.get().is_some_and(|d| Instant::now() >= d)) {
+            return Some(Dynamic::from(BUDGET_TOKEN));
+        }
+        // Memory is read less often: a file read every ~64k operations is noise.
+        if max_memory > 0 && ops % 65_536 == 0 {
+            let grown = rss_bytes().unwrap_or(0).saturating_sub(BASELINE_RSS.with(Cell::get));
+            if grown > max_memory {
+                return Some(Dynamic::from(MEMORY_TOKEN));
+            }
+        }
+        None
     });
     super::host::register(&mut engine);
     engine

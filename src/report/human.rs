@@ -106,7 +106,7 @@ pub fn render_human(report: &CheckReport, ctx: &ReportContext<'_>, opts: HumanOp
 
 fn render_error(out: &mut String, e: &RuleError, c: bool) {
     let id = e.rule_id.as_deref().map(|i| format!("[{i}]")).unwrap_or_default();
-    let _ = writeln!(out, "{}{id} {} error: {}", paint(c, "1;31", "error"), e.kind, e.message);
+    let _ = writeln!(out, "{}: {}: {}", paint(c, "1;31", &format!("error{id}")), e.kind, e.message);
     let _ = writeln!(out, "  --> {}", e.location());
     if !e.snippet.is_empty() {
         let width = e.line.to_string().len();
