@@ -1,1 +1,457 @@
-fn main(){}
+//! Benchmarks for the core issue, printed as plain figures: `cargo bench --bench rolecall`.
+//!
+//! For synthetic 10k- and 100k-user orgs: snapshot load time (parse + index) against parsing
+//! the same file into a `serde_json::Value`, peak memory of a full `check` (in a child process)
+//! against the file size, each built-in rule's time, the whole check's time, and one
+//! representative policy ("subjects holding permission P in division D, wildcards honoured")
+//! written three ways over the same data: a Rhai rule, hand-written Rust, and Rego (regorus).
+//!
+//! `ROLECALL_BENCH_SIZES=10000` limits the sizes (comma-separated user counts).
+
+#![expect(
+    clippy::print_stdout,
+    clippy::expect_used,
+    reason = "a benchmark prints its figures and stops on broken setup"
+)]
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rolecall::engine::{CheckConfig, Finding, ObjectKey, RuleEngine};
+use rolecall::model::{
+    load_snapshot, parse_snapshot, save_snapshot, synthetic_org, Org, Permission, Scope, SubjectRef,
+};
+use rolecall::report::{write_json, ReportContext};
+
+/// The representative query: a division-aware permission in one division, wildcards honoured.
+const QUERIES: [(&str, &str); 2] = [
+    ("routing:queue:view", "Division 001"),
+    ("directory:user:view", "Home"),
+];
+
+fn main() {
+    if let Ok(path) = std::env::var("ROLECALL_BENCH_CHILD") {
+        child_check(Path::new(&path));
+        return;
+    }
+    // cargo passes `--bench`; nothing else to parse.
+    let sizes: Vec<usize> = std::env::var("ROLECALL_BENCH_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![10_000, 100_000]);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-data");
+    std::fs::create_dir_all(&dir).expect("bench data directory");
+    println!(
+        "rolecall benchmarks ({} cores)",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    for users in sizes {
+        bench_size(&dir, users);
+    }
+}
+
+/// Best and median of `runs` timings of `f`.
+fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, Duration, T) {
+    let mut times = Vec::with_capacity(runs);
+    let mut last = None;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let v = f();
+        times.push(t.elapsed());
+        last = Some(v);
+    }
+    times.sort();
+    (
+        times[0],
+        times[times.len() / 2],
+        last.expect("at least one run"),
+    )
+}
+
+fn ms(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 1.0 {
+        format!("{:.1} µs", ms * 1000.0)
+    } else {
+        format!("{ms:.2} ms")
+    }
+}
+
+fn bench_size(dir: &Path, users: usize) {
+    let path = dir.join(format!("synthetic-{users}.json"));
+    if !path.exists() {
+        save_snapshot(&synthetic_org(users, 1), &path).expect("write snapshot");
+    }
+    let bytes = std::fs::read(&path).expect("read snapshot");
+    let size = bytes.len();
+    println!(
+        "\n== synthetic org, {users} users: `{}` ({:.1} MiB)",
+        path.display(),
+        size as f64 / 1048576.0
+    );
+
+    let runs = if users >= 100_000 { 3 } else { 7 };
+    let (value_best, _, _) = time(runs, || {
+        serde_json::from_slice::<serde_json::Value>(&bytes).expect("json")
+    });
+    let (parse_best, _, _) = time(runs, || parse_snapshot(&bytes, "bench").expect("snapshot"));
+    let (load_best, _, org) = time(runs, || {
+        Org::new(parse_snapshot(&bytes, "bench").expect("snapshot"))
+    });
+    println!("load: serde_json::Value {} | snapshot parse {} | parse + index {} | ratio to Value {:.2}x (target <= 3x)",
+        ms(value_best), ms(parse_best), ms(load_best), load_best.as_secs_f64() / value_best.as_secs_f64());
+
+    let peak = child_peak(&path);
+    match peak {
+        Some(p) => println!(
+            "check peak memory: {:.1} MiB = {:.2}x the file size (target <= 4x)",
+            p as f64 / 1048576.0,
+            p as f64 / size as f64
+        ),
+        None => println!("check peak memory: not measurable on this platform"),
+    }
+
+    let org = Arc::new(org);
+    let engine = RuleEngine::with_builtin();
+    let one = CheckConfig {
+        threads: 1,
+        ..CheckConfig::default()
+    };
+    let (_, _, report) = time(runs, || engine.check(&org, &one));
+    println!("built-in rules, one thread (last run):");
+    for o in &report.outcomes {
+        println!(
+            "  {:<7} {:>10}  {:>6} findings{}",
+            o.meta.id,
+            ms(o.elapsed),
+            o.findings.len(),
+            o.error
+                .as_ref()
+                .map(|e| format!("  ERROR {e}"))
+                .unwrap_or_default()
+        );
+    }
+    let (one_best, _, _) = time(runs, || engine.check(&org, &one));
+    let (all_best, _, r) = time(runs, || engine.check(&org, &CheckConfig::default()));
+    println!(
+        "all built-in rules: {} on one thread, {} on all cores, {} findings (target <= 1 s)",
+        ms(one_best),
+        ms(all_best),
+        r.findings().count()
+    );
+
+    for (perm, division) in QUERIES {
+        representative(&org, runs, perm, division);
+    }
+}
+
+/// The representative policy three ways, plus the handle-loop variant for reference.
+fn representative(org: &Arc<Org>, runs: usize, perm: &str, division: &str) {
+    let rule = format!(
+        r#"//! Subjects holding a permission in a division.
+//! ## What it does
+//! x
+//! ## Why is this bad?
+//! x
+//! ## How to fix
+//! x
+const RULE = #{{ id: "BEN001", name: "holders", severity: "info" }};
+fn check(org) {{
+    report(org.subjects_with("{perm}", "{division}"), "holds the permission");
+}}"#
+    );
+    let per_subject_rule = format!(
+        r#"//! Subjects holding a permission in a division, reported one by one.
+//! ## What it does
+//! x
+//! ## Why is this bad?
+//! x
+//! ## How to fix
+//! x
+const RULE = #{{ id: "BEN003", name: "holders-each", severity: "info" }};
+fn check(org) {{
+    for s in org.subjects_with("{perm}", "{division}") {{
+        report(s, "holds the permission");
+    }}
+}}"#
+    );
+    let loop_rule = format!(
+        r#"//! The same as a loop over handles.
+//! ## What it does
+//! x
+//! ## Why is this bad?
+//! x
+//! ## How to fix
+//! x
+const RULE = #{{ id: "BEN002", name: "holders-loop", severity: "info" }};
+fn check(org) {{
+    let d = org.division("{division}");
+    for u in org.users {{ if u.can("{perm}", d) {{ report(u, "holds the permission"); }} }}
+    for g in org.groups {{ if g.can("{perm}", d) {{ report(g, "holds the permission"); }} }}
+    for c in org.clients {{ if c.can("{perm}", d) {{ report(c, "holds the permission"); }} }}
+}}"#
+    );
+    let empty = r#"//! Does nothing.
+//! ## What it does
+//! x
+//! ## Why is this bad?
+//! x
+//! ## How to fix
+//! x
+const RULE = #{ id: "BEN000", name: "empty", severity: "info" };
+fn check(org) {}"#;
+    let mut engine = RuleEngine::new(Default::default());
+    engine
+        .add_source("bench:empty.rhai", empty)
+        .expect("rule compiles");
+    engine
+        .add_source("bench:holders.rhai", &rule)
+        .expect("rule compiles");
+    engine
+        .add_source("bench:holders-loop.rhai", &loop_rule)
+        .expect("rule compiles");
+    engine
+        .add_source("bench:holders-each.rhai", &per_subject_rule)
+        .expect("rule compiles");
+    let only = |id: &str| CheckConfig {
+        select: vec![id.into()],
+        threads: 1,
+        ..CheckConfig::default()
+    };
+    let (empty_best, _, _) = time(runs * 3, || engine.check(org, &only("BEN000")));
+    let (rhai_best, _, rhai) = time(runs * 3, || engine.check(org, &only("BEN001")));
+    let (loop_best, _, looped) = time(runs, || engine.check(org, &only("BEN002")));
+    let (each_best, _, each) = time(runs * 3, || engine.check(org, &only("BEN003")));
+    assert_eq!(
+        each.findings().count(),
+        rhai.findings().count(),
+        "per-subject and bulk reports disagree"
+    );
+    let (rust_best, _, rust) = time(runs * 3, || holders_rust(org, perm, division));
+    let rhai_n = rhai.findings().count();
+    assert_eq!(rhai_n, rust.len(), "Rhai and Rust disagree");
+    assert_eq!(
+        looped.findings().count(),
+        rust.len(),
+        "handle loop and Rust disagree"
+    );
+
+    let (rego_best, rego_n, rego_load) = rego(org, runs, perm, division);
+    assert_eq!(rego_n, rust.len(), "Rego and Rust disagree");
+    println!(
+        "representative policy: subjects holding `{perm}` in `{division}` ({} subjects):",
+        rust.len()
+    );
+    println!(
+        "  hand-written Rust                       {}",
+        ms(rust_best)
+    );
+    let t = rolecall::authz::Target::Division(org.division(division).expect("division"));
+    let (q_best, _, _) = time(runs * 3, || rolecall::authz::subjects_with(org, perm, t));
+    println!("  (authz::subjects_with alone: {})", ms(q_best));
+    println!(
+        "  (an empty Rhai rule: {}, the fixed cost of one rule run)",
+        ms(empty_best)
+    );
+    let ratio = |d: Duration| d.as_secs_f64() / rust_best.as_secs_f64();
+    println!(
+        "  Rhai rule, bulk query + bulk report     {}  = {:.2}x Rust (target <= 3x)",
+        ms(rhai_best),
+        ratio(rhai_best)
+    );
+    println!(
+        "  Rhai rule, bulk query + report per item {}  = {:.2}x Rust",
+        ms(each_best),
+        ratio(each_best)
+    );
+    println!(
+        "  Rhai rule, loop over every handle       {}  = {:.2}x Rust",
+        ms(loop_best),
+        ratio(loop_best)
+    );
+    println!("  Rego (regorus)                          {}  = {:.1}x slower than the bulk Rhai rule (target >= 30x); data load {} not counted",
+        ms(rego_best), rego_best.as_secs_f64() / rhai_best.as_secs_f64(), ms(rego_load));
+}
+
+/// Hand-written Rust over the model, as one would write it without rolecall's query: roles
+/// granting P, their holders in a covering division, members of role-enabled groups; seen-sets
+/// as bitmaps.
+fn holders_rust(org: &Org, perm_text: &str, division: &str) -> Vec<Finding> {
+    let perm = Permission::parse(perm_text).expect("permission");
+    let target = org.division(division).expect("division");
+    let aware = org.division_aware(perm_text).unwrap_or(true);
+    let snap = org.snapshot();
+    let mut users = vec![false; snap.users.len()];
+    let mut groups = vec![false; snap.groups.len()];
+    let mut clients = vec![false; snap.oauth_clients.len()];
+    for r in 0..snap.roles.len() as u32 {
+        if !org.role_patterns(r).iter().any(|p| p.matches(&perm)) {
+            continue;
+        }
+        for &(s, scope) in org.role_holders(r) {
+            let covered = match scope {
+                Scope::All => true,
+                Scope::Division(d) => !aware || d == target,
+            };
+            if !covered {
+                continue;
+            }
+            match s {
+                SubjectRef::User(u) => users[u as usize] = true,
+                SubjectRef::Group(g) => {
+                    groups[g as usize] = true;
+                    if snap.groups[g as usize].roles_enabled {
+                        for u in org.group_members(g) {
+                            users[u as usize] = true;
+                        }
+                    }
+                }
+                SubjectRef::Client(c) => {
+                    clients[c as usize] |= snap.oauth_clients[c as usize].authorized_grant_type
+                        == "CLIENT-CREDENTIALS";
+                }
+            }
+        }
+    }
+    let finding = |kind: &'static str, id: &str, name: &str| Finding {
+        rule_id: "BEN001".into(),
+        severity: rolecall::engine::Severity::Info,
+        subject: ObjectKey {
+            kind,
+            id: id.into(),
+            name: name.into(),
+        },
+        message: "holds the permission".into(),
+        fix: None,
+        evidence: Vec::new(),
+    };
+    let mut out = Vec::new();
+    out.extend(
+        users
+            .iter()
+            .zip(&snap.users)
+            .filter(|(on, _)| **on)
+            .map(|(_, u)| finding("user", &u.id, &u.name)),
+    );
+    out.extend(
+        groups
+            .iter()
+            .zip(&snap.groups)
+            .filter(|(on, _)| **on)
+            .map(|(_, g)| finding("group", &g.id, &g.name)),
+    );
+    out.extend(
+        clients
+            .iter()
+            .zip(&snap.oauth_clients)
+            .filter(|(on, _)| **on)
+            .map(|(_, c)| finding("client", &c.id, &c.name)),
+    );
+    out
+}
+
+const REGO: &str = r#"
+package bench
+import rego.v1
+
+parts := split(input.perm, ":")
+
+matching_roles contains r.id if {
+    some r in data.roles
+    some p in r.permissionPolicies
+    p.domain == parts[0]
+    p.entityName in {"*", parts[1]}
+    some a in p.actionSet
+    a in {"*", parts[2]}
+}
+
+covers(d) if d == "*"
+covers(d) if d == input.division
+covers(_) if not input.aware
+
+direct contains g.subjectId if {
+    some g in data.grants
+    matching_roles[g.roleId]
+    covers(g.divisionId)
+}
+
+members contains m if {
+    some grp in data.groups
+    grp.rolesEnabled
+    direct[grp.id]
+    some m in grp.memberIds
+}
+
+clients contains c.id if {
+    some c in data.oauthClients
+    c.authorizedGrantType == "CLIENT-CREDENTIALS"
+    some rd in c.roleDivisions
+    matching_roles[rd.roleId]
+    covers(rd.divisionId)
+}
+
+subjects := (direct | members) | clients
+"#;
+
+/// Evaluate the policy in regorus; returns (best eval time, result size, data load time).
+fn rego(org: &Org, runs: usize, perm: &str, division: &str) -> (Duration, usize, Duration) {
+    let snap = org.snapshot();
+    let division_id = &snap.divisions[org.division(division).expect("division") as usize].id;
+    let load = Instant::now();
+    let data = serde_json::json!({
+        "roles": snap.roles, "grants": snap.grants, "groups": snap.groups, "oauthClients": snap.oauth_clients,
+    });
+    let mut engine = regorus::Engine::new();
+    engine
+        .add_policy("bench.rego".into(), REGO.into())
+        .expect("policy parses");
+    engine
+        .add_data(regorus::Value::from_json_str(&data.to_string()).expect("data"))
+        .expect("data loads");
+    let input = serde_json::json!({"perm": perm, "division": division_id, "aware": org.division_aware(perm).unwrap_or(true)}).to_string();
+    let load = load.elapsed();
+    let (best, _, n) = time(runs.min(3), || {
+        engine.set_input_json(&input).expect("input");
+        let v = engine
+            .eval_rule("data.bench.subjects".into())
+            .expect("rego evaluates");
+        let json: serde_json::Value =
+            serde_json::from_str(&v.to_json_str().expect("json")).expect("json");
+        json.as_array().map_or(0, Vec::len)
+    });
+    (best, n, load)
+}
+
+/// Child process: what `rolecall check --format json` does, then report peak memory.
+fn child_check(path: &Path) {
+    let org = Arc::new(Org::new(load_snapshot(path).expect("snapshot")));
+    let report = RuleEngine::with_builtin().check(&org, &CheckConfig::default());
+    let ctx = ReportContext {
+        org: &org,
+        source_kind: "snapshot".into(),
+        source_path: None,
+        fail_on: None,
+        now: std::time::SystemTime::now(),
+    };
+    write_json(&report, &ctx, std::io::sink()).expect("json");
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0);
+    println!("{}", kb * 1024);
+}
+
+fn child_peak(path: &Path) -> Option<u64> {
+    let exe = std::env::current_exe().ok()?;
+    let out = std::process::Command::new(exe)
+        .env("ROLECALL_BENCH_CHILD", path)
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .ok()
+        .filter(|&b: &u64| b > 0)
+}

@@ -2,6 +2,7 @@
 //!
 //! `cargo run --example check_snapshot [-- FILE]`
 
+#![expect(clippy::print_stdout, reason = "an example prints its results")]
 use std::sync::Arc;
 
 use rolecall::engine::{CheckConfig, RuleEngine};
@@ -16,7 +17,10 @@ fn main() -> miette::Result<()> {
     let engine = RuleEngine::with_builtin();
     let report = engine.check(&org, &CheckConfig::default());
     for f in report.findings() {
-        println!("{} {} {} `{}`: {}", f.rule_id, f.severity, f.subject.kind, f.subject.name, f.message);
+        println!(
+            "{} {} {} `{}`: {}",
+            f.rule_id, f.severity, f.subject.kind, f.subject.name, f.message
+        );
         if let Some(fix) = &f.fix {
             println!("    fix: {fix}");
         }
@@ -24,6 +28,10 @@ fn main() -> miette::Result<()> {
     for e in report.errors() {
         println!("error: {} at {}", e.message, e.location());
     }
-    println!("{} findings from {} rules", report.findings().count(), report.outcomes.len());
+    println!(
+        "{} findings from {} rules",
+        report.findings().count(),
+        report.outcomes.len()
+    );
     Ok(())
 }

@@ -3,6 +3,6 @@
 #![deny(missing_docs)]
 
 pub mod authz;
-pub mod model;
 pub mod engine;
+pub mod model;
 pub mod report;

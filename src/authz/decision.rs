@@ -2,7 +2,10 @@
 
 use std::fmt;
 
-use super::{awareness, covers, effective_grants, is_client_credentials, role_grants, EffectiveGrant, Target, Via};
+use super::{
+    awareness, covers, effective_grants, is_client_credentials, role_grants, EffectiveGrant,
+    Target, Via,
+};
 use crate::model::{Org, Permission, Scope, SubjectRef};
 
 /// What the permission catalog says about a permission's divisions.
@@ -138,12 +141,20 @@ impl Decision {
     pub fn reason(&self, org: &Org) -> String {
         let mut out = if let Some(g) = &self.granted_by {
             format!("granted by {}", grant_phrase(org, g))
-        } else if let Some(Fix::NotClientCredentials { .. } | Fix::InvalidPermission(_)) = &self.fix {
-            self.fix.as_ref().map(ToString::to_string).unwrap_or_default()
+        } else if let Some(Fix::NotClientCredentials { .. } | Fix::InvalidPermission(_)) = &self.fix
+        {
+            self.fix
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default()
         } else if self.held_elsewhere.is_empty() {
             format!("no role held grants `{}`", self.permission)
         } else {
-            let places: Vec<String> = self.held_elsewhere.iter().map(|g| grant_phrase(org, g)).collect();
+            let places: Vec<String> = self
+                .held_elsewhere
+                .iter()
+                .map(|g| grant_phrase(org, g))
+                .collect();
             format!(
                 "`{}` is held only through {} (not {})",
                 self.permission,
@@ -152,14 +163,20 @@ impl Decision {
             )
         };
         if self.awareness == Awareness::Unknown {
-            out.push_str("; the permission catalog does not list it, so it was treated as division-aware");
+            out.push_str(
+                "; the permission catalog does not list it, so it was treated as division-aware",
+            );
         }
         out
     }
 }
 
 fn grant_phrase(org: &Org, g: &EffectiveGrant) -> String {
-    let role = org.snapshot().roles.get(g.grant.role as usize).map_or("?", |r| r.name.as_str());
+    let role = org
+        .snapshot()
+        .roles
+        .get(g.grant.role as usize)
+        .map_or("?", |r| r.name.as_str());
     let place = match g.grant.scope {
         Scope::All => "in all divisions".to_owned(),
         s @ Scope::Division(_) => format!("in division `{}`", org.scope_name(s)),
@@ -236,7 +253,14 @@ pub(super) fn decide(org: &Org, subject: SubjectRef, permission: &str, target: T
         }
         d.held_elsewhere.push(*g);
     }
-    d.fix = Some(smallest_fix(org, subject, &perm, target, &grants, &d.held_elsewhere));
+    d.fix = Some(smallest_fix(
+        org,
+        subject,
+        &perm,
+        target,
+        &grants,
+        &d.held_elsewhere,
+    ));
     d
 }
 
@@ -257,7 +281,11 @@ fn smallest_fix(
             .map(|h| org.scope_name(Scope::Division(h)).to_owned()),
     };
     let subject_text = subject_phrase(org, subject);
-    let role_name = |r: u32| snap.roles.get(r as usize).map_or_else(String::new, |r| r.name.clone());
+    let role_name = |r: u32| {
+        snap.roles
+            .get(r as usize)
+            .map_or_else(String::new, |r| r.name.clone())
+    };
     // Cheapest: extend a role the subject already holds to the target.
     if let Some(g) = held_elsewhere.first() {
         return Fix::GrantRole {

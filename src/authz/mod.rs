@@ -110,7 +110,9 @@ pub fn awareness(org: &Org, permission: &str) -> Awareness {
 /// Whether a role grants a permission (wildcards honoured).
 #[must_use]
 pub fn role_grants(org: &Org, role: u32, permission: &Permission<'_>) -> bool {
-    org.role_patterns(role).iter().any(|p| p.matches(permission))
+    org.role_patterns(role)
+        .iter()
+        .any(|p| p.matches(permission))
 }
 
 /// Whether a subject's roles let it use `permission` at `target`.

@@ -11,8 +11,16 @@ fn org() -> Org {
             .role("WFM Integration", &["wfm:agent:edit", "wfm:agent:view"])
             .role("Wild", &["routing:*:view", "quality:*:*"])
             .role("Viewer", &["directory:user:view"])
-            .client("wfm-sync", "CLIENT-CREDENTIALS", &[("WFM Integration", "Home")])
-            .client("wfm-global", "CLIENT-CREDENTIALS", &[("WFM Integration", "*")])
+            .client(
+                "wfm-sync",
+                "CLIENT-CREDENTIALS",
+                &[("WFM Integration", "Home")],
+            )
+            .client(
+                "wfm-global",
+                "CLIENT-CREDENTIALS",
+                &[("WFM Integration", "*")],
+            )
             .client("portal", "CODE", &[("WFM Integration", "*")])
             .user("Ann", "ann@x.example", "active")
             .user("Ben", "ben@x.example", "active")
@@ -48,7 +56,12 @@ fn division_aware_grant_stops_at_its_division() {
 fn non_aware_permission_needs_any_division() {
     let org = org();
     let ben = SubjectRef::User(org.user("BEN@x.example").unwrap());
-    assert!(can(&org, ben, "directory:user:view", div(&org, "Support EU")));
+    assert!(can(
+        &org,
+        ben,
+        "directory:user:view",
+        div(&org, "Support EU")
+    ));
 }
 
 #[test]
@@ -56,14 +69,36 @@ fn users_inherit_only_from_roles_enabled_groups() {
     let org = org();
     let ann = SubjectRef::User(org.user("ann@x.example").unwrap());
     let ben = SubjectRef::User(org.user("ben@x.example").unwrap());
-    assert!(can(&org, ann, "routing:queue:view", div(&org, "Support EU")));
-    assert!(can(&org, ann, "quality:evaluation:delete", div(&org, "Support EU")));
-    assert!(!can(&org, ann, "routing:queue:edit", div(&org, "Support EU")));
+    assert!(can(
+        &org,
+        ann,
+        "routing:queue:view",
+        div(&org, "Support EU")
+    ));
+    assert!(can(
+        &org,
+        ann,
+        "quality:evaluation:delete",
+        div(&org, "Support EU")
+    ));
+    assert!(!can(
+        &org,
+        ann,
+        "routing:queue:edit",
+        div(&org, "Support EU")
+    ));
     // Ben's group holds WFM Integration in all divisions but does not pass roles on.
     assert!(!can(&org, ben, "wfm:agent:edit", Target::Any));
     let d = why(&org, ann, "routing:queue:view", div(&org, "Support EU"));
-    assert_eq!(d.granted_by.unwrap().via, Via::Group(org.group("Sup").unwrap()));
-    assert!(d.reason(&org).contains("through group `Sup`"), "{}", d.reason(&org));
+    assert_eq!(
+        d.granted_by.unwrap().via,
+        Via::Group(org.group("Sup").unwrap())
+    );
+    assert!(
+        d.reason(&org).contains("through group `Sup`"),
+        "{}",
+        d.reason(&org)
+    );
 }
 
 #[test]
@@ -98,7 +133,10 @@ fn fix_picks_narrowest_role_or_add_permission() {
         "grant role `WFM Integration` to user `Ben` in division `Home`"
     );
     let d = why(&org, ben, "billing:invoice:view", div(&org, "Home"));
-    assert_eq!(d.fix.as_ref().unwrap().to_string(), "add `billing:invoice:view` to role `Viewer`");
+    assert_eq!(
+        d.fix.as_ref().unwrap().to_string(),
+        "add `billing:invoice:view` to role `Viewer`"
+    );
     assert_eq!(d.awareness, Awareness::Unknown);
     assert!(d.reason(&org).contains("treated as division-aware"));
 }
@@ -129,7 +167,11 @@ fn subjects_with_goes_through_groups() {
 #[test]
 fn subjects_with_agrees_with_can_on_a_synthetic_org() {
     let org = Org::new(crate::model::synthetic_org(2000, 3));
-    for perm in ["wfm:agent:edit", "routing:queue:view", "quality:evaluation:delete"] {
+    for perm in [
+        "wfm:agent:edit",
+        "routing:queue:view",
+        "quality:evaluation:delete",
+    ] {
         for target in [Target::Any, Target::All, Target::Division(1)] {
             let bulk = subjects_with(&org, perm, target);
             let mut slow = Vec::new();
@@ -139,7 +181,11 @@ fn subjects_with_agrees_with_can_on_a_synthetic_org() {
                     slow.push(s);
                 }
             }
-            let bulk_users: Vec<_> = bulk.iter().copied().filter(|s| matches!(s, SubjectRef::User(_))).collect();
+            let bulk_users: Vec<_> = bulk
+                .iter()
+                .copied()
+                .filter(|s| matches!(s, SubjectRef::User(_)))
+                .collect();
             assert_eq!(bulk_users, slow, "{perm} {target:?}");
         }
     }

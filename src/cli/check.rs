@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 use super::{emit, note, Exit};
 use rolecall::engine::{CheckConfig, Limits, RuleEngine, Severity};
 use rolecall::model::{load_snapshot, sample, Org};
-use rolecall::report::{render_human, render_json, HumanOptions, ReportContext, Summary};
+use rolecall::report::{render_human, write_json, HumanOptions, ReportContext, Summary};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Format {
@@ -73,7 +73,8 @@ fn parse_params(items: &[String]) -> miette::Result<HashMap<String, serde_json::
         if rule.is_empty() || key.is_empty() {
             return Err(bad());
         }
-        let value = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
+        let value = serde_json::from_str(value)
+            .unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
         let entry = out
             .entry(rule.to_ascii_uppercase())
             .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
@@ -87,10 +88,17 @@ fn parse_params(items: &[String]) -> miette::Result<HashMap<String, serde_json::
 pub fn run(args: CheckArgs) -> miette::Result<Exit> {
     let fail_on = match args.fail_on.to_ascii_lowercase().as_str() {
         "none" | "never" => None,
-        s => Some(s.parse::<Severity>().map_err(|m| miette::miette!(help = "use critical, high, medium, low, info or none", "{m}"))?),
+        s => Some(s.parse::<Severity>().map_err(|m| {
+            miette::miette!(
+                help = "use critical, high, medium, low, info or none",
+                "{m}"
+            )
+        })?),
     };
     if !(args.budget.is_finite() && args.budget > 0.0) {
-        return Err(miette::miette!("`--budget` must be a positive number of seconds"));
+        return Err(miette::miette!(
+            "`--budget` must be a positive number of seconds"
+        ));
     }
     let params = parse_params(&args.params)?;
     let (snapshot, kind, path) = match &args.snapshot {
@@ -140,13 +148,21 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
     match args.format {
         Format::Human => {
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            emit(&render_human(&report, &ctx, HumanOptions { color, verbose: args.verbose }))?;
+            emit(&render_human(
+                &report,
+                &ctx,
+                HumanOptions {
+                    color,
+                    verbose: args.verbose,
+                },
+            ))?;
         }
-        Format::Json => {
-            let value = render_json(&report, &ctx);
-            let text = serde_json::to_string_pretty(&value).map_err(|e| miette::miette!("{e}"))?;
-            emit(&(text + "\n"))?;
-        }
+        Format::Json => match write_json(&report, &ctx, std::io::stdout().lock()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                return Err(miette::miette!("cannot write to stdout: {e}"));
+            }
+            _ => {}
+        },
     }
     let summary = Summary::of(&report, fail_on);
     Ok(if summary.errors > 0 {

@@ -33,7 +33,8 @@ impl Termination for Exit {
     }
 }
 
-const EXIT_HELP: &str = "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage, input or rule error.";
+const EXIT_HELP: &str =
+    "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage, input or rule error.";
 
 #[derive(Debug, Parser)]
 #[command(name = "rolecall", version, about = "Audit Genesys Cloud permissions as code", after_help = EXIT_HELP)]
@@ -58,7 +59,11 @@ pub fn main() -> Exit {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { Exit::Error } else { Exit::Clean };
+            return if e.use_stderr() {
+                Exit::Error
+            } else {
+                Exit::Clean
+            };
         }
     };
     let result = match cli.command {

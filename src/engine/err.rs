@@ -55,6 +55,7 @@ impl fmt::Display for RuleErrorKind {
 
 /// A rule that could not be loaded or did not finish. The other rules still run.
 #[derive(Debug, Clone, Error, Diagnostic, Serialize)]
+#[serde(rename_all = "camelCase")]
 #[error("{}rule `{file}` {kind} error: {message}", rule_id.as_deref().map(|i| format!("{i}: ")).unwrap_or_default())]
 #[diagnostic(code(rolecall::rule::error))]
 pub struct RuleError {
@@ -112,6 +113,11 @@ impl RuleError {
         self
     }
 
+    pub(crate) fn boxed_with_id(mut self: Box<Self>, id: &str) -> Box<Self> {
+        self.rule_id = Some(id.to_owned());
+        self
+    }
+
     pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
@@ -144,7 +150,10 @@ fn locate(text: &str, line: usize, column: usize) -> (String, Option<SourceSpan>
                 .map_or(content.len(), |(b, _)| b);
             let caret = format!("{}^", " ".repeat(content[..byte_col].chars().count()));
             let len = usize::from(byte_col < content.len());
-            return (format!("{content}\n{caret}"), Some(SourceSpan::from((offset + byte_col, len))));
+            return (
+                format!("{content}\n{caret}"),
+                Some(SourceSpan::from((offset + byte_col, len))),
+            );
         }
         offset += l.len();
     }
@@ -154,7 +163,10 @@ fn locate(text: &str, line: usize, column: usize) -> (String, Option<SourceSpan>
 /// Problems loading rule files: each file's errors, together.
 #[derive(Debug, Error, Diagnostic)]
 #[error("{} rule file(s) could not be loaded", errors.len())]
-#[diagnostic(code(rolecall::rule::load), help("fix the rules shown; the other rules still run"))]
+#[diagnostic(
+    code(rolecall::rule::load),
+    help("fix the rules shown; the other rules still run")
+)]
 pub struct RuleLoadErrors {
     /// Each problem.
     #[related]
@@ -168,7 +180,14 @@ mod tests {
     #[test]
     fn snippet_points_at_the_column() {
         let text: Arc<str> = Arc::from("let a = 1;\nlet b = oops;\n");
-        let e = RuleError::new(RuleErrorKind::Runtime, "r.rhai", &text, 2, 9, "unknown variable");
+        let e = RuleError::new(
+            RuleErrorKind::Runtime,
+            "r.rhai",
+            &text,
+            2,
+            9,
+            "unknown variable",
+        );
         assert_eq!(e.snippet, "let b = oops;\n        ^");
         assert_eq!(e.location(), "r.rhai:2:9");
         assert_eq!(e.span, Some(SourceSpan::from((19, 1))));

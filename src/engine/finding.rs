@@ -9,7 +9,7 @@ use super::meta::Severity;
 pub struct ObjectKey {
     /// `user`, `group`, `client`, `role`, `division`, `policy`, `business-unit`,
     /// `management-unit` or `org`.
-    pub kind: String,
+    pub kind: &'static str,
     /// The object's id.
     pub id: String,
     /// The object's name.
@@ -40,6 +40,9 @@ impl Finding {
     /// Stable identity across runs: rule id + object kind + object id + message.
     #[must_use]
     pub fn key(&self) -> String {
-        format!("{}/{}/{}/{}", self.rule_id, self.subject.kind, self.subject.id, self.message)
+        format!(
+            "{}/{}/{}/{}",
+            self.rule_id, self.subject.kind, self.subject.id, self.message
+        )
     }
 }

@@ -9,14 +9,18 @@ use super::meta::{clean_docs, section, RuleMeta, Severity, REQUIRED_SECTIONS};
 
 /// A rule ready to run.
 pub(crate) struct CompiledRule {
-    pub meta: RuleMeta,
+    pub meta: Arc<RuleMeta>,
     pub ast: AST,
     pub text: Arc<str>,
     /// Whether `check` takes `(org, params)` rather than `(org)`.
     pub takes_params: bool,
 }
 
-pub(crate) fn compile(engine: &Engine, source: &str, text: &str) -> Result<CompiledRule, RuleError> {
+pub(crate) fn compile(
+    engine: &Engine,
+    source: &str,
+    text: &str,
+) -> Result<CompiledRule, Box<RuleError>> {
     let text: Arc<str> = Arc::from(text);
     let mut ast = engine.compile(&*text).map_err(|e| {
         let pos = e.position();
@@ -32,11 +36,14 @@ pub(crate) fn compile(engine: &Engine, source: &str, text: &str) -> Result<Compi
         if text.contains("eval") {
             err = err.with_help("`eval` is disabled in rules: call functions directly instead");
         }
-        err
+        Box::new(err)
     })?;
     ast.set_source(source);
     let meta_err = |line: usize, message: String, help: &str| {
-        RuleError::new(RuleErrorKind::Metadata, source, &text, line, 1, message).with_help(help)
+        Box::new(
+            RuleError::new(RuleErrorKind::Metadata, source, &text, line, 1, message)
+                .with_help(help),
+        )
     };
     let rule_line = line_of(&text, "const RULE").unwrap_or(0);
     let Some(map) = ast
@@ -50,7 +57,11 @@ pub(crate) fn compile(engine: &Engine, source: &str, text: &str) -> Result<Compi
             "add `const RULE = #{ id: \"ORG001\", name: \"bad-pattern-name\", severity: \"medium\", tags: [] };` at the top level",
         ));
     };
-    let field = |k: &str| map.get(k).and_then(|v| v.clone().into_immutable_string().ok()).map(|s| s.to_string());
+    let field = |k: &str| {
+        map.get(k)
+            .and_then(|v| v.clone().into_immutable_string().ok())
+            .map(|s| s.to_string())
+    };
     let id = field("id").unwrap_or_default();
     if !valid_id(&id) {
         return Err(meta_err(
@@ -60,20 +71,39 @@ pub(crate) fn compile(engine: &Engine, source: &str, text: &str) -> Result<Compi
         ));
     }
     let name = field("name").unwrap_or_default();
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-        return Err(meta_err(rule_line, format!("rule name `{name}` is not kebab-case"), "name the bad pattern, e.g. `client-without-mfa`").with_id(&id));
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(meta_err(
+            rule_line,
+            format!("rule name `{name}` is not kebab-case"),
+            "name the bad pattern, e.g. `client-without-mfa`",
+        )
+        .boxed_with_id(&id));
     }
-    let severity: Severity = field("severity")
-        .unwrap_or_default()
-        .parse()
-        .map_err(|m: String| meta_err(rule_line, m, "use critical, high, medium, low or info").with_id(&id))?;
+    let severity: Severity =
+        field("severity")
+            .unwrap_or_default()
+            .parse()
+            .map_err(|m: String| {
+                meta_err(rule_line, m, "use critical, high, medium, low or info").boxed_with_id(&id)
+            })?;
     let tags = match map.get("tags") {
         None => Vec::new(),
         Some(v) => v
             .clone()
             .try_cast::<rhai::Array>()
             .map(|a| a.iter().map(Dynamic::to_string).collect())
-            .ok_or_else(|| meta_err(rule_line, "`tags` must be an array of strings".into(), "e.g. `tags: [\"oauth\", \"wfm\"]`").with_id(&id))?,
+            .ok_or_else(|| {
+                meta_err(
+                    rule_line,
+                    "`tags` must be an array of strings".into(),
+                    "e.g. `tags: [\"oauth\", \"wfm\"]`",
+                )
+                .with_id(&id)
+            })?,
     };
     let status = field("status").unwrap_or_else(|| "stable".to_owned());
     let docs = clean_docs(ast.doc());
@@ -88,24 +118,26 @@ pub(crate) fn compile(engine: &Engine, source: &str, text: &str) -> Result<Compi
             format!("the `//!` documentation lacks {}", missing.iter().map(|s| format!("`## {s}`")).collect::<Vec<_>>().join(", ")),
             "document the rule at the top of the file with `//!` lines: a summary, then `## What it does`, `## Why is this bad?`, `## How to fix`",
         )
-        .with_id(&id));
+        .boxed_with_id(&id));
     }
-    let arity = ast.iter_functions().find(|f| f.name == "check").map(|f| f.params.len());
-    let takes_params = match arity {
-        Some(1) => false,
-        Some(2) => true,
-        _ => {
-            return Err(meta_err(
+    let arity = ast
+        .iter_functions()
+        .find(|f| f.name == "check")
+        .map(|f| f.params.len());
+    let takes_params =
+        match arity {
+            Some(1) => false,
+            Some(2) => true,
+            _ => return Err(meta_err(
                 line_of(&text, "fn check").unwrap_or(0),
                 "the rule has no `fn check(org)` or `fn check(org, params)`".into(),
                 "define `fn check(org) { … }` and call `report(subject, message)` for each problem",
             )
-            .with_id(&id))
-        }
-    };
+            .boxed_with_id(&id)),
+        };
     let summary = docs.lines().next().unwrap_or_default().trim().to_owned();
     Ok(CompiledRule {
-        meta: RuleMeta {
+        meta: Arc::new(RuleMeta {
             id,
             name,
             severity,
@@ -114,7 +146,7 @@ pub(crate) fn compile(engine: &Engine, source: &str, text: &str) -> Result<Compi
             summary,
             docs,
             source: source.to_owned(),
-        },
+        }),
         ast,
         text,
         takes_params,
@@ -128,7 +160,9 @@ fn valid_id(id: &str) -> bool {
 }
 
 pub(crate) fn line_of(text: &str, needle: &str) -> Option<usize> {
-    text.lines().position(|l| l.trim_start().starts_with(needle)).map(|i| i + 1)
+    text.lines()
+        .position(|l| l.trim_start().starts_with(needle))
+        .map(|i| i + 1)
 }
 
 #[cfg(test)]

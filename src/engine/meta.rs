@@ -23,7 +23,13 @@ pub enum Severity {
 
 impl Severity {
     /// All severities, most severe first.
-    pub const ALL: [Self; 5] = [Self::Critical, Self::High, Self::Medium, Self::Low, Self::Info];
+    pub const ALL: [Self; 5] = [
+        Self::Critical,
+        Self::High,
+        Self::Medium,
+        Self::Low,
+        Self::Info,
+    ];
 
     /// Lowercase name.
     #[must_use]
@@ -50,7 +56,9 @@ impl FromStr for Severity {
         Self::ALL
             .into_iter()
             .find(|v| v.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown severity `{s}`: expected critical, high, medium, low or info"))
+            .ok_or_else(|| {
+                format!("unknown severity `{s}`: expected critical, high, medium, low or info")
+            })
     }
 }
 
@@ -92,7 +100,10 @@ impl RuleMeta {
         selector.eq_ignore_ascii_case("all")
             || self.id.eq_ignore_ascii_case(selector)
             || (selector.len() < self.id.len()
-                && self.id.get(..selector.len()).is_some_and(|p| p.eq_ignore_ascii_case(selector))
+                && self
+                    .id
+                    .get(..selector.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(selector))
                 && selector.chars().all(|c| c.is_ascii_alphanumeric()))
             || self.name.eq_ignore_ascii_case(selector)
             || self.tags.iter().any(|t| t.eq_ignore_ascii_case(selector))
@@ -151,7 +162,14 @@ mod tests {
             docs: String::new(),
             source: String::new(),
         };
-        for yes in ["WFM001", "wfm001", "WFM", "oauth", "wfm-client-division-gap", "all"] {
+        for yes in [
+            "WFM001",
+            "wfm001",
+            "WFM",
+            "oauth",
+            "wfm-client-division-gap",
+            "all",
+        ] {
             assert!(m.matches_selector(yes), "{yes}");
         }
         for no in ["WFM002", "OAU", "mfa", "W-"] {

@@ -115,7 +115,10 @@ pub struct RuleEngine {
 impl std::fmt::Debug for RuleEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RuleEngine")
-            .field("rules", &self.rules.iter().map(|r| &r.meta.id).collect::<Vec<_>>())
+            .field(
+                "rules",
+                &self.rules.iter().map(|r| &r.meta.id).collect::<Vec<_>>(),
+            )
             .field("load_errors", &self.load_errors.len())
             .finish_non_exhaustive()
     }
@@ -154,19 +157,24 @@ impl RuleEngine {
     ///
     /// # Errors
     /// A [`RuleError`] for a rule that does not compile, lacks metadata or docs, or reuses an id.
-    pub fn add_source(&mut self, name: &str, text: &str) -> Result<&RuleMeta, RuleError> {
+    pub fn add_source(&mut self, name: &str, text: &str) -> Result<&RuleMeta, Box<RuleError>> {
         let result = load::compile(&self.engine, name, text).and_then(|rule| {
             match self.rules.iter().find(|r| r.meta.id == rule.meta.id) {
-                Some(other) => Err(RuleError::new(
-                    RuleErrorKind::DuplicateId,
-                    name,
-                    &rule.text,
-                    load::line_of(&rule.text, "const RULE").unwrap_or(0),
-                    1,
-                    format!("rule id `{}` is already used by `{}`", rule.meta.id, other.meta.source),
-                )
-                .with_id(&rule.meta.id)
-                .with_help("ids are unique and never reused: pick a new one")),
+                Some(other) => Err(Box::new(
+                    RuleError::new(
+                        RuleErrorKind::DuplicateId,
+                        name,
+                        &rule.text,
+                        load::line_of(&rule.text, "const RULE").unwrap_or(0),
+                        1,
+                        format!(
+                            "rule id `{}` is already used by `{}`",
+                            rule.meta.id, other.meta.source
+                        ),
+                    )
+                    .with_id(&rule.meta.id)
+                    .with_help("ids are unique and never reused: pick a new one"),
+                )),
                 None => Ok(rule),
             }
         });
@@ -178,7 +186,7 @@ impl RuleEngine {
                 Ok(&self.rules[at].meta)
             }
             Err(e) => {
-                self.load_errors.push(e.clone());
+                self.load_errors.push((*e).clone());
                 Err(e)
             }
         }
@@ -219,7 +227,7 @@ impl RuleEngine {
 
     /// Metadata of every loaded rule, by id.
     pub fn rules(&self) -> impl Iterator<Item = &RuleMeta> {
-        self.rules.iter().map(|r| &r.meta)
+        self.rules.iter().map(|r| &*r.meta)
     }
 
     /// Rules that failed to load.
@@ -243,13 +251,15 @@ impl RuleEngine {
             .rules
             .iter()
             .filter(|r| r.meta.status != "removed")
-            .filter(|r| config.select.is_empty() || config.select.iter().any(|s| r.meta.matches_selector(s)))
+            .filter(|r| {
+                config.select.is_empty() || config.select.iter().any(|s| r.meta.matches_selector(s))
+            })
             .filter(|r| !config.ignore.iter().any(|s| r.meta.matches_selector(s)))
             .map(|r| {
-                let params = config
-                    .params
-                    .get(&r.meta.id)
-                    .map_or_else(|| rhai::Dynamic::from_map(rhai::Map::new()), run::json_to_dynamic);
+                let params = config.params.get(&r.meta.id).map_or_else(
+                    || rhai::Dynamic::from_map(rhai::Map::new()),
+                    run::json_to_dynamic,
+                );
                 (r, params)
             })
             .collect();
@@ -270,10 +280,14 @@ impl RuleEngine {
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if path.is_dir() {
             collect(&path, out)?;
-        } else if name.ends_with(".rhai") && !name.ends_with(".test.rhai") && !name.starts_with('_') {
+        } else if name.ends_with(".rhai") && !name.ends_with(".test.rhai") && !name.starts_with('_')
+        {
             out.push(path);
         }
     }

@@ -36,6 +36,8 @@ pub struct Limits {
     /// (0 = unchecked). A safety net for growth Rhai's size limits do not see, such as
     /// `map[key] = value` in a loop; checked on Linux only.
     pub max_memory: u64,
+    /// Most findings one rule may report in one run.
+    pub max_findings: usize,
 }
 
 impl Default for Limits {
@@ -50,6 +52,7 @@ impl Default for Limits {
             max_array_size: 1_000_000,
             max_map_size: 100_000,
             max_memory: 2 << 30,
+            max_findings: 1_000_000,
         }
     }
 }
@@ -83,7 +86,9 @@ pub(crate) struct RunGuard;
 impl RunGuard {
     pub(crate) fn start(budget: Duration) -> Self {
         DEADLINE.with(|d| d.set(Instant::now().checked_add(budget)));
-        BASELINE_RSS.with(|b| b.set(rss_bytes().unwrap_or(0)));
+        // The baseline is taken at the first memory check, not here: reading it costs a file
+        // read, which would dominate the run time of small rules.
+        BASELINE_RSS.with(|b| b.set(0));
         LOG.with(|l| l.borrow_mut().clear());
         Self
     }
@@ -122,11 +127,16 @@ pub(crate) fn build(limits: &Limits) -> Engine {
     engine.disable_symbol("eval");
     engine.set_module_resolver(RuleDirResolver);
     engine.on_print(|s| log_line(s.to_owned()));
-    engine.on_debug(|s, src, pos| log_line(format!("{}{pos:?}: {s}", src.map(|s| format!("{s} ")).unwrap_or_default())));
+    engine.on_debug(|s, src, pos| {
+        log_line(format!(
+            "{}{pos:?}: {s}",
+            src.map(|s| format!("{s} ")).unwrap_or_default()
+        ))
+    });
     let max_memory = limits.max_memory;
     engine.on_progress(move |ops| {
         // Reading the clock on every operation would cost more than the operation itself.
-        if ops % 1024 != 0 {
+        if ops == 0 || ops % 1024 != 0 {
             return None;
         }
         if DEADLINE.with(|d| d.get().is_some_and(|d| Instant::now() >= d)) {
@@ -134,8 +144,14 @@ pub(crate) fn build(limits: &Limits) -> Engine {
         }
         // Memory is read less often: a file read every ~64k operations is noise.
         if max_memory > 0 && ops % 65_536 == 0 {
-            let grown = rss_bytes().unwrap_or(0).saturating_sub(BASELINE_RSS.with(Cell::get));
-            if grown > max_memory {
+            let now = rss_bytes().unwrap_or(0);
+            let base = BASELINE_RSS.with(|b| {
+                if b.get() == 0 {
+                    b.set(now);
+                }
+                b.get()
+            });
+            if now.saturating_sub(base) > max_memory {
                 return Some(Dynamic::from(MEMORY_TOKEN));
             }
         }
@@ -156,21 +172,32 @@ fn import_error(message: String, pos: Position) -> Box<EvalAltResult> {
 pub(crate) fn confined_import(dir: &Path, path: &str) -> Result<PathBuf, String> {
     let rel = Path::new(path);
     if rel.is_absolute() || path.starts_with(['/', '\\']) || path.contains(':') {
-        return Err(format!("import of `{path}` is not allowed: imports must be relative to the rule's directory"));
+        return Err(format!(
+            "import of `{path}` is not allowed: imports must be relative to the rule's directory"
+        ));
     }
-    if rel.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
-        return Err(format!("import of `{path}` is not allowed: `..` may not leave the rule's directory"));
+    if rel
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Err(format!(
+            "import of `{path}` is not allowed: `..` may not leave the rule's directory"
+        ));
     }
     let mut file = dir.join(rel);
     if file.extension().is_none() {
         file.set_extension("rhai");
     }
-    let canon_dir = dir.canonicalize().map_err(|e| format!("cannot read the rule's directory: {e}"))?;
+    let canon_dir = dir
+        .canonicalize()
+        .map_err(|e| format!("cannot read the rule's directory: {e}"))?;
     let canon = file
         .canonicalize()
         .map_err(|_| format!("module `{path}` not found in `{}`", dir.display()))?;
     if !canon.starts_with(&canon_dir) {
-        return Err(format!("import of `{path}` is not allowed: it resolves outside the rule's directory"));
+        return Err(format!(
+            "import of `{path}` is not allowed: it resolves outside the rule's directory"
+        ));
     }
     Ok(canon)
 }
@@ -205,8 +232,14 @@ mod tests {
         std::fs::write(dir.path().join("helpers.rhai"), "fn x() { 1 }").unwrap();
         assert!(confined_import(dir.path(), "helpers").is_ok());
         assert!(confined_import(dir.path(), "./helpers.rhai").is_ok());
-        assert!(confined_import(dir.path(), "/etc/passwd").unwrap_err().contains("relative"));
-        assert!(confined_import(dir.path(), "../x").unwrap_err().contains(".."));
-        assert!(confined_import(dir.path(), "missing").unwrap_err().contains("not found"));
+        assert!(confined_import(dir.path(), "/etc/passwd")
+            .unwrap_err()
+            .contains("relative"));
+        assert!(confined_import(dir.path(), "../x")
+            .unwrap_err()
+            .contains(".."));
+        assert!(confined_import(dir.path(), "missing")
+            .unwrap_err()
+            .contains("not found"));
     }
 }

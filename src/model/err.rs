@@ -5,10 +5,66 @@ use std::path::PathBuf;
 use miette::{Diagnostic, NamedSource, SourceSpan};
 use thiserror::Error;
 
-/// A snapshot could not be read or written.
+/// A snapshot could not be read or written. [`SnapshotError::kind`] tells which way.
+#[derive(Debug)]
+pub struct SnapshotError(Box<SnapshotErrorKind>);
+
+impl SnapshotError {
+    /// What went wrong.
+    #[must_use]
+    pub fn kind(&self) -> &SnapshotErrorKind {
+        &self.0
+    }
+
+    /// What went wrong, owned.
+    #[must_use]
+    pub fn into_kind(self) -> SnapshotErrorKind {
+        *self.0
+    }
+}
+
+impl From<SnapshotErrorKind> for SnapshotError {
+    fn from(kind: SnapshotErrorKind) -> Self {
+        Self(Box::new(kind))
+    }
+}
+
+impl std::fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for SnapshotError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+// Forwarded by hand: the kind is boxed to keep `Result<_, SnapshotError>` small, and miette's
+// derive cannot see through a `Box`.
+impl Diagnostic for SnapshotError {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.0.code()
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.0.help()
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.0.source_code()
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        self.0.labels()
+    }
+    fn url<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.0.url()
+    }
+}
+
+/// The ways reading or writing a snapshot fails.
 #[derive(Debug, Error, Diagnostic)]
 #[non_exhaustive]
-pub enum SnapshotError {
+pub enum SnapshotErrorKind {
     /// The file could not be opened or read.
     #[error("cannot read snapshot `{}`", path.display())]
     #[diagnostic(

@@ -97,7 +97,10 @@ impl OrgBuilder {
                 parts.next().unwrap_or_default(),
                 parts.next().unwrap_or_default(),
             );
-            if let Some(existing) = policies.iter_mut().find(|x| x.domain == d && x.entity_name == e) {
+            if let Some(existing) = policies
+                .iter_mut()
+                .find(|x| x.domain == d && x.entity_name == e)
+            {
                 existing.action_set.push(a.to_owned());
             } else {
                 policies.push(PermissionPolicy {
@@ -144,7 +147,10 @@ impl OrgBuilder {
             name: name.to_owned(),
             state: "active".to_owned(),
             roles_enabled,
-            member_ids: member_emails.iter().map(|e| format!("user-{}", slug(e))).collect(),
+            member_ids: member_emails
+                .iter()
+                .map(|e| format!("user-{}", slug(e)))
+                .collect(),
         });
         self
     }

@@ -116,24 +116,60 @@ impl Org {
     }
 
     fn index_names(&mut self, snap: &OrgSnapshot) {
-        fn add<'a>(
-            org: &mut Org,
-            kind: Kind,
-            items: impl Iterator<Item = (&'a str, &'a str)>,
-        ) {
+        fn add<'a>(org: &mut Org, kind: Kind, items: impl Iterator<Item = (&'a str, &'a str)>) {
             for (i, (id, name)) in items.enumerate() {
                 org.by_id[kind as usize].insert(id.into(), idx(i));
                 // First object wins a duplicated name; ids stay unambiguous.
-                org.by_name[kind as usize].entry(name.into()).or_insert(idx(i));
+                org.by_name[kind as usize]
+                    .entry(name.into())
+                    .or_insert(idx(i));
             }
         }
-        add(self, Kind::Division, snap.divisions.iter().map(|d| (d.id.as_str(), d.name.as_str())));
-        add(self, Kind::Role, snap.roles.iter().map(|d| (d.id.as_str(), d.name.as_str())));
-        add(self, Kind::Group, snap.groups.iter().map(|d| (d.id.as_str(), d.name.as_str())));
-        add(self, Kind::Client, snap.oauth_clients.iter().map(|d| (d.id.as_str(), d.name.as_str())));
-        add(self, Kind::BusinessUnit, snap.business_units.iter().map(|d| (d.id.as_str(), d.name.as_str())));
-        add(self, Kind::ManagementUnit, snap.management_units.iter().map(|d| (d.id.as_str(), d.name.as_str())));
-        add(self, Kind::Policy, snap.access_policies.iter().map(|d| (d.id.as_str(), d.name.as_str())));
+        add(
+            self,
+            Kind::Division,
+            snap.divisions
+                .iter()
+                .map(|d| (d.id.as_str(), d.name.as_str())),
+        );
+        add(
+            self,
+            Kind::Role,
+            snap.roles.iter().map(|d| (d.id.as_str(), d.name.as_str())),
+        );
+        add(
+            self,
+            Kind::Group,
+            snap.groups.iter().map(|d| (d.id.as_str(), d.name.as_str())),
+        );
+        add(
+            self,
+            Kind::Client,
+            snap.oauth_clients
+                .iter()
+                .map(|d| (d.id.as_str(), d.name.as_str())),
+        );
+        add(
+            self,
+            Kind::BusinessUnit,
+            snap.business_units
+                .iter()
+                .map(|d| (d.id.as_str(), d.name.as_str())),
+        );
+        add(
+            self,
+            Kind::ManagementUnit,
+            snap.management_units
+                .iter()
+                .map(|d| (d.id.as_str(), d.name.as_str())),
+        );
+        add(
+            self,
+            Kind::Policy,
+            snap.access_policies
+                .iter()
+                .map(|d| (d.id.as_str(), d.name.as_str())),
+        );
         // Users are looked up by email (case-insensitive), which unlike display names is unique.
         for (i, u) in snap.users.iter().enumerate() {
             self.by_id[Kind::User as usize].insert(u.id.as_str().into(), idx(i));
@@ -150,9 +186,15 @@ impl Org {
         let mut resolved = Vec::with_capacity(self.snap.grants.len());
         for g in &self.snap.grants {
             let subject = match g.subject_type.as_str() {
-                "PC_USER" => self.lookup_id(Kind::User, &g.subject_id).map(SubjectRef::User),
-                "PC_GROUP" => self.lookup_id(Kind::Group, &g.subject_id).map(SubjectRef::Group),
-                "PC_OAUTH_CLIENT" => self.lookup_id(Kind::Client, &g.subject_id).map(SubjectRef::Client),
+                "PC_USER" => self
+                    .lookup_id(Kind::User, &g.subject_id)
+                    .map(SubjectRef::User),
+                "PC_GROUP" => self
+                    .lookup_id(Kind::Group, &g.subject_id)
+                    .map(SubjectRef::Group),
+                "PC_OAUTH_CLIENT" => self
+                    .lookup_id(Kind::Client, &g.subject_id)
+                    .map(SubjectRef::Client),
                 _ => None,
             };
             let role = self.lookup_id(Kind::Role, &g.role_id);
@@ -169,8 +211,13 @@ impl Org {
         // (from subjectgrants) usually repeat them, so they are merged without duplicates.
         for (i, c) in self.snap.oauth_clients.iter().enumerate() {
             for rd in &c.role_divisions {
-                match (self.lookup_id(Kind::Role, &rd.role_id), self.scope_of(&rd.division_id)) {
-                    (Some(r), Some(sc)) => resolved.push((SubjectRef::Client(idx(i)), GrantRef { role: r, scope: sc })),
+                match (
+                    self.lookup_id(Kind::Role, &rd.role_id),
+                    self.scope_of(&rd.division_id),
+                ) {
+                    (Some(r), Some(sc)) => {
+                        resolved.push((SubjectRef::Client(idx(i)), GrantRef { role: r, scope: sc }))
+                    }
                     _ => warnings.push(format!(
                         "client `{}` has role `{}` in division `{}`, which is not in the snapshot",
                         c.name, rd.role_id, rd.division_id
@@ -197,9 +244,10 @@ impl Org {
             for m in &g.member_ids {
                 match self.lookup_id(Kind::User, m) {
                     Some(u) => self.user_groups[u as usize].push(idx(gi)),
-                    None => self
-                        .warnings
-                        .push(format!("group `{}` lists member `{m}`, who is not in the snapshot", g.name)),
+                    None => self.warnings.push(format!(
+                        "group `{}` lists member `{m}`, who is not in the snapshot",
+                        g.name
+                    )),
                 }
             }
         }
@@ -220,7 +268,8 @@ impl Org {
         if division_id == ALL_DIVISIONS {
             return Some(Scope::All);
         }
-        self.lookup_id(Kind::Division, division_id).map(Scope::Division)
+        self.lookup_id(Kind::Division, division_id)
+            .map(Scope::Division)
     }
 
     /// The snapshot this index was built from.
@@ -289,7 +338,12 @@ impl Org {
     /// Division of a management unit.
     #[must_use]
     pub fn mu_division(&self, mu: u32) -> Option<u32> {
-        let d = self.snap.management_units.get(mu as usize)?.division.as_ref()?;
+        let d = self
+            .snap
+            .management_units
+            .get(mu as usize)?
+            .division
+            .as_ref()?;
         self.lookup_id(Kind::Division, &d.id)
     }
     /// Business unit of a management unit.
@@ -300,7 +354,12 @@ impl Org {
     /// Division of a business unit.
     #[must_use]
     pub fn bu_division(&self, bu: u32) -> Option<u32> {
-        let d = self.snap.business_units.get(bu as usize)?.division.as_ref()?;
+        let d = self
+            .snap
+            .business_units
+            .get(bu as usize)?
+            .division
+            .as_ref()?;
         self.lookup_id(Kind::Division, &d.id)
     }
     /// A user's own division.
@@ -313,7 +372,9 @@ impl Org {
     /// Expanded permission patterns of a role.
     #[must_use]
     pub fn role_patterns(&self, role: u32) -> &[Pattern] {
-        self.role_patterns.get(role as usize).map_or(&[], Vec::as_slice)
+        self.role_patterns
+            .get(role as usize)
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Direct grants of a subject (for users, without group inheritance).
@@ -330,13 +391,17 @@ impl Org {
     /// Groups a user is a member of (whether or not they pass roles on).
     #[must_use]
     pub fn groups_of(&self, user: u32) -> &[u32] {
-        self.user_groups.get(user as usize).map_or(&[], Vec::as_slice)
+        self.user_groups
+            .get(user as usize)
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Subjects holding a role directly, with where.
     #[must_use]
     pub fn role_holders(&self, role: u32) -> &[(SubjectRef, Scope)] {
-        self.role_holders.get(role as usize).map_or(&[], Vec::as_slice)
+        self.role_holders
+            .get(role as usize)
+            .map_or(&[], Vec::as_slice)
     }
 
     /// `Some(aware)` from the permission catalog, `None` when the catalog does not list it.
@@ -362,7 +427,10 @@ impl Org {
         match subject {
             SubjectRef::User(i) => s.users.get(i as usize).map_or("?", |u| u.name.as_str()),
             SubjectRef::Group(i) => s.groups.get(i as usize).map_or("?", |g| g.name.as_str()),
-            SubjectRef::Client(i) => s.oauth_clients.get(i as usize).map_or("?", |c| c.name.as_str()),
+            SubjectRef::Client(i) => s
+                .oauth_clients
+                .get(i as usize)
+                .map_or("?", |c| c.name.as_str()),
         }
     }
 
@@ -373,7 +441,10 @@ impl Org {
         match subject {
             SubjectRef::User(i) => s.users.get(i as usize).map_or("?", |u| u.id.as_str()),
             SubjectRef::Group(i) => s.groups.get(i as usize).map_or("?", |g| g.id.as_str()),
-            SubjectRef::Client(i) => s.oauth_clients.get(i as usize).map_or("?", |c| c.id.as_str()),
+            SubjectRef::Client(i) => s
+                .oauth_clients
+                .get(i as usize)
+                .map_or("?", |c| c.id.as_str()),
         }
     }
 
@@ -382,7 +453,11 @@ impl Org {
     pub fn scope_name(&self, scope: Scope) -> &str {
         match scope {
             Scope::All => "all divisions",
-            Scope::Division(d) => self.snap.divisions.get(d as usize).map_or("?", |d| d.name.as_str()),
+            Scope::Division(d) => self
+                .snap
+                .divisions
+                .get(d as usize)
+                .map_or("?", |d| d.name.as_str()),
         }
     }
 }

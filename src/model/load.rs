@@ -6,15 +6,15 @@ use std::path::Path;
 use miette::{NamedSource, SourceSpan};
 use serde::Deserialize;
 
-use super::err::SnapshotError;
+use super::err::{SnapshotError, SnapshotErrorKind};
 use super::snapshot::{OrgSnapshot, FORMAT};
 
 /// Parse a snapshot from bytes; `name` labels diagnostics (usually the file path).
 ///
 /// # Errors
-/// [`SnapshotError::Syntax`] with line and column for malformed JSON, [`SnapshotError::Shape`]
-/// with the field path for a value of the wrong type, [`SnapshotError::NewerFormat`] or
-/// [`SnapshotError::NotASnapshot`] for a wrong `format`.
+/// [`SnapshotErrorKind::Syntax`] with line and column for malformed JSON, [`SnapshotErrorKind::Shape`]
+/// with the field path for a value of the wrong type, [`SnapshotErrorKind::NewerFormat`] or
+/// [`SnapshotErrorKind::NotASnapshot`] for a wrong `format`.
 pub fn parse_snapshot(bytes: &[u8], name: &str) -> Result<OrgSnapshot, SnapshotError> {
     match serde_json::from_slice::<OrgSnapshot>(bytes) {
         Ok(snapshot) => {
@@ -35,9 +35,9 @@ pub fn parse_snapshot(bytes: &[u8], name: &str) -> Result<OrgSnapshot, SnapshotE
 /// Read and parse a snapshot file.
 ///
 /// # Errors
-/// [`SnapshotError::Read`] when the file cannot be read, otherwise as [`parse_snapshot`].
+/// [`SnapshotErrorKind::Read`] when the file cannot be read, otherwise as [`parse_snapshot`].
 pub fn load_snapshot(path: &Path) -> Result<OrgSnapshot, SnapshotError> {
-    let bytes = std::fs::read(path).map_err(|source| SnapshotError::Read {
+    let bytes = std::fs::read(path).map_err(|source| SnapshotErrorKind::Read {
         path: path.to_owned(),
         source,
     })?;
@@ -49,11 +49,14 @@ pub fn load_snapshot(path: &Path) -> Result<OrgSnapshot, SnapshotError> {
 /// A crash or error at any point leaves an existing file at `path` untouched.
 ///
 /// # Errors
-/// [`SnapshotError::Write`] naming the target file.
+/// [`SnapshotErrorKind::Write`] naming the target file.
 pub fn save_snapshot(snapshot: &OrgSnapshot, path: &Path) -> Result<(), SnapshotError> {
-    let wrap = |source: std::io::Error| SnapshotError::Write {
-        path: path.to_owned(),
-        source,
+    let wrap = |source: std::io::Error| -> SnapshotError {
+        SnapshotErrorKind::Write {
+            path: path.to_owned(),
+            source,
+        }
+        .into()
     };
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -94,13 +97,15 @@ fn check_format(found: &str) -> Result<(), SnapshotError> {
         .strip_prefix("rolecall.snapshot/")
         .and_then(|v| v.parse::<u32>().ok())
     {
-        Some(v) if v > 1 => Err(SnapshotError::NewerFormat {
+        Some(v) if v > 1 => Err(SnapshotErrorKind::NewerFormat {
             found: found.to_owned(),
             supported: FORMAT,
-        }),
-        _ => Err(SnapshotError::NotASnapshot {
+        }
+        .into()),
+        _ => Err(SnapshotErrorKind::NotASnapshot {
             found: found.to_owned(),
-        }),
+        }
+        .into()),
     }
 }
 
@@ -118,20 +123,22 @@ fn describe(bytes: &[u8], name: &str, err: &serde_json::Error) -> SnapshotError 
             Err(e) => e.path().to_string(),
             Ok(_) => String::from("?"),
         };
-        SnapshotError::Shape {
+        SnapshotErrorKind::Shape {
             src: NamedSource::new(name, text),
             span,
             field,
             message,
         }
+        .into()
     } else {
-        SnapshotError::Syntax {
+        SnapshotErrorKind::Syntax {
             src: NamedSource::new(name, text),
             span,
             line,
             column,
             message,
         }
+        .into()
     }
 }
 
@@ -160,7 +167,10 @@ mod tests {
 
     #[test]
     fn loads_minimal_and_tolerates_unknown_fields() {
-        let text = MINIMAL.replace("\"homeDivision\"", "\"someFutureField\": 3, \"homeDivision\"");
+        let text = MINIMAL.replace(
+            "\"homeDivision\"",
+            "\"someFutureField\": 3, \"homeDivision\"",
+        );
         let s = parse_snapshot(text.as_bytes(), "x.json").unwrap();
         assert_eq!(s.divisions.len(), 1);
         assert!(s.divisions[0].home_division);
@@ -169,8 +179,8 @@ mod tests {
     #[test]
     fn syntax_error_has_line_and_column() {
         let text = "{\n  \"format\": \"rolecall.snapshot/1\",\n  \"divisions\": [,]\n}";
-        match parse_snapshot(text.as_bytes(), "x.json") {
-            Err(SnapshotError::Syntax { line, column, .. }) => {
+        match parse_snapshot(text.as_bytes(), "x.json").map_err(SnapshotError::into_kind) {
+            Err(SnapshotErrorKind::Syntax { line, column, .. }) => {
                 assert_eq!((line, column), (3, 17));
             }
             other => panic!("expected a syntax error, got {other:?}"),
@@ -180,8 +190,8 @@ mod tests {
     #[test]
     fn shape_error_names_the_field_path() {
         let text = r#"{"format": "rolecall.snapshot/1", "users": [{"id": "u1", "name": "a"}, {"id": "u2", "state": 7}]}"#;
-        match parse_snapshot(text.as_bytes(), "x.json") {
-            Err(SnapshotError::Shape { field, .. }) => assert_eq!(field, "users[1].state"),
+        match parse_snapshot(text.as_bytes(), "x.json").map_err(SnapshotError::into_kind) {
+            Err(SnapshotErrorKind::Shape { field, .. }) => assert_eq!(field, "users[1].state"),
             other => panic!("expected a shape error, got {other:?}"),
         }
     }
@@ -190,14 +200,20 @@ mod tests {
     fn newer_format_is_refused_even_with_unknown_shapes() {
         let text = r#"{"format": "rolecall.snapshot/2", "users": {"totally": "different"}}"#;
         let err = parse_snapshot(text.as_bytes(), "x.json").unwrap_err();
-        assert!(matches!(err, SnapshotError::NewerFormat { .. }), "{err:?}");
+        assert!(
+            matches!(err.kind(), SnapshotErrorKind::NewerFormat { .. }),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("rolecall.snapshot/2"));
     }
 
     #[test]
     fn other_json_is_not_a_snapshot() {
         let err = parse_snapshot(br#"{"format": "something-else"}"#, "x.json").unwrap_err();
-        assert!(matches!(err, SnapshotError::NotASnapshot { .. }), "{err:?}");
+        assert!(
+            matches!(err.kind(), SnapshotErrorKind::NotASnapshot { .. }),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -208,7 +224,10 @@ mod tests {
         save_snapshot(&s, &path).unwrap();
         assert_eq!(load_snapshot(&path).unwrap(), s);
         // No temp files are left behind.
-        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 1, "{names:?}");
     }
 
@@ -219,7 +238,11 @@ mod tests {
         std::fs::write(&path, "previous").unwrap();
         let target = dir.path().join("missing-dir").join("org.json");
         let s = parse_snapshot(MINIMAL.as_bytes(), "x").unwrap();
-        assert!(matches!(save_snapshot(&s, &target), Err(SnapshotError::Write { .. })));
+        let err = save_snapshot(&s, &target).unwrap_err();
+        assert!(
+            matches!(err.kind(), SnapshotErrorKind::Write { .. }),
+            "{err:?}"
+        );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "previous");
     }
 }

@@ -10,7 +10,7 @@ mod perm;
 mod snapshot;
 mod synth;
 
-pub use err::SnapshotError;
+pub use err::{SnapshotError, SnapshotErrorKind};
 pub use fixture::{slug, OrgBuilder};
 pub use index::{GrantRef, Org, Scope, SubjectRef};
 pub use load::{load_snapshot, parse_snapshot, save_snapshot};

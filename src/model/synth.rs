@@ -22,7 +22,10 @@ impl Rng {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
-    #[expect(clippy::cast_possible_truncation, reason = "the result is < n, which is a usize")]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "the result is < n, which is a usize"
+    )]
     fn below(&mut self, n: usize) -> usize {
         (self.next() % (n.max(1) as u64)) as usize
     }
@@ -32,9 +35,25 @@ impl Rng {
 }
 
 const DOMAINS: &[(&str, &[&str])] = &[
-    ("wfm", &["agent", "schedule", "managementUnit", "businessUnit", "timeOffRequest", "workPlan"]),
-    ("routing", &["queue", "skill", "wrapupCode", "flow", "scheduleGroup"]),
-    ("analytics", &["conversationDetail", "conversationAggregate", "userDetail"]),
+    (
+        "wfm",
+        &[
+            "agent",
+            "schedule",
+            "managementUnit",
+            "businessUnit",
+            "timeOffRequest",
+            "workPlan",
+        ],
+    ),
+    (
+        "routing",
+        &["queue", "skill", "wrapupCode", "flow", "scheduleGroup"],
+    ),
+    (
+        "analytics",
+        &["conversationDetail", "conversationAggregate", "userDetail"],
+    ),
     ("directory", &["user", "group", "organization"]),
     ("authorization", &["role", "grant", "policy", "division"]),
     ("oauth", &["client"]),
@@ -45,7 +64,10 @@ const ACTIONS: &[&str] = &["view", "edit", "add", "delete"];
 
 fn id(kind: &str, n: usize) -> String {
     // UUID-shaped so snapshot sizes resemble real ones.
-    format!("{:08x}-{kind:0>4.4}-4000-8000-{n:012x}", n.wrapping_mul(2_654_435_761) & 0xffff_ffff)
+    format!(
+        "{:08x}-{kind:0>4.4}-4000-8000-{n:012x}",
+        n.wrapping_mul(2_654_435_761) & 0xffff_ffff
+    )
 }
 
 /// Generate an org with `users` users. `seed` varies the choices, not the sizes.
@@ -63,7 +85,11 @@ pub fn synthetic_org(users: usize, seed: u64) -> OrgSnapshot {
     let divisions: Vec<Division> = (0..n_div)
         .map(|i| Division {
             id: id("d1v0", i),
-            name: if i == 0 { "Home".to_owned() } else { format!("Division {i:03}") },
+            name: if i == 0 {
+                "Home".to_owned()
+            } else {
+                format!("Division {i:03}")
+            },
             description: None,
             home_division: i == 0,
         })
@@ -102,7 +128,11 @@ pub fn synthetic_org(users: usize, seed: u64) -> OrgSnapshot {
         } else {
             for _ in 0..1 + rng.below(4) {
                 let (d, entities) = DOMAINS[rng.below(DOMAINS.len())];
-                let e = if rng.chance(5) { "*" } else { entities[rng.below(entities.len())] };
+                let e = if rng.chance(5) {
+                    "*"
+                } else {
+                    entities[rng.below(entities.len())]
+                };
                 let a = ACTIONS[rng.below(ACTIONS.len())];
                 policies.push(policy(d, e, &[a, "view"]));
             }
@@ -125,13 +155,25 @@ pub fn synthetic_org(users: usize, seed: u64) -> OrgSnapshot {
     let user_list: Vec<User> = (0..users)
         .map(|u| {
             let svc = u % 997 == 5;
-            let email = if svc { format!("svc-sync-{u}@synthetic.example") } else { format!("user{u}@synthetic.example") };
+            let email = if svc {
+                format!("svc-sync-{u}@synthetic.example")
+            } else {
+                format!("user{u}@synthetic.example")
+            };
             User {
                 id: id("u5er", u),
-                name: if svc { format!("svc-sync-{u}") } else { format!("User {u}") },
+                name: if svc {
+                    format!("svc-sync-{u}")
+                } else {
+                    format!("User {u}")
+                },
                 username: Some(email.clone()),
                 email: Some(email),
-                state: if rng.chance(5) { "inactive".to_owned() } else { "active".to_owned() },
+                state: if rng.chance(5) {
+                    "inactive".to_owned()
+                } else {
+                    "active".to_owned()
+                },
                 division: Some(div_ref(rng.below(n_div))),
             }
         })
@@ -140,7 +182,12 @@ pub fn synthetic_org(users: usize, seed: u64) -> OrgSnapshot {
         grants.push(grant(&user.id, "PC_USER", &roles[0].id, &divisions[0].id));
         if rng.chance(20) {
             let r = 3 + rng.below(n_roles - 3);
-            grants.push(grant(&user.id, "PC_USER", &roles[r].id, &divisions[rng.below(n_div)].id));
+            grants.push(grant(
+                &user.id,
+                "PC_USER",
+                &roles[r].id,
+                &divisions[rng.below(n_div)].id,
+            ));
         }
         if u % 5000 == 7 {
             grants.push(grant(&user.id, "PC_USER", &roles[1].id, ALL_DIVISIONS));
@@ -165,7 +212,11 @@ pub fn synthetic_org(users: usize, seed: u64) -> OrgSnapshot {
     for (g, group) in groups.iter().enumerate() {
         if group.roles_enabled {
             let r = 3 + rng.below(n_roles - 3);
-            let d = if g % 97 == 0 { ALL_DIVISIONS.to_owned() } else { divisions[rng.below(n_div)].id.clone() };
+            let d = if g % 97 == 0 {
+                ALL_DIVISIONS.to_owned()
+            } else {
+                divisions[rng.below(n_div)].id.clone()
+            };
             grants.push(grant(&group.id, "PC_GROUP", &roles[r].id, &d));
         }
     }
@@ -189,7 +240,10 @@ pub fn synthetic_org(users: usize, seed: u64) -> OrgSnapshot {
                     2 => (1, ALL_DIVISIONS.to_owned()),
                     3 => (2, divisions[0].id.clone()),
                     4 => (2, ALL_DIVISIONS.to_owned()),
-                    _ => (3 + rng.below(n_roles - 3), divisions[rng.below(n_div)].id.clone()),
+                    _ => (
+                        3 + rng.below(n_roles - 3),
+                        divisions[rng.below(n_div)].id.clone(),
+                    ),
                 };
                 role_divisions.push(RoleDivision {
                     role_id: roles[r].id.clone(),
@@ -202,8 +256,16 @@ pub fn synthetic_org(users: usize, seed: u64) -> OrgSnapshot {
                 description: None,
                 authorized_grant_type: grant_type.to_owned(),
                 role_divisions,
-                scope: if grant_type == "CLIENT-CREDENTIALS" { Vec::new() } else { vec!["users:readonly".to_owned()] },
-                state: if c % 31 == 7 { "inactive".to_owned() } else { "active".to_owned() },
+                scope: if grant_type == "CLIENT-CREDENTIALS" {
+                    Vec::new()
+                } else {
+                    vec!["users:readonly".to_owned()]
+                },
+                state: if c % 31 == 7 {
+                    "inactive".to_owned()
+                } else {
+                    "active".to_owned()
+                },
                 date_to_delete: (c % 31 == 7).then(|| "2026-12-31T00:00:00Z".to_owned()),
                 date_created: None,
             }
@@ -216,12 +278,20 @@ pub fn synthetic_org(users: usize, seed: u64) -> OrgSnapshot {
             AccessPolicy {
                 id: id("p0l1", p),
                 name: format!("Policy {p:03}"),
-                target_resource: format!("{d}:{}:{}", entities[rng.below(entities.len())], ACTIONS[rng.below(ACTIONS.len())]),
+                target_resource: format!(
+                    "{d}:{}:{}",
+                    entities[rng.below(entities.len())],
+                    ACTIONS[rng.below(ACTIONS.len())]
+                ),
                 subject: PolicySubject {
                     kind: "ALL".to_owned(),
                     id: None,
                 },
-                effect: if p % 3 == 0 { "ALLOW".to_owned() } else { "DENY".to_owned() },
+                effect: if p % 3 == 0 {
+                    "ALLOW".to_owned()
+                } else {
+                    "DENY".to_owned()
+                },
                 condition: None,
                 active: p % 4 != 3,
                 apply_to_clients: p % 2 == 0,
@@ -318,6 +388,10 @@ mod tests {
         assert!(b.management_units.len() <= 500 && b.business_units.len() <= 50);
         // Every reference resolves.
         let org = crate::model::Org::new(b);
-        assert!(org.warnings().is_empty(), "{:?}", &org.warnings()[..3.min(org.warnings().len())]);
+        assert!(
+            org.warnings().is_empty(),
+            "{:?}",
+            &org.warnings()[..3.min(org.warnings().len())]
+        );
     }
 }

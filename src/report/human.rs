@@ -37,7 +37,15 @@ fn severity_color(s: Severity) -> &'static str {
 pub fn render_human(report: &CheckReport, ctx: &ReportContext<'_>, opts: HumanOptions) -> String {
     let c = opts.color;
     let mut out = String::new();
-    for o in &report.outcomes {
+    // Worst first: the reader's attention goes to the top of the report.
+    let mut outcomes: Vec<_> = report.outcomes.iter().collect();
+    outcomes.sort_by(|a, b| {
+        b.meta
+            .severity
+            .cmp(&a.meta.severity)
+            .then_with(|| a.meta.id.cmp(&b.meta.id))
+    });
+    for o in outcomes {
         if o.findings.is_empty() && o.error.is_none() && !opts.verbose {
             continue;
         }
@@ -46,13 +54,22 @@ pub fn render_human(report: &CheckReport, ctx: &ReportContext<'_>, opts: HumanOp
             1 => "1 finding".to_owned(),
             n => format!("{n} findings"),
         };
-        let _ = write!(out, "{} {} [{sev}] {count}", paint(c, "1", &o.meta.id), o.meta.name);
+        let _ = write!(
+            out,
+            "{} {} [{sev}] {count}",
+            paint(c, "1", &o.meta.id),
+            o.meta.name
+        );
         if opts.verbose {
             let _ = write!(out, " ({})", human_ms(o.elapsed));
         }
         out.push('\n');
         for f in &o.findings {
-            let _ = writeln!(out, "  {} `{}`: {}", f.subject.kind, f.subject.name, f.message);
+            let _ = writeln!(
+                out,
+                "  {} `{}`: {}",
+                f.subject.kind, f.subject.name, f.message
+            );
             if let Some(fix) = &f.fix {
                 let _ = writeln!(out, "    {} {fix}", paint(c, "32", "fix:"));
             }
@@ -70,9 +87,23 @@ pub fn render_human(report: &CheckReport, ctx: &ReportContext<'_>, opts: HumanOp
     for e in report.errors() {
         render_error(&mut out, e, c);
     }
-    let gaps: Vec<_> = ctx.org.snapshot().coverage.iter().filter(|g| g.status != "ok").collect();
+    let gaps: Vec<_> = ctx
+        .org
+        .snapshot()
+        .coverage
+        .iter()
+        .filter(|g| g.status != "ok")
+        .collect();
     if !gaps.is_empty() {
-        let _ = writeln!(out, "{}", paint(c, "33", "coverage gaps (rules that need this data report unknown, not clean):"));
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(
+                c,
+                "33",
+                "coverage gaps (rules that need this data report unknown, not clean):"
+            )
+        );
         for g in gaps {
             let _ = write!(out, "  {} ({})", g.endpoint, g.dataset);
             if let Some(s) = g.http_status {
@@ -95,7 +126,11 @@ pub fn render_human(report: &CheckReport, ctx: &ReportContext<'_>, opts: HumanOp
             let _ = writeln!(out, "  {w}");
         }
         if warnings.len() > 10 {
-            let _ = writeln!(out, "  … and {} more (see --format json)", warnings.len() - 10);
+            let _ = writeln!(
+                out,
+                "  … and {} more (see --format json)",
+                warnings.len() - 10
+            );
         }
         out.push('\n');
     }
@@ -105,8 +140,18 @@ pub fn render_human(report: &CheckReport, ctx: &ReportContext<'_>, opts: HumanOp
 }
 
 fn render_error(out: &mut String, e: &RuleError, c: bool) {
-    let id = e.rule_id.as_deref().map(|i| format!("[{i}]")).unwrap_or_default();
-    let _ = writeln!(out, "{}: {}: {}", paint(c, "1;31", &format!("error{id}")), e.kind, e.message);
+    let id = e
+        .rule_id
+        .as_deref()
+        .map(|i| format!("[{i}]"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{}: {}: {}",
+        paint(c, "1;31", &format!("error{id}")),
+        e.kind,
+        e.message
+    );
     let _ = writeln!(out, "  --> {}", e.location());
     if !e.snippet.is_empty() {
         let width = e.line.to_string().len();

@@ -1,94 +1,149 @@
 //! The JSON report, format `rolecall.check/1` (documented in the README).
 //!
-//! Additive changes keep the version; removing or renaming a field bumps it.
+//! Serialized straight from borrowed views of the report, never through a `serde_json::Value`
+//! tree, so a report with many findings costs little more than its text. Additive changes keep
+//! the version; removing or renaming a field bumps it.
 
-use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde::Serialize;
 
 use super::{ReportContext, Summary};
-use crate::engine::{CheckReport, Severity};
+use crate::engine::{CheckReport, Finding, RuleError, Severity};
+use crate::model::{Coverage, Organization, SnapshotSource};
 
 /// The `format` tag of JSON reports.
 pub const JSON_FORMAT: &str = "rolecall.check/1";
 
-/// Render the report as one JSON document.
-#[must_use]
-pub fn render_json(report: &CheckReport, ctx: &ReportContext<'_>) -> Value {
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonReport<'a> {
+    format: &'static str,
+    source: JsonSource<'a>,
+    summary: JsonSummary,
+    rules: Vec<JsonRule<'a>>,
+    findings: Vec<JsonFinding<'a>>,
+    errors: Vec<&'a RuleError>,
+    gaps: Vec<&'a Coverage>,
+    warnings: &'a [String],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonSource<'a> {
+    kind: &'a str,
+    path: Option<&'a str>,
+    snapshot_source: &'a SnapshotSource,
+    organization: &'a Organization,
+    fetched_at: Option<&'a str>,
+    age_seconds: Option<u64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonSummary {
+    findings: usize,
+    by_severity: BTreeMap<&'static str, usize>,
+    rules: usize,
+    errors: usize,
+    fail_on: Option<Severity>,
+    failing: usize,
+    elapsed_ms: f64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonRule<'a> {
+    id: &'a str,
+    name: &'a str,
+    severity: Severity,
+    tags: &'a [String],
+    source: &'a str,
+    summary: &'a str,
+    findings: usize,
+    elapsed_ms: f64,
+    status: &'static str,
+}
+
+#[derive(Serialize)]
+struct JsonFinding<'a> {
+    #[serde(flatten)]
+    finding: &'a Finding,
+    key: String,
+}
+
+/// Write the report as one JSON document (pretty-printed) to `out`.
+///
+/// # Errors
+/// Whatever writing to `out` fails with.
+pub fn write_json(
+    report: &CheckReport,
+    ctx: &ReportContext<'_>,
+    out: impl Write,
+) -> std::io::Result<()> {
     let s = Summary::of(report, ctx.fail_on);
     let snap = ctx.org.snapshot();
-    let by_severity: serde_json::Map<String, Value> = Severity::ALL
-        .iter()
-        .zip(s.by_severity)
-        .map(|(sev, n)| (sev.as_str().to_owned(), json!(n)))
-        .collect();
-    let rules: Vec<Value> = report
-        .outcomes
-        .iter()
-        .map(|o| {
-            json!({
-                "id": o.meta.id,
-                "name": o.meta.name,
-                "severity": o.meta.severity,
-                "tags": o.meta.tags,
-                "source": o.meta.source,
-                "summary": o.meta.summary,
-                "findings": o.findings.len(),
-                "elapsedMs": o.elapsed.as_secs_f64() * 1000.0,
-                "status": if o.error.is_some() { "error" } else { "ok" },
-            })
-        })
-        .collect();
-    let findings: Vec<Value> = report
-        .findings()
-        .map(|f| {
-            json!({
-                "ruleId": f.rule_id,
-                "severity": f.severity,
-                "subject": f.subject,
-                "message": f.message,
-                "fix": f.fix,
-                "evidence": f.evidence,
-                "key": f.key(),
-            })
-        })
-        .collect();
-    let errors: Vec<Value> = report
-        .errors()
-        .map(|e| {
-            json!({
-                "ruleId": e.rule_id,
-                "kind": e.kind,
-                "file": e.file,
-                "line": e.line,
-                "column": e.column,
-                "message": e.message,
-                "snippet": e.snippet,
-                "help": e.help,
-            })
-        })
-        .collect();
-    json!({
-        "format": JSON_FORMAT,
-        "source": {
-            "kind": ctx.source_kind,
-            "path": ctx.source_path,
-            "snapshotSource": snap.source,
-            "organization": snap.organization,
-            "fetchedAt": snap.fetched_at,
-            "ageSeconds": ctx.age().map(|a| a.as_secs()),
+    let doc = JsonReport {
+        format: JSON_FORMAT,
+        source: JsonSource {
+            kind: &ctx.source_kind,
+            path: ctx.source_path.as_deref(),
+            snapshot_source: &snap.source,
+            organization: &snap.organization,
+            fetched_at: snap.fetched_at.as_deref(),
+            age_seconds: ctx.age().map(|a| a.as_secs()),
         },
-        "summary": {
-            "findings": s.findings,
-            "bySeverity": by_severity,
-            "rules": s.rules,
-            "errors": s.errors,
-            "failOn": ctx.fail_on,
-            "failing": s.failing,
-            "elapsedMs": report.elapsed.as_secs_f64() * 1000.0,
+        summary: JsonSummary {
+            findings: s.findings,
+            by_severity: Severity::ALL
+                .iter()
+                .map(|v| v.as_str())
+                .zip(s.by_severity)
+                .collect(),
+            rules: s.rules,
+            errors: s.errors,
+            fail_on: ctx.fail_on,
+            failing: s.failing,
+            elapsed_ms: report.elapsed.as_secs_f64() * 1000.0,
         },
-        "rules": rules,
-        "findings": findings,
-        "errors": errors,
-        "gaps": snap.coverage.iter().filter(|c| c.status != "ok").collect::<Vec<_>>(),
-        "warnings": ctx.org.warnings(),
-    })
+        rules: report
+            .outcomes
+            .iter()
+            .map(|o| JsonRule {
+                id: &o.meta.id,
+                name: &o.meta.name,
+                severity: o.meta.severity,
+                tags: &o.meta.tags,
+                source: &o.meta.source,
+                summary: &o.meta.summary,
+                findings: o.findings.len(),
+                elapsed_ms: o.elapsed.as_secs_f64() * 1000.0,
+                status: if o.error.is_some() { "error" } else { "ok" },
+            })
+            .collect(),
+        findings: report
+            .findings()
+            .map(|f| JsonFinding {
+                finding: f,
+                key: f.key(),
+            })
+            .collect(),
+        errors: report.errors().collect(),
+        gaps: snap.coverage.iter().filter(|c| c.status != "ok").collect(),
+        warnings: ctx.org.warnings(),
+    };
+    let mut out = std::io::BufWriter::new(out);
+    serde_json::to_writer_pretty(&mut out, &doc)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// The report as a JSON string.
+#[must_use]
+pub fn render_json(report: &CheckReport, ctx: &ReportContext<'_>) -> String {
+    let mut buf = Vec::new();
+    // Writing to a Vec cannot fail, and every value serializes (no maps with non-string keys).
+    let _ = write_json(report, ctx, &mut buf);
+    String::from_utf8(buf).unwrap_or_default()
 }

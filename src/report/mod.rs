@@ -9,7 +9,7 @@ mod json;
 use std::time::{Duration, SystemTime};
 
 pub use human::{render_human, HumanOptions};
-pub use json::{render_json, JSON_FORMAT};
+pub use json::{render_json, write_json, JSON_FORMAT};
 
 use crate::engine::{CheckReport, Severity};
 use crate::model::Org;

@@ -49,22 +49,52 @@ fn fail_on_threshold_and_selection() {
     let out = run(&["check", "--select", "ROL001,USR001", "--fail-on", "high"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("2 findings (1 medium, 1 low) from 2 rules"));
-    let out = run(&["check", "--select", "OAU", "--ignore", "OAU003", "--fail-on", "critical"]);
+    let out = run(&[
+        "check",
+        "--select",
+        "OAU",
+        "--ignore",
+        "OAU003",
+        "--fail-on",
+        "critical",
+    ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stdout).contains("from 2 rules"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("from 2 rules"),
+        "{}",
+        text(&out.stdout)
+    );
     let out = run(&["check", "--select", "MFA001", "--fail-on", "none"]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(text(&out.stdout).starts_with("0 findings from 1 rule "), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).starts_with("0 findings from 1 rule "),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
 fn params_from_the_command_line() {
-    let out = run(&["check", "--select", "NET002", "--param", r#"NET002.required_cidrs=["198.51.100.0/24"]"#]);
+    let out = run(&[
+        "check",
+        "--select",
+        "NET002",
+        "--param",
+        r#"NET002.required_cidrs=["198.51.100.0/24"]"#,
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stdout).contains("`198.51.100.0/24` is not covered by the IP allow-list"));
-    let out = run(&["check", "--select", "NET002", "--param", r#"NET002.required_cidrs=["198.51.100.0/40"]"#]);
+    let out = run(&[
+        "check",
+        "--select",
+        "NET002",
+        "--param",
+        r#"NET002.required_cidrs=["198.51.100.0/40"]"#,
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stdout).contains("error[NET002]: config: `198.51.100.0/40` in `required_cidrs` is not an IPv4 CIDR"));
+    assert!(text(&out.stdout).contains(
+        "error[NET002]: config: `198.51.100.0/40` in `required_cidrs` is not an IPv4 CIDR"
+    ));
     let out = run(&["check", "--param", "nonsense"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("is not of the form `RULE.key=VALUE`"));
@@ -75,10 +105,17 @@ fn malformed_snapshot_is_a_clear_error_with_location() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.json");
     std::fs::write(&path, "{\n  \"format\": \"rolecall.snapshot/1\",\n  \"users\": [\n    {\"id\": \"u1\" \"name\": \"x\"}\n  ]\n}\n").unwrap();
-    let out = rolecall().args(["check", "--snapshot"]).arg(&path).output().unwrap();
+    let out = rolecall()
+        .args(["check", "--snapshot"])
+        .arg(&path)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("snapshot is not valid JSON: expected `,` or `}`"), "{err}");
+    assert!(
+        err.contains("snapshot is not valid JSON: expected `,` or `}`"),
+        "{err}"
+    );
     assert!(err.contains("bad.json:4:17"), "{err}");
     assert!(text(&out.stdout).is_empty());
 }
@@ -88,9 +125,17 @@ fn wrong_type_names_the_field() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.json");
     std::fs::write(&path, r#"{"format": "rolecall.snapshot/1", "oauthClients": [{"id": "c", "name": "n", "roleDivisions": "oops"}]}"#).unwrap();
-    let out = rolecall().args(["check", "--snapshot"]).arg(&path).output().unwrap();
+    let out = rolecall()
+        .args(["check", "--snapshot"])
+        .arg(&path)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("snapshot field `oauthClients[0].roleDivisions` is invalid"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("snapshot field `oauthClients[0].roleDivisions` is invalid"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -98,9 +143,14 @@ fn newer_snapshot_format_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("new.json");
     std::fs::write(&path, r#"{"format": "rolecall.snapshot/7"}"#).unwrap();
-    let out = rolecall().args(["check", "--snapshot"]).arg(&path).output().unwrap();
+    let out = rolecall()
+        .args(["check", "--snapshot"])
+        .arg(&path)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("snapshot format `rolecall.snapshot/7` is newer than this rolecall supports"));
+    assert!(text(&out.stderr)
+        .contains("snapshot format `rolecall.snapshot/7` is newer than this rolecall supports"));
 }
 
 #[test]
@@ -109,7 +159,10 @@ fn missing_file_and_usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("cannot read snapshot `/nonexistent/org.json`"));
     assert_eq!(run(&["check", "--no-such-flag"]).status.code(), Some(2));
-    assert_eq!(run(&["check", "--fail-on", "urgent"]).status.code(), Some(2));
+    assert_eq!(
+        run(&["check", "--fail-on", "urgent"]).status.code(),
+        Some(2)
+    );
     let out = run(&["check", "--no-builtin"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no rules to run"));
@@ -119,9 +172,17 @@ fn missing_file_and_usage_errors_exit_2() {
 fn generate_then_check_a_synthetic_org() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("synthetic.json");
-    let out = rolecall().args(["generate", "--users", "1000", "-o"]).arg(&path).output().unwrap();
+    let out = rolecall()
+        .args(["generate", "--users", "1000", "-o"])
+        .arg(&path)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let out = rolecall().args(["check", "--format", "json", "--snapshot"]).arg(&path).output().unwrap();
+    let out = rolecall()
+        .args(["check", "--format", "json", "--snapshot"])
+        .arg(&path)
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["source"]["kind"], "snapshot");
     assert_eq!(v["source"]["snapshotSource"]["kind"], "synthetic");
@@ -144,7 +205,11 @@ fn rules_list_and_show() {
 
 #[test]
 fn user_rule_directories_add_to_builtins() {
-    let out = rolecall().args(["check", "--format", "json", "--rules"]).arg(fixture("importing")).output().unwrap();
+    let out = rolecall()
+        .args(["check", "--format", "json", "--rules"])
+        .arg(fixture("importing"))
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["summary"]["rules"], 13);
     let out = rolecall()
@@ -153,5 +218,9 @@ fn user_rule_directories_add_to_builtins() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert!(text(&out.stdout).contains("IMP001 uses-helper [info] 6 findings"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("IMP001 uses-helper [info] 6 findings"),
+        "{}",
+        text(&out.stdout)
+    );
 }

@@ -11,7 +11,9 @@ use crate::support::fixture;
 const DOCS: &str = "//! A test rule.\n//!\n//! ## What it does\n//! x\n//! ## Why is this bad?\n//! y\n//! ## How to fix\n//! z\n";
 
 fn rule(id: &str, body: &str) -> String {
-    format!("{DOCS}const RULE = #{{ id: \"{id}\", name: \"test-rule\", severity: \"low\" }};\n{body}\n")
+    format!(
+        "{DOCS}const RULE = #{{ id: \"{id}\", name: \"test-rule\", severity: \"low\" }};\n{body}\n"
+    )
 }
 
 fn sample_org() -> Arc<Org> {
@@ -22,7 +24,8 @@ fn sample_org() -> Arc<Org> {
 fn metadata_is_read_without_running_the_script() {
     let mut e = RuleEngine::new(Limits::default());
     // The top level would loop forever if it ran at load time.
-    let text = rule("TST001", "fn check(org) {}").replace("fn check", "let x = 0; while x >= 0 { x += 1; }\nfn check");
+    let text = rule("TST001", "fn check(org) {}")
+        .replace("fn check", "let x = 0; while x >= 0 { x += 1; }\nfn check");
     let meta = e.add_source("inline:t.rhai", &text).unwrap();
     assert_eq!(meta.id, "TST001");
     assert_eq!(meta.summary, "A test rule.");
@@ -42,21 +45,32 @@ fn missing_doc_section_is_a_load_error_with_a_location() {
 #[test]
 fn missing_or_bad_rule_const_is_a_load_error() {
     let mut e = RuleEngine::new(Limits::default());
-    let err = e.add_source("inline:a.rhai", &format!("{DOCS}fn check(org) {{}}")).unwrap_err();
+    let err = e
+        .add_source("inline:a.rhai", &format!("{DOCS}fn check(org) {{}}"))
+        .unwrap_err();
     assert!(err.message.contains("const RULE"), "{}", err.message);
     let bad_sev = rule("TST002", "fn check(org) {}").replace("\"low\"", "\"urgent\"");
     let err = e.add_source("inline:b.rhai", &bad_sev).unwrap_err();
-    assert!(err.message.contains("unknown severity `urgent`"), "{}", err.message);
+    assert!(
+        err.message.contains("unknown severity `urgent`"),
+        "{}",
+        err.message
+    );
     assert_eq!(err.line, 9);
-    let err = e.add_source("inline:c.rhai", &rule("TST003", "fn other(org) {}")).unwrap_err();
+    let err = e
+        .add_source("inline:c.rhai", &rule("TST003", "fn other(org) {}"))
+        .unwrap_err();
     assert!(err.message.contains("fn check(org)"), "{}", err.message);
 }
 
 #[test]
 fn duplicate_id_names_both_files() {
     let mut e = RuleEngine::new(Limits::default());
-    e.add_source("dir/first.rhai", &rule("TST001", "fn check(org) {}")).unwrap();
-    let err = e.add_source("dir/second.rhai", &rule("TST001", "fn check(org) {}")).unwrap_err();
+    e.add_source("dir/first.rhai", &rule("TST001", "fn check(org) {}"))
+        .unwrap();
+    let err = e
+        .add_source("dir/second.rhai", &rule("TST001", "fn check(org) {}"))
+        .unwrap_err();
     assert_eq!(err.kind, RuleErrorKind::DuplicateId);
     assert_eq!(err.file, "dir/second.rhai");
     assert!(err.message.contains("`dir/first.rhai`"), "{}", err.message);
@@ -66,7 +80,12 @@ fn duplicate_id_names_both_files() {
 #[test]
 fn compile_error_has_file_line_column_and_snippet() {
     let mut e = RuleEngine::new(Limits::default());
-    let err = e.add_source("inline:t.rhai", &rule("TST001", "fn check(org) {\n    let x = ;\n}")).unwrap_err();
+    let err = e
+        .add_source(
+            "inline:t.rhai",
+            &rule("TST001", "fn check(org) {\n    let x = ;\n}"),
+        )
+        .unwrap_err();
     assert_eq!(err.kind, RuleErrorKind::Compile);
     assert_eq!((err.line, err.column), (11, 13));
     assert_eq!(err.snippet, "    let x = ;\n            ^");
@@ -76,12 +95,23 @@ fn compile_error_has_file_line_column_and_snippet() {
 fn a_broken_rule_does_not_stop_the_others() {
     let mut e = RuleEngine::with_builtin();
     let _ = e.add_source("inline:broken.rhai", "this is not rhai {");
-    e.add_source("inline:throws.rhai", &rule("TST001", "fn check(org) {\n    throw \"boom\";\n}")).unwrap();
+    e.add_source(
+        "inline:throws.rhai",
+        &rule("TST001", "fn check(org) {\n    throw \"boom\";\n}"),
+    )
+    .unwrap();
     let report = e.check(&sample_org(), &CheckConfig::default());
     assert_eq!(report.load_errors.len(), 1);
-    let failed = report.outcomes.iter().find(|o| o.meta.id == "TST001").unwrap();
+    let failed = report
+        .outcomes
+        .iter()
+        .find(|o| o.meta.id == "TST001")
+        .unwrap();
     let err = failed.error.as_ref().unwrap();
-    assert_eq!((err.kind, err.line, err.message.as_str()), (RuleErrorKind::Runtime, 11, "boom"));
+    assert_eq!(
+        (err.kind, err.line, err.message.as_str()),
+        (RuleErrorKind::Runtime, 11, "boom")
+    );
     assert!(report.findings().any(|f| f.rule_id == "WFM001"));
 }
 
@@ -100,16 +130,29 @@ fn params_reach_two_argument_check_functions() {
     assert_eq!(f.fix.as_deref(), Some("f"));
     assert_eq!(f.evidence, ["1", "two"]);
     let mut config = CheckConfig::default();
-    config.params.insert("TST001".into(), serde_json::json!({"limit": 9}));
-    assert_eq!(e.check(&org, &config).outcomes[0].findings[0].message, "limit 9");
+    config
+        .params
+        .insert("TST001".into(), serde_json::json!({"limit": 9}));
+    assert_eq!(
+        e.check(&org, &config).outcomes[0].findings[0].message,
+        "limit 9"
+    );
 }
 
 #[test]
 fn rules_import_helpers_from_their_own_directory() {
     let mut e = RuleEngine::new(Limits::default());
-    assert_eq!(e.add_dir(&fixture("importing")).unwrap(), 1, "the `_helpers.rhai` module is not a rule");
+    assert_eq!(
+        e.add_dir(&fixture("importing")).unwrap(),
+        1,
+        "the `_helpers.rhai` module is not a rule"
+    );
     let report = e.check(&sample_org(), &CheckConfig::default());
-    assert!(report.outcomes[0].error.is_none(), "{:?}", report.outcomes[0].error);
+    assert!(
+        report.outcomes[0].error.is_none(),
+        "{:?}",
+        report.outcomes[0].error
+    );
     assert!(report.findings().any(|f| f.message == "client wfm-sync"));
 }
 
@@ -138,7 +181,11 @@ fn host_api_lookups_and_queries() {
     )
     .unwrap();
     let report = e.check(&sample_org(), &CheckConfig::default());
-    assert!(report.outcomes[0].error.is_none(), "{:?}", report.outcomes[0].error);
+    assert!(
+        report.outcomes[0].error.is_none(),
+        "{:?}",
+        report.outcomes[0].error
+    );
     assert_eq!(
         report.outcomes[0].findings[0].message,
         "CLIENT-CREDENTIALS|true|false|true|true|Europe|Home|6|2|4|false|aware|()|Alice Admin|Alice Admin|0|2"
@@ -154,11 +201,26 @@ fn one_engine_serves_many_threads() {
     let org = sample_org();
     let counts: Vec<usize> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..4)
-            .map(|_| s.spawn(|| e.check(&org, &CheckConfig { threads: 1, ..Default::default() }).findings().count()))
+            .map(|_| {
+                s.spawn(|| {
+                    e.check(
+                        &org,
+                        &CheckConfig {
+                            threads: 1,
+                            ..Default::default()
+                        },
+                    )
+                    .findings()
+                    .count()
+                })
+            })
             .collect();
         hs.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert!(counts.iter().all(|&c| c == counts[0] && c > 0), "{counts:?}");
+    assert!(
+        counts.iter().all(|&c| c == counts[0] && c > 0),
+        "{counts:?}"
+    );
 }
 
 #[test]
@@ -173,5 +235,9 @@ fn fixtures_build_orgs_without_dangling_references() {
             .build(),
     );
     assert_eq!(org.warnings().len(), 1);
-    assert!(org.warnings()[0].contains("user-ghost-x-example"), "{:?}", org.warnings());
+    assert!(
+        org.warnings()[0].contains("user-ghost-x-example"),
+        "{:?}",
+        org.warnings()
+    );
 }

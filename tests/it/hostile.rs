@@ -25,34 +25,89 @@ fn every_hostile_rule_is_contained() {
     let report = engine.check(&org, &CheckConfig::default());
 
     let expect = [
-        ("HOS001", RuleErrorKind::Timeout, "stopped after its time budget of 500ms"),
-        ("HOS002", RuleErrorKind::Limit, "function calls nested deeper than 64 levels"),
-        ("HOS003", RuleErrorKind::Limit, "length of string exceeded its size limit"),
-        ("HOS004", RuleErrorKind::Limit, "size of array/blob exceeded its size limit"),
-        ("HOS005", RuleErrorKind::Import, "import of `/etc/passwd` is not allowed"),
-        ("HOS006", RuleErrorKind::Import, "import of `../escape` is not allowed"),
+        (
+            "HOS001",
+            RuleErrorKind::Timeout,
+            "stopped after its time budget of 500ms",
+        ),
+        (
+            "HOS002",
+            RuleErrorKind::Limit,
+            "function calls nested deeper than 64 levels",
+        ),
+        (
+            "HOS003",
+            RuleErrorKind::Limit,
+            "length of string exceeded its size limit",
+        ),
+        (
+            "HOS004",
+            RuleErrorKind::Limit,
+            "size of array/blob exceeded its size limit",
+        ),
+        (
+            "HOS005",
+            RuleErrorKind::Import,
+            "import of `/etc/passwd` is not allowed",
+        ),
+        (
+            "HOS006",
+            RuleErrorKind::Import,
+            "import of `../escape` is not allowed",
+        ),
         ("HOS008", RuleErrorKind::Runtime, "property"),
         // Rhai does not size-check `map[key] = value`; the budget (or the memory limit, tested
         // below in its own process) stops it.
-        ("HOS009", RuleErrorKind::Timeout, "stopped after its time budget"),
+        (
+            "HOS009",
+            RuleErrorKind::Timeout,
+            "stopped after its time budget",
+        ),
     ];
     for (id, kind, text) in expect {
-        let o = report.outcomes.iter().find(|o| o.meta.id == id).unwrap_or_else(|| panic!("{id} did not run"));
-        let e = o.error.as_ref().unwrap_or_else(|| panic!("{id} was not stopped"));
+        let o = report
+            .outcomes
+            .iter()
+            .find(|o| o.meta.id == id)
+            .unwrap_or_else(|| panic!("{id} did not run"));
+        let e = o
+            .error
+            .as_ref()
+            .unwrap_or_else(|| panic!("{id} was not stopped"));
         assert_eq!(e.kind, kind, "{id}: {e:?}");
-        assert!(e.message.contains(text), "{id}: `{}` lacks `{text}`", e.message);
-        assert!(e.line > 0 && e.file.ends_with(".rhai"), "{id} has no location: {}", e.location());
+        assert!(
+            e.message.contains(text),
+            "{id}: `{}` lacks `{text}`",
+            e.message
+        );
+        assert!(
+            e.line > 0 && e.file.ends_with(".rhai"),
+            "{id} has no location: {}",
+            e.location()
+        );
         assert!(o.findings.is_empty(), "{id} reported {:?}", o.findings);
         // Contained "in about its budget": never much past it (generous for slow CI machines).
         assert!(o.elapsed < BUDGET * 10, "{id} ran {:?}", o.elapsed);
     }
     // `eval` never compiles, so it is a load error and never runs.
-    let eval = report.load_errors.iter().find(|e| e.file.ends_with("uses-eval.rhai")).expect("eval rejected");
+    let eval = report
+        .load_errors
+        .iter()
+        .find(|e| e.file.ends_with("uses-eval.rhai"))
+        .expect("eval rejected");
     assert_eq!(eval.kind, RuleErrorKind::Compile);
-    assert!(eval.help.as_deref().unwrap_or_default().contains("`eval` is disabled"));
+    assert!(eval
+        .help
+        .as_deref()
+        .unwrap_or_default()
+        .contains("`eval` is disabled"));
     assert!(!report.outcomes.iter().any(|o| o.meta.id == "HOS007"));
     // The built-in rules still ran and found the seed problem.
-    let wfm = report.outcomes.iter().find(|o| o.meta.id == "WFM001").unwrap();
+    let wfm = report
+        .outcomes
+        .iter()
+        .find(|o| o.meta.id == "WFM001")
+        .unwrap();
     assert!(wfm.error.is_none() && !wfm.findings.is_empty());
     assert_eq!(report.errors().count(), 9);
 }
@@ -65,10 +120,20 @@ fn the_timeout_is_the_budget_not_the_operation_count() {
     });
     engine.add_dir(&fixture("hostile")).unwrap();
     let org = Arc::new(Org::new(sample().unwrap()));
-    let report = engine.check(&org, &CheckConfig { select: vec!["HOS001".into()], ..Default::default() });
+    let report = engine.check(
+        &org,
+        &CheckConfig {
+            select: vec!["HOS001".into()],
+            ..Default::default()
+        },
+    );
     let o = &report.outcomes[0];
     assert_eq!(o.error.as_ref().unwrap().kind, RuleErrorKind::Timeout);
-    assert!(o.elapsed >= Duration::from_millis(200), "stopped early: {:?}", o.elapsed);
+    assert!(
+        o.elapsed >= Duration::from_millis(200),
+        "stopped early: {:?}",
+        o.elapsed
+    );
 }
 
 #[test]
@@ -80,8 +145,14 @@ fn cli_reports_hostile_rules_and_exits_2() {
         .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(2), "{stdout}");
-    assert!(stdout.contains("WFM001 wfm-client-division-gap"), "{stdout}");
-    assert!(stdout.contains("error[HOS001]: timeout: stopped after its time budget of 300ms"), "{stdout}");
+    assert!(
+        stdout.contains("WFM001 wfm-client-division-gap"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("error[HOS001]: timeout: stopped after its time budget of 300ms"),
+        "{stdout}"
+    );
     assert!(stdout.contains("infinite-loop.rhai:14:1"), "{stdout}");
     assert!(stdout.contains("9 errors"), "{stdout}");
 }
@@ -90,11 +161,44 @@ fn cli_reports_hostile_rules_and_exits_2() {
 fn map_growth_is_stopped_by_the_memory_limit() {
     // A separate process, so other tests' allocations do not move the measured memory.
     let out = rolecall()
-        .args(["check", "--no-builtin", "--select", "HOS009", "--budget", "60", "--max-memory", "24", "--rules"])
+        .args([
+            "check",
+            "--no-builtin",
+            "--select",
+            "HOS009",
+            "--budget",
+            "60",
+            "--max-memory",
+            "24",
+            "--rules",
+        ])
         .arg(fixture("hostile"))
         .output()
         .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(2), "{stdout}");
-    assert!(stdout.contains("error[HOS009]: limit: used more than 24 MiB of memory"), "{stdout}");
+    assert!(
+        stdout.contains("error[HOS009]: limit: used more than 24 MiB of memory"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn deep_recursion_is_contained_on_the_callers_thread_too() {
+    // One worker runs on the calling thread (a 2 MiB test thread) with a grown stack segment.
+    let mut engine = RuleEngine::new(Limits::default());
+    engine.add_dir(&fixture("hostile")).unwrap();
+    let org = Arc::new(Org::new(sample().unwrap()));
+    let report = engine.check(
+        &org,
+        &CheckConfig {
+            select: vec!["HOS002".into()],
+            threads: 1,
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        report.outcomes[0].error.as_ref().unwrap().kind,
+        RuleErrorKind::Limit
+    );
 }

@@ -1,4 +1,9 @@
 //! Integration tests: one binary, modules by area.
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers: a failed setup step should fail the test loudly"
+)]
 
 mod cli;
 mod engine;

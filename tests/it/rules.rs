@@ -7,12 +7,20 @@ use serde_json::json;
 
 use crate::support::{lines, run_rule};
 
-fn wfm_org(client_division: &str, mu_division: &str, bu_division: &str) -> rolecall::model::OrgSnapshot {
+fn wfm_org(
+    client_division: &str,
+    mu_division: &str,
+    bu_division: &str,
+) -> rolecall::model::OrgSnapshot {
     OrgBuilder::new("t")
         .division("Home")
         .division("Support EU")
         .role("WFM Integration", &["wfm:agent:edit", "wfm:agent:view"])
-        .client("wfm-sync", "CLIENT-CREDENTIALS", &[("WFM Integration", client_division)])
+        .client(
+            "wfm-sync",
+            "CLIENT-CREDENTIALS",
+            &[("WFM Integration", client_division)],
+        )
         .business_unit("Europe", bu_division)
         .management_unit("EU Agents", "Europe", mu_division)
         .catalog("wfm:agent:edit", true)
@@ -55,7 +63,11 @@ fn wfm001_ignores_user_context_clients_and_honours_params() {
     let f = run_rule("WFM001", snap.clone(), None);
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].subject.name, "sync");
-    let f = run_rule("WFM001", snap, Some(json!({"permissions": ["wfm:agent:edit", "wfm:schedule:edit"]})));
+    let f = run_rule(
+        "WFM001",
+        snap,
+        Some(json!({"permissions": ["wfm:agent:edit", "wfm:schedule:edit"]})),
+    );
     assert_eq!(f.len(), 2);
 }
 
@@ -66,8 +78,14 @@ fn oau001_password_grant() {
         .client("legacy", "PASSWORD", &[])
         .client("ok", "CLIENT-CREDENTIALS", &[])
         .build();
-    assert_eq!(lines(&run_rule("OAU001", snap, None)), ["client legacy: uses the `PASSWORD` grant (state `active`)"]);
-    let clean = OrgBuilder::new("t").division("Home").client("ok", "CODE", &[]).build();
+    assert_eq!(
+        lines(&run_rule("OAU001", snap, None)),
+        ["client legacy: uses the `PASSWORD` grant (state `active`)"]
+    );
+    let clean = OrgBuilder::new("t")
+        .division("Home")
+        .client("ok", "CODE", &[])
+        .build();
     assert!(run_rule("OAU001", clean, None).is_empty());
 }
 
@@ -79,15 +97,40 @@ fn oau002_admin_wildcards_in_all_divisions() {
             .role("Admin", &["authorization:*:*", "routing:*:*"])
             .role("Routing", &["routing:*:*"])
     };
-    let f = run_rule("OAU002", base().client("ci", "CLIENT-CREDENTIALS", &[("Admin", "*")]).build(), None);
-    assert_eq!(lines(&f), ["client ci: holds `authorization:*:*` through role `Admin` in all divisions"]);
+    let f = run_rule(
+        "OAU002",
+        base()
+            .client("ci", "CLIENT-CREDENTIALS", &[("Admin", "*")])
+            .build(),
+        None,
+    );
+    assert_eq!(
+        lines(&f),
+        ["client ci: holds `authorization:*:*` through role `Admin` in all divisions"]
+    );
     // Same role in one division, or a non-sensitive domain, is not admin-equivalent.
-    assert!(run_rule("OAU002", base().client("ci", "CLIENT-CREDENTIALS", &[("Admin", "Home")]).build(), None).is_empty());
-    assert!(run_rule("OAU002", base().client("ci", "CLIENT-CREDENTIALS", &[("Routing", "*")]).build(), None).is_empty());
+    assert!(run_rule(
+        "OAU002",
+        base()
+            .client("ci", "CLIENT-CREDENTIALS", &[("Admin", "Home")])
+            .build(),
+        None
+    )
+    .is_empty());
+    assert!(run_rule(
+        "OAU002",
+        base()
+            .client("ci", "CLIENT-CREDENTIALS", &[("Routing", "*")])
+            .build(),
+        None
+    )
+    .is_empty());
     // Unless the config says routing counts.
     let f = run_rule(
         "OAU002",
-        base().client("ci", "CLIENT-CREDENTIALS", &[("Routing", "*")]).build(),
+        base()
+            .client("ci", "CLIENT-CREDENTIALS", &[("Routing", "*")])
+            .build(),
         Some(json!({"domains": ["routing"]})),
     );
     assert_eq!(f.len(), 1);
@@ -126,7 +169,10 @@ fn mfa001_and_mfa002_depend_on_the_mfa_setting() {
             .settings(mfa, &[])
             .build()
     };
-    assert_eq!(lines(&run_rule("MFA001", org(false), None)), ["org t: multi-factor authentication is not required for native logins"]);
+    assert_eq!(
+        lines(&run_rule("MFA001", org(false), None)),
+        ["org t: multi-factor authentication is not required for native logins"]
+    );
     assert!(run_rule("MFA001", org(true), None).is_empty());
     assert_eq!(
         lines(&run_rule("MFA002", org(true), None)),
@@ -139,24 +185,51 @@ fn mfa001_and_mfa002_depend_on_the_mfa_setting() {
 
 #[test]
 fn net001_empty_allowlist() {
-    let f = run_rule("NET001", OrgBuilder::new("t").division("Home").settings(true, &[]).build(), None);
+    let f = run_rule(
+        "NET001",
+        OrgBuilder::new("t")
+            .division("Home")
+            .settings(true, &[])
+            .build(),
+        None,
+    );
     assert_eq!(f.len(), 1);
-    assert!(run_rule("NET001", OrgBuilder::new("t").division("Home").settings(true, &["192.0.2.0/24"]).build(), None).is_empty());
+    assert!(run_rule(
+        "NET001",
+        OrgBuilder::new("t")
+            .division("Home")
+            .settings(true, &["192.0.2.0/24"])
+            .build(),
+        None
+    )
+    .is_empty());
 }
 
 #[test]
 fn net002_required_cidrs_must_be_contained() {
-    let snap = || OrgBuilder::new("t").division("Home").settings(true, &["198.51.100.16/28", "10.0.0.0/8"]).build();
+    let snap = || {
+        OrgBuilder::new("t")
+            .division("Home")
+            .settings(true, &["198.51.100.16/28", "10.0.0.0/8"])
+            .build()
+    };
     let f = run_rule(
         "NET002",
         snap(),
-        Some(json!({"required_cidrs": ["10.20.0.0/16", {"cidr": "198.51.100.0/24", "name": "CI runners"}]})),
+        Some(
+            json!({"required_cidrs": ["10.20.0.0/16", {"cidr": "198.51.100.0/24", "name": "CI runners"}]}),
+        ),
     );
     assert_eq!(
         lines(&f),
         ["org t: `198.51.100.0/24` (CI runners) is not covered by the IP allow-list: calls from there get 401 `ip.not.authorized`"]
     );
-    assert!(run_rule("NET002", snap(), Some(json!({"required_cidrs": ["198.51.100.20/30"]}))).is_empty());
+    assert!(run_rule(
+        "NET002",
+        snap(),
+        Some(json!({"required_cidrs": ["198.51.100.20/30"]}))
+    )
+    .is_empty());
     assert!(run_rule("NET002", snap(), None).is_empty());
 }
 
@@ -167,14 +240,24 @@ fn net002_malformed_cidr_is_a_config_error() {
         select: vec!["NET002".into()],
         ..Default::default()
     };
-    config.params.insert("NET002".into(), json!({"required_cidrs": ["10.0.0.0/33"]}));
+    config
+        .params
+        .insert("NET002".into(), json!({"required_cidrs": ["10.0.0.0/33"]}));
     let org = std::sync::Arc::new(rolecall::model::Org::new(
-        OrgBuilder::new("t").division("Home").settings(true, &["10.0.0.0/8"]).build(),
+        OrgBuilder::new("t")
+            .division("Home")
+            .settings(true, &["10.0.0.0/8"])
+            .build(),
     ));
     let report = engine.check(&org, &config);
     let e = report.outcomes[0].error.as_ref().expect("a config error");
     assert_eq!(e.kind, rolecall::engine::RuleErrorKind::Config);
-    assert!(e.message.contains("`10.0.0.0/33` in `required_cidrs` is not an IPv4 CIDR"), "{}", e.message);
+    assert!(
+        e.message
+            .contains("`10.0.0.0/33` in `required_cidrs` is not an IPv4 CIDR"),
+        "{}",
+        e.message
+    );
     assert!(e.help.as_deref().unwrap_or_default().contains("NET002"));
 }
 
@@ -188,7 +271,15 @@ fn pol001_deny_policies_that_apply_to_clients() {
     };
     let f = run_rule(
         "POL001",
-        base().policy("No exports", "analytics:conversationDetail:view", "DENY", "ALL", true).build(),
+        base()
+            .policy(
+                "No exports",
+                "analytics:conversationDetail:view",
+                "DENY",
+                "ALL",
+                true,
+            )
+            .build(),
         None,
     );
     assert_eq!(f.len(), 1);
@@ -200,7 +291,10 @@ fn pol001_deny_policies_that_apply_to_clients() {
         ("DENY", "analytics:userDetail:view", true),
     ] {
         let snap = base().policy("p", target, effect, "ALL", clients).build();
-        assert!(run_rule("POL001", snap, None).is_empty(), "{effect} {target} {clients}");
+        assert!(
+            run_rule("POL001", snap, None).is_empty(),
+            "{effect} {target} {clients}"
+        );
     }
 }
 
@@ -212,7 +306,10 @@ fn rol001_roles_nobody_holds() {
         .role("Unused", &["a:b:d"])
         .client("c", "CLIENT-CREDENTIALS", &[("Used", "Home")])
         .build();
-    assert_eq!(lines(&run_rule("ROL001", snap, None)), ["role Unused: is granted to no user, group or client (1 permission(s))"]);
+    assert_eq!(
+        lines(&run_rule("ROL001", snap, None)),
+        ["role Unused: is granted to no user, group or client (1 permission(s))"]
+    );
     let all_used = OrgBuilder::new("t")
         .division("Home")
         .role("Used", &["a:b:c"])
@@ -238,7 +335,10 @@ fn usr001_inactive_users_with_roles_directly_or_through_groups() {
         .build();
     assert_eq!(
         lines(&run_rule("USR001", snap, None)),
-        ["user Gone: is inactive but holds 1 role grant(s)", "user Via: is inactive but holds 1 role grant(s)"]
+        [
+            "user Gone: is inactive but holds 1 role grant(s)",
+            "user Via: is inactive but holds 1 role grant(s)"
+        ]
     );
 }
 
@@ -262,11 +362,17 @@ fn adm001_grant_rights_everywhere() {
 fn sample_org_findings() {
     let snap = sample().unwrap();
     let engine = RuleEngine::with_builtin();
-    let report = engine.check(&std::sync::Arc::new(rolecall::model::Org::new(snap)), &Default::default());
+    let report = engine.check(
+        &std::sync::Arc::new(rolecall::model::Org::new(snap)),
+        &Default::default(),
+    );
     assert_eq!(report.errors().count(), 0);
-    let fired: std::collections::BTreeSet<_> = report.findings().map(|f| f.rule_id.as_str()).collect();
+    let fired: std::collections::BTreeSet<_> =
+        report.findings().map(|f| f.rule_id.as_str()).collect();
     // MFA001, NET001 and NET002 are documented not to fire on the sample (data/README.md).
-    for id in ["WFM001", "OAU001", "OAU002", "OAU003", "MFA002", "POL001", "ROL001", "USR001", "ADM001"] {
+    for id in [
+        "WFM001", "OAU001", "OAU002", "OAU003", "MFA002", "POL001", "ROL001", "USR001", "ADM001",
+    ] {
         assert!(fired.contains(id), "{id} did not fire on the sample org");
     }
     for id in ["MFA001", "NET001", "NET002"] {
@@ -284,8 +390,15 @@ fn builtin_list_matches_rule_files_and_docs_are_complete() {
             let p = e.unwrap().path();
             if p.is_dir() {
                 walk(&p, out);
-            } else if p.extension().is_some_and(|x| x == "rhai") && !p.to_string_lossy().ends_with(".test.rhai") {
-                out.push(p.strip_prefix(crate::support::root()).unwrap().to_string_lossy().into_owned());
+            } else if p.extension().is_some_and(|x| x == "rhai")
+                && !p.to_string_lossy().ends_with(".test.rhai")
+            {
+                out.push(
+                    p.strip_prefix(crate::support::root())
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned(),
+                );
             }
         }
     }
@@ -294,13 +407,26 @@ fn builtin_list_matches_rule_files_and_docs_are_complete() {
     let listed: Vec<String> = BUILTIN_RULES.iter().map(|(p, _)| (*p).to_owned()).collect();
     assert_eq!(listed, on_disk, "src/engine/builtin.rs is out of date");
     let engine = RuleEngine::with_builtin();
-    assert!(engine.load_errors().is_empty(), "{:?}", engine.load_errors());
+    assert!(
+        engine.load_errors().is_empty(),
+        "{:?}",
+        engine.load_errors()
+    );
     for m in engine.rules() {
         for s in rolecall::engine::REQUIRED_SECTIONS {
-            assert!(m.section(s).is_some_and(|b| !b.is_empty()), "{} lacks `## {s}`", m.id);
+            assert!(
+                m.section(s).is_some_and(|b| !b.is_empty()),
+                "{} lacks `## {s}`",
+                m.id
+            );
         }
         // Files are named after the rule.
-        assert!(m.source.ends_with(&format!("/{}.rhai", m.name)), "{} is in {}", m.name, m.source);
+        assert!(
+            m.source.ends_with(&format!("/{}.rhai", m.name)),
+            "{} is in {}",
+            m.name,
+            m.source
+        );
     }
     assert_eq!(engine.rules().count(), 12);
 }

@@ -20,7 +20,9 @@ pub fn fixture(rel: &str) -> PathBuf {
 /// The `rolecall` binary, with colors off and a fixed terminal width.
 pub fn rolecall() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_rolecall"));
-    c.env("NO_COLOR", "1").env("COLUMNS", "100").env_remove("RUST_LOG");
+    c.env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .env_remove("RUST_LOG");
     c
 }
 

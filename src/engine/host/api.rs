@@ -9,7 +9,7 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map};
 
 use super::handles::{
     BusinessUnitH, ClientH, DivisionH, GrantH, GroupH, Handle, List, ManagementUnitH, OrgH,
-    PolicyH, RoleH, SettingsH, Subject, UserH,
+    PolicyH, RoleH, SettingsH, Subject, SubjectList, UserH,
 };
 use crate::authz::{self, Target, Via};
 use crate::model::{Org, Scope, SubjectRef};
@@ -41,7 +41,11 @@ fn target(org: &Org, d: &Dynamic) -> Res<Target> {
             .map(Target::Division)
             .ok_or_else(|| format!("unknown division `{s}`").into());
     }
-    Err(format!("expected a division (handle, name, id or \"*\"), got `{}`", d.type_name()).into())
+    Err(format!(
+        "expected a division (handle, name, id or \"*\"), got `{}`",
+        d.type_name()
+    )
+    .into())
 }
 
 fn division(org: &Arc<Org>, scope: Option<Scope>) -> Dynamic {
@@ -71,25 +75,26 @@ fn decision_map(org: &Org, s: SubjectRef, perm: &str, t: Target) -> Map {
     m.insert("target".into(), authz::target_phrase(org, t).into());
     m.insert("division_aware".into(), d.awareness.as_str().into());
     m.insert("reason".into(), d.reason(org).into());
-    m.insert("fix".into(), d.fix.map_or(Dynamic::UNIT, |f| f.to_string().into()));
+    m.insert(
+        "fix".into(),
+        d.fix.map_or(Dynamic::UNIT, |f| f.to_string().into()),
+    );
     m
-}
-
-fn subject_dynamic(org: &Arc<Org>, s: SubjectRef) -> Dynamic {
-    let org = Arc::clone(org);
-    match s {
-        SubjectRef::User(i) => Dynamic::from(UserH { org, i }),
-        SubjectRef::Group(i) => Dynamic::from(GroupH { org, i }),
-        SubjectRef::Client(i) => Dynamic::from(ClientH { org, i }),
-    }
 }
 
 fn register_list<H: Handle>(engine: &mut Engine, name: &str) {
     engine.register_type_with_name::<List<H>>(name);
     engine.register_iterator::<List<H>>();
-    engine.register_get("len", |l: &mut List<H>| i64::try_from(l.len()).unwrap_or(i64::MAX));
-    engine.register_fn("len", |l: &mut List<H>| i64::try_from(l.len()).unwrap_or(i64::MAX));
+    engine.register_get("len", |l: &mut List<H>| {
+        i64::try_from(l.len()).unwrap_or(i64::MAX)
+    });
+    engine.register_fn("len", |l: &mut List<H>| {
+        i64::try_from(l.len()).unwrap_or(i64::MAX)
+    });
     engine.register_fn("is_empty", |l: &mut List<H>| l.len() == 0);
+    engine.register_fn("to_array", |l: &mut List<H>| -> Array {
+        l.clone().into_iter().map(Dynamic::from).collect()
+    });
     engine.register_indexer_get(|l: &mut List<H>, i: i64| -> Res<H> {
         usize::try_from(i)
             .ok()
@@ -107,14 +112,22 @@ fn register_subject<H: Subject>(engine: &mut Engine) {
         Ok(authz::can(h.org(), h.subject(), perm, target(h.org(), &d)?))
     });
     engine.register_fn("why", |h: &mut H, perm: &str, d: Dynamic| -> Res<Map> {
-        Ok(decision_map(h.org(), h.subject(), perm, target(h.org(), &d)?))
+        Ok(decision_map(
+            h.org(),
+            h.subject(),
+            perm,
+            target(h.org(), &d)?,
+        ))
     });
-    engine.register_fn("smallest_fix", |h: &mut H, perm: &str, d: Dynamic| -> Res<Dynamic> {
-        let t = target(h.org(), &d)?;
-        Ok(authz::why(h.org(), h.subject(), perm, t)
-            .fix
-            .map_or(Dynamic::UNIT, |f| f.to_string().into()))
-    });
+    engine.register_fn(
+        "smallest_fix",
+        |h: &mut H, perm: &str, d: Dynamic| -> Res<Dynamic> {
+            let t = target(h.org(), &d)?;
+            Ok(authz::why(h.org(), h.subject(), perm, t)
+                .fix
+                .map_or(Dynamic::UNIT, |f| f.to_string().into()))
+        },
+    );
 }
 
 macro_rules! getters {
@@ -130,7 +143,10 @@ macro_rules! getters {
     };
 }
 
-#[expect(clippy::too_many_lines, reason = "one flat list of registrations reads best")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one flat list of registrations reads best"
+)]
 pub(crate) fn register(engine: &mut Engine) {
     engine.register_type_with_name::<OrgH>("Org");
     engine.register_type_with_name::<SettingsH>("Settings");
@@ -155,7 +171,9 @@ pub(crate) fn register(engine: &mut Engine) {
     register_subject::<ClientH>(engine);
 
     // org
-    engine.register_get("name", |o: &mut OrgH| o.0.snapshot().organization.name.clone());
+    engine.register_get("name", |o: &mut OrgH| {
+        o.0.snapshot().organization.name.clone()
+    });
     engine.register_get("id", |o: &mut OrgH| o.0.snapshot().organization.id.clone());
     engine.register_get("divisions", |o: &mut OrgH| -> Array {
         (0..o.0.snapshot().divisions.len())
@@ -163,13 +181,27 @@ pub(crate) fn register(engine: &mut Engine) {
             .map(|i| division(&o.0, Some(Scope::Division(i))))
             .collect()
     });
-    engine.register_get("home_division", |o: &mut OrgH| division(&o.0, o.0.home_division().map(Scope::Division)));
-    engine.register_get("all_divisions", |o: &mut OrgH| division(&o.0, Some(Scope::All)));
-    engine.register_get("roles", |o: &mut OrgH| List::<RoleH>::all(&o.0, o.0.snapshot().roles.len()));
-    engine.register_get("users", |o: &mut OrgH| List::<UserH>::all(&o.0, o.0.snapshot().users.len()));
-    engine.register_get("groups", |o: &mut OrgH| List::<GroupH>::all(&o.0, o.0.snapshot().groups.len()));
-    engine.register_get("clients", |o: &mut OrgH| List::<ClientH>::all(&o.0, o.0.snapshot().oauth_clients.len()));
-    engine.register_get("policies", |o: &mut OrgH| List::<PolicyH>::all(&o.0, o.0.snapshot().access_policies.len()));
+    engine.register_get("home_division", |o: &mut OrgH| {
+        division(&o.0, o.0.home_division().map(Scope::Division))
+    });
+    engine.register_get("all_divisions", |o: &mut OrgH| {
+        division(&o.0, Some(Scope::All))
+    });
+    engine.register_get("roles", |o: &mut OrgH| {
+        List::<RoleH>::all(&o.0, o.0.snapshot().roles.len())
+    });
+    engine.register_get("users", |o: &mut OrgH| {
+        List::<UserH>::all(&o.0, o.0.snapshot().users.len())
+    });
+    engine.register_get("groups", |o: &mut OrgH| {
+        List::<GroupH>::all(&o.0, o.0.snapshot().groups.len())
+    });
+    engine.register_get("clients", |o: &mut OrgH| {
+        List::<ClientH>::all(&o.0, o.0.snapshot().oauth_clients.len())
+    });
+    engine.register_get("policies", |o: &mut OrgH| {
+        List::<PolicyH>::all(&o.0, o.0.snapshot().access_policies.len())
+    });
     engine.register_get("business_units", |o: &mut OrgH| {
         List::<BusinessUnitH>::all(&o.0, o.0.snapshot().business_units.len())
     });
@@ -177,7 +209,9 @@ pub(crate) fn register(engine: &mut Engine) {
         List::<ManagementUnitH>::all(&o.0, o.0.snapshot().management_units.len())
     });
     engine.register_get("settings", |o: &mut OrgH| SettingsH(Arc::clone(&o.0)));
-    engine.register_get("warnings", |o: &mut OrgH| strings(o.0.warnings().iter().map(String::as_str)));
+    engine.register_get("warnings", |o: &mut OrgH| {
+        strings(o.0.warnings().iter().map(String::as_str))
+    });
     engine.register_fn("has_gap", |o: &mut OrgH, dataset: &str| {
         o.0.snapshot()
             .coverage
@@ -193,7 +227,10 @@ pub(crate) fn register(engine: &mut Engine) {
     macro_rules! lookup {
         ($name:ident, $t:ident) => {
             engine.register_fn(stringify!($name), |o: &mut OrgH, key: &str| {
-                opt(o.0.$name(key).map(|i| $t { org: Arc::clone(&o.0), i }))
+                opt(o.0.$name(key).map(|i| $t {
+                    org: Arc::clone(&o.0),
+                    i,
+                }))
             });
         };
     }
@@ -204,13 +241,31 @@ pub(crate) fn register(engine: &mut Engine) {
     lookup!(policy, PolicyH);
     lookup!(business_unit, BusinessUnitH);
     lookup!(management_unit, ManagementUnitH);
-    engine.register_fn("subjects_with", |o: &mut OrgH, perm: &str, d: Dynamic| -> Res<Array> {
-        let t = target(&o.0, &d)?;
-        Ok(authz::subjects_with(&o.0, perm, t)
-            .into_iter()
-            .map(|s| subject_dynamic(&o.0, s))
-            .collect())
+    engine.register_type_with_name::<SubjectList>("Subjects");
+    engine.register_iterator::<SubjectList>();
+    engine.register_get("len", |l: &mut SubjectList| {
+        i64::try_from(l.len()).unwrap_or(i64::MAX)
     });
+    engine.register_fn("len", |l: &mut SubjectList| {
+        i64::try_from(l.len()).unwrap_or(i64::MAX)
+    });
+    engine.register_fn("is_empty", |l: &mut SubjectList| l.len() == 0);
+    engine.register_fn("to_array", |l: &mut SubjectList| -> Array {
+        l.clone().into_iter().collect()
+    });
+    engine.register_indexer_get(|l: &mut SubjectList, i: i64| -> Res<Dynamic> {
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| l.get(i))
+            .ok_or_else(|| format!("index {i} is out of bounds for a list of {}", l.len()).into())
+    });
+    engine.register_fn(
+        "subjects_with",
+        |o: &mut OrgH, perm: &str, d: Dynamic| -> Res<SubjectList> {
+            let t = target(&o.0, &d)?;
+            Ok(SubjectList::new(&o.0, authz::subjects_with(&o.0, perm, t)))
+        },
+    );
     let clients_with = |o: &OrgH, perm: &str, t: Target| {
         let ids = authz::subjects_with(&o.0, perm, t)
             .into_iter()
@@ -221,60 +276,82 @@ pub(crate) fn register(engine: &mut Engine) {
             .collect();
         List::<ClientH>::of(&o.0, ids)
     };
-    engine.register_fn("clients_with", move |o: &mut OrgH, perm: &str| clients_with(o, perm, Target::Any));
-    engine.register_fn("clients_with", move |o: &mut OrgH, perm: &str, d: Dynamic| -> Res<List<ClientH>> {
-        let t = target(&o.0, &d)?;
-        Ok(clients_with(o, perm, t))
+    engine.register_fn("clients_with", move |o: &mut OrgH, perm: &str| {
+        clients_with(o, perm, Target::Any)
     });
-    engine.register_fn("users_with", |o: &mut OrgH, perm: &str, d: Dynamic| -> Res<List<UserH>> {
-        let t = target(&o.0, &d)?;
-        let ids = authz::subjects_with(&o.0, perm, t)
-            .into_iter()
-            .filter_map(|s| match s {
-                SubjectRef::User(u) => Some(u),
-                _ => None,
-            })
-            .collect();
-        Ok(List::of(&o.0, ids))
-    });
+    engine.register_fn(
+        "clients_with",
+        move |o: &mut OrgH, perm: &str, d: Dynamic| -> Res<List<ClientH>> {
+            let t = target(&o.0, &d)?;
+            Ok(clients_with(o, perm, t))
+        },
+    );
+    engine.register_fn(
+        "users_with",
+        |o: &mut OrgH, perm: &str, d: Dynamic| -> Res<List<UserH>> {
+            let t = target(&o.0, &d)?;
+            let ids = authz::subjects_with(&o.0, perm, t)
+                .into_iter()
+                .filter_map(|s| match s {
+                    SubjectRef::User(u) => Some(u),
+                    _ => None,
+                })
+                .collect();
+            Ok(List::of(&o.0, ids))
+        },
+    );
     engine.register_fn("users_matching", |o: &mut OrgH, patterns: Array| {
         let patterns: Vec<String> = patterns.iter().map(ToString::to_string).collect();
         let hit = |s: &str| patterns.iter().any(|p| super::util::glob_match(p, s));
-        let ids = o
-            .0
-            .snapshot()
-            .users
-            .iter()
-            .enumerate()
-            .filter(|(_, u)| {
-                hit(&u.name) || u.email.as_deref().is_some_and(hit) || u.username.as_deref().is_some_and(hit)
-            })
-            .filter_map(|(i, _)| u32::try_from(i).ok())
-            .collect();
+        let ids =
+            o.0.snapshot()
+                .users
+                .iter()
+                .enumerate()
+                .filter(|(_, u)| {
+                    hit(&u.name)
+                        || u.email.as_deref().is_some_and(hit)
+                        || u.username.as_deref().is_some_and(hit)
+                })
+                .filter_map(|(i, _)| u32::try_from(i).ok())
+                .collect();
         List::<UserH>::of(&o.0, ids)
     });
     engine.register_fn("users_in_state", |o: &mut OrgH, state: &str| {
-        let ids = o
-            .0
-            .snapshot()
-            .users
-            .iter()
-            .enumerate()
-            .filter(|(_, u)| u.state == state)
-            .filter_map(|(i, _)| u32::try_from(i).ok())
-            .collect();
+        let ids =
+            o.0.snapshot()
+                .users
+                .iter()
+                .enumerate()
+                .filter(|(_, u)| u.state == state)
+                .filter_map(|(i, _)| u32::try_from(i).ok())
+                .collect();
         List::<UserH>::of(&o.0, ids)
     });
 
     // settings
     engine.register_get("mfa_required", |s: &mut SettingsH| {
-        s.0.snapshot().auth_settings.multifactor_authentication_required
+        s.0.snapshot()
+            .auth_settings
+            .multifactor_authentication_required
     });
     engine.register_get("ip_allowlist", |s: &mut SettingsH| {
-        strings(s.0.snapshot().auth_settings.ip_address_allowlist.iter().map(String::as_str))
+        strings(
+            s.0.snapshot()
+                .auth_settings
+                .ip_address_allowlist
+                .iter()
+                .map(String::as_str),
+        )
     });
     engine.register_get("domain_allowlist", |s: &mut SettingsH| {
-        strings(s.0.snapshot().auth_settings.domain_allowlist.iter().map(String::as_str))
+        strings(
+            s.0.snapshot()
+                .auth_settings
+                .domain_allowlist
+                .iter()
+                .map(String::as_str),
+        )
     });
     engine.register_get("domain_allowlist_enabled", |s: &mut SettingsH| {
         s.0.snapshot().auth_settings.domain_allowlist_enabled
@@ -301,7 +378,9 @@ pub(crate) fn register(engine: &mut Engine) {
     engine.register_get("permissions", |r: &mut RoleH| {
         strings(r.org.role_patterns(r.i).iter().map(ToString::to_string))
     });
-    engine.register_get("holder_count", |r: &mut RoleH| i64::try_from(r.org.role_holders(r.i).len()).unwrap_or(i64::MAX));
+    engine.register_get("holder_count", |r: &mut RoleH| {
+        i64::try_from(r.org.role_holders(r.i).len()).unwrap_or(i64::MAX)
+    });
     engine.register_fn("grants_permission", |r: &mut RoleH, perm: &str| {
         crate::model::Permission::parse(perm).is_some_and(|p| authz::role_grants(&r.org, r.i, &p))
     });
@@ -316,8 +395,12 @@ pub(crate) fn register(engine: &mut Engine) {
         "state" => |u| u.state.clone(),
     });
     engine.register_get("kind", |_: &mut UserH| "user");
-    engine.register_get("division", |u: &mut UserH| division(&u.org, u.org.user_division(u.i).map(Scope::Division)));
-    engine.register_get("groups", |u: &mut UserH| List::<GroupH>::of(&u.org, u.org.groups_of(u.i).to_vec()));
+    engine.register_get("division", |u: &mut UserH| {
+        division(&u.org, u.org.user_division(u.i).map(Scope::Division))
+    });
+    engine.register_get("groups", |u: &mut UserH| {
+        List::<GroupH>::of(&u.org, u.org.groups_of(u.i).to_vec())
+    });
     engine.register_fn("to_string", |u: &mut UserH| u.key().name);
 
     // group
@@ -328,7 +411,9 @@ pub(crate) fn register(engine: &mut Engine) {
         "roles_enabled" => |g| g.roles_enabled,
     });
     engine.register_get("kind", |_: &mut GroupH| "group");
-    engine.register_get("members", |g: &mut GroupH| List::<UserH>::of(&g.org, g.org.group_members(g.i).collect()));
+    engine.register_get("members", |g: &mut GroupH| {
+        List::<UserH>::of(&g.org, g.org.group_members(g.i).collect())
+    });
     engine.register_fn("to_string", |g: &mut GroupH| g.key().name);
 
     // client
@@ -364,14 +449,21 @@ pub(crate) fn register(engine: &mut Engine) {
         "id" => |b| b.id.clone(),
         "name" => |b| b.name.clone(),
     });
-    engine.register_get("division", |b: &mut BusinessUnitH| division(&b.org, b.org.bu_division(b.i).map(Scope::Division)));
+    engine.register_get("division", |b: &mut BusinessUnitH| {
+        division(&b.org, b.org.bu_division(b.i).map(Scope::Division))
+    });
     getters!(engine, ManagementUnitH, management_units, {
         "id" => |m| m.id.clone(),
         "name" => |m| m.name.clone(),
     });
-    engine.register_get("division", |m: &mut ManagementUnitH| division(&m.org, m.org.mu_division(m.i).map(Scope::Division)));
+    engine.register_get("division", |m: &mut ManagementUnitH| {
+        division(&m.org, m.org.mu_division(m.i).map(Scope::Division))
+    });
     engine.register_get("business_unit", |m: &mut ManagementUnitH| {
-        opt(m.org.mu_business_unit(m.i).map(|i| BusinessUnitH { org: Arc::clone(&m.org), i }))
+        opt(m.org.mu_business_unit(m.i).map(|i| BusinessUnitH {
+            org: Arc::clone(&m.org),
+            i,
+        }))
     });
 
     // grant
@@ -383,18 +475,31 @@ pub(crate) fn register(engine: &mut Engine) {
         org: Arc::clone(&g.org),
         scope: g.grant.grant.scope,
     });
-    engine.register_get("all_divisions", |g: &mut GrantH| g.grant.grant.scope == Scope::All);
+    engine.register_get("all_divisions", |g: &mut GrantH| {
+        g.grant.grant.scope == Scope::All
+    });
     engine.register_get("via", |g: &mut GrantH| -> Dynamic {
         match g.grant.via {
             Via::Direct => "direct".into(),
-            Via::Group(i) => Dynamic::from(GroupH { org: Arc::clone(&g.org), i }),
+            Via::Group(i) => Dynamic::from(GroupH {
+                org: Arc::clone(&g.org),
+                i,
+            }),
         }
     });
     engine.register_fn("to_string", |g: &mut GrantH| {
-        let role = g.org.snapshot().roles.get(g.grant.grant.role as usize).map_or("?", |r| r.name.as_str());
-        format!("role `{role}` in {}", match g.grant.grant.scope {
-            Scope::All => "all divisions".to_owned(),
-            s @ Scope::Division(_) => format!("division `{}`", g.org.scope_name(s)),
-        })
+        let role = g
+            .org
+            .snapshot()
+            .roles
+            .get(g.grant.grant.role as usize)
+            .map_or("?", |r| r.name.as_str());
+        format!(
+            "role `{role}` in {}",
+            match g.grant.grant.scope {
+                Scope::All => "all divisions".to_owned(),
+                s @ Scope::Division(_) => format!("division `{}`", g.org.scope_name(s)),
+            }
+        )
     });
 }

@@ -66,9 +66,9 @@ pub trait Handle: Clone + Send + Sync + 'static {
     fn key(&self) -> ObjectKey;
 }
 
-fn key(kind: &str, id: &str, name: &str) -> ObjectKey {
+fn key(kind: &'static str, id: &str, name: &str) -> ObjectKey {
     ObjectKey {
-        kind: kind.to_owned(),
+        kind,
         id: id.to_owned(),
         name: name.to_owned(),
     }
@@ -213,6 +213,73 @@ impl<H: Handle> IntoIterator for List<H> {
     type Item = H;
     type IntoIter = ListIter<H>;
     fn into_iter(self) -> ListIter<H> {
-        ListIter { list: self, next: 0 }
+        ListIter {
+            list: self,
+            next: 0,
+        }
+    }
+}
+
+/// A lazy list of mixed subjects (users, groups, clients), as bulk queries return.
+#[derive(Clone)]
+pub struct SubjectList {
+    org: Arc<Org>,
+    items: Arc<[SubjectRef]>,
+}
+
+impl SubjectList {
+    pub(crate) fn new(org: &Arc<Org>, items: Vec<SubjectRef>) -> Self {
+        Self {
+            org: Arc::clone(org),
+            items: items.into(),
+        }
+    }
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+    /// Object keys of every subject, without materialising handles.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = ObjectKey> + '_ {
+        self.items.iter().map(|&s| {
+            let org = Arc::clone(&self.org);
+            match s {
+                SubjectRef::User(i) => UserH { org, i }.key(),
+                SubjectRef::Group(i) => GroupH { org, i }.key(),
+                SubjectRef::Client(i) => ClientH { org, i }.key(),
+            }
+        })
+    }
+    pub(crate) fn get(&self, i: usize) -> Option<rhai::Dynamic> {
+        let org = Arc::clone(&self.org);
+        Some(match *self.items.get(i)? {
+            SubjectRef::User(i) => rhai::Dynamic::from(UserH { org, i }),
+            SubjectRef::Group(i) => rhai::Dynamic::from(GroupH { org, i }),
+            SubjectRef::Client(i) => rhai::Dynamic::from(ClientH { org, i }),
+        })
+    }
+}
+
+/// Iterator over a [`SubjectList`].
+pub struct SubjectIter {
+    list: SubjectList,
+    next: usize,
+}
+
+impl Iterator for SubjectIter {
+    type Item = rhai::Dynamic;
+    fn next(&mut self) -> Option<rhai::Dynamic> {
+        let item = self.list.get(self.next)?;
+        self.next += 1;
+        Some(item)
+    }
+}
+
+impl IntoIterator for SubjectList {
+    type Item = rhai::Dynamic;
+    type IntoIter = SubjectIter;
+    fn into_iter(self) -> SubjectIter {
+        SubjectIter {
+            list: self,
+            next: 0,
+        }
     }
 }

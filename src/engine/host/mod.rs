@@ -9,8 +9,8 @@ mod report;
 mod util;
 
 pub use handles::{
-    BusinessUnitH, ClientH, DivisionH, GrantH, GroupH, List, ManagementUnitH, OrgH, PolicyH,
-    RoleH, SettingsH, UserH,
+    BusinessUnitH, ClientH, DivisionH, GrantH, GroupH, List, ManagementUnitH, OrgH, PolicyH, RoleH,
+    SettingsH, SubjectList, UserH,
 };
 pub use report::FindingRef;
 pub(crate) use report::RunCtx;

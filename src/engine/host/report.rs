@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rhai::{Dynamic, Engine, EvalAltResult, NativeCallContext};
 
 use super::handles::{
-    BusinessUnitH, ClientH, DivisionH, GroupH, Handle, ManagementUnitH, OrgH, PolicyH, RoleH,
-    SettingsH, UserH,
+    BusinessUnitH, ClientH, DivisionH, GroupH, Handle, List, ManagementUnitH, OrgH, PolicyH, RoleH,
+    SettingsH, SubjectList, UserH,
 };
 use crate::engine::finding::{Finding, ObjectKey};
 use crate::engine::meta::Severity;
@@ -20,53 +20,96 @@ pub(crate) struct RunCtx {
     pub rule_id: Arc<str>,
     pub severity: Severity,
     pub findings: Arc<Mutex<Vec<Finding>>>,
+    pub max_findings: usize,
 }
 
-/// What `report(...)` returns: a reference to the stored finding.
+/// What `report(...)` returns: the stored finding(s), for chaining `.fix()` and `.evidence()`.
+/// A bulk `report(list, message)` returns all the findings it made, and a chained call applies
+/// to each.
 #[derive(Clone)]
 pub struct FindingRef {
     sink: Arc<Mutex<Vec<Finding>>>,
-    index: usize,
+    start: usize,
+    end: usize,
 }
 
 impl FindingRef {
-    fn update(&self, f: impl FnOnce(&mut Finding)) {
+    fn update(&self, mut f: impl FnMut(&mut Finding)) {
         let mut list = self.sink.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(finding) = list.get_mut(self.index) {
-            f(finding);
+        if let Some(findings) = list.get_mut(self.start..self.end) {
+            findings.iter_mut().for_each(&mut f);
         }
     }
 }
 
-fn ctx_of(ctx: &NativeCallContext) -> Result<RunCtx, Box<EvalAltResult>> {
-    ctx.tag()
-        .and_then(|t| t.clone().try_cast::<RunCtx>())
-        .ok_or_else(|| "`report` can only be called while a rule runs".into())
+fn push(
+    ctx: &NativeCallContext,
+    subject: ObjectKey,
+    message: &str,
+) -> Result<FindingRef, Box<EvalAltResult>> {
+    push_many(ctx, std::iter::once(subject), message)
 }
 
-fn push(ctx: &NativeCallContext, subject: ObjectKey, message: &str) -> Result<FindingRef, Box<EvalAltResult>> {
-    let run = ctx_of(ctx)?;
+fn push_many(
+    ctx: &NativeCallContext,
+    subjects: impl Iterator<Item = ObjectKey>,
+    message: &str,
+) -> Result<FindingRef, Box<EvalAltResult>> {
+    // Borrow the context in place: `report` is the hottest host call, and cloning the tag
+    // would allocate on every finding.
+    let run = ctx
+        .tag()
+        .and_then(Dynamic::read_lock::<RunCtx>)
+        .ok_or_else(|| {
+            Box::<EvalAltResult>::from("`report` can only be called while a rule runs")
+        })?;
     let mut list = run.findings.lock().unwrap_or_else(PoisonError::into_inner);
-    // A runaway script could report without end; the cap keeps memory bounded.
-    if list.len() >= MAX_FINDINGS {
-        return Err(format!("more than {MAX_FINDINGS} findings from one rule").into());
+    let start = list.len();
+    for subject in subjects {
+        // A runaway script could report without end; the cap keeps memory bounded.
+        if list.len() >= run.max_findings {
+            return Err(format!("more than {} findings from one rule", run.max_findings).into());
+        }
+        list.push(Finding {
+            rule_id: run.rule_id.to_string(),
+            severity: run.severity,
+            subject,
+            message: message.to_owned(),
+            fix: None,
+            evidence: Vec::new(),
+        });
     }
-    list.push(Finding {
-        rule_id: run.rule_id.to_string(),
-        severity: run.severity,
-        subject,
-        message: message.to_owned(),
-        fix: None,
-        evidence: Vec::new(),
-    });
     Ok(FindingRef {
         sink: Arc::clone(&run.findings),
-        index: list.len() - 1,
+        start,
+        end: list.len(),
     })
 }
 
-/// Most findings one rule may report in one run.
-pub(crate) const MAX_FINDINGS: usize = 100_000;
+/// The object key of any handle held in a `Dynamic`.
+fn key_of(value: &Dynamic) -> Option<ObjectKey> {
+    macro_rules! try_handle {
+        ($($t:ty),*) => {
+            $(if let Some(h) = value.read_lock::<$t>() { return Some(h.key()); })*
+        };
+    }
+    try_handle!(
+        UserH,
+        GroupH,
+        ClientH,
+        RoleH,
+        PolicyH,
+        BusinessUnitH,
+        ManagementUnitH
+    );
+    if let Some(d) = value.read_lock::<DivisionH>() {
+        return Some(d.key());
+    }
+    if let Some(o) = value.read_lock::<OrgH>() {
+        return Some(o.key());
+    }
+    None
+}
 
 fn evidence_text(value: &Dynamic) -> Vec<String> {
     if let Some(arr) = value.clone().try_cast::<rhai::Array>() {
@@ -77,7 +120,12 @@ fn evidence_text(value: &Dynamic) -> Vec<String> {
 
 pub(crate) fn register(engine: &mut Engine) {
     fn reg<H: Handle>(engine: &mut Engine) {
-        engine.register_fn("report", |ctx: NativeCallContext, s: H, msg: &str| push(&ctx, s.key(), msg));
+        engine.register_fn("report", |ctx: NativeCallContext, s: H, msg: &str| {
+            push(&ctx, s.key(), msg)
+        });
+        engine.register_fn("report", |ctx: NativeCallContext, l: List<H>, msg: &str| {
+            push_many(&ctx, l.into_iter().map(|h| h.key()), msg)
+        });
     }
     reg::<RoleH>(engine);
     reg::<UserH>(engine);
@@ -86,11 +134,38 @@ pub(crate) fn register(engine: &mut Engine) {
     reg::<PolicyH>(engine);
     reg::<BusinessUnitH>(engine);
     reg::<ManagementUnitH>(engine);
-    engine.register_fn("report", |ctx: NativeCallContext, d: DivisionH, msg: &str| push(&ctx, d.key(), msg));
-    engine.register_fn("report", |ctx: NativeCallContext, o: OrgH, msg: &str| push(&ctx, o.key(), msg));
-    engine.register_fn("report", |ctx: NativeCallContext, s: SettingsH, msg: &str| {
-        push(&ctx, OrgH(s.0).key(), msg)
+    engine.register_fn(
+        "report",
+        |ctx: NativeCallContext, d: DivisionH, msg: &str| push(&ctx, d.key(), msg),
+    );
+    engine.register_fn("report", |ctx: NativeCallContext, o: OrgH, msg: &str| {
+        push(&ctx, o.key(), msg)
     });
+    engine.register_fn(
+        "report",
+        |ctx: NativeCallContext, s: SettingsH, msg: &str| push(&ctx, OrgH(s.0).key(), msg),
+    );
+    engine.register_fn(
+        "report",
+        |ctx: NativeCallContext, l: SubjectList, msg: &str| push_many(&ctx, l.keys(), msg),
+    );
+    engine.register_fn(
+        "report",
+        |ctx: NativeCallContext, items: rhai::Array, msg: &str| {
+            let keys = items
+                .iter()
+                .map(|v| {
+                    key_of(v).ok_or_else(|| {
+                        format!(
+                            "cannot report on a `{}`: expected org objects",
+                            v.type_name()
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            push_many(&ctx, keys.into_iter(), msg)
+        },
+    );
     engine.register_type_with_name::<FindingRef>("Finding");
     engine.register_fn("fix", |f: &mut FindingRef, text: &str| {
         f.update(|x| x.fix = Some(text.to_owned()));

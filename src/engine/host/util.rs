@@ -21,45 +21,65 @@ fn covered(list: &[Ipv4Net], inner: &Ipv4Net) -> bool {
     list.iter().any(|outer| outer.contains(inner))
 }
 
-/// Case-insensitive glob: `*` matches any run of characters, `?` one character.
+/// Glob match, ASCII case-insensitive: `*` matches any run of characters, `?` one character.
+///
+/// Works on bytes without allocating, because bulk queries call it for every user.
 pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.to_lowercase().chars().collect();
-    let t: Vec<char> = text.to_lowercase().chars().collect();
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
     let (mut pi, mut ti) = (0, 0);
     let (mut star, mut mark) = (None, 0);
+    // Length in bytes of the UTF-8 character starting at `i`.
+    let char_len = |i: usize| 1 + t[i + 1..].iter().take_while(|&&b| b & 0xC0 == 0x80).count();
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+        if pi < p.len() && p[pi] == b'?' {
+            pi += 1;
+            ti += char_len(ti);
+        } else if pi < p.len() && p[pi] != b'*' && p[pi].eq_ignore_ascii_case(&t[ti]) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi] == b'*' {
             star = Some(pi);
             mark = ti;
             pi += 1;
         } else if let Some(s) = star {
             pi = s + 1;
-            mark += 1;
+            mark += char_len(mark);
             ti = mark;
         } else {
             return false;
         }
     }
-    p[pi..].iter().all(|&c| c == '*')
+    p[pi..].iter().all(|&c| c == b'*')
 }
 
 pub(crate) fn register(engine: &mut Engine) {
     engine.register_fn("is_cidr", |s: &str| parse_cidr(s).is_some());
-    engine.register_fn("cidr_covered", |list: Array, cidr: &str| -> Result<bool, Box<EvalAltResult>> {
-        let inner = parse_cidr(cidr).ok_or_else(|| format!("`{cidr}` is not an IPv4 CIDR"))?;
-        let nets: Vec<Ipv4Net> = list.iter().filter_map(|v| parse_cidr(&v.to_string())).collect();
-        Ok(covered(&nets, &inner))
-    });
+    engine.register_fn(
+        "cidr_covered",
+        |list: Array, cidr: &str| -> Result<bool, Box<EvalAltResult>> {
+            let inner = parse_cidr(cidr).ok_or_else(|| format!("`{cidr}` is not an IPv4 CIDR"))?;
+            let nets: Vec<Ipv4Net> = list
+                .iter()
+                .filter_map(|v| parse_cidr(&v.to_string()))
+                .collect();
+            Ok(covered(&nets, &inner))
+        },
+    );
     engine.register_fn("join", |list: Array, sep: &str| {
-        list.iter().map(ToString::to_string).collect::<Vec<_>>().join(sep)
+        list.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(sep)
     });
-    engine.register_fn("glob_match", |pattern: &str, text: &str| glob_match(pattern, text));
-    engine.register_fn("config_error", |message: &str| -> Result<(), Box<EvalAltResult>> {
-        Err(format!("{CONFIG_ERROR}{message}").into())
+    engine.register_fn("glob_match", |pattern: &str, text: &str| {
+        glob_match(pattern, text)
     });
+    engine.register_fn(
+        "config_error",
+        |message: &str| -> Result<(), Box<EvalAltResult>> {
+            Err(format!("{CONFIG_ERROR}{message}").into())
+        },
+    );
 }
 
 #[cfg(test)]
@@ -68,7 +88,10 @@ mod tests {
 
     #[test]
     fn cidr_containment() {
-        let list = [parse_cidr("10.0.0.0/8").unwrap(), parse_cidr("192.0.2.0/24").unwrap()];
+        let list = [
+            parse_cidr("10.0.0.0/8").unwrap(),
+            parse_cidr("192.0.2.0/24").unwrap(),
+        ];
         assert!(covered(&list, &parse_cidr("10.1.2.0/24").unwrap()));
         assert!(covered(&list, &parse_cidr("192.0.2.7").unwrap()));
         assert!(!covered(&list, &parse_cidr("192.0.2.0/23").unwrap()));
@@ -85,5 +108,7 @@ mod tests {
         assert!(!glob_match("svc-*", "service"));
         assert!(glob_match("*", ""));
         assert!(!glob_match("a*b", "acbx"));
+        assert!(glob_match("?x", "éx"));
+        assert!(glob_match("*é*", "aéb"));
     }
 }
