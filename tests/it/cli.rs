@@ -8,6 +8,18 @@ fn run(args: &[&str]) -> Output {
     rolecall().args(args).output().unwrap()
 }
 
+/// `rolecall check --snapshot FILE` on a temporary file holding `contents`.
+fn check_file(contents: &str) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.json");
+    std::fs::write(&path, contents).unwrap();
+    rolecall()
+        .args(["check", "--snapshot"])
+        .arg(&path)
+        .output()
+        .unwrap()
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -102,14 +114,9 @@ fn params_from_the_command_line() {
 
 #[test]
 fn malformed_snapshot_is_a_clear_error_with_location() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bad.json");
-    std::fs::write(&path, "{\n  \"format\": \"rolecall.snapshot/1\",\n  \"users\": [\n    {\"id\": \"u1\" \"name\": \"x\"}\n  ]\n}\n").unwrap();
-    let out = rolecall()
-        .args(["check", "--snapshot"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = check_file(
+        "{\n  \"format\": \"rolecall.snapshot/1\",\n  \"users\": [\n    {\"id\": \"u1\" \"name\": \"x\"}\n  ]\n}\n",
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(
@@ -122,14 +129,9 @@ fn malformed_snapshot_is_a_clear_error_with_location() {
 
 #[test]
 fn wrong_type_names_the_field() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bad.json");
-    std::fs::write(&path, r#"{"format": "rolecall.snapshot/1", "oauthClients": [{"id": "c", "name": "n", "roleDivisions": "oops"}]}"#).unwrap();
-    let out = rolecall()
-        .args(["check", "--snapshot"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = check_file(
+        r#"{"format": "rolecall.snapshot/1", "oauthClients": [{"id": "c", "name": "n", "roleDivisions": "oops"}]}"#,
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("snapshot field `oauthClients[0].roleDivisions` is invalid"),
@@ -140,14 +142,7 @@ fn wrong_type_names_the_field() {
 
 #[test]
 fn newer_snapshot_format_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("new.json");
-    std::fs::write(&path, r#"{"format": "rolecall.snapshot/7"}"#).unwrap();
-    let out = rolecall()
-        .args(["check", "--snapshot"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = check_file(r#"{"format": "rolecall.snapshot/7"}"#);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr)
         .contains("snapshot format `rolecall.snapshot/7` is newer than this rolecall supports"));
@@ -223,4 +218,25 @@ fn user_rule_directories_add_to_builtins() {
         "{}",
         text(&out.stdout)
     );
+}
+
+#[test]
+fn coverage_gaps_and_dangling_references_are_shown() {
+    let snapshot = r#"{"format": "rolecall.snapshot/1",
+        "divisions": [{"id": "d1", "name": "Home", "homeDivision": true}],
+        "grants": [{"subjectId": "ghost", "subjectType": "PC_USER", "roleId": "r1", "divisionId": "d1"}],
+        "coverage": [{"endpoint": "GET /api/v2/authorization/policies", "dataset": "accessPolicies", "status": "gap",
+                      "httpStatus": 403, "errorCode": "missing.permissions", "permission": "authorization:policy:view"}]}"#;
+    let out = check_file(snapshot);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("coverage gaps (rules that need this data report unknown, not clean):"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("GET /api/v2/authorization/policies (accessPolicies): 403 `missing.permissions`, needs `authorization:policy:view`"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 snapshot warning(s):"), "{stdout}");
+    assert!(stdout.contains("fetch time unknown"), "{stdout}");
 }

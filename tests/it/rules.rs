@@ -320,6 +320,26 @@ fn rol001_roles_nobody_holds() {
 }
 
 #[test]
+fn rol001_says_unknown_when_grants_could_not_be_read() {
+    let mut snap = OrgBuilder::new("t")
+        .division("Home")
+        .role("Unused", &["a:b:d"])
+        .build();
+    snap.coverage.push(rolecall::model::Coverage {
+        endpoint: "GET /api/v2/authorization/roles/{roleId}/subjectgrants".into(),
+        dataset: "grants".into(),
+        status: "gap".into(),
+        http_status: Some(403),
+        ..Default::default()
+    });
+    let f = run_rule("ROL001", snap, None);
+    assert_eq!(
+        lines(&f),
+        ["org t: cannot tell which roles are unused: the snapshot could not read role grants"]
+    );
+}
+
+#[test]
 fn usr001_inactive_users_with_roles_directly_or_through_groups() {
     let snap = OrgBuilder::new("t")
         .division("Home")
