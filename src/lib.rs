@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 pub mod authz;
+pub mod catalog;
 pub mod engine;
 pub mod model;
 pub mod report;

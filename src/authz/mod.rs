@@ -8,9 +8,21 @@
 //! Access policies (ABAC DENY) are not part of `can`: they belong to the explanation of an
 //! operation, which weighs them separately.
 
+mod compare;
 mod decision;
+mod diff;
+mod explain;
 
+pub use compare::{
+    baseline_differences, check_error_body, grants_with, role_has, same_subject, same_target,
+    BodyCheck,
+};
 pub use decision::{subject_phrase, target_phrase, Awareness, Decision, Fix};
+pub use diff::{diff, DiffOptions, OrgDiff, RoleDiff, SubjectDiff};
+pub use explain::{
+    explain, resolve_subject, resolve_target, target_text, ExplainInputError, Explanation,
+    PermissionCheck, Question, Status, Step, TargetObject, Verdict,
+};
 
 use crate::model::{GrantRef, Org, Permission, Scope, SubjectRef};
 

@@ -8,9 +8,9 @@ use std::time::{Duration, SystemTime};
 
 use clap::{Args, ValueEnum};
 
-use super::{emit, note, Exit};
+use super::{emit, load_source, Exit};
 use rolecall::engine::{CheckConfig, Limits, RuleEngine, Severity};
-use rolecall::model::{load_snapshot, sample, Org};
+use rolecall::model::Org;
 use rolecall::report::{render_human, write_json, HumanOptions, ReportContext, Summary};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -101,17 +101,7 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
         ));
     }
     let params = parse_params(&args.params)?;
-    let (snapshot, kind, path) = match &args.snapshot {
-        Some(p) => (load_snapshot(p)?, "snapshot", Some(p.display().to_string())),
-        None => {
-            let s = sample()?;
-            note(&format!(
-                "no --snapshot given: checking the built-in sample org `{}`",
-                s.organization.name
-            ));
-            (s, "sample", None)
-        }
-    };
+    let (snapshot, kind, path) = load_source(args.snapshot.as_deref())?;
     let org = Arc::new(Org::new(snapshot));
     let limits = Limits {
         budget: Duration::from_secs_f64(args.budget),

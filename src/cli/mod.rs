@@ -4,6 +4,8 @@
 //! subcommand.
 
 mod check;
+mod diff;
+mod explain;
 mod generate;
 mod rules;
 
@@ -47,6 +49,10 @@ struct Cli {
 enum Command {
     /// Run rules against a snapshot (the built-in sample org when no source is given).
     Check(check::CheckArgs),
+    /// Differences in effective access between two orgs (matched by name).
+    Diff(diff::DiffArgs),
+    /// Explain why a subject's API call is allowed or denied (403), and the smallest fix.
+    Explain(explain::ExplainArgs),
     /// Write a deterministic synthetic org snapshot (for benchmarks and experiments).
     Generate(generate::GenerateArgs),
     /// List rules or show a rule's documentation.
@@ -55,6 +61,15 @@ enum Command {
 }
 
 pub fn main() -> Exit {
+    // Diagnostics wrap at the terminal width; `COLUMNS` overrides it (scripts, tests, CI logs).
+    if let Some(width) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok())
+    {
+        let _ = miette::set_hook(Box::new(move |_| {
+            Box::new(miette::MietteHandlerOpts::new().width(width).build())
+        }));
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -68,6 +83,8 @@ pub fn main() -> Exit {
     };
     let result = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Diff(args) => diff::run(&args),
+        Command::Explain(args) => explain::run(&args),
         Command::Generate(args) => generate::run(&args),
         Command::Rules(cmd) => rules::run(&cmd),
     };
@@ -93,6 +110,28 @@ fn emit(text: &str) -> miette::Result<()> {
             Err(miette::miette!("cannot write to stdout: {e}"))
         }
         _ => Ok(()),
+    }
+}
+
+/// The snapshot to work on: a file, or the built-in sample org (announced on stderr).
+/// Returns the snapshot, its source kind and its path.
+fn load_source(
+    path: Option<&std::path::Path>,
+) -> miette::Result<(rolecall::model::OrgSnapshot, &'static str, Option<String>)> {
+    match path {
+        Some(p) => Ok((
+            rolecall::model::load_snapshot(p)?,
+            "snapshot",
+            Some(p.display().to_string()),
+        )),
+        None => {
+            let s = rolecall::model::sample()?;
+            note(&format!(
+                "no --snapshot given: using the built-in sample org `{}`",
+                s.organization.name
+            ));
+            Ok((s, "sample", None))
+        }
     }
 }
 

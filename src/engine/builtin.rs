@@ -6,6 +6,10 @@
 /// `(path, source)` of every built-in rule.
 pub const BUILTIN_RULES: &[(&str, &str)] = &[
     (
+        "rules/access/expected-access-denied.rhai",
+        include_str!("../../rules/access/expected-access-denied.rhai"),
+    ),
+    (
         "rules/admin/can-grant-roles-everywhere.rhai",
         include_str!("../../rules/admin/can-grant-roles-everywhere.rhai"),
     ),

@@ -286,6 +286,73 @@ impl OrgBuilder {
                 id: Self::division_id(division),
                 name: None,
             }),
+            user_ids: Vec::new(),
+        });
+        self
+    }
+
+    /// Put users (by email) into the last management unit added.
+    #[must_use]
+    pub fn mu_agents(mut self, emails: &[&str]) -> Self {
+        if let Some(mu) = self.snap.management_units.last_mut() {
+            mu.user_ids
+                .extend(emails.iter().map(|e| format!("user-{}", slug(e))));
+        }
+        self
+    }
+
+    /// Add an operation (method, path, `ANY`/`ALL`, permissions, scopes, 403 codes).
+    #[must_use]
+    pub fn operation(
+        mut self,
+        method: &str,
+        path: &str,
+        kind: &str,
+        permissions: &[&str],
+        scopes: &[&str],
+    ) -> Self {
+        self.snap.operations.push(super::snapshot::Operation {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            operation_id: format!("{}{}", method.to_ascii_lowercase(), slug(path)),
+            permissions: Some(super::snapshot::Requirement {
+                kind: kind.to_owned(),
+                list: permissions.iter().map(|p| (*p).to_owned()).collect(),
+            }),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            error_codes_403: Vec::new(),
+        });
+        self
+    }
+
+    /// Add an access policy limited to one subject (`USER`, `CLIENT`, `GROUP`) by name.
+    #[must_use]
+    pub fn policy_for(
+        mut self,
+        name: &str,
+        target: &str,
+        effect: &str,
+        subject_type: &str,
+        subject_id: &str,
+        apply_to_clients: bool,
+    ) -> Self {
+        self = self.policy(name, target, effect, subject_type, apply_to_clients);
+        if let Some(p) = self.snap.access_policies.last_mut() {
+            p.subject.id = Some(subject_id.to_owned());
+        }
+        self
+    }
+
+    /// Add a coverage gap for a dataset (as a 403 would leave it).
+    #[must_use]
+    pub fn gap(mut self, endpoint: &str, dataset: &str) -> Self {
+        self.snap.coverage.push(super::snapshot::Coverage {
+            endpoint: endpoint.to_owned(),
+            dataset: dataset.to_owned(),
+            status: "gap".to_owned(),
+            http_status: Some(403),
+            error_code: Some("missing.permissions".to_owned()),
+            ..super::snapshot::Coverage::default()
         });
         self
     }

@@ -68,6 +68,7 @@ pub struct Org {
     user_groups: Vec<Vec<u32>>,
     role_holders: Vec<Vec<(SubjectRef, Scope)>>,
     mu_bu: Vec<Option<u32>>,
+    agent_mu: HashMap<u32, u32>,
     warnings: Vec<String>,
 }
 
@@ -97,6 +98,7 @@ impl Org {
             user_groups: vec![Vec::new(); snap.users.len()],
             role_holders: vec![Vec::new(); snap.roles.len()],
             mu_bu: Vec::new(),
+            agent_mu: HashMap::new(),
             warnings: Vec::new(),
             snap: OrgSnapshot::default(),
         };
@@ -105,6 +107,13 @@ impl Org {
         org.snap = snap;
         org.join_grants();
         org.join_members();
+        for (m, mu) in org.snap.management_units.iter().enumerate() {
+            for u in &mu.user_ids {
+                if let Some(ui) = org.lookup_id(Kind::User, u) {
+                    org.agent_mu.insert(ui, idx(m));
+                }
+            }
+        }
         org.mu_bu = (0..org.snap.management_units.len())
             .map(|i| {
                 let mu = &org.snap.management_units[i];
@@ -351,6 +360,12 @@ impl Org {
     pub fn mu_business_unit(&self, mu: u32) -> Option<u32> {
         self.mu_bu.get(mu as usize).copied().flatten()
     }
+    /// The management unit a user is an agent of, when the snapshot lists unit members.
+    #[must_use]
+    pub fn agent_management_unit(&self, user: u32) -> Option<u32> {
+        self.agent_mu.get(&user).copied()
+    }
+
     /// Division of a business unit.
     #[must_use]
     pub fn bu_division(&self, bu: u32) -> Option<u32> {

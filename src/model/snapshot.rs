@@ -348,6 +348,9 @@ pub struct ManagementUnit {
     /// The division the MU sits in (need not match its BU's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub division: Option<IdRef>,
+    /// Agents in the unit (`GET …/managementunits/{id}/users`), when read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_ids: Vec<String>,
 }
 
 /// One `DomainPermission` from the permission catalog.

@@ -317,6 +317,7 @@ pub fn synthetic_org(users: usize, seed: u64) -> OrgSnapshot {
                     name: Some(bu.name.clone()),
                 }),
                 division: Some(div_ref(rng.below(n_div))),
+                user_ids: Vec::new(),
             }
         })
         .collect();

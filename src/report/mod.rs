@@ -3,11 +3,15 @@
 //! Reporters return strings or values and never print; the CLI decides where output goes.
 //! One file per format.
 
+mod diff;
+mod explain;
 mod human;
 mod json;
 
 use std::time::{Duration, SystemTime};
 
+pub use diff::render_diff;
+pub use explain::{render_baseline, render_explanation, verdict_line};
 pub use human::{render_human, HumanOptions};
 pub use json::{render_json, write_json, JSON_FORMAT};
 

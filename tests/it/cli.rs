@@ -30,7 +30,7 @@ fn check_sample_human_output() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out.stderr),
-        "rolecall: no --snapshot given: checking the built-in sample org `Acme Contact Center (prod)`\n"
+        "rolecall: no --snapshot given: using the built-in sample org `Acme Contact Center (prod)`\n"
     );
     let stdout = text(&out.stdout);
     assert!(stdout.contains(
@@ -189,7 +189,7 @@ fn generate_then_check_a_synthetic_org() {
 fn rules_list_and_show() {
     let out = run(&["rules", "list"]);
     let list = text(&out.stdout);
-    assert_eq!(list.lines().count(), 12);
+    assert_eq!(list.lines().count(), 13);
     assert!(list.contains("WFM001  wfm-client-division-gap"));
     let out = run(&["rules", "show", "wfm001"]);
     let doc = text(&out.stdout);
@@ -206,7 +206,7 @@ fn user_rule_directories_add_to_builtins() {
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["summary"]["rules"], 13);
+    assert_eq!(v["summary"]["rules"], 14);
     let out = rolecall()
         .args(["check", "--no-builtin", "--fail-on", "none", "--rules"])
         .arg(fixture("importing"))

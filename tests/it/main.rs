@@ -5,8 +5,10 @@
     reason = "test helpers: a failed setup step should fail the test loudly"
 )]
 
+mod catalog;
 mod cli;
 mod engine;
+mod explain;
 mod hostile;
 mod rules;
 mod support;

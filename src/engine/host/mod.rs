@@ -3,6 +3,7 @@
 //! Scripts get small handle types over the shared [`Org`](crate::model::Org), never copies of
 //! the org as Rhai maps (a measured ~200× difference on large orgs; see DESIGN.md).
 
+mod access;
 mod api;
 mod handles;
 mod report;
@@ -19,6 +20,7 @@ pub(crate) use util::CONFIG_ERROR;
 /// Register every host type and function on an engine.
 pub(crate) fn register(engine: &mut rhai::Engine) {
     api::register(engine);
+    access::register(engine);
     report::register(engine);
     util::register(engine);
 }

@@ -1,0 +1,225 @@
+//! Comparing an explanation with the world: an actual 403 body, or the same question asked of
+//! another org (`--baseline`), with objects matched by name.
+
+use serde::Serialize;
+
+use super::explain::{policy_targets, target_text, Explanation, TargetObject};
+use super::{effective_grants, role_grants};
+use crate::model::{Org, Permission, Scope, SubjectRef};
+
+/// Whether `role` grants `perm` (re-exported for diff and rules).
+#[must_use]
+pub fn role_has(org: &Org, role: u32, perm: &str) -> bool {
+    Permission::parse(perm).is_some_and(|p| role_grants(org, role, &p))
+}
+
+/// The subject's grants that carry `perm`, as "role `R` in division `D`".
+#[must_use]
+pub fn grants_with(org: &Org, s: SubjectRef, perm: &str) -> Vec<String> {
+    effective_grants(org, s)
+        .into_iter()
+        .filter(|g| role_has(org, g.grant.role, perm))
+        .map(|g| {
+            let role = org
+                .snapshot()
+                .roles
+                .get(g.grant.role as usize)
+                .map_or("?", |r| r.name.as_str());
+            format!(
+                "role `{role}` {}",
+                match g.grant.scope {
+                    Scope::All => "in all divisions".to_owned(),
+                    sc @ Scope::Division(_) => format!("in division `{}`", org.scope_name(sc)),
+                }
+            )
+        })
+        .collect()
+}
+
+/// What an actual 403 body says against the prediction.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BodyCheck {
+    /// The `code` the API returned.
+    pub code: String,
+    /// Whether it matches the predicted code (or an accepted alternative).
+    pub agrees: bool,
+    /// What the body adds: permissions and divisions it names, hints when it disagrees.
+    pub notes: Vec<String>,
+    /// The `contextId` to quote in a support case.
+    pub context_id: Option<String>,
+}
+
+/// Compare a 403 error body (`{code, message, messageParams, contextId}`) with an explanation.
+#[must_use]
+pub fn check_error_body(org: &Org, ex: &Explanation, body: &serde_json::Value) -> BodyCheck {
+    let code = body
+        .get("code")
+        .and_then(|c| c.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let agrees = ex.code.as_deref() == Some(code.as_str()) || ex.alternative_codes.contains(&code);
+    let mut notes = Vec::new();
+    let params = body.get("messageParams").and_then(|p| p.as_object());
+    let param = |k: &str| {
+        params
+            .and_then(|p| p.get(k))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    if let Some(perms) = param("permissions") {
+        notes.push(format!("the API names permission(s) `{perms}`"));
+    }
+    if let Some(divs) = param("divisions") {
+        let named: Vec<String> = divs
+            .split(',')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(|d| match org.division(d) {
+                Some(i) => format!("`{}`", org.scope_name(Scope::Division(i))),
+                None => format!("`{d}` (not in the snapshot)"),
+            })
+            .collect();
+        notes.push(format!("the API checked division(s) {}", named.join(", ")));
+        if agrees
+            && !ex.division_ids.is_empty()
+            && !ex.division_ids.iter().any(|d| divs.contains(d.as_str()))
+        {
+            notes.push("the divisions differ from the target's: the call may act on another object than the one given".to_owned());
+        }
+    }
+    if !agrees {
+        let predicted = ex
+            .code
+            .as_deref()
+            .map_or_else(|| "no 403".to_owned(), |c| format!("`{c}`"));
+        notes.push(format!("this contradicts the prediction ({predicted})"));
+        let hint = match code.as_str() {
+            "authz.policy.denied" => "an access policy denies it that the snapshot lacks or could not read; the message lists the policy ids",
+            "app.not.authorized.for.scope" => "the app's scopes differ from the snapshot's, or the token came from another client",
+            c if c.starts_with("missing.") => "the grants differ from the snapshot's: it may be stale, or a role change is less than five minutes old",
+            "wfm.permission.failure" => "the WFM service checked a business or management unit the snapshot does not place in the divisions assumed",
+            _ => "the API may check something rolecall does not model for this operation",
+        };
+        notes.push(hint.to_owned());
+    }
+    BodyCheck {
+        code,
+        agrees,
+        notes,
+        context_id: body
+            .get("contextId")
+            .and_then(|c| c.as_str())
+            .map(str::to_owned),
+    }
+}
+
+/// Map a subject of one org to the same-named subject of another.
+#[must_use]
+pub fn same_subject(from: &Org, s: SubjectRef, to: &Org) -> Option<SubjectRef> {
+    let snap = from.snapshot();
+    match s {
+        SubjectRef::Client(c) => to
+            .client(&snap.oauth_clients.get(c as usize)?.name)
+            .map(SubjectRef::Client),
+        SubjectRef::Group(g) => to
+            .group(&snap.groups.get(g as usize)?.name)
+            .map(SubjectRef::Group),
+        SubjectRef::User(u) => {
+            let user = snap.users.get(u as usize)?;
+            to.user(user.email.as_deref().unwrap_or(&user.name))
+                .map(SubjectRef::User)
+        }
+    }
+}
+
+/// Map a target of one org to the same-named object of another.
+#[must_use]
+pub fn same_target(from: &Org, t: TargetObject, to: &Org) -> Option<TargetObject> {
+    let snap = from.snapshot();
+    match t {
+        TargetObject::Division(d) => to
+            .division(&snap.divisions.get(d as usize)?.name)
+            .map(TargetObject::Division),
+        TargetObject::ManagementUnit(m) => to
+            .management_unit(&snap.management_units.get(m as usize)?.name)
+            .map(TargetObject::ManagementUnit),
+        TargetObject::BusinessUnit(b) => to
+            .business_unit(&snap.business_units.get(b as usize)?.name)
+            .map(TargetObject::BusinessUnit),
+    }
+}
+
+/// What differs between two orgs for one subject and the permissions an operation needs:
+/// the subject's grants that carry them, the roles' contents, the target's division, policies.
+#[must_use]
+pub fn baseline_differences(
+    base: (&Org, SubjectRef, Option<TargetObject>),
+    other: (&Org, SubjectRef, Option<TargetObject>),
+    permissions: &[String],
+    labels: (&str, &str),
+) -> Vec<String> {
+    let (b_org, b_s, b_t) = base;
+    let (o_org, o_s, o_t) = other;
+    let mut out = Vec::new();
+    for p in permissions {
+        let b = grants_with(b_org, b_s, p);
+        let o = grants_with(o_org, o_s, p);
+        for g in b.iter().filter(|g| !o.contains(g)) {
+            out.push(format!("`{p}`: {g} in {} only", labels.0));
+        }
+        for g in o.iter().filter(|g| !b.contains(g)) {
+            out.push(format!("`{p}`: {g} in {} only", labels.1));
+        }
+        // Same-named roles held by the subject whose content differs for this permission.
+        for g in effective_grants(b_org, b_s) {
+            let Some(role) = b_org.snapshot().roles.get(g.grant.role as usize) else {
+                continue;
+            };
+            if let Some(or) = o_org.role(&role.name) {
+                let (hb, ho) = (role_has(b_org, g.grant.role, p), role_has(o_org, or, p));
+                if hb != ho {
+                    let (yes, no) = if hb { labels } else { (labels.1, labels.0) };
+                    out.push(format!(
+                        "role `{}` includes `{p}` in {yes} but not in {no}",
+                        role.name
+                    ));
+                }
+            }
+        }
+    }
+    if let (Some(bt), Some(ot)) = (b_t, o_t) {
+        let (bd, od) = (target_text(b_org, bt), target_text(o_org, ot));
+        if bd != od {
+            out.push(format!(
+                "the target is {bd} in {} but {od} in {}",
+                labels.0, labels.1
+            ));
+        }
+    }
+    let deny = |org: &Org| -> Vec<String> {
+        org.snapshot()
+            .access_policies
+            .iter()
+            .filter(|p| {
+                p.active
+                    && p.effect == "DENY"
+                    && policy_targets(
+                        &p.target_resource,
+                        &permissions.iter().map(String::as_str).collect::<Vec<_>>(),
+                    )
+            })
+            .map(|p| p.name.clone())
+            .collect()
+    };
+    let (bp, op) = (deny(b_org), deny(o_org));
+    for p in bp.iter().filter(|p| !op.contains(p)) {
+        out.push(format!("DENY policy `{p}` exists in {} only", labels.0));
+    }
+    for p in op.iter().filter(|p| !bp.contains(p)) {
+        out.push(format!("DENY policy `{p}` exists in {} only", labels.1));
+    }
+    out.sort();
+    out.dedup();
+    out
+}

@@ -1,0 +1,197 @@
+//! `rolecall explain`: why a subject's API call is allowed or denied, and the smallest fix.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use miette::IntoDiagnostic;
+
+use super::{emit, load_source, Exit};
+use rolecall::authz::{
+    baseline_differences, check_error_body, explain, resolve_subject, resolve_target, same_subject,
+    same_target, ExplainInputError, Question, Verdict,
+};
+use rolecall::catalog::Catalog;
+use rolecall::model::{load_snapshot, Org};
+use rolecall::report::{render_baseline, render_explanation};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Who calls: `client:NAME|ID`, `user:EMAIL|ID` or `group:NAME|ID`.
+    #[arg(long = "as", value_name = "SUBJECT")]
+    subject: String,
+    /// The call: `"METHOD /api/v2/…"` (a concrete path or a template) or an operationId.
+    #[arg(long, value_name = "\"METHOD PATH\"")]
+    op: String,
+    /// The object acted on: `division:NAME`, `management-unit:NAME` or `business-unit:NAME`
+    /// (inferred from ids in the path when omitted).
+    #[arg(long, value_name = "KIND:NAME")]
+    target: Option<String>,
+    /// For WFM agent moves: an agent being moved (email or id; repeatable).
+    #[arg(long = "agent", value_name = "USER")]
+    agents: Vec<String>,
+    /// Snapshot to explain against (the built-in sample org when omitted).
+    #[arg(long, value_name = "FILE")]
+    snapshot: Option<PathBuf>,
+    /// The 403 body the API returned (a file, or `-` for stdin).
+    #[arg(long, value_name = "FILE|-")]
+    error_body: Option<String>,
+    /// Ask the same question of another org (e.g. dev), matched by names, and show what differs.
+    #[arg(long, value_name = "OTHER_SNAPSHOT")]
+    baseline: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+    /// Exit 1 when the call is denied (or may be).
+    #[arg(long)]
+    exit_code: bool,
+}
+
+fn input(e: ExplainInputError) -> miette::Report {
+    miette::miette!(help = e.help, "{}", e.message)
+}
+
+pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
+    let (snapshot, _, path) = load_source(args.snapshot.as_deref())?;
+    let org = Org::new(snapshot);
+    let catalog = Catalog::new(&org.snapshot().operations);
+    let subject = resolve_subject(&org, &args.subject).map_err(input)?;
+    let target = args
+        .target
+        .as_deref()
+        .map(|t| resolve_target(&org, t))
+        .transpose()
+        .map_err(input)?;
+    let agents = args
+        .agents
+        .iter()
+        .map(|a| {
+            org.user(a)
+                .ok_or_else(|| miette::miette!("no user `{a}` in the snapshot"))
+        })
+        .collect::<miette::Result<Vec<_>>>()?;
+    let q = Question {
+        subject,
+        operation: &args.op,
+        target,
+        agents,
+    };
+    let ex = explain(&org, &catalog, &q).map_err(input)?;
+
+    let body = match &args.error_body {
+        None => None,
+        Some(src) => {
+            let text = if src == "-" {
+                let mut s = String::new();
+                std::io::stdin().read_to_string(&mut s).into_diagnostic()?;
+                s
+            } else {
+                std::fs::read_to_string(src)
+                    .map_err(|e| miette::miette!("cannot read error body `{src}`: {e}"))?
+            };
+            let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                miette::miette!(
+                    help = "pass the JSON body of the 403 response",
+                    "error body is not JSON: {e}"
+                )
+            })?;
+            Some(check_error_body(&org, &ex, &value))
+        }
+    };
+
+    let baseline = match &args.baseline {
+        None => None,
+        Some(p) => {
+            let other = Org::new(load_snapshot(p)?);
+            let other_catalog = Catalog::new(&other.snapshot().operations);
+            let o_subject = same_subject(&org, subject, &other).ok_or_else(|| {
+                miette::miette!("the baseline has no subject named like `{}`", args.subject)
+            })?;
+            let o_target = match target {
+                Some(t) => Some(same_target(&org, t, &other).ok_or_else(|| {
+                    miette::miette!("the baseline has no target named like the given one")
+                })?),
+                None => None,
+            };
+            // The baseline may lack the catalog; the question is the same operation.
+            let op_spec = if other_catalog.find(&args.op).is_some() {
+                args.op.clone()
+            } else {
+                ex.operation.clone()
+            };
+            let o_catalog = if other_catalog.is_empty() {
+                Catalog::new(&org.snapshot().operations)
+            } else {
+                other_catalog
+            };
+            let o_ex = explain(
+                &other,
+                &o_catalog,
+                &Question {
+                    subject: o_subject,
+                    operation: &op_spec,
+                    target: o_target,
+                    agents: Vec::new(),
+                },
+            )
+            .map_err(input)?;
+            let perms = ex
+                .requirement
+                .as_ref()
+                .map(|(_, l)| l.clone())
+                .unwrap_or_default();
+            let diffs = baseline_differences(
+                (&org, subject, target),
+                (&other, o_subject, o_target),
+                &perms,
+                ("this org", "the baseline"),
+            );
+            Some((
+                p.display().to_string(),
+                other.snapshot().organization.name.clone(),
+                o_ex,
+                diffs,
+            ))
+        }
+    };
+
+    match args.format {
+        Format::Human => {
+            let mut text = render_explanation(&ex, body.as_ref());
+            if let Some((file, name, o_ex, diffs)) = &baseline {
+                text.push_str(&render_baseline(
+                    &format!("`{file}` (org `{name}`)"),
+                    o_ex,
+                    diffs,
+                ));
+            }
+            emit(&text)?;
+        }
+        Format::Json => {
+            let doc = serde_json::json!({
+                "format": "rolecall.explain/1",
+                "snapshot": path,
+                "organization": org.snapshot().organization.name,
+                "explanation": ex,
+                "errorBody": body,
+                "baseline": baseline.as_ref().map(|(file, name, o_ex, diffs)| serde_json::json!({
+                    "snapshot": file, "organization": name, "explanation": o_ex, "differences": diffs,
+                })),
+            });
+            emit(&(serde_json::to_string_pretty(&doc).into_diagnostic()? + "\n"))?;
+        }
+    }
+    Ok(
+        if args.exit_code && matches!(ex.verdict, Verdict::Denied | Verdict::MayBeDenied) {
+            Exit::Findings
+        } else {
+            Exit::Clean
+        },
+    )
+}

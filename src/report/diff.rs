@@ -1,0 +1,59 @@
+//! Human rendering of an org diff.
+
+use std::fmt::Write as _;
+
+use crate::authz::OrgDiff;
+
+/// Most subjects listed in the human diff; JSON has them all.
+const MAX_SUBJECTS: usize = 50;
+
+/// Render a diff for a terminal.
+#[must_use]
+pub fn render_diff(d: &OrgDiff, base: &str, other: &str) -> String {
+    let mut out = format!("diff {base} → {other}\n");
+    if d.is_empty() {
+        out.push_str("no differences\n");
+        return out;
+    }
+    let section = |out: &mut String, title: &str, lines: &[String]| {
+        if !lines.is_empty() {
+            let _ = writeln!(out, "\n{title}:");
+            for l in lines {
+                let _ = writeln!(out, "  {l}");
+            }
+        }
+    };
+    if !d.subjects.is_empty() {
+        let _ = writeln!(out, "\neffective access ({} subject(s)):", d.subjects.len());
+        for s in d.subjects.iter().take(MAX_SUBJECTS) {
+            let _ = writeln!(out, "  {} `{}`", s.kind, s.name);
+            for g in &s.gained {
+                let _ = writeln!(out, "    + {g}");
+            }
+            for l in &s.lost {
+                let _ = writeln!(out, "    - {l}");
+            }
+        }
+        if d.subjects.len() > MAX_SUBJECTS {
+            let _ = writeln!(
+                out,
+                "  … and {} more (see --format json)",
+                d.subjects.len() - MAX_SUBJECTS
+            );
+        }
+    }
+    section(&mut out, "grants", &d.grants);
+    if !d.roles.is_empty() {
+        let _ = writeln!(out, "\nroles:");
+        for r in &d.roles {
+            let mut parts: Vec<String> = r.added.iter().map(|p| format!("+ `{p}`")).collect();
+            parts.extend(r.removed.iter().map(|p| format!("- `{p}`")));
+            let _ = writeln!(out, "  `{}`: {}", r.name, parts.join(", "));
+        }
+    }
+    section(&mut out, "subjects in one org only", &d.subjects_only);
+    section(&mut out, "divisions", &d.divisions);
+    section(&mut out, "access policies", &d.policies);
+    section(&mut out, "settings", &d.settings);
+    out
+}

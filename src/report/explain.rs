@@ -1,0 +1,148 @@
+//! Human rendering of an explanation: the platform's checks in order, the verdict, the fix.
+
+use std::fmt::Write as _;
+
+use crate::authz::{BodyCheck, Explanation, Status, Verdict};
+
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Ok => "ok",
+        Status::Fail => "FAIL",
+        Status::Unknown => "unknown",
+        Status::Skipped => "skipped",
+    }
+}
+
+/// One line: "DENIED: 403 `code` …".
+#[must_use]
+pub fn verdict_line(ex: &Explanation) -> String {
+    let mut out = ex.verdict.as_str().to_uppercase();
+    if let Some(code) = &ex.code {
+        let _ = write!(out, ": 403 `{code}`");
+        if !ex.alternative_codes.is_empty() {
+            let alts: Vec<String> = ex
+                .alternative_codes
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect();
+            let _ = write!(
+                out,
+                " (the service may answer {} instead)",
+                alts.join(" or ")
+            );
+        }
+    }
+    out
+}
+
+/// Render an explanation for a terminal.
+#[must_use]
+pub fn render_explanation(ex: &Explanation, body: Option<&BodyCheck>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} calls {} ({})",
+        ex.subject, ex.operation, ex.operation_id
+    );
+    if let Some(t) = &ex.target {
+        let _ = writeln!(out, "target: {t}");
+    }
+    match &ex.requirement {
+        Some((kind, perms)) => {
+            let perms: Vec<String> = perms.iter().map(|p| format!("`{p}`")).collect();
+            let _ = writeln!(out, "requires: {kind} of {}", perms.join(", "));
+        }
+        None => out.push_str("requires: no declared permission\n"),
+    }
+    out.push('\n');
+    for (i, s) in ex.steps.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "{}. {:<12} {:<8} {}",
+            i + 1,
+            s.check,
+            status_word(s.status),
+            s.detail
+        );
+        if s.check == "permissions" {
+            for p in &ex.permissions {
+                let _ = writeln!(
+                    out,
+                    "   {:<8} `{}` ({}, needed {}): {}",
+                    status_word(p.status),
+                    p.permission,
+                    match p.division_aware {
+                        "aware" => "division-aware",
+                        "not-aware" => "not division-aware",
+                        _ => "division awareness unknown",
+                    },
+                    p.needed,
+                    p.reason
+                );
+            }
+        }
+    }
+    out.push('\n');
+    let _ = writeln!(out, "verdict: {}", verdict_line(ex));
+    if let Some(fix) = &ex.fix {
+        let _ = writeln!(out, "fix: {fix}");
+    }
+    if let Some(b) = body {
+        let _ = writeln!(
+            out,
+            "error body: `{}` {}",
+            b.code,
+            if b.agrees {
+                "confirms the prediction"
+            } else {
+                "CONTRADICTS the prediction"
+            }
+        );
+        for n in &b.notes {
+            let _ = writeln!(out, "  - {n}");
+        }
+        if let Some(c) = &b.context_id {
+            let _ = writeln!(out, "  contextId for a support case: {c}");
+        }
+    }
+    if !ex.gaps.is_empty() {
+        out.push_str("coverage gaps:\n");
+        for g in &ex.gaps {
+            let _ = writeln!(out, "  - {g}");
+        }
+    }
+    if !ex.assumptions.is_empty() {
+        out.push_str("assumptions:\n");
+        for a in &ex.assumptions {
+            let _ = writeln!(out, "  - {a}");
+        }
+    }
+    out
+}
+
+/// The baseline comparison block.
+#[must_use]
+pub fn render_baseline(label: &str, ex: &Explanation, differences: &[String]) -> String {
+    let mut out = format!("\nbaseline {label}: {}\n", verdict_line(ex));
+    for p in &ex.permissions {
+        if p.status == Status::Ok {
+            let _ = writeln!(out, "  `{}`: {}", p.permission, p.reason);
+        }
+    }
+    if ex.verdict != Verdict::Allowed {
+        if let Some(fix) = &ex.fix {
+            let _ = writeln!(out, "  fix there: {fix}");
+        }
+    }
+    if differences.is_empty() {
+        out.push_str(
+            "differences: none found in grants, roles or policies for these permissions\n",
+        );
+    } else {
+        out.push_str("differences:\n");
+        for d in differences {
+            let _ = writeln!(out, "  - {d}");
+        }
+    }
+    out
+}
