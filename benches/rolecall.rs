@@ -143,6 +143,85 @@ fn bench_size(dir: &Path, users: usize) {
     for (perm, division) in QUERIES {
         representative(&org, runs, perm, division);
     }
+    explain_and_diff(&bytes, runs);
+}
+
+/// Parse the full API description; `None` when `../shared` is not beside the repository.
+fn api_description() -> Option<Vec<rolecall::model::Operation>> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/genesys/swagger.json");
+    let bytes = std::fs::read(&path).ok()?;
+    let (best, _, ops) = time(5, || {
+        rolecall::catalog::parse_swagger(&bytes).expect("swagger parses")
+    });
+    println!(
+        "API description: {} operations parsed from {:.1} MiB in {} (target <= 1 s)",
+        ops.len(),
+        bytes.len() as f64 / 1048576.0,
+        ms(best)
+    );
+    Some(ops)
+}
+
+/// `explain` after load, and `diff` of the org against a copy with 1% of grants moved.
+fn explain_and_diff(bytes: &[u8], runs: usize) {
+    use rolecall::authz::{diff, explain, resolve_subject, resolve_target, DiffOptions, Question};
+    let Some(ops) = api_description() else {
+        println!("explain: skipped (../shared/genesys/swagger.json not found)");
+        return;
+    };
+    let mut snap = parse_snapshot(bytes, "bench").expect("snapshot");
+    snap.operations = ops;
+    let org = Org::new(snap.clone());
+    let catalog = rolecall::catalog::Catalog::new(&org.snapshot().operations);
+    let client = org
+        .snapshot()
+        .oauth_clients
+        .iter()
+        .find(|c| c.authorized_grant_type == "CLIENT-CREDENTIALS")
+        .expect("a client")
+        .name
+        .clone();
+    let mu = org.snapshot().management_units[0].name.clone();
+    let subject = resolve_subject(&org, &format!("client:{client}")).expect("subject");
+    let target = resolve_target(&org, &format!("management-unit:{mu}")).expect("target");
+    let (best, _, ex) = time(runs * 3, || {
+        let catalog = rolecall::catalog::Catalog::new(&org.snapshot().operations);
+        explain(
+            &org,
+            &catalog,
+            &Question {
+                subject,
+                operation: "POST /api/v2/workforcemanagement/agents",
+                target: Some(target),
+                agents: Vec::new(),
+            },
+        )
+        .expect("explains")
+    });
+    drop(catalog);
+    println!(
+        "explain (catalog index + explanation, after load): {} → {} (target <= 50 ms)",
+        ms(best),
+        ex.verdict.as_str()
+    );
+
+    let mut changed = snap;
+    let n_div = changed.divisions.len();
+    let mut moved = 0;
+    for (i, g) in changed.grants.iter_mut().enumerate() {
+        if i % 100 == 0 {
+            g.division_id = changed.divisions[(i / 100) % n_div].id.clone();
+            moved += 1;
+        }
+    }
+    let other = Org::new(changed);
+    let (best, _, d) = time(runs, || diff(&org, &other, &DiffOptions::default()));
+    println!(
+        "diff of two orgs ({moved} grants moved): {} → {} subjects, {} grant lines (target <= 2 s)",
+        ms(best),
+        d.subjects.len(),
+        d.grants.len()
+    );
 }
 
 /// The representative policy three ways, plus the handle-loop variant for reference.

@@ -633,6 +633,11 @@ fn infer_target(org: &Org, params: &[(String, String)]) -> Option<TargetObject> 
             org.business_unit(value).map(TargetObject::BusinessUnit)
         } else if name == "divisionId" {
             org.division(value).map(TargetObject::Division)
+        } else if name == "userId" {
+            // Users are division objects too: their own division is the one checked.
+            org.user(value)
+                .and_then(|u| org.user_division(u))
+                .map(TargetObject::Division)
         } else {
             None
         }

@@ -39,6 +39,10 @@ pub struct ExplainArgs {
     /// Snapshot to explain against (the built-in sample org when omitted).
     #[arg(long, value_name = "FILE")]
     snapshot: Option<PathBuf>,
+    /// Use this API description (Genesys's `swagger.json`) or operation list instead of the
+    /// snapshot's operation catalog.
+    #[arg(long, value_name = "FILE")]
+    catalog: Option<PathBuf>,
     /// The 403 body the API returned (a file, or `-` for stdin).
     #[arg(long, value_name = "FILE|-")]
     error_body: Option<String>,
@@ -53,12 +57,32 @@ pub struct ExplainArgs {
     exit_code: bool,
 }
 
+/// Operations from a swagger document (`{"paths": …}`) or a JSON list of operations.
+pub fn read_catalog(file: &std::path::Path) -> miette::Result<Vec<rolecall::model::Operation>> {
+    let bytes = std::fs::read(file)
+        .map_err(|e| miette::miette!("cannot read catalog `{}`: {e}", file.display()))?;
+    if let Ok(ops) = serde_json::from_slice::<Vec<rolecall::model::Operation>>(&bytes) {
+        return Ok(ops);
+    }
+    rolecall::catalog::parse_swagger(&bytes).map_err(|e| {
+        miette::miette!(
+            help =
+                "give Genesys's API description (`/api/v2/docs/swagger`) or a list of operations",
+            "`{}` is neither an API description nor an operation list: {e}",
+            file.display()
+        )
+    })
+}
+
 fn input(e: ExplainInputError) -> miette::Report {
     miette::miette!(help = e.help, "{}", e.message)
 }
 
 pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
-    let (snapshot, _, path) = load_source(args.snapshot.as_deref())?;
+    let (mut snapshot, _, path) = load_source(args.snapshot.as_deref())?;
+    if let Some(file) = &args.catalog {
+        snapshot.operations = read_catalog(file)?;
+    }
     let org = Org::new(snapshot);
     let catalog = Catalog::new(&org.snapshot().operations);
     let subject = resolve_subject(&org, &args.subject).map_err(input)?;

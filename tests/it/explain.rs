@@ -523,3 +523,35 @@ fn acc001_reports_denied_expectations_with_fixes() {
         crate::support::run_rule("ACC001", rolecall::model::sample().unwrap(), None).is_empty()
     );
 }
+
+#[test]
+fn cli_explain_with_the_full_api_description() {
+    let swagger = crate::support::root().join("../shared/genesys/swagger.json");
+    let carol = rolecall::model::sample()
+        .unwrap()
+        .users
+        .iter()
+        .find(|u| u.name == "Carol Former")
+        .unwrap()
+        .id
+        .clone();
+    let op = format!("PATCH /api/v2/users/{carol}");
+    let (code, out) = cli(&[
+        "explain",
+        "--catalog",
+        swagger.to_str().unwrap(),
+        "--as",
+        "client:wfm-sync",
+        "--op",
+        &op,
+        "--exit-code",
+    ]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("(patchUser)"), "{out}");
+    // The user's own division is the target, found from the id in the path.
+    assert!(out.contains("target: division `Support EU`"), "{out}");
+    assert!(
+        out.contains("verdict: DENIED: 403 `missing.any.permissions`"),
+        "{out}"
+    );
+}
