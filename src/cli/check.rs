@@ -1,22 +1,31 @@
-//! `rolecall check`: load a snapshot, run the rules, print a report, pick the exit code.
+//! `rolecall check`: load a snapshot and the config, run the rules, apply waivers and the
+//! findings baseline, write the report, pick the exit code.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use clap::{Args, ValueEnum};
+use miette::IntoDiagnostic;
 
-use super::{emit, load_source, Exit};
-use rolecall::engine::{CheckConfig, Limits, RuleEngine, Severity};
+use super::{emit, load_source, note, Exit};
+use rolecall::config::{self, apply_waivers, Config};
+use rolecall::engine::{CheckConfig, CheckReport, Limits, RuleEngine, Severity};
 use rolecall::model::Org;
-use rolecall::report::{render_human, write_json, HumanOptions, ReportContext, Summary};
+use rolecall::report::{
+    render_human, render_junit, render_markdown, render_sarif, summary_line, write_json,
+    HumanOptions, ReportContext, Summary,
+};
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Human,
     Json,
+    Sarif,
+    Junit,
+    Markdown,
 }
 
 #[derive(Debug, Args)]
@@ -27,6 +36,12 @@ pub struct CheckArgs {
     /// Check the built-in sample org (the default when no source is given).
     #[arg(long)]
     sample: bool,
+    /// Configuration file (default: `rolecall.toml` here or in a parent directory).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    config: Option<PathBuf>,
+    /// Ignore any `rolecall.toml`.
+    #[arg(long)]
+    no_config: bool,
     /// Add user rules from a directory (repeatable).
     #[arg(long = "rules", value_name = "DIR")]
     rules: Vec<PathBuf>,
@@ -39,18 +54,25 @@ pub struct CheckArgs {
     /// Skip these rules: ids, id prefixes, names or tags (comma-separated, repeatable).
     #[arg(long, value_delimiter = ',', value_name = "IDS")]
     ignore: Vec<String>,
-    /// Exit 1 when a finding is at or above this severity (`none` never fails).
-    #[arg(long, default_value = "info", value_name = "SEVERITY")]
-    fail_on: String,
+    /// Exit 1 when a counting finding is at or above this severity (`none` never fails;
+    /// default `info`: any finding).
+    #[arg(long, value_name = "SEVERITY")]
+    fail_on: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
+    /// Write the report to this file; the summary line still goes to stderr.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// An earlier JSON report: only findings it lacks are new, and only new findings fail.
+    #[arg(long, value_name = "FILE")]
+    baseline_findings: Option<PathBuf>,
     /// Rule parameter, `RULE.key=VALUE` (VALUE is JSON, or a plain string); repeatable.
     #[arg(long = "param", value_name = "RULE.KEY=VALUE")]
     params: Vec<String>,
-    /// Wall-clock budget per rule, in seconds.
-    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
-    budget: f64,
+    /// Wall-clock budget per rule, in seconds (default 10).
+    #[arg(long, value_name = "SECONDS")]
+    budget: Option<f64>,
     /// Most memory one rule's run may add, in MiB.
     #[arg(long, default_value_t = 2048, value_name = "MIB")]
     max_memory: u64,
@@ -59,8 +81,10 @@ pub struct CheckArgs {
     verbose: bool,
 }
 
-fn parse_params(items: &[String]) -> miette::Result<HashMap<String, serde_json::Value>> {
-    let mut out: HashMap<String, serde_json::Value> = HashMap::new();
+fn parse_params(
+    items: &[String],
+    into: &mut HashMap<String, serde_json::Value>,
+) -> miette::Result<()> {
     for item in items {
         let bad = || {
             miette::miette!(
@@ -75,44 +99,120 @@ fn parse_params(items: &[String]) -> miette::Result<HashMap<String, serde_json::
         }
         let value = serde_json::from_str(value)
             .unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
-        let entry = out
+        let entry = into
             .entry(rule.to_ascii_uppercase())
             .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
         if let serde_json::Value::Object(m) = entry {
             m.insert(key.to_owned(), value);
         }
     }
-    Ok(out)
+    Ok(())
 }
 
-pub fn run(args: CheckArgs) -> miette::Result<Exit> {
-    let fail_on = match args.fail_on.to_ascii_lowercase().as_str() {
-        "none" | "never" => None,
-        s => Some(s.parse::<Severity>().map_err(|m| {
+fn parse_fail_on(text: &str) -> miette::Result<Option<Severity>> {
+    match text.to_ascii_lowercase().as_str() {
+        "none" | "never" => Ok(None),
+        s => s.parse::<Severity>().map(Some).map_err(|m| {
             miette::miette!(
                 help = "use critical, high, medium, low, info or none",
                 "{m}"
             )
-        })?),
+        }),
+    }
+}
+
+fn load_config(args: &CheckArgs) -> miette::Result<Config> {
+    if args.no_config {
+        return Ok(Config {
+            builtin: true,
+            ..Config::default()
+        });
+    }
+    let path = match &args.config {
+        Some(p) => Some(p.clone()),
+        None => std::env::current_dir().ok().and_then(|d| config::find(&d)),
     };
-    if !(args.budget.is_finite() && args.budget > 0.0) {
+    match path {
+        Some(p) => {
+            let c = config::load(&p)?;
+            note(&format!("using config `{}`", p.display()));
+            Ok(c)
+        }
+        None => Ok(Config {
+            builtin: true,
+            ..Config::default()
+        }),
+    }
+}
+
+/// Fingerprints of the findings in an earlier JSON report.
+fn baseline_fingerprints(path: &PathBuf) -> miette::Result<HashSet<String>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| miette::miette!("cannot read findings baseline `{}`: {e}", path.display()))?;
+    let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        miette::miette!(
+            help = "give a report written by `rolecall check --format json`",
+            "findings baseline `{}` is not JSON: {e}",
+            path.display()
+        )
+    })?;
+    if doc["format"] != rolecall::report::JSON_FORMAT {
+        return Err(miette::miette!(
+            help = "give a report written by `rolecall check --format json`",
+            "findings baseline `{}` is not a `{}` report",
+            path.display(),
+            rolecall::report::JSON_FORMAT
+        ));
+    }
+    Ok(doc["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["fingerprint"].as_str().map(str::to_owned))
+        .collect())
+}
+
+fn mark_new(report: &mut CheckReport, known: &HashSet<String>) {
+    for o in &mut report.outcomes {
+        for f in &mut o.findings {
+            f.new = Some(!known.contains(&f.fingerprint()));
+        }
+    }
+}
+
+pub fn run(args: CheckArgs) -> miette::Result<Exit> {
+    let cfg = load_config(&args)?;
+    let fail_on = match (&args.fail_on, cfg.fail_on) {
+        (Some(text), _) => parse_fail_on(text)?,
+        (None, Some(from_config)) => from_config,
+        (None, None) => Some(Severity::Info),
+    };
+    let budget = args.budget.or(cfg.budget_seconds).unwrap_or(10.0);
+    if !(budget.is_finite() && budget > 0.0) {
         return Err(miette::miette!(
             "`--budget` must be a positive number of seconds"
         ));
     }
-    let params = parse_params(&args.params)?;
+    let mut params = cfg.params.clone();
+    parse_params(&args.params, &mut params)?;
+    let known = args
+        .baseline_findings
+        .as_ref()
+        .map(baseline_fingerprints)
+        .transpose()?;
+
     let (snapshot, kind, path) = load_source(args.snapshot.as_deref())?;
     let org = Arc::new(Org::new(snapshot));
     let limits = Limits {
-        budget: Duration::from_secs_f64(args.budget),
+        budget: Duration::from_secs_f64(budget),
         max_memory: args.max_memory << 20,
         ..Limits::default()
     };
     let mut engine = RuleEngine::new(limits);
-    if !args.no_builtin {
+    if !args.no_builtin && cfg.builtin {
         engine.add_builtin();
     }
-    for dir in &args.rules {
+    for dir in cfg.rules.iter().chain(&args.rules) {
         engine.add_dir(dir)?;
     }
     if engine.rules().next().is_none() && engine.load_errors().is_empty() {
@@ -122,12 +222,21 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
         ));
     }
     let config = CheckConfig {
-        select: args.select,
-        ignore: args.ignore,
+        select: if args.select.is_empty() {
+            cfg.select.clone()
+        } else {
+            args.select.clone()
+        },
+        ignore: cfg.ignore.iter().chain(&args.ignore).cloned().collect(),
         params,
+        severity: cfg.severity.clone(),
         threads: 0,
     };
-    let report = engine.check(&org, &config);
+    let mut report = engine.check(&org, &config);
+    report.notes = apply_waivers(&mut report, &cfg.waivers, &config::today());
+    if let Some(known) = &known {
+        mark_new(&mut report, known);
+    }
     let ctx = ReportContext {
         org: &org,
         source_kind: kind.to_owned(),
@@ -135,24 +244,37 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
         fail_on,
         now: SystemTime::now(),
     };
-    match args.format {
+    let text = match args.format {
         Format::Human => {
-            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            emit(&render_human(
+            let color = args.output.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none();
+            render_human(
                 &report,
                 &ctx,
                 HumanOptions {
                     color,
                     verbose: args.verbose,
                 },
-            ))?;
+            )
         }
-        Format::Json => match write_json(&report, &ctx, std::io::stdout().lock()) {
-            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                return Err(miette::miette!("cannot write to stdout: {e}"));
-            }
-            _ => {}
-        },
+        Format::Json => {
+            let mut buf = Vec::new();
+            write_json(&report, &ctx, &mut buf).into_diagnostic()?;
+            String::from_utf8(buf).into_diagnostic()?
+        }
+        Format::Sarif => {
+            serde_json::to_string_pretty(&render_sarif(&report, &ctx)).into_diagnostic()? + "\n"
+        }
+        Format::Junit => render_junit(&report, &ctx),
+        Format::Markdown => render_markdown(&report, &ctx),
+    };
+    match &args.output {
+        Some(file) => {
+            write_atomic(file, text.as_bytes())?;
+            note(&summary_line(&report, &ctx));
+        }
+        None => emit(&text)?,
     }
     let summary = Summary::of(&report, fail_on);
     Ok(if summary.errors > 0 {
@@ -162,4 +284,18 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
     } else {
         Exit::Clean
     })
+}
+
+/// Write a report file so a reader never sees it half-written.
+fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> miette::Result<()> {
+    use std::io::Write as _;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let fail = |e: std::io::Error| miette::miette!("cannot write `{}`: {e}", path.display());
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    tmp.write_all(bytes).map_err(fail)?;
+    tmp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
 }

@@ -12,7 +12,7 @@ mod rules;
 use std::io::Write;
 use std::process::{ExitCode, Termination};
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 /// Exit codes, documented in `--help` and the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +58,41 @@ enum Command {
     /// List rules or show a rule's documentation.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+fn completions(shell: Shell) -> miette::Result<Exit> {
+    let shell = match shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+    };
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "rolecall", &mut out);
+    emit(&String::from_utf8_lossy(&out))?;
+    Ok(Exit::Clean)
+}
+
+fn man() -> miette::Result<Exit> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut out)
+        .map_err(|e| miette::miette!("cannot render the man page: {e}"))?;
+    emit(&String::from_utf8_lossy(&out))?;
+    Ok(Exit::Clean)
 }
 
 pub fn main() -> Exit {
@@ -87,6 +122,8 @@ pub fn main() -> Exit {
         Command::Explain(args) => explain::run(&args),
         Command::Generate(args) => generate::run(&args),
         Command::Rules(cmd) => rules::run(&cmd),
+        Command::Completions { shell } => completions(shell),
+        Command::Man => man(),
     };
     match result {
         Ok(exit) => exit,

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::meta::Severity;
 
 /// The Genesys object a finding is about.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct ObjectKey {
     /// `user`, `group`, `client`, `role`, `division`, `policy`, `business-unit`,
     /// `management-unit` or `org`.
@@ -17,7 +17,7 @@ pub struct ObjectKey {
 }
 
 /// One reported problem.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
     /// The rule that reported it.
@@ -34,15 +34,40 @@ pub struct Finding {
     /// Supporting facts (grants, policies, divisions).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<String>,
+    /// The waiver that accepts it, if any (see `rolecall.toml`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<crate::config::WaiverMark>,
+    /// With `--baseline-findings`: whether the baseline lacked it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<bool>,
 }
 
 impl Finding {
-    /// Stable identity across runs: rule id + object kind + object id + message.
+    /// Stable identity across runs: rule id + object kind + object id + message. Rules write
+    /// messages from the object's data, so the same problem gives the same key.
     #[must_use]
     pub fn key(&self) -> String {
         format!(
             "{}/{}/{}/{}",
             self.rule_id, self.subject.kind, self.subject.id, self.message
         )
+    }
+
+    /// The key as a short stable hash (FNV-1a, 64 bits, hex), for SARIF fingerprints.
+    #[must_use]
+    pub fn fingerprint(&self) -> String {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in self.key().bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        format!("{h:016x}")
+    }
+
+    /// Whether the finding counts against `--fail-on`: not waived (or the waiver expired), and
+    /// new when a baseline was given.
+    #[must_use]
+    pub fn counts(&self) -> bool {
+        self.waiver.as_ref().is_none_or(|w| w.expired) && self.new != Some(false)
     }
 }

@@ -146,6 +146,7 @@ pub(crate) fn compile(
             summary,
             docs,
             source: source.to_owned(),
+            line: rule_line,
         }),
         ast,
         text,

@@ -6,10 +6,11 @@ use std::str::FromStr;
 use serde::Serialize;
 
 /// How bad a finding is. Ordered: `Info < Low < Medium < High < Critical`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth knowing.
+    #[default]
     Info,
     /// Minor.
     Low,
@@ -84,6 +85,8 @@ pub struct RuleMeta {
     pub docs: String,
     /// Where the rule came from: a file path, or `builtin:rules/…`.
     pub source: String,
+    /// Line of `const RULE` in the source (1-based; 0 when unknown).
+    pub line: usize,
 }
 
 impl RuleMeta {
@@ -161,6 +164,7 @@ mod tests {
             summary: String::new(),
             docs: String::new(),
             source: String::new(),
+            line: 0,
         };
         for yes in [
             "WFM001",

@@ -50,6 +50,7 @@ use thiserror::Error;
 pub use builtin::BUILTIN_RULES;
 pub use err::{RuleError, RuleErrorKind, RuleLoadErrors};
 pub use finding::{Finding, ObjectKey};
+pub use host::glob_match;
 pub use meta::{RuleMeta, Severity, REQUIRED_SECTIONS};
 pub use run::RuleOutcome;
 pub use sandbox::Limits;
@@ -66,6 +67,8 @@ pub struct CheckConfig {
     pub ignore: Vec<String>,
     /// Parameters per rule id, passed as `params` to `fn check(org, params)`.
     pub params: HashMap<String, serde_json::Value>,
+    /// Severity overrides by rule id.
+    pub severity: HashMap<String, Severity>,
     /// Worker threads (0 = one per core).
     pub threads: usize,
 }
@@ -79,6 +82,8 @@ pub struct CheckReport {
     pub load_errors: Vec<RuleError>,
     /// Wall time of the whole run.
     pub elapsed: Duration,
+    /// Notes about the run: expired or unused waivers, the findings baseline.
+    pub notes: Vec<String>,
 }
 
 impl CheckReport {
@@ -247,7 +252,7 @@ impl RuleEngine {
     #[must_use]
     pub fn check(&self, org: &Arc<Org>, config: &CheckConfig) -> CheckReport {
         let started = Instant::now();
-        let selected: Vec<(&CompiledRule, rhai::Dynamic)> = self
+        let selected: Vec<run::Job<'_>> = self
             .rules
             .iter()
             .filter(|r| r.meta.status != "removed")
@@ -260,7 +265,18 @@ impl RuleEngine {
                     || rhai::Dynamic::from_map(rhai::Map::new()),
                     run::json_to_dynamic,
                 );
-                (r, params)
+                let meta = match config.severity.get(&r.meta.id) {
+                    Some(&severity) if severity != r.meta.severity => Arc::new(RuleMeta {
+                        severity,
+                        ..(*r.meta).clone()
+                    }),
+                    _ => Arc::clone(&r.meta),
+                };
+                run::Job {
+                    rule: r,
+                    meta,
+                    params,
+                }
             })
             .collect();
         let threads = if config.threads == 0 {
@@ -273,6 +289,7 @@ impl RuleEngine {
             outcomes,
             load_errors: self.load_errors.clone(),
             elapsed: started.elapsed(),
+            notes: Vec::new(),
         }
     }
 }

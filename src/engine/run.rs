@@ -41,9 +41,17 @@ const RED_ZONE: usize = if cfg!(debug_assertions) {
     4 << 20
 };
 
+/// One rule to run: the compiled rule, the metadata findings carry (severity may be
+/// overridden by the config), and its parameters.
+pub(crate) struct Job<'a> {
+    pub rule: &'a CompiledRule,
+    pub meta: Arc<RuleMeta>,
+    pub params: Dynamic,
+}
+
 pub(crate) fn run_all(
     engine: &Engine,
-    rules: &[(&CompiledRule, Dynamic)],
+    rules: &[Job<'_>],
     org: &Arc<Org>,
     limits: &Limits,
     threads: usize,
@@ -56,10 +64,8 @@ pub(crate) fn run_all(
         // grown stack segment when it is short of stack) gives the same guarantee.
         return rules
             .iter()
-            .map(|(rule, params)| {
-                stacker::maybe_grow(RED_ZONE, STACK_SIZE, || {
-                    run_one(engine, rule, params.clone(), org, limits)
-                })
+            .map(|job| {
+                stacker::maybe_grow(RED_ZONE, STACK_SIZE, || run_one(engine, job, org, limits))
             })
             .collect();
     }
@@ -69,10 +75,10 @@ pub(crate) fn run_all(
                 .stack_size(STACK_SIZE)
                 .spawn_scoped(s, || loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((rule, params)) = rules.get(i) else {
+                    let Some(job) = rules.get(i) else {
                         break;
                     };
-                    let outcome = run_one(engine, rule, params.clone(), org, limits);
+                    let outcome = run_one(engine, job, org, limits);
                     results.lock().unwrap_or_else(PoisonError::into_inner)[i] = Some(outcome);
                 });
             if spawned.is_err() {
@@ -85,8 +91,8 @@ pub(crate) fn run_all(
     // If no worker could be spawned at all, run here rather than lose the rules.
     for (i, slot) in results.iter_mut().enumerate() {
         if slot.is_none() {
-            if let Some((rule, params)) = rules.get(i) {
-                *slot = Some(run_one(engine, rule, params.clone(), org, limits));
+            if let Some(job) = rules.get(i) {
+                *slot = Some(run_one(engine, job, org, limits));
             }
         }
     }
@@ -95,15 +101,16 @@ pub(crate) fn run_all(
 
 pub(crate) fn run_one(
     engine: &Engine,
-    rule: &CompiledRule,
-    params: Dynamic,
+    job: &Job<'_>,
     org: &Arc<Org>,
     limits: &Limits,
 ) -> RuleOutcome {
+    let rule = job.rule;
+    let params = job.params.clone();
     let sink = Arc::new(Mutex::new(Vec::new()));
     let ctx = RunCtx {
         rule_id: Arc::from(rule.meta.id.as_str()),
-        severity: rule.meta.severity,
+        severity: job.meta.severity,
         findings: Arc::clone(&sink),
         max_findings: limits.max_findings,
     };
@@ -129,7 +136,7 @@ pub(crate) fn run_one(
     let elapsed = started.elapsed();
     let findings = std::mem::take(&mut *sink.lock().unwrap_or_else(PoisonError::into_inner));
     RuleOutcome {
-        meta: Arc::clone(&rule.meta),
+        meta: Arc::clone(&job.meta),
         findings,
         error: result.err().map(|e| classify(&e, rule, limits)),
         elapsed,

@@ -65,9 +65,23 @@ pub fn render_human(report: &CheckReport, ctx: &ReportContext<'_>, opts: HumanOp
         }
         out.push('\n');
         for f in &o.findings {
+            let mut tags = String::new();
+            if f.new == Some(true) {
+                tags.push_str(&paint(c, "1", "[new] "));
+            }
+            match &f.waiver {
+                Some(w) if w.expired => {
+                    let _ = write!(tags, "[waiver expired {}] ", w.expires);
+                }
+                Some(w) => {
+                    let label = format!("[waived until {}: {}]", w.expires, w.reason);
+                    let _ = write!(tags, "{} ", paint(c, "2", &label));
+                }
+                None => {}
+            }
             let _ = writeln!(
                 out,
-                "  {} `{}`: {}",
+                "  {tags}{} `{}`: {}",
                 f.subject.kind, f.subject.name, f.message
             );
             if let Some(fix) = &f.fix {
@@ -134,6 +148,12 @@ pub fn render_human(report: &CheckReport, ctx: &ReportContext<'_>, opts: HumanOp
         }
         out.push('\n');
     }
+    for n in &report.notes {
+        let _ = writeln!(out, "{} {n}", paint(c, "33", "note:"));
+    }
+    if !report.notes.is_empty() {
+        out.push('\n');
+    }
     out.push_str(&summary_line(report, ctx));
     out.push('\n');
     out
@@ -186,6 +206,12 @@ pub fn summary_line(report: &CheckReport, ctx: &ReportContext<'_>) -> String {
     );
     if !parts.is_empty() {
         let _ = write!(line, " ({})", parts.join(", "));
+    }
+    if s.waived > 0 {
+        let _ = write!(line, ", {} waived", s.waived);
+    }
+    if let Some(n) = s.new {
+        let _ = write!(line, ", {n} new");
     }
     let _ = write!(
         line,

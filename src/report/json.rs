@@ -27,6 +27,7 @@ struct JsonReport<'a> {
     errors: Vec<&'a RuleError>,
     gaps: Vec<&'a Coverage>,
     warnings: &'a [String],
+    notes: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -49,6 +50,9 @@ struct JsonSummary {
     errors: usize,
     fail_on: Option<Severity>,
     failing: usize,
+    waived: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    new: Option<usize>,
     elapsed_ms: f64,
 }
 
@@ -71,6 +75,7 @@ struct JsonFinding<'a> {
     #[serde(flatten)]
     finding: &'a Finding,
     key: String,
+    fingerprint: String,
 }
 
 /// Write the report as one JSON document (pretty-printed) to `out`.
@@ -105,6 +110,8 @@ pub fn write_json(
             errors: s.errors,
             fail_on: ctx.fail_on,
             failing: s.failing,
+            waived: s.waived,
+            new: s.new,
             elapsed_ms: report.elapsed.as_secs_f64() * 1000.0,
         },
         rules: report
@@ -127,11 +134,13 @@ pub fn write_json(
             .map(|f| JsonFinding {
                 finding: f,
                 key: f.key(),
+                fingerprint: f.fingerprint(),
             })
             .collect(),
         errors: report.errors().collect(),
         gaps: snap.coverage.iter().filter(|c| c.status != "ok").collect(),
         warnings: ctx.org.warnings(),
+        notes: &report.notes,
     };
     let mut out = std::io::BufWriter::new(out);
     serde_json::to_writer_pretty(&mut out, &doc)?;

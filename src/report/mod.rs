@@ -7,13 +7,19 @@ mod diff;
 mod explain;
 mod human;
 mod json;
+mod junit;
+mod markdown;
+mod sarif;
 
 use std::time::{Duration, SystemTime};
 
 pub use diff::render_diff;
 pub use explain::{render_baseline, render_explanation, verdict_line};
-pub use human::{render_human, HumanOptions};
+pub use human::{render_human, summary_line, HumanOptions};
 pub use json::{render_json, write_json, JSON_FORMAT};
+pub use junit::render_junit;
+pub use markdown::render_markdown;
+pub use sarif::render_sarif;
 
 use crate::engine::{CheckReport, Severity};
 use crate::model::Org;
@@ -54,8 +60,12 @@ pub struct Summary {
     pub rules: usize,
     /// Rule errors (load and run time).
     pub errors: usize,
-    /// Findings at or above the threshold.
+    /// Findings at or above the threshold that count (not waived; new, with a baseline).
     pub failing: usize,
+    /// Findings accepted by an unexpired waiver.
+    pub waived: usize,
+    /// With a findings baseline: findings it lacked.
+    pub new: Option<usize>,
 }
 
 impl Summary {
@@ -72,7 +82,13 @@ impl Summary {
             if let Some(i) = Severity::ALL.iter().position(|x| *x == f.severity) {
                 s.by_severity[i] += 1;
             }
-            if fail_on.is_some_and(|t| f.severity >= t) {
+            if f.waiver.as_ref().is_some_and(|w| !w.expired) {
+                s.waived += 1;
+            }
+            if let Some(new) = f.new {
+                *s.new.get_or_insert(0) += usize::from(new);
+            }
+            if f.counts() && fail_on.is_some_and(|t| f.severity >= t) {
                 s.failing += 1;
             }
         }

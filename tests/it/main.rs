@@ -9,6 +9,7 @@ mod catalog;
 mod cli;
 mod engine;
 mod explain;
+mod formats;
 mod hostile;
 mod rules;
 mod support;

@@ -15,6 +15,7 @@ pub use handles::{
 };
 pub use report::FindingRef;
 pub(crate) use report::RunCtx;
+pub use util::glob_match;
 pub(crate) use util::CONFIG_ERROR;
 
 /// Register every host type and function on an engine.

@@ -75,8 +75,7 @@ fn push_many(
             severity: run.severity,
             subject,
             message: message.to_owned(),
-            fix: None,
-            evidence: Vec::new(),
+            ..Finding::default()
         });
     }
     Ok(FindingRef {

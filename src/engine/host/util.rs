@@ -24,7 +24,8 @@ fn covered(list: &[Ipv4Net], inner: &Ipv4Net) -> bool {
 /// Glob match, ASCII case-insensitive: `*` matches any run of characters, `?` one character.
 ///
 /// Works on bytes without allocating, because bulk queries call it for every user.
-pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
+#[must_use]
+pub fn glob_match(pattern: &str, text: &str) -> bool {
     let (p, t) = (pattern.as_bytes(), text.as_bytes());
     let (mut pi, mut ti) = (0, 0);
     let (mut star, mut mark) = (None, 0);

@@ -1,0 +1,321 @@
+//! `rolecall.toml`: rule directories, selection, severity overrides, rule parameters, waivers
+//! and the failure threshold, found upward from the working directory or given by `--config`.
+//!
+//! Unknown keys and bad values are errors pointing at the offending span of the file.
+
+mod waiver;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+use serde::Deserialize;
+use thiserror::Error;
+use toml::Spanned;
+
+pub use waiver::{apply_waivers, today, Waiver, WaiverMark};
+
+use crate::engine::Severity;
+
+/// The file name looked for.
+pub const FILE_NAME: &str = "rolecall.toml";
+
+/// A configuration file could not be used: the message, and the span of the culprit.
+#[derive(Debug, Error, Diagnostic)]
+#[error(transparent)]
+#[diagnostic(transparent)]
+pub struct ConfigError(Box<ConfigErrorInner>);
+
+#[derive(Debug, Error, Diagnostic)]
+#[error("{message}")]
+#[diagnostic(code(rolecall::config))]
+struct ConfigErrorInner {
+    message: String,
+    #[source_code]
+    src: Option<NamedSource<String>>,
+    #[label("here")]
+    span: Option<SourceSpan>,
+    #[help]
+    help: Option<String>,
+}
+
+impl ConfigError {
+    fn new(message: String) -> Self {
+        Self(Box::new(ConfigErrorInner {
+            message,
+            src: None,
+            span: None,
+            help: None,
+        }))
+    }
+
+    fn at(
+        file: &Path,
+        text: &str,
+        span: Option<std::ops::Range<usize>>,
+        message: String,
+        help: Option<&str>,
+    ) -> Self {
+        Self(Box::new(ConfigErrorInner {
+            message,
+            src: Some(NamedSource::new(
+                file.display().to_string(),
+                text.to_owned(),
+            )),
+            span: span.map(|r| SourceSpan::from((r.start, r.end.saturating_sub(r.start)))),
+            help: help.map(str::to_owned),
+        }))
+    }
+
+    /// The message, one line.
+    #[must_use]
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    /// Byte offset of the culprit in the file, when known.
+    #[must_use]
+    pub fn offset(&self) -> Option<usize> {
+        self.0.span.map(|s| s.offset())
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    #[serde(default)]
+    rules: Vec<String>,
+    builtin: Option<bool>,
+    #[serde(default)]
+    select: Vec<String>,
+    #[serde(default)]
+    ignore: Vec<String>,
+    fail_on: Option<Spanned<String>>,
+    budget_seconds: Option<Spanned<f64>>,
+    #[serde(default)]
+    severity: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    params: BTreeMap<String, toml::Table>,
+    #[serde(default)]
+    waivers: Vec<Spanned<RawWaiver>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWaiver {
+    rule: String,
+    subject: String,
+    reason: String,
+    expires: Spanned<String>,
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// The file it came from.
+    pub path: Option<PathBuf>,
+    /// Rule directories, resolved against the file's directory.
+    pub rules: Vec<PathBuf>,
+    /// Whether to load the built-in rules (default true).
+    pub builtin: bool,
+    /// Rules to run (ids, prefixes, names, tags).
+    pub select: Vec<String>,
+    /// Rules to skip.
+    pub ignore: Vec<String>,
+    /// `Some(None)` = never fail; `None` = not set.
+    pub fail_on: Option<Option<Severity>>,
+    /// Wall-clock budget per rule.
+    pub budget_seconds: Option<f64>,
+    /// Severity overrides by rule id.
+    pub severity: HashMap<String, Severity>,
+    /// Parameters by rule id.
+    pub params: HashMap<String, serde_json::Value>,
+    /// Accepted findings.
+    pub waivers: Vec<Waiver>,
+}
+
+/// Find `rolecall.toml` in `start` or its ancestors.
+#[must_use]
+pub fn find(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .map(|d| d.join(FILE_NAME))
+        .find(|p| p.is_file())
+}
+
+/// Read and validate a configuration file.
+///
+/// # Errors
+/// A [`ConfigError`] with the span of the offending key or value.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new(format!("cannot read config `{}`: {e}", path.display())))?;
+    parse(path, &text)
+}
+
+/// Validate configuration text; `path` names it in errors and anchors relative rule directories.
+///
+/// # Errors
+/// A [`ConfigError`] with the span of the offending key or value.
+pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    let raw: Raw = toml::from_str(text).map_err(|e| {
+        ConfigError::at(
+            path,
+            text,
+            e.span(),
+            format!("invalid config: {}", e.message().trim()),
+            Some("keys: rules, builtin, select, ignore, fail_on, budget_seconds, [severity], [params.RULE], [[waivers]]"),
+        )
+    })?;
+    let err = |span: std::ops::Range<usize>, message: String, help: &str| {
+        ConfigError::at(path, text, Some(span), message, Some(help))
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut config = Config {
+        path: Some(path.to_owned()),
+        rules: raw.rules.iter().map(|r| dir.join(r)).collect(),
+        builtin: raw.builtin.unwrap_or(true),
+        select: raw.select,
+        ignore: raw.ignore,
+        ..Config::default()
+    };
+    if let Some(f) = raw.fail_on {
+        let value = f.get_ref();
+        config.fail_on =
+            Some(match value.to_ascii_lowercase().as_str() {
+                "none" | "never" => None,
+                v => Some(v.parse::<Severity>().map_err(|m| {
+                    err(f.span(), m, "use critical, high, medium, low, info or none")
+                })?),
+            });
+    }
+    if let Some(b) = raw.budget_seconds {
+        let v = *b.get_ref();
+        if !(v.is_finite() && v > 0.0) {
+            return Err(err(
+                b.span(),
+                format!("`budget_seconds` must be a positive number, not {v}"),
+                "e.g. `budget_seconds = 10`",
+            ));
+        }
+        config.budget_seconds = Some(v);
+    }
+    for (id, sev) in raw.severity {
+        let s = sev
+            .get_ref()
+            .parse::<Severity>()
+            .map_err(|m| err(sev.span(), m, "use critical, high, medium, low or info"))?;
+        config.severity.insert(id.to_ascii_uppercase(), s);
+    }
+    for (id, table) in raw.params {
+        let value = serde_json::to_value(&table).map_err(|e| {
+            ConfigError::at(path, text, None, format!("params of `{id}`: {e}"), None)
+        })?;
+        config.params.insert(id.to_ascii_uppercase(), value);
+    }
+    for w in raw.waivers {
+        let span = w.span();
+        let w = w.into_inner();
+        let expires = w.expires.get_ref();
+        if !waiver::valid_date(expires) {
+            return Err(err(
+                w.expires.span(),
+                format!("waiver expiry `{expires}` is not a date"),
+                "write `expires = \"2027-03-31\"` (YYYY-MM-DD)",
+            ));
+        }
+        if w.reason.trim().is_empty() {
+            return Err(err(
+                span,
+                "a waiver needs a `reason`".to_owned(),
+                "say why the finding is accepted, for the next reader",
+            ));
+        }
+        config.waivers.push(Waiver {
+            rule: w.rule.to_ascii_uppercase(),
+            subject: w.subject,
+            reason: w.reason,
+            expires: expires.clone(),
+        });
+    }
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(text: &str) -> Result<Config, ConfigError> {
+        parse(Path::new("/x/rolecall.toml"), text)
+    }
+
+    #[test]
+    fn full_config_parses() {
+        let c = p(r#"
+rules = ["team-rules"]
+select = ["ALL"]
+ignore = ["ROL001"]
+fail_on = "high"
+budget_seconds = 5
+
+[severity]
+usr001 = "low"
+
+[params.NET002]
+required_cidrs = ["198.51.100.0/24"]
+
+[[params.ACC001.expectations]]
+subject = "client:wfm-sync"
+op = "POST /api/v2/workforcemanagement/agents"
+
+[[waivers]]
+rule = "OAU002"
+subject = "client:ci-*"
+reason = "until the 2027 migration"
+expires = "2027-03-31"
+"#)
+        .unwrap();
+        assert_eq!(c.rules, [PathBuf::from("/x/team-rules")]);
+        assert_eq!(c.fail_on, Some(Some(Severity::High)));
+        assert_eq!(c.severity["USR001"], Severity::Low);
+        assert_eq!(c.params["NET002"]["required_cidrs"][0], "198.51.100.0/24");
+        assert_eq!(
+            c.params["ACC001"]["expectations"][0]["subject"],
+            "client:wfm-sync"
+        );
+        assert_eq!(c.waivers[0].expires, "2027-03-31");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_point_at_their_span() {
+        let e = p("rulez = []\n").unwrap_err();
+        assert!(
+            e.message().contains("unknown field `rulez`"),
+            "{}",
+            e.message()
+        );
+        assert_eq!(e.offset(), Some(0));
+        let e = p("fail_on = \"urgent\"\n").unwrap_err();
+        assert!(e.message().contains("unknown severity `urgent`"));
+        assert_eq!(e.offset(), Some(10));
+        let e =
+            p("[[waivers]]\nrule = \"X\"\nsubject = \"y\"\nreason = \"z\"\nexpires = \"soon\"\n")
+                .unwrap_err();
+        assert!(e.message().contains("`soon` is not a date"));
+        let e = p("[[waivers]]\nrule = \"X\"\nsubject = \"y\"\nreason = \"z\"\nexpires = \"2027-01-01\"\nowner = \"me\"\n").unwrap_err();
+        assert!(
+            e.message().contains("unknown field `owner`"),
+            "{}",
+            e.message()
+        );
+    }
+
+    #[test]
+    fn found_upward() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(FILE_NAME), "").unwrap();
+        let deep = dir.path().join("a/b");
+        std::fs::create_dir_all(&deep).unwrap();
+        assert_eq!(find(&deep), Some(dir.path().join(FILE_NAME)));
+    }
+}

@@ -1,0 +1,130 @@
+//! JUnit XML: one test case per rule, a `<failure>` per counting finding, an `<error>` for a
+//! rule that errored. CI systems show it as a test report.
+
+use std::fmt::Write as _;
+
+use super::ReportContext;
+use crate::engine::CheckReport;
+
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // XML 1.0 cannot carry most control characters, even escaped.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Render the report as JUnit XML.
+#[must_use]
+pub fn render_junit(report: &CheckReport, ctx: &ReportContext<'_>) -> String {
+    let failures: usize = report
+        .outcomes
+        .iter()
+        .map(|o| o.findings.iter().filter(|f| f.counts()).count())
+        .sum();
+    let errors = report.errors().count();
+    let secs = report.elapsed.as_secs_f64();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"rolecall\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{secs:.3}\">",
+        report.outcomes.len() + report.load_errors.len()
+    );
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"rolecall check: {}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{secs:.3}\">",
+        esc(&ctx.org.snapshot().organization.name),
+        report.outcomes.len() + report.load_errors.len()
+    );
+    for o in &report.outcomes {
+        let _ = write!(
+            out,
+            "    <testcase name=\"{} {}\" classname=\"rolecall.{}\" time=\"{:.3}\">",
+            esc(&o.meta.id),
+            esc(&o.meta.name),
+            esc(o.meta.tags.first().map_or("rules", String::as_str)),
+            o.elapsed.as_secs_f64()
+        );
+        let mut body = String::new();
+        for f in o.findings.iter().filter(|f| f.counts()) {
+            let mut detail = format!("{} `{}`: {}", f.subject.kind, f.subject.name, f.message);
+            if let Some(fix) = &f.fix {
+                let _ = write!(detail, "\nfix: {fix}");
+            }
+            for e in &f.evidence {
+                let _ = write!(detail, "\nevidence: {e}");
+            }
+            let _ = write!(
+                body,
+                "\n      <failure message=\"{}\" type=\"{}\">{}</failure>",
+                esc(&format!(
+                    "{} `{}`: {}",
+                    f.subject.kind, f.subject.name, f.message
+                )),
+                f.severity,
+                esc(&detail)
+            );
+        }
+        if let Some(e) = &o.error {
+            let _ = write!(
+                body,
+                "\n      <error message=\"{}\" type=\"{}\">{}\n{}</error>",
+                esc(&e.message),
+                e.kind,
+                esc(&e.location()),
+                esc(&e.snippet)
+            );
+        }
+        let waived: Vec<String> = o
+            .findings
+            .iter()
+            .filter(|f| !f.counts())
+            .map(|f| {
+                format!(
+                    "not counted ({}): {} `{}`: {}",
+                    if f.new == Some(false) {
+                        "in baseline"
+                    } else {
+                        "waived"
+                    },
+                    f.subject.kind,
+                    f.subject.name,
+                    f.message
+                )
+            })
+            .collect();
+        if !waived.is_empty() {
+            let _ = write!(
+                body,
+                "\n      <system-out>{}</system-out>",
+                esc(&waived.join("\n"))
+            );
+        }
+        if body.is_empty() {
+            out.push_str("</testcase>\n");
+        } else {
+            let _ = write!(out, "{body}\n    </testcase>\n");
+        }
+    }
+    for e in &report.load_errors {
+        let _ = writeln!(
+            out,
+            "    <testcase name=\"{}\" classname=\"rolecall.load\" time=\"0\">\n      <error message=\"{}\" type=\"{}\">{}</error>\n    </testcase>",
+            esc(&e.file),
+            esc(&e.message),
+            e.kind,
+            esc(&e.location())
+        );
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}

@@ -1,0 +1,93 @@
+//! Markdown: a compact table for pull-request comments and CI job summaries, worst first.
+
+use std::fmt::Write as _;
+
+use super::{ReportContext, Summary};
+use crate::engine::{CheckReport, Severity};
+
+/// Most rows in the table; the rest are counted.
+const MAX_ROWS: usize = 50;
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Render the report as Markdown.
+#[must_use]
+pub fn render_markdown(report: &CheckReport, ctx: &ReportContext<'_>) -> String {
+    let s = Summary::of(report, ctx.fail_on);
+    let counts: Vec<String> = Severity::ALL
+        .iter()
+        .zip(s.by_severity)
+        .filter(|(_, n)| *n > 0)
+        .map(|(sev, n)| format!("{n} {sev}"))
+        .collect();
+    let mut out = format!(
+        "### rolecall: {} finding{}{} in `{}`\n\n",
+        s.findings,
+        if s.findings == 1 { "" } else { "s" },
+        if counts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", counts.join(", "))
+        },
+        ctx.org.snapshot().organization.name
+    );
+    let mut findings: Vec<_> = report.findings().collect();
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.rule_id.cmp(&b.rule_id))
+    });
+    if !findings.is_empty() {
+        out.push_str("| severity | rule | subject | finding | fix |\n|---|---|---|---|---|\n");
+        for f in findings.iter().take(MAX_ROWS) {
+            let mut sev = f.severity.to_string();
+            if f.new == Some(true) {
+                sev.push_str(" · new");
+            }
+            if f.waiver.as_ref().is_some_and(|w| !w.expired) {
+                sev.push_str(" · waived");
+            }
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} `{}` | {} | {} |",
+                sev,
+                f.rule_id,
+                f.subject.kind,
+                cell(&f.subject.name),
+                cell(&f.message),
+                cell(f.fix.as_deref().unwrap_or(""))
+            );
+        }
+        if findings.len() > MAX_ROWS {
+            let _ = writeln!(out, "\n… and {} more findings.", findings.len() - MAX_ROWS);
+        }
+        out.push('\n');
+    }
+    let errors: Vec<_> = report.errors().collect();
+    if !errors.is_empty() {
+        let _ = writeln!(out, "**{} rule error(s):**\n", errors.len());
+        for e in errors {
+            let _ = writeln!(out, "- `{}` {}: {}", e.location(), e.kind, cell(&e.message));
+        }
+        out.push('\n');
+    }
+    for n in &report.notes {
+        let _ = writeln!(out, "> {}", cell(n));
+    }
+    let _ = writeln!(
+        out,
+        "{} rule{} · {} failing{}{}",
+        s.rules,
+        if s.rules == 1 { "" } else { "s" },
+        s.failing,
+        if s.waived > 0 {
+            format!(" · {} waived", s.waived)
+        } else {
+            String::new()
+        },
+        s.new.map(|n| format!(" · {n} new")).unwrap_or_default()
+    );
+    out
+}
