@@ -8,3 +8,4 @@ pub mod config;
 pub mod engine;
 pub mod model;
 pub mod report;
+pub mod watch;

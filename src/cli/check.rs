@@ -1,7 +1,7 @@
 //! `rolecall check`: load a snapshot and the config, run the rules, apply waivers and the
 //! findings baseline, write the report, pick the exit code.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime};
 use clap::{Args, ValueEnum};
 use miette::IntoDiagnostic;
 
-use super::{emit, load_source, note, Exit};
-use rolecall::config::{self, apply_waivers, Config};
+use super::{emit, load_config, load_source, note, parse_params, Exit};
+use rolecall::config::{self, apply_waivers};
 use rolecall::engine::{CheckConfig, CheckReport, Limits, RuleEngine, Severity};
 use rolecall::model::Org;
 use rolecall::report::{
@@ -81,34 +81,6 @@ pub struct CheckArgs {
     verbose: bool,
 }
 
-fn parse_params(
-    items: &[String],
-    into: &mut HashMap<String, serde_json::Value>,
-) -> miette::Result<()> {
-    for item in items {
-        let bad = || {
-            miette::miette!(
-                help = "write `--param NET002.required_cidrs='[\"198.51.100.0/24\"]'`",
-                "`--param {item}` is not of the form `RULE.key=VALUE`"
-            )
-        };
-        let (path, value) = item.split_once('=').ok_or_else(bad)?;
-        let (rule, key) = path.split_once('.').ok_or_else(bad)?;
-        if rule.is_empty() || key.is_empty() {
-            return Err(bad());
-        }
-        let value = serde_json::from_str(value)
-            .unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
-        let entry = into
-            .entry(rule.to_ascii_uppercase())
-            .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
-        if let serde_json::Value::Object(m) = entry {
-            m.insert(key.to_owned(), value);
-        }
-    }
-    Ok(())
-}
-
 fn parse_fail_on(text: &str) -> miette::Result<Option<Severity>> {
     match text.to_ascii_lowercase().as_str() {
         "none" | "never" => Ok(None),
@@ -117,30 +89,6 @@ fn parse_fail_on(text: &str) -> miette::Result<Option<Severity>> {
                 help = "use critical, high, medium, low, info or none",
                 "{m}"
             )
-        }),
-    }
-}
-
-fn load_config(args: &CheckArgs) -> miette::Result<Config> {
-    if args.no_config {
-        return Ok(Config {
-            builtin: true,
-            ..Config::default()
-        });
-    }
-    let path = match &args.config {
-        Some(p) => Some(p.clone()),
-        None => std::env::current_dir().ok().and_then(|d| config::find(&d)),
-    };
-    match path {
-        Some(p) => {
-            let c = config::load(&p)?;
-            note(&format!("using config `{}`", p.display()));
-            Ok(c)
-        }
-        None => Ok(Config {
-            builtin: true,
-            ..Config::default()
         }),
     }
 }
@@ -181,7 +129,7 @@ fn mark_new(report: &mut CheckReport, known: &HashSet<String>) {
 }
 
 pub fn run(args: CheckArgs) -> miette::Result<Exit> {
-    let cfg = load_config(&args)?;
+    let cfg = load_config(args.config.as_deref(), args.no_config)?;
     let fail_on = match (&args.fail_on, cfg.fail_on) {
         (Some(text), _) => parse_fail_on(text)?,
         (None, Some(from_config)) => from_config,

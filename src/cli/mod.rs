@@ -8,6 +8,8 @@ mod diff;
 mod explain;
 mod generate;
 mod rules;
+mod test;
+mod watch;
 
 use std::io::Write;
 use std::process::{ExitCode, Termination};
@@ -55,7 +57,11 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Write a deterministic synthetic org snapshot (for benchmarks and experiments).
     Generate(generate::GenerateArgs),
-    /// List rules or show a rule's documentation.
+    /// Check once, then re-check on every save of a rule, the config or the snapshot.
+    Watch(watch::WatchArgs),
+    /// Run rule tests (`*.test.rhai`).
+    Test(test::TestArgs),
+    /// List, show, scaffold rules; write editor definitions.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
     /// Print a shell completion script.
@@ -122,6 +128,8 @@ pub fn main() -> Exit {
         Command::Explain(args) => explain::run(&args),
         Command::Generate(args) => generate::run(&args),
         Command::Rules(cmd) => rules::run(&cmd),
+        Command::Test(args) => test::run(&args),
+        Command::Watch(args) => watch::run(&args),
         Command::Completions { shell } => completions(shell),
         Command::Man => man(),
     };
@@ -170,6 +178,63 @@ fn load_source(
             Ok((s, "sample", None))
         }
     }
+}
+
+/// The configuration: `explicit`, else `rolecall.toml` found upward, else defaults.
+fn load_config(
+    explicit: Option<&std::path::Path>,
+    no_config: bool,
+) -> miette::Result<rolecall::config::Config> {
+    let defaults = || rolecall::config::Config {
+        builtin: true,
+        ..rolecall::config::Config::default()
+    };
+    if no_config {
+        return Ok(defaults());
+    }
+    let path = match explicit {
+        Some(p) => Some(p.to_owned()),
+        None => std::env::current_dir()
+            .ok()
+            .and_then(|d| rolecall::config::find(&d)),
+    };
+    match path {
+        Some(p) => {
+            let c = rolecall::config::load(&p)?;
+            note(&format!("using config `{}`", p.display()));
+            Ok(c)
+        }
+        None => Ok(defaults()),
+    }
+}
+
+/// `--param RULE.key=VALUE` items merged into per-rule parameter objects.
+fn parse_params(
+    items: &[String],
+    into: &mut std::collections::HashMap<String, serde_json::Value>,
+) -> miette::Result<()> {
+    for item in items {
+        let bad = || {
+            miette::miette!(
+                help = "write `--param NET002.required_cidrs='[\"198.51.100.0/24\"]'`",
+                "`--param {item}` is not of the form `RULE.key=VALUE`"
+            )
+        };
+        let (path, value) = item.split_once('=').ok_or_else(bad)?;
+        let (rule, key) = path.split_once('.').ok_or_else(bad)?;
+        if rule.is_empty() || key.is_empty() {
+            return Err(bad());
+        }
+        let value = serde_json::from_str(value)
+            .unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
+        let entry = into
+            .entry(rule.to_ascii_uppercase())
+            .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+        if let serde_json::Value::Object(m) = entry {
+            m.insert(key.to_owned(), value);
+        }
+    }
+    Ok(())
 }
 
 /// A note for the person at the terminal, on stderr.

@@ -23,6 +23,134 @@ pub enum RulesCommand {
         #[arg(long = "rules", value_name = "DIR")]
         dirs: Vec<PathBuf>,
     },
+    /// Write a new rule with its doc sections and a test file, ready to edit.
+    New {
+        /// kebab-case name of the bad pattern, e.g. `client-can-grant-roles`.
+        name: String,
+        /// Directory to write to (default: the config's first rule directory, or `rolecall-rules`).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Rule id (default: the next free `ORGnnn`).
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Write Rhai definition files of the host API, for editor completion.
+    Definitions {
+        /// Output directory.
+        #[arg(short, long, default_value = "rolecall-definitions")]
+        output: PathBuf,
+    },
+}
+
+const RULE_TEMPLATE: &str = r#"//! Clients that can grant roles. (One line: what this rule finds.)
+//!
+//! ## What it does
+//! Reports client-credentials OAuth clients holding `authorization:grant:add`.
+//!
+//! ## Why is this bad?
+//! A client that can grant roles can grant itself any permission.
+//!
+//! ## How to fix
+//! Remove the permission from the client's roles.
+
+const RULE = #{ id: "__ID__", name: "__NAME__", severity: "medium", tags: [] };
+
+fn check(org, params) {
+    for client in org.clients_with("authorization:grant:add") {
+        report(client, "can grant roles")
+            .fix(`remove ``authorization:grant:add`` from the roles of ``${client.name}```)
+            .evidence(client.grants.map(|g| g.to_string()));
+    }
+}
+"#;
+
+const TEST_TEMPLATE: &str = r#"// Tests for __ID__ (__NAME__). Run with `rolecall test __DIR__`.
+
+fn test_reports_a_client_that_can_grant_roles() {
+    let org = fixture("test")
+        .division("Home")
+        .role("Granter", ["authorization:grant:add"])
+        .client("bad-client", "CLIENT-CREDENTIALS", [["Granter", "Home"]]);
+    let findings = run_rule("__ID__", org);
+    assert_eq(findings.len(), 1);
+    assert_eq(findings[0].subject, "bad-client");
+}
+
+fn test_ignores_clients_without_the_permission() {
+    let org = fixture("test").division("Home").client("ok-client", "CLIENT-CREDENTIALS", []);
+    assert_eq(run_rule("__ID__", org).len(), 0);
+}
+"#;
+
+fn scaffold(name: &str, dir: Option<&PathBuf>, id: Option<&String>) -> miette::Result<Exit> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(miette::miette!(
+            help = "name the bad pattern in kebab-case, e.g. `client-can-grant-roles`",
+            "rule name `{name}` is not kebab-case"
+        ));
+    }
+    let config = std::env::current_dir()
+        .ok()
+        .and_then(|d| rolecall::config::find(&d))
+        .map(|p| rolecall::config::load(&p))
+        .transpose()?;
+    let dir = dir
+        .cloned()
+        .or_else(|| config.as_ref().and_then(|c| c.rules.first().cloned()))
+        .unwrap_or_else(|| PathBuf::from("rolecall-rules"));
+    let mut e = RuleEngine::with_builtin();
+    if dir.is_dir() {
+        e.add_dir(&dir)?;
+    }
+    let id = match id {
+        Some(id) => id.to_ascii_uppercase(),
+        None => (1..1000)
+            .map(|n| format!("ORG{n:03}"))
+            .find(|c| !e.rules().any(|m| &m.id == c))
+            .unwrap_or_else(|| "ORG999".to_owned()),
+    };
+    if let Some(m) = e.rules().find(|m| m.id == id) {
+        return Err(miette::miette!(
+            help = "ids are unique and never reused",
+            "rule id `{id}` is already used by `{}`",
+            m.source
+        ));
+    }
+    std::fs::create_dir_all(&dir)
+        .map_err(|err| miette::miette!("cannot create `{}`: {err}", dir.display()))?;
+    let rule = dir.join(format!("{name}.rhai"));
+    let test = dir.join(format!("{name}.test.rhai"));
+    for p in [&rule, &test] {
+        if p.exists() {
+            return Err(miette::miette!(
+                "`{}` already exists; not overwriting it",
+                p.display()
+            ));
+        }
+    }
+    let fill = |t: &str| {
+        t.replace("__ID__", &id)
+            .replace("__NAME__", name)
+            .replace("__DIR__", &dir.display().to_string())
+    };
+    std::fs::write(&rule, fill(RULE_TEMPLATE))
+        .map_err(|err| miette::miette!("cannot write `{}`: {err}", rule.display()))?;
+    std::fs::write(&test, fill(TEST_TEMPLATE))
+        .map_err(|err| miette::miette!("cannot write `{}`: {err}", test.display()))?;
+    emit(&format!(
+        "created {} ({id}) and {}
+next: edit the docs and `check`, then `rolecall test {}`; `rolecall watch --rules {}` picks it up live
+",
+        rule.display(),
+        test.display(),
+        dir.display(),
+        dir.display()
+    ))?;
+    Ok(Exit::Clean)
 }
 
 fn engine(dirs: &[PathBuf]) -> miette::Result<RuleEngine> {
@@ -67,6 +195,23 @@ pub fn run(cmd: &RulesCommand) -> miette::Result<Exit> {
                 m.tags.join(", "),
                 m.source,
                 m.docs
+            ))?;
+            Ok(Exit::Clean)
+        }
+        RulesCommand::New { name, dir, id } => scaffold(name, dir.as_ref(), id.as_ref()),
+        RulesCommand::Definitions { output } => {
+            std::fs::create_dir_all(output)
+                .map_err(|e| miette::miette!("cannot create `{}`: {e}", output.display()))?;
+            let files = RuleEngine::with_builtin().definitions();
+            for (name, text) in &files {
+                let p = output.join(name);
+                std::fs::write(&p, text)
+                    .map_err(|e| miette::miette!("cannot write `{}`: {e}", p.display()))?;
+            }
+            emit(&format!(
+                "wrote {} definition files to {}\n",
+                files.len(),
+                output.display()
             ))?;
             Ok(Exit::Clean)
         }

@@ -1,6 +1,6 @@
-//! The built-in rules, compiled into the binary from `rules/`.
+//! The built-in rules and their tests, compiled into the binary from `rules/`.
 //!
-//! A test checks that this list matches the files in `rules/`, so a new rule file cannot be
+//! A test checks that these lists match the files in `rules/`, so a new file cannot be
 //! forgotten here.
 
 /// `(path, source)` of every built-in rule.
@@ -56,5 +56,61 @@ pub const BUILTIN_RULES: &[(&str, &str)] = &[
     (
         "rules/wfm/wfm-client-division-gap.rhai",
         include_str!("../../rules/wfm/wfm-client-division-gap.rhai"),
+    ),
+];
+
+/// `(path, source)` of every built-in rule's tests (`*.test.rhai` beside the rule).
+pub const BUILTIN_TESTS: &[(&str, &str)] = &[
+    (
+        "rules/access/expected-access-denied.test.rhai",
+        include_str!("../../rules/access/expected-access-denied.test.rhai"),
+    ),
+    (
+        "rules/admin/can-grant-roles-everywhere.test.rhai",
+        include_str!("../../rules/admin/can-grant-roles-everywhere.test.rhai"),
+    ),
+    (
+        "rules/mfa/mfa-not-required.test.rhai",
+        include_str!("../../rules/mfa/mfa-not-required.test.rhai"),
+    ),
+    (
+        "rules/mfa/service-account-user-with-mfa.test.rhai",
+        include_str!("../../rules/mfa/service-account-user-with-mfa.test.rhai"),
+    ),
+    (
+        "rules/network/no-ip-allowlist.test.rhai",
+        include_str!("../../rules/network/no-ip-allowlist.test.rhai"),
+    ),
+    (
+        "rules/network/required-cidr-not-allowlisted.test.rhai",
+        include_str!("../../rules/network/required-cidr-not-allowlisted.test.rhai"),
+    ),
+    (
+        "rules/oauth/client-admin-wildcard-all-divisions.test.rhai",
+        include_str!("../../rules/oauth/client-admin-wildcard-all-divisions.test.rhai"),
+    ),
+    (
+        "rules/oauth/inactive-client-holding-roles.test.rhai",
+        include_str!("../../rules/oauth/inactive-client-holding-roles.test.rhai"),
+    ),
+    (
+        "rules/oauth/password-grant-client.test.rhai",
+        include_str!("../../rules/oauth/password-grant-client.test.rhai"),
+    ),
+    (
+        "rules/policy/deny-policy-blocks-client.test.rhai",
+        include_str!("../../rules/policy/deny-policy-blocks-client.test.rhai"),
+    ),
+    (
+        "rules/roles/role-granted-to-no-one.test.rhai",
+        include_str!("../../rules/roles/role-granted-to-no-one.test.rhai"),
+    ),
+    (
+        "rules/users/inactive-user-holding-roles.test.rhai",
+        include_str!("../../rules/users/inactive-user-holding-roles.test.rhai"),
+    ),
+    (
+        "rules/wfm/wfm-client-division-gap.test.rhai",
+        include_str!("../../rules/wfm/wfm-client-division-gap.test.rhai"),
     ),
 ];

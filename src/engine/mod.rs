@@ -38,6 +38,7 @@ mod load;
 mod meta;
 mod run;
 mod sandbox;
+pub mod testing;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -197,6 +198,49 @@ impl RuleEngine {
         }
     }
 
+    /// Compile `text` as the new version of the rule from `name`. On success it replaces the
+    /// previous version (if any); on failure the previous version stays loaded and the error is
+    /// returned (not recorded in [`RuleEngine::load_errors`]): watch mode keeps the last good rule.
+    ///
+    /// # Errors
+    /// As [`RuleEngine::add_source`].
+    pub fn upsert_source(&mut self, name: &str, text: &str) -> Result<&RuleMeta, Box<RuleError>> {
+        let rule = load::compile(&self.engine, name, text)?;
+        if let Some(other) = self
+            .rules
+            .iter()
+            .find(|r| r.meta.id == rule.meta.id && r.meta.source != name)
+        {
+            return Err(Box::new(
+                RuleError::new(
+                    RuleErrorKind::DuplicateId,
+                    name,
+                    &rule.text,
+                    load::line_of(&rule.text, "const RULE").unwrap_or(0),
+                    1,
+                    format!(
+                        "rule id `{}` is already used by `{}`",
+                        rule.meta.id, other.meta.source
+                    ),
+                )
+                .with_id(&rule.meta.id)
+                .with_help("ids are unique and never reused: pick a new one"),
+            ));
+        }
+        self.rules.retain(|r| r.meta.source != name);
+        self.load_errors.retain(|e| e.file != name);
+        let at = self.rules.partition_point(|r| r.meta.id < rule.meta.id);
+        self.rules.insert(at, rule);
+        Ok(&self.rules[at].meta)
+    }
+
+    /// Unload the rule from `name`; returns its id if one was loaded.
+    pub fn remove_source(&mut self, name: &str) -> Option<String> {
+        self.load_errors.retain(|e| e.file != name);
+        let i = self.rules.iter().position(|r| r.meta.source == name)?;
+        Some(self.rules.remove(i).meta.id.clone())
+    }
+
     /// Add every `*.rhai` rule under `dir` (recursively, sorted). Files whose name starts with
     /// `_` are helper modules for `import`, and `*.test.rhai` files are rule tests; both are skipped.
     /// Returns how many files were read; per-file problems go to [`RuleEngine::load_errors`].
@@ -239,6 +283,16 @@ impl RuleEngine {
     #[must_use]
     pub fn load_errors(&self) -> &[RuleError] {
         &self.load_errors
+    }
+
+    /// Rhai definition files (`.d.rhai`) of the host API, for editors with a Rhai extension:
+    /// `(file name, contents)`.
+    #[must_use]
+    pub fn definitions(&self) -> Vec<(String, String)> {
+        let defs = self.engine.definitions();
+        let mut out: Vec<(String, String)> = defs.iter_files().collect();
+        out.sort();
+        out
     }
 
     /// The limits rules run under.

@@ -253,3 +253,31 @@ pub(crate) fn json_to_dynamic(v: &serde_json::Value) -> Dynamic {
         }
     }
 }
+
+/// Convert a Rhai value (rule params written in a test) into JSON; custom types become text.
+pub(crate) fn dynamic_to_json(v: &Dynamic) -> serde_json::Value {
+    if v.is_unit() {
+        return serde_json::Value::Null;
+    }
+    if let Ok(b) = v.as_bool() {
+        return b.into();
+    }
+    if let Ok(i) = v.as_int() {
+        return i.into();
+    }
+    if let Ok(f) = v.as_float() {
+        return serde_json::Number::from_f64(f)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number);
+    }
+    if let Some(a) = v.read_lock::<rhai::Array>() {
+        return serde_json::Value::Array(a.iter().map(dynamic_to_json).collect());
+    }
+    if let Some(m) = v.read_lock::<Map>() {
+        return serde_json::Value::Object(
+            m.iter()
+                .map(|(k, x)| (k.to_string(), dynamic_to_json(x)))
+                .collect(),
+        );
+    }
+    serde_json::Value::String(v.to_string())
+}

@@ -80,17 +80,24 @@ fn rss_bytes() -> Option<u64> {
     Some(pages * 4096)
 }
 
-/// Arms the deadline for the current thread until dropped.
-pub(crate) struct RunGuard;
+/// Arms the deadline for the current thread until dropped; restores the previous one, so runs
+/// nest (a rule test runs rules inside its own budget).
+pub(crate) struct RunGuard {
+    previous: Option<Instant>,
+    previous_log: Vec<String>,
+}
 
 impl RunGuard {
     pub(crate) fn start(budget: Duration) -> Self {
-        DEADLINE.with(|d| d.set(Instant::now().checked_add(budget)));
+        let previous = DEADLINE.with(|d| d.replace(Instant::now().checked_add(budget)));
+        let previous_log = LOG.with(|l| std::mem::take(&mut *l.borrow_mut()));
         // The baseline is taken at the first memory check, not here: reading it costs a file
         // read, which would dominate the run time of small rules.
         BASELINE_RSS.with(|b| b.set(0));
-        LOG.with(|l| l.borrow_mut().clear());
-        Self
+        Self {
+            previous,
+            previous_log,
+        }
     }
     /// Lines the script printed during this run.
     pub(crate) fn take_log(&self) -> Vec<String> {
@@ -100,7 +107,9 @@ impl RunGuard {
 
 impl Drop for RunGuard {
     fn drop(&mut self) {
-        DEADLINE.with(|d| d.set(None));
+        DEADLINE.with(|d| d.set(self.previous));
+        let previous = std::mem::take(&mut self.previous_log);
+        LOG.with(|l| *l.borrow_mut() = previous);
     }
 }
 

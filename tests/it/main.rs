@@ -5,6 +5,7 @@
     reason = "test helpers: a failed setup step should fail the test loudly"
 )]
 
+mod authoring;
 mod catalog;
 mod cli;
 mod engine;
@@ -13,3 +14,4 @@ mod formats;
 mod hostile;
 mod rules;
 mod support;
+mod watch;

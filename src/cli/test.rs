@@ -1,0 +1,115 @@
+//! `rolecall test`: run `*.test.rhai` rule tests.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+
+use super::{emit, Exit};
+use rolecall::engine::testing::{find_test_files, run_tests, BUILTIN_TESTS};
+use rolecall::engine::{Limits, RuleEngine, RuleError};
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Directories with rules and their `*.test.rhai` tests (default: the config's rule
+    /// directories, or the built-in rules' tests).
+    dirs: Vec<PathBuf>,
+    /// Run only tests whose `file::name` contains this text.
+    #[arg(long)]
+    filter: Option<String>,
+    /// Do not load the built-in rules.
+    #[arg(long)]
+    no_builtin: bool,
+}
+
+fn render_failure(out: &mut String, e: &RuleError, with_message: bool) {
+    if with_message {
+        for line in e.message.lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    let _ = writeln!(out, "  --> {}", e.location());
+    let mut lines = e.snippet.lines();
+    if let Some(code) = lines.next() {
+        let w = e.line.to_string().len();
+        let _ = writeln!(out, "  {:>w$} | {code}", e.line);
+        if let Some(caret) = lines.next() {
+            let _ = writeln!(out, "  {:>w$} | {caret}", "");
+        }
+    }
+}
+
+pub fn run(args: &TestArgs) -> miette::Result<Exit> {
+    let dirs = if args.dirs.is_empty() {
+        std::env::current_dir()
+            .ok()
+            .and_then(|d| rolecall::config::find(&d))
+            .map(|p| rolecall::config::load(&p))
+            .transpose()?
+            .map(|c| c.rules)
+            .unwrap_or_default()
+    } else {
+        args.dirs.clone()
+    };
+    let mut engine = RuleEngine::new(Limits::default());
+    if !args.no_builtin {
+        engine.add_builtin();
+    }
+    for d in &dirs {
+        engine.add_dir(d)?;
+    }
+    let sources: Vec<(String, String)> = if dirs.is_empty() {
+        BUILTIN_TESTS
+            .iter()
+            .map(|(p, t)| (format!("builtin:{p}"), (*t).to_owned()))
+            .collect()
+    } else {
+        find_test_files(&dirs)
+            .into_iter()
+            .map(|p| {
+                let text = std::fs::read_to_string(&p)
+                    .map_err(|e| miette::miette!("cannot read `{}`: {e}", p.display()))?;
+                Ok((p.display().to_string(), text))
+            })
+            .collect::<miette::Result<_>>()?
+    };
+    let engine = Arc::new(engine);
+    let report = run_tests(&engine, &sources, args.filter.as_deref());
+    let mut out = String::new();
+    for e in engine.load_errors().iter().chain(&report.load_errors) {
+        let _ = writeln!(out, "error: {} ({})", e.message, e.kind);
+        render_failure(&mut out, e, false);
+    }
+    for o in &report.outcomes {
+        let ms = o.elapsed.as_secs_f64() * 1000.0;
+        match &o.failure {
+            None => {
+                let _ = writeln!(out, "ok    {}::{} ({ms:.1} ms)", o.file, o.name);
+            }
+            Some(e) => {
+                let _ = writeln!(out, "FAIL  {}::{}", o.file, o.name);
+                render_failure(&mut out, e, true);
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{} passed, {} failed",
+        report.passed(),
+        report.failed()
+    );
+    emit(&out)?;
+    Ok(
+        if !engine.load_errors().is_empty()
+            || !report.load_errors.is_empty()
+            || report.outcomes.is_empty()
+        {
+            Exit::Error
+        } else if report.failed() > 0 {
+            Exit::Findings
+        } else {
+            Exit::Clean
+        },
+    )
+}
