@@ -186,6 +186,7 @@ fn watch_latency(snapshot: &Path) {
         wait_for("waiting for changes");
     }
     let _ = child.kill();
+    let _ = child.wait();
     times.sort();
     println!(
         "watch: one-rule change shown {} after the save (median; best {}), 200 ms debounce included (target <= 300 ms)",
