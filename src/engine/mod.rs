@@ -164,33 +164,8 @@ impl RuleEngine {
     /// # Errors
     /// A [`RuleError`] for a rule that does not compile, lacks metadata or docs, or reuses an id.
     pub fn add_source(&mut self, name: &str, text: &str) -> Result<&RuleMeta, Box<RuleError>> {
-        let result = load::compile(&self.engine, name, text).and_then(|rule| {
-            match self.rules.iter().find(|r| r.meta.id == rule.meta.id) {
-                Some(other) => Err(Box::new(
-                    RuleError::new(
-                        RuleErrorKind::DuplicateId,
-                        name,
-                        &rule.text,
-                        load::line_of(&rule.text, "const RULE").unwrap_or(0),
-                        1,
-                        format!(
-                            "rule id `{}` is already used by `{}`",
-                            rule.meta.id, other.meta.source
-                        ),
-                    )
-                    .with_id(&rule.meta.id)
-                    .with_help("ids are unique and never reused: pick a new one"),
-                )),
-                None => Ok(rule),
-            }
-        });
-        match result {
-            Ok(rule) => {
-                // Kept sorted by id so runs and reports are in a stable order.
-                let at = self.rules.partition_point(|r| r.meta.id < rule.meta.id);
-                self.rules.insert(at, rule);
-                Ok(&self.rules[at].meta)
-            }
+        match self.compile_unique(name, text, false) {
+            Ok(rule) => Ok(self.insert(rule)),
             Err(e) => {
                 self.load_errors.push((*e).clone());
                 Err(e)
@@ -205,33 +180,50 @@ impl RuleEngine {
     /// # Errors
     /// As [`RuleEngine::add_source`].
     pub fn upsert_source(&mut self, name: &str, text: &str) -> Result<&RuleMeta, Box<RuleError>> {
-        let rule = load::compile(&self.engine, name, text)?;
-        if let Some(other) = self
-            .rules
-            .iter()
-            .find(|r| r.meta.id == rule.meta.id && r.meta.source != name)
-        {
-            return Err(Box::new(
-                RuleError::new(
-                    RuleErrorKind::DuplicateId,
-                    name,
-                    &rule.text,
-                    load::line_of(&rule.text, "const RULE").unwrap_or(0),
-                    1,
-                    format!(
-                        "rule id `{}` is already used by `{}`",
-                        rule.meta.id, other.meta.source
-                    ),
-                )
-                .with_id(&rule.meta.id)
-                .with_help("ids are unique and never reused: pick a new one"),
-            ));
-        }
+        let rule = self.compile_unique(name, text, true)?;
         self.rules.retain(|r| r.meta.source != name);
         self.load_errors.retain(|e| e.file != name);
+        Ok(self.insert(rule))
+    }
+
+    /// Compile, refusing an id that another loaded rule uses (when `replacing`, the rule from
+    /// the same source is the one being replaced and does not count).
+    fn compile_unique(
+        &self,
+        name: &str,
+        text: &str,
+        replacing: bool,
+    ) -> Result<CompiledRule, Box<RuleError>> {
+        let rule = load::compile(&self.engine, name, text)?;
+        let Some(other) = self
+            .rules
+            .iter()
+            .find(|r| r.meta.id == rule.meta.id && !(replacing && r.meta.source == name))
+        else {
+            return Ok(rule);
+        };
+        Err(Box::new(
+            RuleError::new(
+                RuleErrorKind::DuplicateId,
+                name,
+                &rule.text,
+                load::line_of(&rule.text, "const RULE").unwrap_or(0),
+                1,
+                format!(
+                    "rule id `{}` is already used by `{}`",
+                    rule.meta.id, other.meta.source
+                ),
+            )
+            .with_id(&rule.meta.id)
+            .with_help("ids are unique and never reused: pick a new one"),
+        ))
+    }
+
+    fn insert(&mut self, rule: CompiledRule) -> &RuleMeta {
+        // Kept sorted by id so runs and reports are in a stable order.
         let at = self.rules.partition_point(|r| r.meta.id < rule.meta.id);
         self.rules.insert(at, rule);
-        Ok(&self.rules[at].meta)
+        &self.rules[at].meta
     }
 
     /// Unload the rule from `name`; returns its id if one was loaded.
