@@ -6,6 +6,7 @@ pub mod authz;
 pub mod catalog;
 pub mod config;
 pub mod engine;
+pub mod fetch;
 pub mod model;
 pub mod report;
 pub mod watch;
