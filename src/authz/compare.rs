@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use super::explain::{policy_targets, target_text, Explanation, TargetObject};
+use super::explain::{policy_targets, Explanation};
+use super::question::{target_text, TargetObject};
 use super::{effective_grants, role_grants};
 use crate::model::{Org, Permission, Scope, SubjectRef};
 

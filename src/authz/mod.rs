@@ -12,6 +12,7 @@ mod compare;
 mod decision;
 mod diff;
 mod explain;
+mod question;
 
 pub use compare::{
     baseline_differences, check_error_body, grants_with, role_has, same_subject, same_target,
@@ -19,10 +20,8 @@ pub use compare::{
 };
 pub use decision::{subject_phrase, target_phrase, Awareness, Decision, Fix};
 pub use diff::{diff, DiffOptions, OrgDiff, RoleDiff, SubjectDiff};
-pub use explain::{
-    explain, resolve_subject, resolve_target, target_text, ExplainInputError, Explanation,
-    PermissionCheck, Question, Status, Step, TargetObject, Verdict,
-};
+pub use explain::{explain, Explanation, PermissionCheck, Question, Status, Step, Verdict};
+pub use question::{resolve_subject, resolve_target, target_text, ExplainInputError, TargetObject};
 
 use crate::model::{GrantRef, Org, Permission, Scope, SubjectRef};
 

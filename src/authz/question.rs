@@ -1,0 +1,140 @@
+//! The question `explain` answers: resolving `client:NAME`-style subjects and
+//! `management-unit:NAME`-style targets, and finding the target from ids in a request path.
+
+use super::Scope;
+use crate::model::{Org, SubjectRef};
+
+/// The object a call acts on, which decides the division that matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetObject {
+    /// A division itself.
+    Division(u32),
+    /// A WFM management unit.
+    ManagementUnit(u32),
+    /// A WFM business unit.
+    BusinessUnit(u32),
+}
+
+/// Errors in the question itself (unknown subject, operation or target).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExplainInputError {
+    /// What is wrong.
+    pub message: String,
+    /// What to do.
+    pub help: String,
+}
+
+pub(super) fn input_err(message: String, help: &str) -> ExplainInputError {
+    ExplainInputError {
+        message,
+        help: help.to_owned(),
+    }
+}
+
+/// Resolve `client:NAME|ID`, `user:EMAIL|ID` or `group:NAME|ID`.
+///
+/// # Errors
+/// When the kind is unknown or no such subject is in the snapshot.
+pub fn resolve_subject(org: &Org, spec: &str) -> Result<SubjectRef, ExplainInputError> {
+    let (kind, key) = spec.split_once(':').ok_or_else(|| {
+        input_err(
+            format!("subject `{spec}` has no kind"),
+            "write `client:NAME`, `user:EMAIL` or `group:NAME`",
+        )
+    })?;
+    let found = match kind {
+        "client" => org.client(key).map(SubjectRef::Client),
+        "user" => org.user(key).map(SubjectRef::User),
+        "group" => org.group(key).map(SubjectRef::Group),
+        _ => {
+            return Err(input_err(
+                format!("unknown subject kind `{kind}`"),
+                "use `client:`, `user:` or `group:`",
+            ))
+        }
+    };
+    found.ok_or_else(|| {
+        input_err(
+            format!("no {kind} `{key}` in the snapshot"),
+            "check the name or id; names are case-sensitive, emails are not",
+        )
+    })
+}
+
+/// Resolve `division:NAME`, `management-unit:NAME` or `business-unit:NAME` (names or ids).
+///
+/// # Errors
+/// When the kind is unknown or no such object is in the snapshot.
+pub fn resolve_target(org: &Org, spec: &str) -> Result<TargetObject, ExplainInputError> {
+    let (kind, key) = spec.split_once(':').ok_or_else(|| {
+        input_err(
+            format!("target `{spec}` has no kind"),
+            "write `division:NAME`, `management-unit:NAME` or `business-unit:NAME`",
+        )
+    })?;
+    let found = match kind {
+        "division" => org.division(key).map(TargetObject::Division),
+        "management-unit" | "mu" => org.management_unit(key).map(TargetObject::ManagementUnit),
+        "business-unit" | "bu" => org.business_unit(key).map(TargetObject::BusinessUnit),
+        _ => {
+            return Err(input_err(
+                format!("unknown target kind `{kind}`"),
+                "use `division:`, `management-unit:` or `business-unit:`",
+            ))
+        }
+    };
+    found.ok_or_else(|| {
+        input_err(
+            format!("no {kind} `{key}` in the snapshot"),
+            "check the name or id",
+        )
+    })
+}
+
+/// Describe a target: "management unit `EU Agents` (division `Support EU`)".
+#[must_use]
+pub fn target_text(org: &Org, t: TargetObject) -> String {
+    let s = org.snapshot();
+    let div = |d: Option<u32>| {
+        d.map_or_else(
+            || "no division".to_owned(),
+            |d| format!("division `{}`", org.scope_name(Scope::Division(d))),
+        )
+    };
+    match t {
+        TargetObject::Division(d) => format!("division `{}`", org.scope_name(Scope::Division(d))),
+        TargetObject::ManagementUnit(m) => {
+            let name = s
+                .management_units
+                .get(m as usize)
+                .map_or("?", |x| x.name.as_str());
+            format!("management unit `{name}` ({})", div(org.mu_division(m)))
+        }
+        TargetObject::BusinessUnit(b) => {
+            let name = s
+                .business_units
+                .get(b as usize)
+                .map_or("?", |x| x.name.as_str());
+            format!("business unit `{name}` ({})", div(org.bu_division(b)))
+        }
+    }
+}
+
+pub(super) fn infer_target(org: &Org, params: &[(String, String)]) -> Option<TargetObject> {
+    params.iter().find_map(|(name, value)| {
+        if name.ends_with("managementUnitId") {
+            org.management_unit(value).map(TargetObject::ManagementUnit)
+        } else if name.ends_with("businessUnitId") {
+            org.business_unit(value).map(TargetObject::BusinessUnit)
+        } else if name == "divisionId" {
+            org.division(value).map(TargetObject::Division)
+        } else if name == "userId" {
+            // Users are division objects too: their own division is the one checked.
+            org.user(value)
+                .and_then(|u| org.user_division(u))
+                .map(TargetObject::Division)
+        } else {
+            None
+        }
+    })
+}
