@@ -36,6 +36,11 @@ pub struct CheckArgs {
     /// Check the built-in sample org (the default when no source is given).
     #[arg(long)]
     sample: bool,
+    /// Fetch the org live (into memory) and check it.
+    #[arg(long, conflicts_with_all = ["snapshot", "sample"])]
+    live: bool,
+    #[command(flatten)]
+    connect: super::fetch::ConnectArgs,
     /// Configuration file (default: `rolecall.toml` here or in a parent directory).
     #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
     config: Option<PathBuf>,
@@ -149,7 +154,11 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
         .map(baseline_fingerprints)
         .transpose()?;
 
-    let (snapshot, kind, path) = load_source(args.snapshot.as_deref())?;
+    let (snapshot, kind, path) = if args.live {
+        (super::fetch::fetch_org(&args.connect)?.0, "live", None)
+    } else {
+        load_source(args.snapshot.as_deref())?
+    };
     let org = Arc::new(Org::new(snapshot));
     let limits = Limits {
         budget: Duration::from_secs_f64(budget),

@@ -6,6 +6,7 @@
 mod check;
 mod diff;
 mod explain;
+mod fetch;
 mod generate;
 mod rules;
 mod test;
@@ -53,6 +54,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Differences in effective access between two orgs (matched by name).
     Diff(diff::DiffArgs),
+    /// Read a live org into a snapshot file.
+    Fetch(fetch::FetchArgs),
     /// Explain why a subject's API call is allowed or denied (403), and the smallest fix.
     Explain(explain::ExplainArgs),
     /// Write a deterministic synthetic org snapshot (for benchmarks and experiments).
@@ -126,6 +129,7 @@ pub fn main() -> Exit {
         Command::Check(args) => check::run(args),
         Command::Diff(args) => diff::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Fetch(args) => fetch::run(&args),
         Command::Generate(args) => generate::run(&args),
         Command::Rules(cmd) => rules::run(&cmd),
         Command::Test(args) => test::run(&args),

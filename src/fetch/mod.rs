@@ -5,7 +5,10 @@
 //! network; secrets are [`credentials::Secret`]s that never print.
 
 pub mod budget;
+#[cfg(feature = "fetch")]
+pub mod client;
 pub mod credentials;
 pub mod plan;
 pub mod regions;
 pub mod retry;
+pub mod wire;

@@ -10,6 +10,7 @@ mod catalog;
 mod cli;
 mod engine;
 mod explain;
+mod fetch;
 mod formats;
 mod hostile;
 mod rules;

@@ -61,3 +61,4 @@ pub fn stable_filters() -> Vec<(&'static str, &'static str)> {
         (r#""ageSeconds": \d+"#, r#""ageSeconds": "[AGE]""#),
     ]
 }
+pub mod fake_genesys;

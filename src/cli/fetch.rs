@@ -1,0 +1,148 @@
+//! `rolecall fetch`: read a live org into a snapshot file (written atomically).
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{note, Exit};
+use rolecall::fetch::client::{fetch, FetchOptions, FetchStats};
+use rolecall::fetch::credentials;
+use rolecall::fetch::regions::{check_base, login_for, resolve_region};
+use rolecall::model::{save_snapshot, OrgSnapshot};
+
+/// Where and how to connect; shared by `fetch` and `check --live`.
+#[derive(Debug, Args, Clone)]
+pub struct ConnectArgs {
+    /// A profile of the Genesys `gc` CLI (`~/.gc/config.toml`); `DEFAULT` is used when present.
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// Region key or domain (e.g. `eu-west-1`, `mypurecloud.ie`); overrides the credentials' region.
+    #[arg(long)]
+    region: Option<String>,
+    /// API base URL (https, or http on loopback for test servers).
+    #[arg(long, value_name = "URL")]
+    api_base: Option<String>,
+    /// Login base URL (default: derived from the API base).
+    #[arg(long, value_name = "URL")]
+    login_base: Option<String>,
+    /// Requests per minute.
+    #[arg(long, default_value_t = 300)]
+    rate: u32,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// No progress output.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// Output file.
+    #[arg(short, long, default_value = "org.json")]
+    output: PathBuf,
+}
+
+fn gc_config() -> PathBuf {
+    std::env::var_os("HOME").map_or_else(
+        || PathBuf::from(".gc/config.toml"),
+        |h| PathBuf::from(h).join(".gc/config.toml"),
+    )
+}
+
+/// Resolve credentials and hosts, then fetch.
+pub fn fetch_org(c: &ConnectArgs) -> miette::Result<(OrgSnapshot, FetchStats)> {
+    let creds = credentials::resolve(&gc_config(), c.profile.as_deref(), |k| {
+        std::env::var(k).ok()
+    })
+    .map_err(|m| miette::miette!(help = "see `rolecall fetch --help`", "{m}"))?;
+    let region = c.region.clone().or(creds.region.clone());
+    let (api, login) = match (&c.api_base, &region) {
+        (Some(api), _) => (
+            api.trim_end_matches('/').to_owned(),
+            c.login_base.clone().unwrap_or_else(|| login_for(api)),
+        ),
+        (None, Some(r)) => {
+            let hosts = resolve_region(r).ok_or_else(|| {
+                miette::miette!(
+                    help = "use a key such as `eu-west-1` or a domain such as `mypurecloud.ie`",
+                    "unknown region `{r}`"
+                )
+            })?;
+            (hosts.api, c.login_base.clone().unwrap_or(hosts.login))
+        }
+        (None, None) => {
+            return Err(miette::miette!(
+                help = "set GENESYSCLOUD_REGION, or pass --region or --api-base",
+                "no region: cannot tell which Genesys Cloud to call"
+            ))
+        }
+    };
+    for u in [&api, &login] {
+        check_base(u).map_err(|m| miette::miette!("{m}"))?;
+    }
+    if !c.quiet {
+        note(&format!(
+            "fetching from {api} with credentials from {}",
+            creds.source
+        ));
+    }
+    let opts = FetchOptions {
+        api_base: api,
+        login_base: login,
+        auth: creds.auth,
+        region,
+        per_minute: c.rate,
+        concurrency: c.concurrency,
+        max_attempts: 6,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| miette::miette!("cannot start the async runtime: {e}"))?;
+    let (snap, stats) = rt.block_on(fetch(opts))?;
+    if !c.quiet {
+        note(&format!(
+            "fetched {} users, {} groups, {} roles, {} grants, {} clients, {} divisions, {} policies, {} operations; \
+             {} requests, {} retries, {} rate-limited, {} gap(s) in {:.1} s",
+            snap.users.len(),
+            snap.groups.len(),
+            snap.roles.len(),
+            snap.grants.len(),
+            snap.oauth_clients.len(),
+            snap.divisions.len(),
+            snap.access_policies.len(),
+            snap.operations.len(),
+            stats.requests,
+            stats.retries,
+            stats.rate_limited,
+            stats.gaps,
+            stats.elapsed.as_secs_f64()
+        ));
+        for g in snap.coverage.iter().filter(|g| g.status != "ok") {
+            note(&format!(
+                "gap: {} answered {}{}{}",
+                g.endpoint,
+                g.http_status.unwrap_or(0),
+                g.error_code
+                    .as_deref()
+                    .map(|c| format!(" `{c}`"))
+                    .unwrap_or_default(),
+                g.permission
+                    .as_deref()
+                    .map(|p| format!(" (needs `{p}`)"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    Ok((snap, stats))
+}
+
+pub fn run(args: &FetchArgs) -> miette::Result<Exit> {
+    let (snap, _) = fetch_org(&args.connect)?;
+    save_snapshot(&snap, &args.output)?;
+    note(&format!("wrote `{}`", args.output.display()));
+    Ok(Exit::Clean)
+}

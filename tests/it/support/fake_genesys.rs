@@ -1,0 +1,529 @@
+//! A fake Genesys Cloud Platform API on 127.0.0.1 for fetch tests: the token endpoint and every
+//! endpoint the fetcher reads, with the documented paging envelopes, serving an org given as a
+//! snapshot. Its wire types are its own, written from API-FACTS, never the fetcher's.
+//!
+//! Faults are injected by probability from a seed: 429 with `Retry-After`, 500/502/503/504,
+//! bodies cut off mid-stream (a reset connection), and slow responses. Every request is logged.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use rolecall::model::OrgSnapshot;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// How the fake behaves.
+#[derive(Clone)]
+pub struct FakeConfig {
+    pub client_id: String,
+    pub client_secret: String,
+    /// The first token stops working after this many API requests (401 until renewed); later
+    /// tokens last, as real 24-hour tokens do within one fetch.
+    pub token_lifetime: Option<usize>,
+    /// Path prefixes that answer 403 `missing.permissions`.
+    pub denied: Vec<String>,
+    /// Probability of an injected fault per API request.
+    pub fault_rate: f64,
+    pub seed: u64,
+    /// Requests allowed per window before 429s.
+    pub rate_limit: Option<(usize, Duration)>,
+    /// Added to every API response.
+    pub latency: Duration,
+    /// Paths that always fail with 500.
+    pub broken: Vec<String>,
+}
+
+impl Default for FakeConfig {
+    fn default() -> Self {
+        Self {
+            client_id: "fake-client".into(),
+            client_secret: "fake-secret".into(),
+            token_lifetime: None,
+            denied: Vec::new(),
+            fault_rate: 0.0,
+            seed: 1,
+            rate_limit: None,
+            latency: Duration::ZERO,
+            broken: Vec::new(),
+        }
+    }
+}
+
+struct Inner {
+    org: OrgSnapshot,
+    cfg: FakeConfig,
+    log: Mutex<Vec<String>>,
+    tokens: Mutex<HashMap<String, usize>>,
+    issued: AtomicUsize,
+    rng: AtomicU64,
+    window: Mutex<(std::time::Instant, usize)>,
+}
+
+/// A running fake; the server stops when the runtime it was started on ends.
+pub struct FakeGenesys {
+    pub base: String,
+    inner: Arc<Inner>,
+    _rt: tokio::runtime::Runtime,
+}
+
+impl FakeGenesys {
+    pub fn start(org: OrgSnapshot, cfg: FakeConfig) -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let inner = Arc::new(Inner {
+            org,
+            rng: AtomicU64::new(cfg.seed ^ 0x9E37_79B9),
+            cfg,
+            log: Mutex::new(Vec::new()),
+            tokens: Mutex::new(HashMap::new()),
+            issued: AtomicUsize::new(0),
+            window: Mutex::new((std::time::Instant::now(), 0)),
+        });
+        let app = Router::new()
+            .route("/oauth/token", post(token))
+            .fallback(get(api))
+            .with_state(Arc::clone(&inner));
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self {
+            base,
+            inner,
+            _rt: rt,
+        }
+    }
+
+    /// `METHOD path?query` of every request, in order.
+    pub fn log(&self) -> Vec<String> {
+        self.inner.log.lock().unwrap().clone()
+    }
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, axum::Json(json!({"message": message, "code": code, "status": status.as_u16(), "contextId": "fake-context"}))).into_response()
+}
+
+async fn token(State(s): State<Arc<Inner>>, headers: HeaderMap, body: String) -> Response {
+    s.log.lock().unwrap().push("POST /oauth/token".into());
+    let expected = format!(
+        "Basic {}",
+        base64(&format!("{}:{}", s.cfg.client_id, s.cfg.client_secret))
+    );
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if auth != expected || body.trim() != "grant_type=client_credentials" {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(
+                json!({"error": "invalid_client", "description": "client authentication failed"}),
+            ),
+        )
+            .into_response();
+    }
+    let n = s.issued.fetch_add(1, Ordering::SeqCst);
+    let t = format!("fake-token-{n}-{}", s.cfg.seed);
+    s.tokens.lock().unwrap().insert(t.clone(), 0);
+    axum::Json(json!({"access_token": t, "token_type": "bearer", "expires_in": 86400}))
+        .into_response()
+}
+
+fn base64(s: &str) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b = s.as_bytes();
+    let mut out = String::new();
+    for c in b.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+impl Inner {
+    fn next_random(&self) -> f64 {
+        let mut x = self
+            .rng
+            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::SeqCst)
+            .wrapping_add(0x9E37_79B9_7F4A_7C15);
+        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((x ^ (x >> 31)) % 1_000_000) as f64 / 1_000_000.0
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Listing {
+    entities: Vec<Value>,
+    page_size: usize,
+    page_number: usize,
+    total: usize,
+    page_count: usize,
+}
+
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the HTTP response itself, built once per request"
+)]
+fn page(items: Vec<Value>, q: &HashMap<String, String>, max: usize) -> Result<Value, Response> {
+    let size: usize = q.get("pageSize").and_then(|v| v.parse().ok()).unwrap_or(25);
+    if size > max {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "response.entity.too.large",
+            "page size too large",
+        ));
+    }
+    let number: usize = q
+        .get("pageNumber")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let total = items.len();
+    let page_count = total.div_ceil(size).max(1);
+    let entities = items
+        .into_iter()
+        .skip((number - 1) * size)
+        .take(size)
+        .collect();
+    Ok(serde_json::to_value(Listing {
+        entities,
+        page_size: size,
+        page_number: number,
+        total,
+        page_count,
+    })
+    .unwrap())
+}
+
+fn div_ref(org: &OrgSnapshot, id: &str) -> Value {
+    let name = org
+        .divisions
+        .iter()
+        .find(|d| d.id == id)
+        .map_or("All divisions", |d| d.name.as_str());
+    json!({"id": id, "name": name, "selfUri": format!("/api/v2/authorization/divisions/{id}")})
+}
+
+fn user_json(u: &rolecall::model::User) -> Value {
+    json!({"id": u.id, "name": u.name, "email": u.email, "username": u.username, "state": u.state, "version": 1,
+           "division": u.division.as_ref().map(|d| json!({"id": d.id, "name": d.name})), "selfUri": format!("/api/v2/users/{}", u.id)})
+}
+
+/// Subject grants of a role: users and groups from the grant rows, clients from `roleDivisions`.
+fn subject_grants(org: &OrgSnapshot, role: &str) -> Vec<Value> {
+    let mut by_subject: Vec<(String, String, String, Vec<Value>)> = Vec::new();
+    let mut add = |id: &str, name: &str, kind: &str, div: &str| {
+        let d = div_ref(org, div);
+        match by_subject.iter_mut().find(|(i, ..)| i == id) {
+            Some(e) => e.3.push(d),
+            None => by_subject.push((id.into(), name.into(), kind.into(), vec![d])),
+        }
+    };
+    for g in org.grants.iter().filter(|g| g.role_id == role) {
+        let name = match g.subject_type.as_str() {
+            "PC_USER" => org
+                .users
+                .iter()
+                .find(|u| u.id == g.subject_id)
+                .map(|u| u.name.clone()),
+            _ => org
+                .groups
+                .iter()
+                .find(|x| x.id == g.subject_id)
+                .map(|x| x.name.clone()),
+        };
+        add(
+            &g.subject_id,
+            &name.unwrap_or_default(),
+            &g.subject_type,
+            &g.division_id,
+        );
+    }
+    for c in &org.oauth_clients {
+        for rd in c.role_divisions.iter().filter(|rd| rd.role_id == role) {
+            add(&c.id, &c.name, "PC_OAUTH_CLIENT", &rd.division_id);
+        }
+    }
+    by_subject.into_iter().map(|(id, name, kind, divisions)| json!({"id": id, "name": name, "type": kind, "divisions": divisions})).collect()
+}
+
+fn mini_swagger(org: &OrgSnapshot) -> Value {
+    let mut paths = serde_json::Map::new();
+    for op in &org.operations {
+        let entry = paths.entry(op.path.clone()).or_insert_with(|| json!({}));
+        let mut def = json!({
+            "operationId": op.operation_id,
+            "security": [{"PureCloud OAuth": op.scopes}],
+            "responses": {"200": {"description": "ok"}, "403": {"description": "forbidden",
+                "x-inin-error-codes": op.error_codes_403.iter().map(|c| (c.clone(), json!("template"))).collect::<serde_json::Map<_, _>>()}},
+        });
+        if let Some(r) = &op.permissions {
+            def["x-inin-requires-permissions"] = json!({"type": r.kind, "permissions": r.list});
+        }
+        entry[op.method.to_ascii_lowercase()] = def;
+    }
+    json!({"swagger": "2.0", "info": {"title": "PureCloud Platform API"}, "paths": paths})
+}
+
+async fn api(
+    State(s): State<Arc<Inner>>,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let path = uri.path().to_owned();
+    s.log.lock().unwrap().push(format!(
+        "GET {}",
+        uri.path_and_query().map_or(path.clone(), |p| p.to_string())
+    ));
+    if !s.cfg.latency.is_zero() {
+        tokio::time::sleep(s.cfg.latency).await;
+    }
+    // Authentication.
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .to_owned();
+    {
+        let mut tokens = s.tokens.lock().unwrap();
+        match tokens.get_mut(&token) {
+            None => {
+                return error(
+                    StatusCode::UNAUTHORIZED,
+                    "bad.credentials",
+                    "Invalid login credentials.",
+                )
+            }
+            Some(used) => {
+                *used += 1;
+                if token.starts_with("fake-token-0-")
+                    && s.cfg.token_lifetime.is_some_and(|l| *used > l)
+                {
+                    return error(
+                        StatusCode::UNAUTHORIZED,
+                        "credentials.expired",
+                        "The token has expired.",
+                    );
+                }
+            }
+        }
+    }
+    // Rate limit: a fixed window.
+    if let Some((allowed, window)) = s.cfg.rate_limit {
+        let mut w = s.window.lock().unwrap();
+        if w.0.elapsed() >= window {
+            *w = (std::time::Instant::now(), 0);
+        }
+        w.1 += 1;
+        if w.1 > allowed {
+            let left = window.saturating_sub(w.0.elapsed()).as_secs().max(1);
+            let mut r = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too.many.requests.retry.after",
+                "Rate limit exceeded",
+            );
+            r.headers_mut()
+                .insert("retry-after", left.to_string().parse().unwrap());
+            return r;
+        }
+    }
+    if s.cfg.broken.iter().any(|b| path.starts_with(b.as_str())) {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal.server.error",
+            "broken on purpose",
+        );
+    }
+    // Injected faults.
+    if s.cfg.fault_rate > 0.0 && s.next_random() < s.cfg.fault_rate {
+        let pick = (s.next_random() * 7.0) as usize;
+        match pick {
+            0 => {
+                let mut r = error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too.many.requests.retry.after",
+                    "burst",
+                );
+                r.headers_mut().insert("retry-after", "0".parse().unwrap());
+                return r;
+            }
+            1 => {
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal.server.error",
+                    "fault",
+                )
+            }
+            2 => return error(StatusCode::BAD_GATEWAY, "bad.gateway", "fault"),
+            3 => {
+                return error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "service.unavailable",
+                    "fault",
+                )
+            }
+            4 => return error(StatusCode::GATEWAY_TIMEOUT, "request.timeout", "fault"),
+            5 => {
+                // A body cut off mid-stream: the connection is dropped before the response ends.
+                let chunks: Vec<Result<&'static [u8], std::io::Error>> = vec![
+                    Ok(b"{\"entities\": [".as_slice()),
+                    Err(std::io::Error::other("reset")),
+                ];
+                return Response::builder()
+                    .status(200)
+                    .header("content-type", "application/json")
+                    .body(Body::from_stream(futures_lite(chunks)))
+                    .unwrap();
+            }
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    if s.cfg.denied.iter().any(|d| path.starts_with(d.as_str())) {
+        return error(StatusCode::FORBIDDEN, "missing.permissions", "Unable to perform the requested action. You are missing the following permission(s): authorization:policy:view");
+    }
+    let org = &s.org;
+    let result: Result<Value, Response> = match path.as_str() {
+        "/api/v2/authorization/roles" => page(
+            org.roles.iter().map(|r| json!({"id": r.id, "name": r.name, "description": r.description, "permissions": [],
+                "permissionPolicies": r.permission_policies.iter().map(|p| json!({"domain": p.domain, "entityName": p.entity_name,
+                    "actionSet": p.action_set, "allowConditions": p.allow_conditions})).collect::<Vec<_>>(),
+                "default": r.default, "base": false, "userCount": 0})).collect(),
+            &q,
+            100,
+        ),
+        "/api/v2/users" => {
+            let state = q.get("state").map_or("active", String::as_str);
+            let users: Vec<Value> = org.users.iter().filter(|u| state == "any" || u.state == state).map(user_json).collect();
+            page(users, &q, 500)
+        }
+        "/api/v2/groups" => page(
+            org.groups.iter().map(|g| json!({"id": g.id, "name": g.name, "state": g.state, "rolesEnabled": g.roles_enabled,
+                "memberCount": g.member_ids.len(), "type": "official", "visibility": "public", "version": 1})).collect(),
+            &q,
+            100,
+        ),
+        "/api/v2/oauth/clients" => Ok(json!({"entities": org.oauth_clients.iter().map(|c| json!({"id": c.id, "name": c.name,
+            "description": c.description, "authorizedGrantType": c.authorized_grant_type,
+            "roleDivisions": c.role_divisions.iter().map(|r| json!({"roleId": r.role_id, "divisionId": r.division_id})).collect::<Vec<_>>(),
+            "scope": c.scope, "state": c.state, "dateToDelete": c.date_to_delete, "accessTokenValiditySeconds": 86400})).collect::<Vec<_>>(),
+            "pageSize": 25, "pageNumber": 1, "total": org.oauth_clients.len(), "pageCount": 1})),
+        "/api/v2/authorization/divisions" => page(
+            org.divisions.iter().map(|d| json!({"id": d.id, "name": d.name, "description": d.description, "homeDivision": d.home_division})).collect(),
+            &q,
+            100,
+        ),
+        "/api/v2/authorization/permissions" => {
+            let mut domains: Vec<String> = org.permission_catalog.iter().map(|p| p.domain.clone()).collect();
+            domains.sort();
+            domains.dedup();
+            page(
+                domains
+                    .iter()
+                    .map(|d| {
+                        let mut map = serde_json::Map::new();
+                        for p in org.permission_catalog.iter().filter(|p| &p.domain == d) {
+                            let e = map.entry(p.entity_type.clone()).or_insert_with(|| json!([]));
+                            e.as_array_mut().unwrap().push(json!({"domain": p.domain, "entityType": p.entity_type, "action": p.action,
+                                "label": p.action, "allowsConditions": false, "divisionAware": p.division_aware}));
+                        }
+                        json!({"id": d, "name": d, "domain": d, "permissionMap": map})
+                    })
+                    .collect(),
+                &q,
+                100,
+            )
+        }
+        "/api/v2/authorization/policies" => {
+            let size: usize = q.get("pageSize").and_then(|v| v.parse().ok()).unwrap_or(25).min(200);
+            let after: usize = q.get("after").and_then(|v| v.parse().ok()).unwrap_or(0);
+            let items: Vec<Value> = org.access_policies.iter().skip(after).take(size).map(|p| json!({"id": p.id, "name": p.name,
+                "targetResource": p.target_resource, "subject": {"type": p.subject.kind, "id": p.subject.id}, "effect": p.effect,
+                "condition": p.condition, "active": p.active, "applyToClients": p.apply_to_clients})).collect();
+            let next = (after + size < org.access_policies.len()).then(|| format!("/api/v2/authorization/policies?pageSize={size}&after={}", after + size));
+            Ok(json!({"entities": items, "nextUri": next, "selfUri": "/api/v2/authorization/policies"}))
+        }
+        "/api/v2/organizations/authentication/settings" => Ok(json!({
+            "multifactorAuthenticationRequired": org.auth_settings.multifactor_authentication_required,
+            "domainAllowlistEnabled": org.auth_settings.domain_allowlist_enabled, "domainAllowlist": org.auth_settings.domain_allowlist,
+            "ipAddressAllowlist": org.auth_settings.ip_address_allowlist, "inactivityTimeoutExclusions": [], "universalLogout": false})),
+        "/api/v2/organizations/me" => Ok(json!({"id": org.organization.id, "name": org.organization.name, "domain": org.organization.domain,
+            "state": "active", "productPlatform": "GenesysCloud", "features": {}})),
+        "/api/v2/workforcemanagement/businessunits" => Ok(json!({"entities": org.business_units.iter().map(|b| json!({"id": b.id,
+            "name": b.name, "authorized": true, "division": b.division.as_ref().map(|d| json!({"id": d.id}))})).collect::<Vec<_>>()})),
+        "/api/v2/workforcemanagement/managementunits" => Ok(json!({"entities": org.management_units.iter().map(|m| json!({"id": m.id,
+            "name": m.name, "businessUnit": m.business_unit.as_ref().map(|b| json!({"id": b.id})),
+            "division": m.division.as_ref().map(|d| json!({"id": d.id}))})).collect::<Vec<_>>()})),
+        "/api/v2/docs/swagger" => Ok(mini_swagger(org)),
+        p => {
+            if let Some(role) = p.strip_prefix("/api/v2/authorization/roles/").and_then(|r| r.strip_suffix("/subjectgrants")) {
+                page(subject_grants(org, role), &q, 100)
+            } else if let Some(group) = p.strip_prefix("/api/v2/groups/").and_then(|r| r.strip_suffix("/members")) {
+                match org.groups.iter().find(|g| g.id == group) {
+                    Some(g) => page(
+                        g.member_ids.iter().filter_map(|m| org.users.iter().find(|u| &u.id == m)).map(user_json).collect(),
+                        &q,
+                        100,
+                    ),
+                    None => Err(error(StatusCode::NOT_FOUND, "not.found", "no such group")),
+                }
+            } else {
+                Err(error(StatusCode::NOT_FOUND, "not.found", "no such resource"))
+            }
+        }
+    };
+    match result {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// A stream over the given items, without pulling in a futures crate.
+fn futures_lite(
+    items: Vec<Result<&'static [u8], std::io::Error>>,
+) -> impl tokio_stream_like::Stream<Item = Result<&'static [u8], std::io::Error>> {
+    tokio_stream_like::iter(items)
+}
+
+mod tokio_stream_like {
+    pub use futures_core::Stream;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    pub struct Iter<I>(I);
+
+    impl<I: Iterator + Unpin> Stream for Iter<I> {
+        type Item = I::Item;
+        fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<I::Item>> {
+            Poll::Ready(self.0.next())
+        }
+    }
+
+    pub fn iter<T>(v: Vec<T>) -> Iter<std::vec::IntoIter<T>> {
+        Iter(v.into_iter())
+    }
+}
