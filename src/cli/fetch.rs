@@ -52,6 +52,34 @@ fn gc_config() -> PathBuf {
     )
 }
 
+/// A progress bar on stderr: requests done of those known so far, an ETA, objects per kind.
+/// indicatif hides it when stderr is not a terminal.
+fn progress_bar(quiet: bool) -> Option<rolecall::fetch::client::ProgressFn> {
+    if quiet {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(1);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} requests · ETA {eta} · {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(std::sync::Arc::new(
+        move |p: &rolecall::fetch::client::Progress| {
+            bar.set_length(p.planned as u64);
+            bar.set_position(p.done as u64);
+            let msg: Vec<String> = p
+                .objects
+                .iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
+            bar.set_message(msg.join(" · "));
+        },
+    ))
+}
+
 /// Resolve credentials and hosts, then fetch.
 pub fn fetch_org(c: &ConnectArgs) -> miette::Result<(OrgSnapshot, FetchStats)> {
     let creds = credentials::resolve(&gc_config(), c.profile.as_deref(), |k| {
@@ -97,6 +125,7 @@ pub fn fetch_org(c: &ConnectArgs) -> miette::Result<(OrgSnapshot, FetchStats)> {
         per_minute: c.rate,
         concurrency: c.concurrency,
         max_attempts: 6,
+        progress: progress_bar(c.quiet),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -106,6 +106,11 @@ pub(crate) fn compile(
             })?,
     };
     let status = field("status").unwrap_or_else(|| "stable".to_owned());
+    let needs: Vec<String> = map
+        .get("needs")
+        .and_then(|v| v.clone().try_cast::<rhai::Array>())
+        .map(|a| a.iter().map(Dynamic::to_string).collect())
+        .unwrap_or_default();
     let docs = clean_docs(ast.doc());
     let missing: Vec<&str> = REQUIRED_SECTIONS
         .iter()
@@ -147,6 +152,7 @@ pub(crate) fn compile(
             docs,
             source: source.to_owned(),
             line: rule_line,
+            needs,
         }),
         ast,
         text,

@@ -87,6 +87,9 @@ pub struct RuleMeta {
     pub source: String,
     /// Line of `const RULE` in the source (1-based; 0 when unknown).
     pub line: usize,
+    /// Snapshot datasets the rule reads (`RULE.needs`, e.g. `["accessPolicies"]`). When the
+    /// snapshot could not read one, the rule reports "unknown" instead of running.
+    pub needs: Vec<String>,
 }
 
 impl RuleMeta {
@@ -165,6 +168,7 @@ mod tests {
             docs: String::new(),
             source: String::new(),
             line: 0,
+            needs: Vec::new(),
         };
         for yes in [
             "WFM001",

@@ -330,7 +330,53 @@ impl RuleEngine {
         } else {
             config.threads
         };
-        let outcomes = run::run_all(&self.engine, &selected, org, &self.limits, threads);
+        // Rules whose data the snapshot could not read say "unknown" instead of running: a
+        // clean result from missing data would be a lie.
+        let gaps: Vec<&crate::model::Coverage> = org
+            .snapshot()
+            .coverage
+            .iter()
+            .filter(|c| c.status != "ok")
+            .collect();
+        let (blind, selected): (Vec<run::Job<'_>>, Vec<run::Job<'_>>) =
+            selected.into_iter().partition(|j| {
+                j.meta
+                    .needs
+                    .iter()
+                    .any(|n| gaps.iter().any(|g| &g.dataset == n))
+            });
+        let mut outcomes = run::run_all(&self.engine, &selected, org, &self.limits, threads);
+        for job in blind {
+            let missing: Vec<String> = gaps
+                .iter()
+                .filter(|g| job.meta.needs.contains(&g.dataset))
+                .map(|g| {
+                    let status = g.http_status.map(|s| format!(" {s}")).unwrap_or_default();
+                    let code = g
+                        .error_code
+                        .as_deref()
+                        .map(|c| format!(" `{c}`"))
+                        .unwrap_or_default();
+                    format!("`{}` ({}{status}{code})", g.dataset, g.endpoint)
+                })
+                .collect();
+            let o = &org.snapshot().organization;
+            outcomes.push(RuleOutcome {
+                findings: vec![Finding {
+                    rule_id: job.meta.id.clone(),
+                    severity: Severity::Info,
+                    subject: ObjectKey { kind: "org", id: o.id.clone(), name: o.name.clone() },
+                    message: format!("unknown: the snapshot could not read {}", missing.join(", ")),
+                    fix: Some("grant the fetching client the permission the endpoint needs, then fetch again".to_owned()),
+                    ..Finding::default()
+                }],
+                meta: job.meta,
+                error: None,
+                elapsed: Duration::ZERO,
+                log: Vec::new(),
+            });
+        }
+        outcomes.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
         CheckReport {
             outcomes,
             load_errors: self.load_errors.clone(),

@@ -21,8 +21,22 @@ use super::retry::{backoff, classify, parse_retry_after, Verdict};
 use super::wire;
 use crate::model::{Coverage, OrgSnapshot, SnapshotSource, FORMAT};
 
+/// A progress report: requests done and planned so far, and objects read per resource.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    /// Requests answered.
+    pub done: usize,
+    /// Requests known to be needed (grows as page counts become known).
+    pub planned: usize,
+    /// Objects read so far per resource (`users`, `grants`, …).
+    pub objects: Vec<(&'static str, usize)>,
+}
+
+/// Called with progress after every response.
+pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
 /// How to fetch.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct FetchOptions {
     /// API base URL, e.g. `https://api.mypurecloud.ie`.
     pub api_base: String,
@@ -38,6 +52,20 @@ pub struct FetchOptions {
     pub concurrency: usize,
     /// Attempts per request before giving up.
     pub max_attempts: u32,
+    /// Progress callback (the CLI draws a bar from it).
+    pub progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for FetchOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FetchOptions")
+            .field("api_base", &self.api_base)
+            .field("login_base", &self.login_base)
+            .field("auth", &self.auth)
+            .field("per_minute", &self.per_minute)
+            .field("concurrency", &self.concurrency)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the fetch did.
@@ -53,6 +81,8 @@ pub struct FetchStats {
     pub elapsed: Duration,
     /// Endpoints that could not be read (403).
     pub gaps: usize,
+    /// Time requests spent in flight, summed (busy share = busy / (elapsed × concurrency)).
+    pub busy: Duration,
 }
 
 /// A fetch that could not complete. No snapshot is produced; an existing file stays as it was.
@@ -111,6 +141,10 @@ struct Conn {
     requests: AtomicUsize,
     retries: AtomicUsize,
     rate_limited: AtomicUsize,
+    busy_micros: std::sync::atomic::AtomicU64,
+    planned: AtomicUsize,
+    done: AtomicUsize,
+    objects: Mutex<Vec<(&'static str, usize)>>,
 }
 
 fn endpoint_of(path: &str) -> String {
@@ -189,8 +223,38 @@ impl Conn {
         }
     }
 
-    /// GET with budget, retries and one token renewal; a 403/404 becomes a coverage gap.
+    fn plan(&self, requests: usize) {
+        self.planned.fetch_add(requests, Ordering::Relaxed);
+    }
+
+    fn report(&self, resource: &'static str, objects: usize) {
+        let snapshot = {
+            let mut o = self.objects.lock().unwrap_or_else(PoisonError::into_inner);
+            match o.iter_mut().find(|(r, _)| *r == resource) {
+                Some(e) => e.1 += objects,
+                None => o.push((resource, objects)),
+            }
+            o.clone()
+        };
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(f) = &self.opts.progress {
+            f(&Progress {
+                done,
+                planned: self.planned.load(Ordering::Relaxed).max(done),
+                objects: snapshot,
+            });
+        }
+    }
+
+    /// GET, then report progress.
     async fn get(&self, path: &str, dataset: &str) -> Result<Got, FetchError> {
+        let got = self.get_once(path, dataset).await?;
+        self.report(resource_name(dataset), 0);
+        Ok(got)
+    }
+
+    /// GET with budget, retries and one token renewal; a 403/404 becomes a coverage gap.
+    async fn get_once(&self, path: &str, dataset: &str) -> Result<Got, FetchError> {
         let endpoint = endpoint_of(path);
         let url = format!("{}{path}", self.opts.api_base.trim_end_matches('/'));
         let mut renewed = false;
@@ -205,6 +269,7 @@ impl Conn {
                 .await
                 .map_err(|e| FetchError::Client(e.to_string()))?;
             self.requests.fetch_add(1, Ordering::Relaxed);
+            let sent_at = Instant::now();
             let sent = self.http.get(&url).bearer_auth(token.expose()).send().await;
             let (status, retry_after, detail) = match sent {
                 Ok(resp) => {
@@ -228,7 +293,12 @@ impl Conn {
                         }
                     }
                     let retry_after = h("retry-after").and_then(|v| parse_retry_after(&v));
-                    match resp.bytes().await {
+                    let body = resp.bytes().await;
+                    self.busy_micros.fetch_add(
+                        u64::try_from(sent_at.elapsed().as_micros()).unwrap_or(u64::MAX),
+                        Ordering::Relaxed,
+                    );
+                    match body {
                         Ok(body) if status == 200 => return Ok(Got::Body(body.to_vec())),
                         Ok(body) if status == 403 || status == 404 => {
                             let err: wire::ErrorBody =
@@ -343,13 +413,44 @@ impl Conn {
         while let Some(done) = set.join_next().await {
             let (n, page) = done.map_err(|e| FetchError::Client(e.to_string()))?;
             match page? {
-                Ok(p) => rest.push((n, p.entities)),
+                Ok(p) => {
+                    self.count(dataset, p.entities.len());
+                    rest.push((n, p.entities));
+                }
                 Err(gap) => return Ok(Err(gap)),
             }
         }
         rest.sort_by_key(|(n, _)| *n);
         items.extend(rest.into_iter().flat_map(|(_, e)| e));
         Ok(Ok(items))
+    }
+}
+
+impl Conn {
+    /// Count objects read without counting a request (the request was counted by `json`).
+    fn count(&self, dataset: &str, n: usize) {
+        let mut o = self.objects.lock().unwrap_or_else(PoisonError::into_inner);
+        let r = resource_name(dataset);
+        match o.iter_mut().find(|(x, _)| *x == r) {
+            Some(e) => e.1 += n,
+            None => o.push((r, n)),
+        }
+    }
+}
+
+fn resource_name(dataset: &str) -> &'static str {
+    match dataset {
+        "roles" => "roles",
+        "grants" => "grants",
+        "users" => "users",
+        "groups" => "groups",
+        "oauthClients" => "clients",
+        "divisions" => "divisions",
+        "permissionCatalog" => "permissions",
+        "accessPolicies" => "policies",
+        "businessUnits" | "managementUnits" => "wfm units",
+        "operations" => "operations",
+        _ => "settings",
     }
 }
 
@@ -389,9 +490,11 @@ pub async fn fetch(opts: FetchOptions) -> Result<(OrgSnapshot, FetchStats), Fetc
         .map_err(|e| FetchError::Client(e.to_string()))?;
     let conn = Arc::new(Conn {
         http,
+        // No burst, and 2% headroom: the server counts in fixed windows whose phase we do not
+        // know, and one 429 costs a whole `Retry-After` pause for every request.
         budget: Mutex::new(Budget::new(
-            opts.per_minute,
-            opts.concurrency.max(1) as u32 * 2,
+            opts.per_minute.saturating_mul(49) / 50,
+            1,
             Instant::now(),
         )),
         permits: Semaphore::new(opts.concurrency.max(1)),
@@ -400,6 +503,11 @@ pub async fn fetch(opts: FetchOptions) -> Result<(OrgSnapshot, FetchStats), Fetc
         requests: AtomicUsize::new(0),
         retries: AtomicUsize::new(0),
         rate_limited: AtomicUsize::new(0),
+        busy_micros: std::sync::atomic::AtomicU64::new(0),
+        // The fixed part of the plan; pages and per-role requests are added as they become known.
+        planned: AtomicUsize::new(16),
+        done: AtomicUsize::new(0),
+        objects: Mutex::new(Vec::new()),
     });
     conn.token(None).await?;
     let mut snap = OrgSnapshot {
@@ -605,6 +713,7 @@ pub async fn fetch(opts: FetchOptions) -> Result<(OrgSnapshot, FetchStats), Fetc
         Err(gap) => coverage.push(gap),
         Ok(roles) => {
             coverage.push(ok("GET /api/v2/authorization/roles", "roles"));
+            conn.plan(roles.len());
             let mut set = tokio::task::JoinSet::new();
             for r in &roles {
                 let (conn, id) = (Arc::clone(&conn), r.id().to_owned());
@@ -655,6 +764,12 @@ pub async fn fetch(opts: FetchOptions) -> Result<(OrgSnapshot, FetchStats), Fetc
         Err(gap) => coverage.push(gap),
         Ok(groups) => {
             coverage.push(ok("GET /api/v2/groups", "groups"));
+            conn.plan(
+                groups
+                    .iter()
+                    .filter(|g| group_holders.contains(g.id()))
+                    .count(),
+            );
             let mut set = tokio::task::JoinSet::new();
             for g in groups.iter().filter(|g| group_holders.contains(g.id())) {
                 let (conn, id) = (Arc::clone(&conn), g.id().to_owned());
@@ -702,6 +817,7 @@ pub async fn fetch(opts: FetchOptions) -> Result<(OrgSnapshot, FetchStats), Fetc
         rate_limited: conn.rate_limited.load(Ordering::Relaxed),
         elapsed: started.elapsed(),
         gaps: snap.coverage.iter().filter(|c| c.status != "ok").count(),
+        busy: Duration::from_micros(conn.busy_micros.load(Ordering::Relaxed)),
     };
     Ok((snap, stats))
 }

@@ -23,6 +23,7 @@ fn options(fake: &FakeGenesys, secret: &str) -> FetchOptions {
         per_minute: 1_000_000,
         concurrency: 8,
         max_attempts: 8,
+        progress: None,
     }
 }
 

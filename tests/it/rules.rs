@@ -335,7 +335,7 @@ fn rol001_says_unknown_when_grants_could_not_be_read() {
     let f = run_rule("ROL001", snap, None);
     assert_eq!(
         lines(&f),
-        ["org t: cannot tell which roles are unused: the snapshot could not read role grants"]
+        ["org t: unknown: the snapshot could not read `grants` (GET /api/v2/authorization/roles/{roleId}/subjectgrants 403)"]
     );
 }
 

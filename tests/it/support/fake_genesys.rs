@@ -59,6 +59,10 @@ impl Default for FakeConfig {
 
 struct Inner {
     org: OrgSnapshot,
+    /// Listings computed once, so the fake answers in constant time per page.
+    role_grants: HashMap<String, Vec<Value>>,
+    members: HashMap<String, Vec<Value>>,
+    users_by_state: HashMap<String, Vec<Value>>,
     cfg: FakeConfig,
     log: Mutex<Vec<String>>,
     tokens: Mutex<HashMap<String, usize>>,
@@ -81,7 +85,42 @@ impl FakeGenesys {
             .enable_all()
             .build()
             .unwrap();
+        let users: HashMap<&str, &rolecall::model::User> =
+            org.users.iter().map(|u| (u.id.as_str(), u)).collect();
+        let role_grants = org
+            .roles
+            .iter()
+            .map(|r| (r.id.clone(), subject_grants(&org, &r.id)))
+            .collect();
+        let members = org
+            .groups
+            .iter()
+            .map(|g| {
+                (
+                    g.id.clone(),
+                    g.member_ids
+                        .iter()
+                        .filter_map(|m| users.get(m.as_str()))
+                        .map(|u| user_json(u))
+                        .collect(),
+                )
+            })
+            .collect();
+        let mut users_by_state: HashMap<String, Vec<Value>> = HashMap::new();
+        for u in &org.users {
+            users_by_state
+                .entry(u.state.clone())
+                .or_default()
+                .push(user_json(u));
+            users_by_state
+                .entry("any".into())
+                .or_default()
+                .push(user_json(u));
+        }
         let inner = Arc::new(Inner {
+            role_grants,
+            members,
+            users_by_state,
             org,
             rng: AtomicU64::new(cfg.seed ^ 0x9E37_79B9),
             cfg,
@@ -187,7 +226,7 @@ struct Listing {
     clippy::result_large_err,
     reason = "the error is the HTTP response itself, built once per request"
 )]
-fn page(items: Vec<Value>, q: &HashMap<String, String>, max: usize) -> Result<Value, Response> {
+fn page(items: &[Value], q: &HashMap<String, String>, max: usize) -> Result<Value, Response> {
     let size: usize = q.get("pageSize").and_then(|v| v.parse().ok()).unwrap_or(25);
     if size > max {
         return Err(error(
@@ -204,9 +243,10 @@ fn page(items: Vec<Value>, q: &HashMap<String, String>, max: usize) -> Result<Va
     let total = items.len();
     let page_count = total.div_ceil(size).max(1);
     let entities = items
-        .into_iter()
+        .iter()
         .skip((number - 1) * size)
         .take(size)
+        .cloned()
         .collect();
     Ok(serde_json::to_value(Listing {
         entities,
@@ -409,21 +449,20 @@ async fn api(
     let org = &s.org;
     let result: Result<Value, Response> = match path.as_str() {
         "/api/v2/authorization/roles" => page(
-            org.roles.iter().map(|r| json!({"id": r.id, "name": r.name, "description": r.description, "permissions": [],
+            &org.roles.iter().map(|r| json!({"id": r.id, "name": r.name, "description": r.description, "permissions": [],
                 "permissionPolicies": r.permission_policies.iter().map(|p| json!({"domain": p.domain, "entityName": p.entity_name,
                     "actionSet": p.action_set, "allowConditions": p.allow_conditions})).collect::<Vec<_>>(),
-                "default": r.default, "base": false, "userCount": 0})).collect(),
+                "default": r.default, "base": false, "userCount": 0})).collect::<Vec<_>>(),
             &q,
             100,
         ),
         "/api/v2/users" => {
             let state = q.get("state").map_or("active", String::as_str);
-            let users: Vec<Value> = org.users.iter().filter(|u| state == "any" || u.state == state).map(user_json).collect();
-            page(users, &q, 500)
+            page(s.users_by_state.get(state).map_or(&[][..], Vec::as_slice), &q, 500)
         }
         "/api/v2/groups" => page(
-            org.groups.iter().map(|g| json!({"id": g.id, "name": g.name, "state": g.state, "rolesEnabled": g.roles_enabled,
-                "memberCount": g.member_ids.len(), "type": "official", "visibility": "public", "version": 1})).collect(),
+            &org.groups.iter().map(|g| json!({"id": g.id, "name": g.name, "state": g.state, "rolesEnabled": g.roles_enabled,
+                "memberCount": g.member_ids.len(), "type": "official", "visibility": "public", "version": 1})).collect::<Vec<_>>(),
             &q,
             100,
         ),
@@ -433,7 +472,7 @@ async fn api(
             "scope": c.scope, "state": c.state, "dateToDelete": c.date_to_delete, "accessTokenValiditySeconds": 86400})).collect::<Vec<_>>(),
             "pageSize": 25, "pageNumber": 1, "total": org.oauth_clients.len(), "pageCount": 1})),
         "/api/v2/authorization/divisions" => page(
-            org.divisions.iter().map(|d| json!({"id": d.id, "name": d.name, "description": d.description, "homeDivision": d.home_division})).collect(),
+            &org.divisions.iter().map(|d| json!({"id": d.id, "name": d.name, "description": d.description, "homeDivision": d.home_division})).collect::<Vec<_>>(),
             &q,
             100,
         ),
@@ -442,7 +481,7 @@ async fn api(
             domains.sort();
             domains.dedup();
             page(
-                domains
+                &domains
                     .iter()
                     .map(|d| {
                         let mut map = serde_json::Map::new();
@@ -453,7 +492,7 @@ async fn api(
                         }
                         json!({"id": d, "name": d, "domain": d, "permissionMap": map})
                     })
-                    .collect(),
+                    .collect::<Vec<_>>(),
                 &q,
                 100,
             )
@@ -481,14 +520,10 @@ async fn api(
         "/api/v2/docs/swagger" => Ok(mini_swagger(org)),
         p => {
             if let Some(role) = p.strip_prefix("/api/v2/authorization/roles/").and_then(|r| r.strip_suffix("/subjectgrants")) {
-                page(subject_grants(org, role), &q, 100)
+                page(s.role_grants.get(role).map_or(&[][..], Vec::as_slice), &q, 100)
             } else if let Some(group) = p.strip_prefix("/api/v2/groups/").and_then(|r| r.strip_suffix("/members")) {
-                match org.groups.iter().find(|g| g.id == group) {
-                    Some(g) => page(
-                        g.member_ids.iter().filter_map(|m| org.users.iter().find(|u| &u.id == m)).map(user_json).collect(),
-                        &q,
-                        100,
-                    ),
+                match s.members.get(group) {
+                    Some(m) => page(m, &q, 100),
                     None => Err(error(StatusCode::NOT_FOUND, "not.found", "no such group")),
                 }
             } else {

@@ -1,0 +1,149 @@
+//! Fetch benchmark against the fake Genesys API (`cargo bench --bench fetch`): a 20k-user org,
+//! the request count against the plan and the naive one-call-per-subject plan, wall time under
+//! a binding rate limit against its floor, and how busy the concurrency budget stays when every
+//! response takes 20 ms.
+#![expect(
+    clippy::print_stdout,
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "a benchmark prints its figures and stops on broken setup"
+)]
+
+#[path = "../tests/it/support/fake_genesys.rs"]
+#[expect(dead_code, reason = "shared with the tests, which use more of it")]
+mod fake_genesys;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use fake_genesys::{FakeConfig, FakeGenesys};
+use rolecall::fetch::client::{fetch, FetchOptions, FetchStats};
+use rolecall::fetch::credentials::{Auth, Secret};
+use rolecall::fetch::plan::{naive_requests, planned_requests, Shape};
+use rolecall::model::{synthetic_org, Org, OrgSnapshot};
+
+fn run(fake: &FakeGenesys, per_minute: u32, concurrency: usize) -> (OrgSnapshot, FetchStats) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let opts = FetchOptions {
+        api_base: fake.base.clone(),
+        login_base: fake.base.clone(),
+        auth: Auth::ClientCredentials {
+            client_id: "fake-client".into(),
+            secret: Secret::new("fake-secret"),
+        },
+        region: None,
+        per_minute,
+        concurrency,
+        max_attempts: 8,
+        progress: None,
+    };
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(fetch(opts))
+        .expect("fetch")
+}
+
+fn shape(served: &OrgSnapshot, fetched: &OrgSnapshot) -> Shape {
+    let org = Org::new(fetched.clone());
+    let holders: BTreeSet<&str> = served
+        .grants
+        .iter()
+        .filter(|g| g.subject_type == "PC_GROUP")
+        .map(|g| g.subject_id.as_str())
+        .collect();
+    Shape {
+        active_users: served.users.iter().filter(|u| u.state == "active").count(),
+        inactive_users: served
+            .users
+            .iter()
+            .filter(|u| u.state == "inactive")
+            .count(),
+        role_subjects: (0..u32::try_from(fetched.roles.len()).unwrap())
+            .map(|r| {
+                org.role_holders(r)
+                    .iter()
+                    .map(|(s, _)| *s)
+                    .collect::<BTreeSet<_>>()
+                    .len()
+            })
+            .collect(),
+        groups: served.groups.len(),
+        role_group_members: served
+            .groups
+            .iter()
+            .filter(|g| holders.contains(g.id.as_str()))
+            .map(|g| g.member_ids.len())
+            .collect(),
+        divisions: served.divisions.len(),
+        permission_domains: served
+            .permission_catalog
+            .iter()
+            .map(|p| &p.domain)
+            .collect::<BTreeSet<_>>()
+            .len(),
+        policies: served.access_policies.len(),
+        subjects: served.users.len() + served.groups.len() + served.oauth_clients.len(),
+    }
+}
+
+fn main() {
+    let served = synthetic_org(20_000, 1);
+    println!(
+        "fetch benchmark: synthetic org of {} users ({} cores)",
+        served.users.len(),
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+
+    // 1. Requests against the plan.
+    let fake = FakeGenesys::start(served.clone(), FakeConfig::default());
+    let (got, stats) = run(&fake, 1_000_000, 8);
+    let s = shape(&served, &got);
+    println!(
+        "requests: {} made, {} planned minimum, {} for the naive plan (one grants call per subject); {:.2} s unthrottled",
+        stats.requests,
+        planned_requests(&s),
+        naive_requests(&s),
+        stats.elapsed.as_secs_f64()
+    );
+
+    // 2. A binding rate limit: the server allows R per second; rolecall is told R per minute.
+    let per_second = 100;
+    let fake = FakeGenesys::start(
+        served.clone(),
+        FakeConfig {
+            rate_limit: Some((per_second, Duration::from_secs(1))),
+            ..FakeConfig::default()
+        },
+    );
+    let (_, stats) = run(&fake, u32::try_from(per_second * 60).unwrap(), 8);
+    // The token request is not rate limited; the first burst is free.
+    let floor = (stats.requests - 1) as f64 / per_second as f64;
+    println!(
+        "binding limit {per_second}/s: {:.2} s for {} requests, floor {:.2} s → {:.3}× the floor (target ≤ 1.15×); {} 429s",
+        stats.elapsed.as_secs_f64(),
+        stats.requests,
+        floor,
+        stats.elapsed.as_secs_f64() / floor,
+        stats.rate_limited
+    );
+
+    // 3. 20 ms per response, no binding limit: how busy the concurrency budget stays.
+    let concurrency = 8;
+    let fake = FakeGenesys::start(
+        served,
+        FakeConfig {
+            latency: Duration::from_millis(20),
+            ..FakeConfig::default()
+        },
+    );
+    let (_, stats) = run(&fake, 1_000_000, concurrency);
+    let busy = stats.busy.as_secs_f64() / (stats.elapsed.as_secs_f64() * concurrency as f64);
+    println!(
+        "20 ms latency, {concurrency} in flight: {:.2} s for {} requests, budget {:.1}% busy (target ≥ 90%)",
+        stats.elapsed.as_secs_f64(),
+        stats.requests,
+        busy * 100.0
+    );
+}
