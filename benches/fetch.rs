@@ -13,14 +13,13 @@
 #[expect(dead_code, reason = "shared with the tests, which use more of it")]
 mod fake_genesys;
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use fake_genesys::{FakeConfig, FakeGenesys};
 use rolecall::fetch::client::{fetch, FetchOptions, FetchStats};
 use rolecall::fetch::credentials::{Auth, Secret};
-use rolecall::fetch::plan::{naive_requests, planned_requests, Shape};
-use rolecall::model::{synthetic_org, Org, OrgSnapshot};
+use rolecall::fetch::plan::{naive_requests, planned_requests};
+use rolecall::model::{synthetic_org, OrgSnapshot};
 
 fn run(fake: &FakeGenesys, per_minute: u32, concurrency: usize) -> (OrgSnapshot, FetchStats) {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -45,49 +44,6 @@ fn run(fake: &FakeGenesys, per_minute: u32, concurrency: usize) -> (OrgSnapshot,
         .expect("fetch")
 }
 
-fn shape(served: &OrgSnapshot, fetched: &OrgSnapshot) -> Shape {
-    let org = Org::new(fetched.clone());
-    let holders: BTreeSet<&str> = served
-        .grants
-        .iter()
-        .filter(|g| g.subject_type == "PC_GROUP")
-        .map(|g| g.subject_id.as_str())
-        .collect();
-    Shape {
-        active_users: served.users.iter().filter(|u| u.state == "active").count(),
-        inactive_users: served
-            .users
-            .iter()
-            .filter(|u| u.state == "inactive")
-            .count(),
-        role_subjects: (0..u32::try_from(fetched.roles.len()).unwrap())
-            .map(|r| {
-                org.role_holders(r)
-                    .iter()
-                    .map(|(s, _)| *s)
-                    .collect::<BTreeSet<_>>()
-                    .len()
-            })
-            .collect(),
-        groups: served.groups.len(),
-        role_group_members: served
-            .groups
-            .iter()
-            .filter(|g| holders.contains(g.id.as_str()))
-            .map(|g| g.member_ids.len())
-            .collect(),
-        divisions: served.divisions.len(),
-        permission_domains: served
-            .permission_catalog
-            .iter()
-            .map(|p| &p.domain)
-            .collect::<BTreeSet<_>>()
-            .len(),
-        policies: served.access_policies.len(),
-        subjects: served.users.len() + served.groups.len() + served.oauth_clients.len(),
-    }
-}
-
 fn main() {
     let served = synthetic_org(20_000, 1);
     println!(
@@ -98,8 +54,8 @@ fn main() {
 
     // 1. Requests against the plan.
     let fake = FakeGenesys::start(served.clone(), FakeConfig::default());
-    let (got, stats) = run(&fake, 1_000_000, 8);
-    let s = shape(&served, &got);
+    let (_, stats) = run(&fake, 1_000_000, 8);
+    let s = fake_genesys::plan_shape(&served);
     println!(
         "requests: {} made, {} planned minimum, {} for the naive plan (one grants call per subject); {:.2} s unthrottled",
         stats.requests,

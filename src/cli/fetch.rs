@@ -150,6 +150,11 @@ pub fn fetch_org(c: &ConnectArgs) -> miette::Result<(OrgSnapshot, FetchStats)> {
             stats.gaps,
             stats.elapsed.as_secs_f64()
         ));
+        for n in snap.coverage.iter().filter(|c| c.status == "ok") {
+            if let Some(m) = &n.message {
+                note(&format!("note: {}: {m}", n.endpoint));
+            }
+        }
         for g in snap.coverage.iter().filter(|g| g.status != "ok") {
             note(&format!(
                 "gap: {} answered {}{}{}",

@@ -105,6 +105,11 @@ fn man() -> miette::Result<Exit> {
 }
 
 pub fn main() -> Exit {
+    // Logs go to stderr, off unless `RUST_LOG` asks (`RUST_LOG=rolecall=debug` shows each
+    // request). Nothing logged carries a secret: tokens travel only in headers, never logged.
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .format_timestamp_millis()
+        .init();
     // Diagnostics wrap at the terminal width; `COLUMNS` overrides it (scripts, tests, CI logs).
     if let Some(width) = std::env::var("COLUMNS")
         .ok()

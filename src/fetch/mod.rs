@@ -1,12 +1,14 @@
-//! Reading a live org (work in progress): regions and hosts, credentials, the request plan,
-//! retry classification and the shared rate budget. The HTTP client that uses them comes next.
+//! Reading a live org: regions and hosts, credentials, the request plan, retry classification
+//! and the shared rate budget (pure, tested without a network), and, with the `fetch` feature,
+//! the HTTP connection (`conn`) and the plan run over it (`client`).
 //!
-//! Everything here is pure (no I/O besides reading the `gc` config), so it is tested without a
-//! network; secrets are [`credentials::Secret`]s that never print.
+//! Secrets are [`credentials::Secret`]s that never print.
 
 pub mod budget;
 #[cfg(feature = "fetch")]
 pub mod client;
+#[cfg(feature = "fetch")]
+mod conn;
 pub mod credentials;
 pub mod plan;
 pub mod regions;

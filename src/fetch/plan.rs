@@ -13,6 +13,8 @@ pub mod page_size {
     pub const POLICIES: usize = 200;
     /// Inactive users cannot be listed past this many (API-FACTS §2.1, from the Terraform provider).
     pub const INACTIVE_USER_LIMIT: usize = 10_000;
+    /// Ids per `GET /api/v2/users?id=…` request, for users the listings could not return.
+    pub const USERS_BY_ID: usize = 100;
 }
 
 /// What the number of requests depends on.
@@ -36,6 +38,9 @@ pub struct Shape {
     pub policies: usize,
     /// Users + groups + clients (for the naive plan).
     pub subjects: usize,
+    /// Inactive users past [`page_size::INACTIVE_USER_LIMIT`] that hold roles or belong to
+    /// role-holding groups (read by id, [`page_size::USERS_BY_ID`] per request).
+    pub unlisted_users: usize,
 }
 
 /// Pages needed for `total` items; an empty listing still costs one request.
@@ -61,6 +66,7 @@ fn common(s: &Shape) -> usize {
         + 1 // business units
         + 1 // management units
         + 1 // API description
+        + s.unlisted_users.div_ceil(page_size::USERS_BY_ID)
 }
 
 /// The plan's request count: roles, then each role's subject grants.
@@ -104,6 +110,7 @@ mod tests {
             permission_domains: 71,
             policies: 10,
             subjects: 20_000 + 400 + 100,
+            unlisted_users: 0,
         };
         // token 1, users 38 + 2, groups 4, members 200, clients 1, divisions 1, permissions 1,
         // policies 1, settings/org/BUs/MUs/API description 5, roles 1, grants 190 + 1 + 1 + 1.
@@ -112,5 +119,24 @@ mod tests {
             1 + 40 + 4 + 200 + 1 + 1 + 1 + 1 + 5 + 1 + 193
         );
         assert!(naive_requests(&s) > 40 * planned_requests(&s) / 10);
+    }
+
+    #[test]
+    fn inactive_users_past_the_limit_cost_listing_pages_up_to_it_and_lookups_by_id() {
+        let s = Shape {
+            inactive_users: 25_000,
+            unlisted_users: 150,
+            ..Shape::default()
+        };
+        let base = Shape {
+            inactive_users: 25_000,
+            ..Shape::default()
+        };
+        assert_eq!(planned_requests(&s) - planned_requests(&base), 2);
+        let at_limit = Shape {
+            inactive_users: 10_000,
+            ..Shape::default()
+        };
+        assert_eq!(planned_requests(&base), planned_requests(&at_limit));
     }
 }

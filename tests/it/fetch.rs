@@ -5,10 +5,10 @@ use std::collections::BTreeSet;
 
 use rolecall::fetch::client::{fetch, FetchOptions};
 use rolecall::fetch::credentials::{Auth, Secret};
-use rolecall::fetch::plan::{naive_requests, planned_requests, Shape};
+use rolecall::fetch::plan::{naive_requests, planned_requests};
 use rolecall::model::{load_snapshot, sample, synthetic_org, OrgSnapshot};
 
-use crate::support::fake_genesys::{FakeConfig, FakeGenesys};
+use crate::support::fake_genesys::{plan_shape, FakeConfig, FakeGenesys};
 use crate::support::rolecall;
 
 fn options(fake: &FakeGenesys, secret: &str) -> FetchOptions {
@@ -151,20 +151,66 @@ fn round_trip_returns_the_org_it_served() {
 
 #[test]
 fn the_same_org_through_twenty_percent_faults() {
-    let served = synthetic_org(1_000, 3);
+    let served = synthetic_org(3_000, 3);
     let fake = FakeGenesys::start(
         served.clone(),
         FakeConfig {
             fault_rate: 0.2,
-            seed: 11,
+            seed: 12,
             ..FakeConfig::default()
         },
     );
     let (got, stats) = run(options(&fake, "fake-secret")).unwrap();
     same(&got, &served);
-    assert!(
-        stats.retries > 5,
-        "faults were injected and retried: {stats:?}"
+    // The fake draws its faults from one seeded sequence, so which kinds occur does not depend
+    // on the order requests arrive in.
+    let faults = fake.faults();
+    for kind in [
+        "429 burst",
+        "500",
+        "502",
+        "503",
+        "504",
+        "truncated body",
+        "connection reset",
+        "slow",
+    ] {
+        assert!(
+            faults.get(kind).is_some_and(|&n| n > 0),
+            "no `{kind}` in {faults:?}"
+        );
+    }
+    let failed: usize = faults
+        .iter()
+        .filter(|(k, _)| **k != "slow")
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(
+        stats.retries, failed,
+        "every failed request was retried once: {faults:?}"
+    );
+    assert_eq!(stats.rate_limited, faults["429 burst"]);
+}
+
+#[test]
+fn a_binding_server_rate_limit_is_honoured() {
+    let served = synthetic_org(1_000, 8);
+    let fake = FakeGenesys::start(
+        served.clone(),
+        FakeConfig {
+            rate_limit: Some((25, std::time::Duration::from_secs(1))),
+            ..FakeConfig::default()
+        },
+    );
+    let (got, stats) = run(options(&fake, "fake-secret")).unwrap();
+    same(&got, &served);
+    let limited = fake.faults().get("429 rate limit").copied().unwrap_or(0);
+    assert_eq!(stats.rate_limited, limited);
+    assert_eq!(stats.retries, limited);
+    // The plan's requests plus one repeat per 429, and nothing else.
+    assert_eq!(
+        stats.requests,
+        planned_requests(&plan_shape(&served)) + limited
     );
 }
 
@@ -172,45 +218,8 @@ fn the_same_org_through_twenty_percent_faults() {
 fn request_count_matches_the_plan() {
     let served = synthetic_org(3_000, 5);
     let fake = FakeGenesys::start(served.clone(), FakeConfig::default());
-    let (got, stats) = run(options(&fake, "fake-secret")).unwrap();
-    let org = rolecall::model::Org::new(got.clone());
-    let role_subjects: Vec<usize> = (0..got.roles.len() as u32)
-        .map(|r| {
-            let subjects: BTreeSet<_> = org.role_holders(r).iter().map(|(s, _)| *s).collect();
-            subjects.len()
-        })
-        .collect();
-    let holders: BTreeSet<&str> = served
-        .grants
-        .iter()
-        .filter(|g| g.subject_type == "PC_GROUP")
-        .map(|g| g.subject_id.as_str())
-        .collect();
-    let shape = Shape {
-        active_users: served.users.iter().filter(|u| u.state == "active").count(),
-        inactive_users: served
-            .users
-            .iter()
-            .filter(|u| u.state == "inactive")
-            .count(),
-        role_subjects,
-        groups: served.groups.len(),
-        role_group_members: served
-            .groups
-            .iter()
-            .filter(|g| holders.contains(g.id.as_str()))
-            .map(|g| g.member_ids.len())
-            .collect(),
-        divisions: served.divisions.len(),
-        permission_domains: served
-            .permission_catalog
-            .iter()
-            .map(|p| &p.domain)
-            .collect::<BTreeSet<_>>()
-            .len(),
-        policies: served.access_policies.len(),
-        subjects: served.users.len() + served.groups.len() + served.oauth_clients.len(),
-    };
+    let (_, stats) = run(options(&fake, "fake-secret")).unwrap();
+    let shape = plan_shape(&served);
     assert_eq!(
         stats.requests,
         planned_requests(&shape),
@@ -219,6 +228,70 @@ fn request_count_matches_the_plan() {
     );
     assert_eq!(fake.log().len(), stats.requests);
     assert!(naive_requests(&shape) > 5 * planned_requests(&shape));
+}
+
+#[test]
+fn inactive_users_past_the_listing_limit_that_hold_roles_are_read_by_id() {
+    let mut served = synthetic_org(200, 4);
+    let role = served.roles[0].id.clone();
+    let group = served
+        .groups
+        .iter()
+        .find(|g| served.grants.iter().any(|x| x.subject_id == g.id))
+        .map(|g| g.id.clone())
+        .unwrap();
+    for i in 0..10_250 {
+        served.users.push(rolecall::model::User {
+            id: format!("inactive-{i:05}"),
+            name: format!("Former {i}"),
+            state: "inactive".into(),
+            ..rolecall::model::User::default()
+        });
+    }
+    // Listed last, so past the limit: one holds a role directly, one through a group.
+    served.grants.push(rolecall::model::Grant {
+        subject_id: "inactive-10200".into(),
+        subject_type: "PC_USER".into(),
+        role_id: role,
+        division_id: "*".into(),
+    });
+    served
+        .groups
+        .iter_mut()
+        .find(|g| g.id == group)
+        .unwrap()
+        .member_ids
+        .push("inactive-10240".into());
+    let fake = FakeGenesys::start(served.clone(), FakeConfig::default());
+    let (got, stats) = run(options(&fake, "fake-secret")).unwrap();
+    let shape = plan_shape(&served);
+    assert_eq!(shape.unlisted_users, 2);
+    assert_eq!(stats.requests, planned_requests(&shape));
+    let ids: BTreeSet<&str> = got.users.iter().map(|u| u.id.as_str()).collect();
+    assert!(ids.contains("inactive-10200") && ids.contains("inactive-10240"));
+    // The listing stopped at the limit instead of asking for a page the API refuses.
+    let inactive = served
+        .users
+        .iter()
+        .filter(|u| u.state == "inactive")
+        .count();
+    assert!(inactive > 10_000);
+    let listed_inactive = got.users.iter().filter(|u| u.state == "inactive").count();
+    assert_eq!(listed_inactive, 10_000 + 2);
+    let log = fake.log();
+    assert!(log
+        .iter()
+        .any(|l| l.contains("id=inactive-10200") && l.contains("id=inactive-10240")));
+    assert!(!log
+        .iter()
+        .any(|l| l.contains("state=inactive") && l.contains("pageNumber=21")));
+    let note = got
+        .coverage
+        .iter()
+        .find(|c| c.endpoint == "GET /api/v2/users?id")
+        .unwrap();
+    assert_eq!(note.status, "ok");
+    assert!(note.message.as_deref().unwrap().contains("the 2 of them"));
 }
 
 #[test]
@@ -292,6 +365,15 @@ fn cli_fetch_then_check_and_secrets_never_leak() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert_eq!(o.status.code(), Some(0), "{text}");
+    // Trace logging was on: requests, token renewals and rate headers were all logged.
+    assert!(
+        text.contains("GET /api/v2/users?state=active") && text.contains("TRACE"),
+        "{text}"
+    );
+    assert!(
+        text.contains("POST") && text.contains("/oauth/token"),
+        "{text}"
+    );
     let file = std::fs::read_to_string(&out).unwrap();
     for leak in [SECRET, "fake-token-"] {
         assert!(

@@ -3,9 +3,11 @@
 //! snapshot. Its wire types are its own, written from API-FACTS, never the fetcher's.
 //!
 //! Faults are injected by probability from a seed: 429 with `Retry-After`, 500/502/503/504,
-//! bodies cut off mid-stream (a reset connection), and slow responses. Every request is logged.
+//! connections reset before any response, bodies cut off mid-stream, and slow responses. With
+//! a rate limit, every answer carries the `inin-ratelimit-*` headers of its fixed window and
+//! requests past the limit get 429 with `Retry-After`. Every request is logged.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,6 +21,9 @@ use axum::Router;
 use rolecall::model::OrgSnapshot;
 use serde::Serialize;
 use serde_json::{json, Value};
+
+/// The platform answers 400 past this many inactive users (API-FACTS §2.1).
+const INACTIVE_LIMIT: usize = 10_000;
 
 /// How the fake behaves.
 #[derive(Clone)]
@@ -67,6 +72,8 @@ struct Inner {
     log: Mutex<Vec<String>>,
     tokens: Mutex<HashMap<String, usize>>,
     issued: AtomicUsize,
+    /// Faults and 429s sent, by kind.
+    faults: Mutex<std::collections::BTreeMap<&'static str, usize>>,
     rng: AtomicU64,
     window: Mutex<(std::time::Instant, usize)>,
 }
@@ -127,6 +134,7 @@ impl FakeGenesys {
             log: Mutex::new(Vec::new()),
             tokens: Mutex::new(HashMap::new()),
             issued: AtomicUsize::new(0),
+            faults: Mutex::new(std::collections::BTreeMap::new()),
             window: Mutex::new((std::time::Instant::now(), 0)),
         });
         let app = Router::new()
@@ -137,7 +145,7 @@ impl FakeGenesys {
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        rt.spawn(serve(listener, app));
         Self {
             base,
             inner,
@@ -145,9 +153,49 @@ impl FakeGenesys {
         }
     }
 
+    /// Faults injected and 429s sent so far, by kind (`429 burst`, `429 rate limit`, `500`,
+    /// `502`, `503`, `504`, `truncated body`, `connection reset`, `slow`).
+    pub fn faults(&self) -> std::collections::BTreeMap<&'static str, usize> {
+        self.inner.faults.lock().unwrap().clone()
+    }
+
     /// `METHOD path?query` of every request, in order.
     pub fn log(&self) -> Vec<String> {
         self.inner.log.lock().unwrap().clone()
+    }
+}
+
+/// Marks a response the connection loop must not send: it drops the connection instead.
+#[derive(Clone, Copy)]
+struct Reset;
+
+/// HTTP/1 connections served by hand rather than by `axum::serve`, so that a request can end in
+/// a dropped connection with no response at all (hyper closes a connection whose service fails).
+async fn serve(listener: tokio::net::TcpListener, app: Router) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let svc =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let mut app = app.clone();
+                    async move {
+                        let resp = tower_service::Service::call(&mut app, req.map(Body::new))
+                            .await
+                            .unwrap_or_else(|never| match never {});
+                        if resp.extensions().get::<Reset>().is_some() {
+                            Err(std::io::Error::from(std::io::ErrorKind::ConnectionReset))
+                        } else {
+                            Ok(resp)
+                        }
+                    }
+                });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                .await;
+        });
     }
 }
 
@@ -201,6 +249,10 @@ fn base64(s: &str) -> String {
 }
 
 impl Inner {
+    fn fault(&self, kind: &'static str) {
+        *self.faults.lock().unwrap().entry(kind).or_default() += 1;
+    }
+
     fn next_random(&self) -> f64 {
         let mut x = self
             .rng
@@ -373,25 +425,40 @@ async fn api(
             }
         }
     }
-    // Rate limit: a fixed window.
+    let mut response = answer(&s, &uri, q).await;
+    // Rate limit: a fixed window; every answer says where the window stands.
     if let Some((allowed, window)) = s.cfg.rate_limit {
-        let mut w = s.window.lock().unwrap();
-        if w.0.elapsed() >= window {
-            *w = (std::time::Instant::now(), 0);
-        }
-        w.1 += 1;
-        if w.1 > allowed {
-            let left = window.saturating_sub(w.0.elapsed()).as_secs().max(1);
-            let mut r = error(
+        let (count, reset) = {
+            let mut w = s.window.lock().unwrap();
+            if w.0.elapsed() >= window {
+                *w = (std::time::Instant::now(), 0);
+            }
+            w.1 += 1;
+            let reset = window.saturating_sub(w.0.elapsed()).as_secs_f64().ceil() as u64;
+            (w.1, reset.max(1))
+        };
+        if count > allowed {
+            s.fault("429 rate limit");
+            response = error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too.many.requests.retry.after",
                 "Rate limit exceeded",
             );
-            r.headers_mut()
-                .insert("retry-after", left.to_string().parse().unwrap());
-            return r;
+            response
+                .headers_mut()
+                .insert("retry-after", reset.to_string().parse().unwrap());
         }
+        let h = response.headers_mut();
+        h.insert("inin-ratelimit-count", count.min(allowed).into());
+        h.insert("inin-ratelimit-allowed", allowed.into());
+        h.insert("inin-ratelimit-reset", reset.into());
     }
+    response
+}
+
+/// The answer to an authenticated API request, before rate limiting.
+async fn answer(s: &Inner, uri: &Uri, q: HashMap<String, String>) -> Response {
+    let path = uri.path().to_owned();
     if s.cfg.broken.iter().any(|b| path.starts_with(b.as_str())) {
         return error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -401,8 +468,25 @@ async fn api(
     }
     // Injected faults.
     if s.cfg.fault_rate > 0.0 && s.next_random() < s.cfg.fault_rate {
-        let pick = (s.next_random() * 7.0) as usize;
+        let pick = (s.next_random() * 8.0) as usize;
+        s.fault(
+            [
+                "429 burst",
+                "500",
+                "502",
+                "503",
+                "504",
+                "truncated body",
+                "slow",
+                "connection reset",
+            ][pick],
+        );
         match pick {
+            7 => {
+                let mut r = Response::default();
+                r.extensions_mut().insert(Reset);
+                return r;
+            }
             0 => {
                 let mut r = error(
                     StatusCode::TOO_MANY_REQUESTS,
@@ -458,7 +542,32 @@ async fn api(
         ),
         "/api/v2/users" => {
             let state = q.get("state").map_or("active", String::as_str);
-            page(s.users_by_state.get(state).map_or(&[][..], Vec::as_slice), &q, 500)
+            let listed = s.users_by_state.get(state).map_or(&[][..], Vec::as_slice);
+            // `id` is a multi-valued parameter (`id=a&id=b`), which `Query` keeps only once.
+            let ids: HashSet<&str> = uri
+                .query()
+                .unwrap_or_default()
+                .split('&')
+                .filter_map(|kv| kv.strip_prefix("id="))
+                .collect();
+            let size: usize = q.get("pageSize").and_then(|v| v.parse().ok()).unwrap_or(25);
+            let number: usize = q.get("pageNumber").and_then(|v| v.parse().ok()).unwrap_or(1);
+            if !ids.is_empty() {
+                let found: Vec<Value> = listed
+                    .iter()
+                    .filter(|u| u["id"].as_str().is_some_and(|id| ids.contains(id)))
+                    .cloned()
+                    .collect();
+                page(&found, &q, 500)
+            } else if state == "inactive" && number.saturating_sub(1) * size >= INACTIVE_LIMIT {
+                Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "bad.request",
+                    "Inactive users cannot be paged past 10000 results.",
+                ))
+            } else {
+                page(listed, &q, 500)
+            }
         }
         "/api/v2/groups" => page(
             &org.groups.iter().map(|g| json!({"id": g.id, "name": g.name, "state": g.state, "rolesEnabled": g.roles_enabled,
@@ -560,5 +669,66 @@ mod tokio_stream_like {
 
     pub fn iter<T>(v: Vec<T>) -> Iter<std::vec::IntoIter<T>> {
         Iter(v.into_iter())
+    }
+}
+
+/// The request plan's inputs for `org` as this server lists it (used to check the fetcher's
+/// request count against [`rolecall::fetch::plan::planned_requests`]).
+pub fn plan_shape(org: &OrgSnapshot) -> rolecall::fetch::plan::Shape {
+    let index = rolecall::model::Org::new(org.clone());
+    let holders: HashSet<&str> = org
+        .grants
+        .iter()
+        .filter(|g| g.subject_type == "PC_GROUP")
+        .map(|g| g.subject_id.as_str())
+        .collect();
+    let role_groups: Vec<&rolecall::model::Group> = org
+        .groups
+        .iter()
+        .filter(|g| holders.contains(g.id.as_str()))
+        .collect();
+    let referenced: HashSet<&str> = org
+        .grants
+        .iter()
+        .filter(|g| g.subject_type == "PC_USER")
+        .map(|g| g.subject_id.as_str())
+        .chain(
+            role_groups
+                .iter()
+                .flat_map(|g| g.member_ids.iter().map(String::as_str)),
+        )
+        .collect();
+    let unlisted_users = org
+        .users
+        .iter()
+        .filter(|u| u.state == "inactive")
+        .skip(INACTIVE_LIMIT)
+        .filter(|u| referenced.contains(u.id.as_str()))
+        .count();
+    rolecall::fetch::plan::Shape {
+        active_users: org.users.iter().filter(|u| u.state == "active").count(),
+        inactive_users: org.users.iter().filter(|u| u.state == "inactive").count(),
+        role_subjects: (0..u32::try_from(org.roles.len()).unwrap_or(u32::MAX))
+            .map(|r| {
+                index
+                    .role_holders(r)
+                    .iter()
+                    .map(|(s, _)| *s)
+                    .collect::<HashSet<_>>()
+                    .len()
+            })
+            .collect(),
+        groups: org.groups.len(),
+        role_group_members: role_groups.iter().map(|g| g.member_ids.len()).collect(),
+        divisions: org.divisions.len(),
+        permission_domains: org
+            .permission_catalog
+            .iter()
+            .map(|p| &p.domain)
+            .collect::<HashSet<_>>()
+            .len(),
+        policies: org.access_policies.len(),
+        subjects: org.users.len() + org.groups.len() + org.oauth_clients.len(),
+        unlisted_users,
     }
 }

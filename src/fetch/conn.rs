@@ -1,0 +1,467 @@
+//! One connection to the API: the token (renewed once on 401), the shared rate budget and
+//! concurrency permits, GET with retries, page-number paging, and progress counting.
+//!
+//! Tokens and the client secret live in [`Secret`]s and are sent only in headers; error text
+//! passes through [`redact`] so a library error can never echo them.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
+
+use super::budget::Budget;
+use super::client::{FetchError, FetchOptions, FetchStats};
+use super::credentials::{Auth, Secret};
+use super::retry::{backoff, classify, parse_retry_after, Verdict};
+use super::wire;
+use crate::model::Coverage;
+
+/// A progress report: requests done and planned so far, and objects read per resource.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    /// Requests answered.
+    pub done: usize,
+    /// Requests known to be needed (grows as page counts become known).
+    pub planned: usize,
+    /// Objects read so far per resource (`users`, `grants`, …).
+    pub objects: Vec<(&'static str, usize)>,
+}
+
+/// Called with progress after every response.
+pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+pub(super) enum Got {
+    Body(Vec<u8>),
+    Denied(Coverage),
+}
+
+pub(super) struct Conn {
+    http: reqwest::Client,
+    opts: FetchOptions,
+    token: tokio::sync::Mutex<Option<Secret>>,
+    budget: Mutex<Budget>,
+    permits: Semaphore,
+    requests: AtomicUsize,
+    retries: AtomicUsize,
+    rate_limited: AtomicUsize,
+    busy_micros: AtomicU64,
+    planned: AtomicUsize,
+    done: AtomicUsize,
+    objects: Mutex<Vec<(&'static str, usize)>>,
+}
+
+fn endpoint_of(path: &str) -> String {
+    format!("GET {}", path.split('?').next().unwrap_or(path))
+}
+
+impl Conn {
+    /// A connection with its HTTP client, budget and permits; no request is sent yet.
+    pub(super) fn new(opts: FetchOptions) -> Result<Arc<Self>, FetchError> {
+        // rustls needs a process-wide crypto provider; a second install is a harmless no-op.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| FetchError::Client(e.to_string()))?;
+        Ok(Arc::new(Self {
+            http,
+            // No burst, and 2% headroom: the server counts in fixed windows whose phase we do
+            // not know, and one 429 costs a whole `Retry-After` pause for every request.
+            budget: Mutex::new(Budget::new(
+                opts.per_minute.saturating_mul(49) / 50,
+                1,
+                Instant::now(),
+            )),
+            permits: Semaphore::new(opts.concurrency.max(1)),
+            opts,
+            token: tokio::sync::Mutex::new(None),
+            requests: AtomicUsize::new(0),
+            retries: AtomicUsize::new(0),
+            rate_limited: AtomicUsize::new(0),
+            busy_micros: AtomicU64::new(0),
+            // The fixed part of the plan; pages and per-role requests are added as they become
+            // known.
+            planned: AtomicUsize::new(16),
+            done: AtomicUsize::new(0),
+            objects: Mutex::new(Vec::new()),
+        }))
+    }
+
+    pub(super) fn options(&self) -> &FetchOptions {
+        &self.opts
+    }
+
+    /// Counters so far.
+    pub(super) fn stats(&self, started: Instant, gaps: usize) -> FetchStats {
+        FetchStats {
+            requests: self.requests.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            rate_limited: self.rate_limited.load(Ordering::Relaxed),
+            elapsed: started.elapsed(),
+            gaps,
+            busy: Duration::from_micros(self.busy_micros.load(Ordering::Relaxed)),
+        }
+    }
+
+    /// The current token; `stale` names a token the API rejected, to be replaced unless another
+    /// request already replaced it.
+    pub(super) async fn token(&self, stale: Option<&Secret>) -> Result<Secret, FetchError> {
+        let renew = stale.is_some();
+        let mut slot = self.token.lock().await;
+        if let Some(t) = slot.as_ref() {
+            if stale.is_none_or(|s| s != t) {
+                return Ok(t.clone());
+            }
+        }
+        let Auth::ClientCredentials { client_id, secret } = &self.opts.auth else {
+            return match (&self.opts.auth, renew) {
+                (Auth::Token(t), false) => Ok(t.clone()),
+                _ => Err(FetchError::Auth {
+                    endpoint: "access token".to_owned(),
+                    detail: "the access token was rejected or expired; get a new one".to_owned(),
+                }),
+            };
+        };
+        let url = format!("{}/oauth/token", self.opts.login_base.trim_end_matches('/'));
+        log::debug!(
+            "POST {url} (client credentials{})",
+            if renew {
+                ", renewing a rejected token"
+            } else {
+                ""
+            }
+        );
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let resp = self
+            .http
+            .post(&url)
+            .basic_auth(client_id, Some(secret.expose()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("grant_type=client_credentials")
+            .send()
+            .await
+            .map_err(|e| FetchError::Auth {
+                endpoint: url.clone(),
+                detail: redact(&e.to_string(), secret),
+            })?;
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.map_err(|e| FetchError::Auth {
+            endpoint: url.clone(),
+            detail: e.to_string(),
+        })?;
+        if status != 200 {
+            let err: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let code = err
+                .get("error")
+                .and_then(|v| v.as_str())
+                .unwrap_or("unknown error");
+            return Err(FetchError::Auth {
+                endpoint: url,
+                detail: format!("HTTP {status} `{code}`"),
+            });
+        }
+        let t: wire::Token = serde_json::from_slice(&body).map_err(|_| FetchError::Auth {
+            endpoint: url.clone(),
+            detail: "the token response has no `access_token`".to_owned(),
+        })?;
+        log::debug!("token issued, valid for {} s", t.expires_in.unwrap_or(0));
+        let t = Secret::new(t.access_token);
+        *slot = Some(t.clone());
+        Ok(t)
+    }
+
+    /// Wait for a slot in the shared budget; a pause that began meanwhile (a 429 elsewhere)
+    /// sends the waiter back for a later slot.
+    async fn take_budget(&self) {
+        loop {
+            let wait = self
+                .budget
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .reserve(Instant::now());
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            let paused = self
+                .budget
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .is_paused(Instant::now());
+            if !paused {
+                return;
+            }
+        }
+    }
+
+    pub(super) fn plan(&self, requests: usize) {
+        self.planned.fetch_add(requests, Ordering::Relaxed);
+    }
+
+    fn report(&self, resource: &'static str, objects: usize) {
+        let snapshot = {
+            let mut o = self.objects.lock().unwrap_or_else(PoisonError::into_inner);
+            match o.iter_mut().find(|(r, _)| *r == resource) {
+                Some(e) => e.1 += objects,
+                None => o.push((resource, objects)),
+            }
+            o.clone()
+        };
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(f) = &self.opts.progress {
+            f(&Progress {
+                done,
+                planned: self.planned.load(Ordering::Relaxed).max(done),
+                objects: snapshot,
+            });
+        }
+    }
+
+    /// GET, then report progress.
+    pub(super) async fn get(&self, path: &str, dataset: &str) -> Result<Got, FetchError> {
+        let got = self.get_once(path, dataset).await?;
+        self.report(resource_name(dataset), 0);
+        Ok(got)
+    }
+
+    /// GET with budget, retries and one token renewal; a 403/404 becomes a coverage gap.
+    async fn get_once(&self, path: &str, dataset: &str) -> Result<Got, FetchError> {
+        let endpoint = endpoint_of(path);
+        let url = format!("{}{path}", self.opts.api_base.trim_end_matches('/'));
+        let mut renewed = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let token = self.token(None).await?;
+            self.take_budget().await;
+            let permit = self
+                .permits
+                .acquire()
+                .await
+                .map_err(|e| FetchError::Client(e.to_string()))?;
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let sent_at = Instant::now();
+            let sent = self.http.get(&url).bearer_auth(token.expose()).send().await;
+            let (status, retry_after, detail) = match sent {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let h = |n: &str| {
+                        resp.headers()
+                            .get(n)
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_owned)
+                    };
+                    if let (Some(c), Some(a), Some(r)) = (
+                        h("inin-ratelimit-count"),
+                        h("inin-ratelimit-allowed"),
+                        h("inin-ratelimit-reset"),
+                    ) {
+                        if let (Ok(c), Ok(a), Ok(r)) = (c.parse(), a.parse(), r.parse()) {
+                            self.budget
+                                .lock()
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .observe(Instant::now(), c, a, r);
+                        }
+                    }
+                    let retry_after = h("retry-after").and_then(|v| parse_retry_after(&v));
+                    log::trace!(
+                        "{endpoint}: inin-ratelimit-count={:?} allowed={:?} reset={:?} retry-after={:?}",
+                        h("inin-ratelimit-count"),
+                        h("inin-ratelimit-allowed"),
+                        h("inin-ratelimit-reset"),
+                        h("retry-after"),
+                    );
+                    let body = resp.bytes().await;
+                    log::debug!(
+                        "GET {path} -> {status} in {} ms (attempt {attempt})",
+                        sent_at.elapsed().as_millis()
+                    );
+                    self.busy_micros.fetch_add(
+                        u64::try_from(sent_at.elapsed().as_micros()).unwrap_or(u64::MAX),
+                        Ordering::Relaxed,
+                    );
+                    match body {
+                        Ok(body) if status == 200 => return Ok(Got::Body(body.to_vec())),
+                        Ok(body) if status == 403 || status == 404 => {
+                            let err: wire::ErrorBody =
+                                serde_json::from_slice(&body).unwrap_or_default();
+                            return Ok(Got::Denied(Coverage {
+                                endpoint,
+                                dataset: dataset.to_owned(),
+                                status: "gap".to_owned(),
+                                http_status: Some(status),
+                                error_code: err.code,
+                                message: err.message,
+                                permission: None,
+                            }));
+                        }
+                        Ok(_) => (Some(status), retry_after, format!("HTTP {status}")),
+                        Err(e) => (None, None, format!("truncated response: {e}")),
+                    }
+                }
+                Err(e) => (
+                    None,
+                    None,
+                    format!("connection error: {}", redact(&e.to_string(), &token)),
+                ),
+            };
+            drop(permit);
+            if status == Some(401) && !renewed {
+                log::debug!("{endpoint}: 401, the token expired or was revoked; renewing it once");
+                // A token that expired mid-fetch is renewed once, and the request repeated.
+                renewed = true;
+                self.token(Some(&token)).await?;
+                continue;
+            }
+            if status == Some(429) {
+                self.rate_limited.fetch_add(1, Ordering::Relaxed);
+            }
+            match classify(status, retry_after) {
+                Verdict::Transient(after) if attempt < self.opts.max_attempts => {
+                    self.retries.fetch_add(1, Ordering::Relaxed);
+                    let wait = backoff(
+                        attempt,
+                        after,
+                        Duration::from_millis(100),
+                        Duration::from_secs(10),
+                        jitter(),
+                    );
+                    log::debug!("{endpoint}: {detail}; attempt {attempt} again in {wait:?}");
+                    if status == Some(429) {
+                        self.budget
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .pause(Instant::now(), wait);
+                    }
+                    tokio::time::sleep(wait).await;
+                }
+                _ => {
+                    return Err(FetchError::Http {
+                        endpoint,
+                        attempts: attempt,
+                        detail,
+                    })
+                }
+            }
+        }
+    }
+
+    pub(super) async fn json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        dataset: &str,
+    ) -> Result<Result<T, Coverage>, FetchError> {
+        match self.get(path, dataset).await? {
+            Got::Denied(c) => Ok(Err(c)),
+            Got::Body(b) => serde_json::from_slice(&b)
+                .map(Ok)
+                .map_err(|e| FetchError::Shape {
+                    endpoint: endpoint_of(path),
+                    detail: e.to_string(),
+                }),
+        }
+    }
+
+    /// Every page of a page-number listing: page 1 first (it tells the page count), then the
+    /// rest concurrently.
+    pub(super) async fn pages<T: DeserializeOwned + Send + 'static>(
+        self: &Arc<Self>,
+        base: &str,
+        size: usize,
+        dataset: &str,
+    ) -> Result<Result<Vec<T>, Coverage>, FetchError> {
+        Ok(self
+            .pages_capped(base, size, dataset, usize::MAX)
+            .await?
+            .map(|(items, _)| items))
+    }
+
+    /// At most `max_pages` pages of a listing, and whether there were more.
+    pub(super) async fn pages_capped<T: DeserializeOwned + Send + 'static>(
+        self: &Arc<Self>,
+        base: &str,
+        size: usize,
+        dataset: &str,
+        max_pages: usize,
+    ) -> Result<Result<(Vec<T>, bool), Coverage>, FetchError> {
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let first: wire::Page<T> = match self
+            .json(&format!("{base}{sep}pageSize={size}&pageNumber=1"), dataset)
+            .await?
+        {
+            Ok(p) => p,
+            Err(gap) => return Ok(Err(gap)),
+        };
+        let available = first.page_count.unwrap_or(1);
+        let count = available.min(max_pages);
+        self.count(dataset, first.entities.len());
+        let mut items = first.entities;
+        let mut set = tokio::task::JoinSet::new();
+        for n in 2..=count {
+            let conn = Arc::clone(self);
+            let (path, dataset) = (
+                format!("{base}{sep}pageSize={size}&pageNumber={n}"),
+                dataset.to_owned(),
+            );
+            set.spawn(async move { (n, conn.json::<wire::Page<T>>(&path, &dataset).await) });
+        }
+        let mut rest = Vec::new();
+        while let Some(done) = set.join_next().await {
+            let (n, page) = done.map_err(|e| FetchError::Client(e.to_string()))?;
+            match page? {
+                Ok(p) => {
+                    self.count(dataset, p.entities.len());
+                    rest.push((n, p.entities));
+                }
+                Err(gap) => return Ok(Err(gap)),
+            }
+        }
+        rest.sort_by_key(|(n, _)| *n);
+        items.extend(rest.into_iter().flat_map(|(_, e)| e));
+        Ok(Ok((items, available > count)))
+    }
+
+    /// Count objects read without counting a request (the request was counted by `json`).
+    pub(super) fn count(&self, dataset: &str, n: usize) {
+        let mut o = self.objects.lock().unwrap_or_else(PoisonError::into_inner);
+        let r = resource_name(dataset);
+        match o.iter_mut().find(|(x, _)| *x == r) {
+            Some(e) => e.1 += n,
+            None => o.push((r, n)),
+        }
+    }
+}
+
+fn resource_name(dataset: &str) -> &'static str {
+    match dataset {
+        "roles" => "roles",
+        "grants" => "grants",
+        "users" => "users",
+        "groups" => "groups",
+        "oauthClients" => "clients",
+        "divisions" => "divisions",
+        "permissionCatalog" => "permissions",
+        "accessPolicies" => "policies",
+        "businessUnits" | "managementUnits" => "wfm units",
+        "operations" => "operations",
+        _ => "settings",
+    }
+}
+
+fn jitter() -> f64 {
+    // Enough randomness to spread retries; not for security.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    f64::from(nanos % 1000) / 1000.0
+}
+
+/// Never let a secret through in a library's error text.
+fn redact(text: &str, secret: &Secret) -> String {
+    if secret.expose().is_empty() {
+        text.to_owned()
+    } else {
+        text.replace(secret.expose(), "[redacted]")
+    }
+}
