@@ -365,9 +365,16 @@ impl RuleEngine {
                 findings: vec![Finding {
                     rule_id: job.meta.id.clone(),
                     severity: Severity::Info,
-                    subject: ObjectKey { kind: "org", id: o.id.clone(), name: o.name.clone() },
-                    message: format!("unknown: the snapshot could not read {}", missing.join(", ")),
-                    fix: Some("grant the fetching client the permission the endpoint needs, then fetch again".to_owned()),
+                    subject: ObjectKey {
+                        kind: "org",
+                        id: o.id.clone(),
+                        name: o.name.clone(),
+                    },
+                    message: format!(
+                        "unknown: the snapshot could not read {}",
+                        missing.join(", ")
+                    ),
+                    fix: Some(gap_fix(&gaps, &job.meta.needs)),
                     ..Finding::default()
                 }],
                 meta: job.meta,
@@ -383,6 +390,25 @@ impl RuleEngine {
             elapsed: started.elapsed(),
             notes: Vec::new(),
         }
+    }
+}
+
+/// The fix for a rule blinded by gaps: the permissions the refused endpoints need, when the
+/// catalog names them.
+fn gap_fix(gaps: &[&crate::model::Coverage], needs: &[String]) -> String {
+    let mut perms: Vec<String> = gaps
+        .iter()
+        .filter(|g| needs.contains(&g.dataset))
+        .filter_map(|g| g.permission.as_ref().map(|p| format!("`{p}`")))
+        .collect();
+    perms.dedup();
+    if perms.is_empty() {
+        "grant the fetching client the permission the endpoint needs, then fetch again".to_owned()
+    } else {
+        format!(
+            "grant the fetching client {}, then fetch again",
+            perms.join(" and ")
+        )
     }
 }
 

@@ -15,7 +15,10 @@ pub use super::conn::{Progress, ProgressFn};
 use super::credentials::Auth;
 use super::plan::page_size;
 use super::wire;
-use crate::model::{Coverage, Grant, Group, OrgSnapshot, SnapshotSource, User, FORMAT};
+use crate::catalog::Catalog;
+use crate::model::{
+    Coverage, Grant, Group, Operation, OrgSnapshot, Requirement, SnapshotSource, User, FORMAT,
+};
 
 /// How to fetch.
 #[derive(Clone)]
@@ -516,13 +519,28 @@ async fn read_unlisted_users(
     Ok(())
 }
 
-/// Name the permission each gap's endpoint needs, from the operation catalog.
-fn name_permissions(coverage: &mut [Coverage], operations: &[crate::model::Operation]) {
-    let catalog = crate::catalog::Catalog::new(operations);
+/// Name the permission each gap's endpoint needs: from the operation catalog just read, or,
+/// when it lacks the endpoint, from the plan's own table.
+fn name_permissions(coverage: &mut [Coverage], operations: &[Operation]) {
+    let known: Vec<Operation> = super::plan::ENDPOINTS
+        .iter()
+        .filter(|(_, perms)| !perms.is_empty())
+        .map(|(path, perms)| Operation {
+            method: "GET".to_owned(),
+            path: (*path).to_owned(),
+            permissions: Some(Requirement {
+                kind: "ANY".to_owned(),
+                list: perms.iter().map(|p| (*p).to_owned()).collect(),
+            }),
+            ..Operation::default()
+        })
+        .collect();
+    let (catalog, fallback) = (Catalog::new(operations), Catalog::new(&known));
     for c in coverage.iter_mut().filter(|c| c.status != "ok") {
-        c.permission = catalog
-            .find(&c.endpoint)
-            .and_then(|m| m.operation.permissions.as_ref())
-            .map(|r| r.list.join(" or "));
+        c.permission = [&catalog, &fallback].iter().find_map(|cat| {
+            cat.find(&c.endpoint)
+                .and_then(|m| m.operation.permissions.as_ref())
+                .map(|r| r.list.join(" or "))
+        });
     }
 }

@@ -17,6 +17,35 @@ pub mod page_size {
     pub const USERS_BY_ID: usize = 100;
 }
 
+/// Every endpoint the plan reads (`GET` path templates) with the permissions the API
+/// description requires for it (`ANY` of them; most list none). A coverage gap names its
+/// permission from the snapshot's own operation catalog, and from this table when that catalog
+/// could not be read. `tests/it/catalog.rs` checks it against Genesys's `swagger.json`.
+pub const ENDPOINTS: &[(&str, &[&str])] = &[
+    ("/api/v2/authorization/roles", &["authorization:role:view"]),
+    (
+        "/api/v2/authorization/roles/{roleId}/subjectgrants",
+        &["authorization:role:view"],
+    ),
+    ("/api/v2/users", &[]),
+    ("/api/v2/groups", &[]),
+    ("/api/v2/groups/{groupId}/members", &[]),
+    ("/api/v2/oauth/clients", &["oauth:client:view"]),
+    ("/api/v2/authorization/divisions", &[]),
+    ("/api/v2/authorization/permissions", &[]),
+    (
+        "/api/v2/authorization/policies",
+        &["authorization:policy:view"],
+    ),
+    (
+        "/api/v2/organizations/authentication/settings",
+        &["directory:organization:admin"],
+    ),
+    ("/api/v2/organizations/me", &[]),
+    ("/api/v2/workforcemanagement/businessunits", &[]),
+    ("/api/v2/workforcemanagement/managementunits", &[]),
+];
+
 /// What the number of requests depends on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Shape {

@@ -79,3 +79,22 @@ fn swagger_parser_agrees_with_the_operations_oracle() {
         .iter()
         .any(|c| c == "wfm.permission.failure"));
 }
+
+#[test]
+fn the_fetch_plans_permission_table_matches_the_api_description() {
+    let ops = parse_swagger(&std::fs::read(shared("swagger.json")).unwrap()).unwrap();
+    let catalog = Catalog::new(&ops);
+    for (path, perms) in rolecall::fetch::plan::ENDPOINTS {
+        let m = catalog
+            .find(&format!("GET {path}"))
+            .unwrap_or_else(|| panic!("`GET {path}` is not in swagger.json"));
+        assert_eq!(m.operation.path, *path);
+        let described: Vec<&str> = m
+            .operation
+            .permissions
+            .as_ref()
+            .map(|r| r.list.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(described, *perms, "permissions of `GET {path}`");
+    }
+}

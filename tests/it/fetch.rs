@@ -309,10 +309,16 @@ fn a_forbidden_endpoint_becomes_a_gap_and_rules_say_unknown() {
     assert_eq!(gap.dataset, "accessPolicies");
     assert_eq!(gap.http_status, Some(403));
     assert_eq!(gap.error_code.as_deref(), Some("missing.permissions"));
+    // The sample's catalog lacks the endpoint; the plan's table names the permission.
+    assert_eq!(gap.permission.as_deref(), Some("authorization:policy:view"));
     assert!(got.access_policies.is_empty());
     let f = crate::support::run_rule("POL001", got, None);
     assert_eq!(f.len(), 1, "{f:?}");
     assert!(f[0].message.contains("unknown"), "{}", f[0].message);
+    assert_eq!(
+        f[0].fix.as_deref(),
+        Some("grant the fetching client `authorization:policy:view`, then fetch again")
+    );
 }
 
 #[test]
