@@ -433,3 +433,52 @@ fn an_interrupted_fetch_leaves_the_existing_snapshot_untouched() {
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(leftovers.len(), 1);
 }
+
+#[test]
+fn check_live_with_a_gc_profile_reports_findings_and_gaps() {
+    const SECRET: &str = "Pq4-profile-secret-distinct-9Lm";
+    let fake = FakeGenesys::start(
+        sample().unwrap(),
+        FakeConfig {
+            client_id: "profile-client".into(),
+            client_secret: SECRET.into(),
+            denied: vec!["/api/v2/authorization/policies".into()],
+            ..FakeConfig::default()
+        },
+    );
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir(home.path().join(".gc")).unwrap();
+    std::fs::write(
+        home.path().join(".gc/config.toml"),
+        format!(
+            "[DEFAULT]\nenvironment = \"mypurecloud.ie\"\nclient_credentials = \"wrong\"\nclient_secret = \"wrong\"\n\n\
+             [audit]\nenvironment = \"mypurecloud.ie\"\nclient_credentials = \"profile-client\"\nclient_secret = \"{SECRET}\"\n"
+        ),
+    )
+    .unwrap();
+    let o = rolecall()
+        .args(["check", "--no-config", "--live", "--profile", "audit"])
+        .args(["--api-base", &fake.base])
+        .env("HOME", home.path())
+        .env_remove("GENESYSCLOUD_OAUTHCLIENT_ID")
+        .env_remove("GENESYSCLOUD_OAUTHCLIENT_SECRET")
+        .env("RUST_LOG", "trace")
+        .output()
+        .unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
+    assert!(err.contains("gc profile `audit`"), "{err}");
+    assert!(out.contains("WFM001 wfm-client-division-gap"), "{out}");
+    // The refused endpoint is listed, and the rule that needs it says unknown, not clean.
+    assert!(
+        out.contains("GET /api/v2/authorization/policies (accessPolicies): 403 `missing.permissions`, needs `authorization:policy:view`"),
+        "{out}"
+    );
+    assert!(out.contains("unknown: the snapshot could not read"), "{out}");
+    for leak in [SECRET, "fake-token-"] {
+        assert!(!out.contains(leak) && !err.contains(leak), "`{leak}` leaked");
+    }
+}
