@@ -477,8 +477,14 @@ fn check_live_with_a_gc_profile_reports_findings_and_gaps() {
         out.contains("GET /api/v2/authorization/policies (accessPolicies): 403 `missing.permissions`, needs `authorization:policy:view`"),
         "{out}"
     );
-    assert!(out.contains("unknown: the snapshot could not read"), "{out}");
+    assert!(
+        out.contains("unknown: the snapshot could not read"),
+        "{out}"
+    );
     for leak in [SECRET, "fake-token-"] {
-        assert!(!out.contains(leak) && !err.contains(leak), "`{leak}` leaked");
+        assert!(
+            !out.contains(leak) && !err.contains(leak),
+            "`{leak}` leaked"
+        );
     }
 }
