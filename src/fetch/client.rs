@@ -1,4 +1,4 @@
-//! The live fetch: the request plan (API-FACTS §2) executed concurrently over one [`Conn`],
+//! The live fetch: the request plan (API-FACTS §2) executed concurrently over one connection,
 //! turned into a snapshot with a coverage entry per endpoint.
 //!
 //! Errors name endpoints and attempts, never credentials.
