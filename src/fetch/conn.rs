@@ -43,6 +43,8 @@ pub(super) struct Conn {
     token: tokio::sync::Mutex<Option<Secret>>,
     budget: Mutex<Budget>,
     permits: Semaphore,
+    /// Requests sent and not yet answered (the server may not have counted them yet).
+    unanswered: AtomicUsize,
     requests: AtomicUsize,
     retries: AtomicUsize,
     rate_limited: AtomicUsize,
@@ -75,6 +77,7 @@ impl Conn {
                 Instant::now(),
             )),
             permits: Semaphore::new(opts.concurrency.max(1)),
+            unanswered: AtomicUsize::new(0),
             opts,
             token: tokio::sync::Mutex::new(None),
             requests: AtomicUsize::new(0),
@@ -172,27 +175,24 @@ impl Conn {
         Ok(t)
     }
 
-    /// Wait for a slot in the shared budget; a pause that began meanwhile (a 429 elsewhere)
-    /// sends the waiter back for a later slot.
+    /// Wait for a slot in the shared budget and for admission: a pause (a 429 elsewhere) or
+    /// a used-up server window sends the waiter back for a later slot.
     async fn take_budget(&self) {
         loop {
-            let wait = self
-                .budget
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .reserve(Instant::now());
+            let wait = self.budget().reserve(Instant::now());
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
             }
-            let paused = self
-                .budget
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .is_paused(Instant::now());
-            if !paused {
-                return;
+            let admitted = self.budget().admit(Instant::now());
+            match admitted {
+                Ok(()) => return,
+                Err(wait) => tokio::time::sleep(wait).await,
             }
         }
+    }
+
+    fn budget(&self) -> std::sync::MutexGuard<'_, Budget> {
+        self.budget.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(super) fn plan(&self, requests: usize) {
@@ -234,15 +234,19 @@ impl Conn {
         loop {
             attempt += 1;
             let token = self.token(None).await?;
-            self.take_budget().await;
+            // The permit first, then the slot: admission must come right before sending, or
+            // admitted requests queue for permits while the server's window runs out.
             let permit = self
                 .permits
                 .acquire()
                 .await
                 .map_err(|e| FetchError::Client(e.to_string()))?;
+            self.take_budget().await;
             self.requests.fetch_add(1, Ordering::Relaxed);
             let sent_at = Instant::now();
+            self.unanswered.fetch_add(1, Ordering::SeqCst);
             let sent = self.http.get(&url).bearer_auth(token.expose()).send().await;
+            let unanswered = self.unanswered.fetch_sub(1, Ordering::SeqCst) - 1;
             let (status, retry_after, detail) = match sent {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
@@ -258,10 +262,11 @@ impl Conn {
                         h("inin-ratelimit-reset"),
                     ) {
                         if let (Ok(c), Ok(a), Ok(r)) = (c.parse(), a.parse(), r.parse()) {
-                            self.budget
-                                .lock()
-                                .unwrap_or_else(PoisonError::into_inner)
-                                .observe(Instant::now(), c, a, r);
+                            self.budget().observe(
+                                Instant::now(),
+                                (c, a, r),
+                                u32::try_from(unanswered).unwrap_or(u32::MAX),
+                            );
                         }
                     }
                     let retry_after = h("retry-after").and_then(|v| parse_retry_after(&v));
@@ -329,10 +334,7 @@ impl Conn {
                     );
                     log::debug!("{endpoint}: {detail}; attempt {attempt} again in {wait:?}");
                     if status == Some(429) {
-                        self.budget
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .pause(Instant::now(), wait);
+                        self.budget().pause(Instant::now(), wait);
                     }
                     tokio::time::sleep(wait).await;
                 }

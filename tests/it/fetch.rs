@@ -193,7 +193,7 @@ fn the_same_org_through_twenty_percent_faults() {
 }
 
 #[test]
-fn a_binding_server_rate_limit_is_honoured() {
+fn a_binding_server_rate_limit_is_followed_from_its_headers() {
     let served = synthetic_org(1_000, 8);
     let fake = FakeGenesys::start(
         served.clone(),
@@ -204,7 +204,31 @@ fn a_binding_server_rate_limit_is_honoured() {
     );
     let (got, stats) = run(options(&fake, "fake-secret")).unwrap();
     same(&got, &served);
+    // The client's own rate is unlimited here; what keeps it out of 429s is the
+    // `inin-ratelimit-*` headers: it stops when the window is used up, counting requests out.
     let limited = fake.faults().get("429 rate limit").copied().unwrap_or(0);
+    assert_eq!((stats.rate_limited, limited), (0, 0), "{stats:?}");
+    assert_eq!(stats.requests, planned_requests(&plan_shape(&served)));
+    // The plan needs more requests than one window allows, so the fetch waited for a reset.
+    assert!(stats.requests > 25 + 1 && stats.elapsed >= std::time::Duration::from_secs(1));
+}
+
+#[test]
+fn without_rate_headers_429s_are_waited_out_and_repeated() {
+    let served = synthetic_org(1_000, 8);
+    let fake = FakeGenesys::start(
+        served.clone(),
+        FakeConfig {
+            // A window long enough that no machine is too slow to overrun it.
+            rate_limit: Some((25, std::time::Duration::from_secs(2))),
+            rate_headers: false,
+            ..FakeConfig::default()
+        },
+    );
+    let (got, stats) = run(options(&fake, "fake-secret")).unwrap();
+    same(&got, &served);
+    let limited = fake.faults().get("429 rate limit").copied().unwrap_or(0);
+    assert!(limited > 0, "the limit was hit");
     assert_eq!(stats.rate_limited, limited);
     assert_eq!(stats.retries, limited);
     // The plan's requests plus one repeat per 429, and nothing else.

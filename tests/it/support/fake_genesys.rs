@@ -40,6 +40,8 @@ pub struct FakeConfig {
     pub seed: u64,
     /// Requests allowed per window before 429s.
     pub rate_limit: Option<(usize, Duration)>,
+    /// Whether answers carry `inin-ratelimit-*` headers (with a rate limit).
+    pub rate_headers: bool,
     /// Added to every API response.
     pub latency: Duration,
     /// Paths that always fail with 500.
@@ -56,6 +58,7 @@ impl Default for FakeConfig {
             fault_rate: 0.0,
             seed: 1,
             rate_limit: None,
+            rate_headers: true,
             latency: Duration::ZERO,
             broken: Vec::new(),
         }
@@ -448,10 +451,12 @@ async fn api(
                 .headers_mut()
                 .insert("retry-after", reset.to_string().parse().unwrap());
         }
-        let h = response.headers_mut();
-        h.insert("inin-ratelimit-count", count.min(allowed).into());
-        h.insert("inin-ratelimit-allowed", allowed.into());
-        h.insert("inin-ratelimit-reset", reset.into());
+        if s.cfg.rate_headers {
+            let h = response.headers_mut();
+            h.insert("inin-ratelimit-count", count.min(allowed).into());
+            h.insert("inin-ratelimit-allowed", allowed.into());
+            h.insert("inin-ratelimit-reset", reset.into());
+        }
     }
     response
 }
