@@ -25,12 +25,13 @@ pub struct ConnectArgs {
     /// Login base URL (default: derived from the API base).
     #[arg(long, value_name = "URL")]
     login_base: Option<String>,
-    /// Requests per minute.
-    #[arg(long, default_value_t = 300)]
+    /// Requests per minute (the client-credentials default is 300; the server's
+    /// `inin-ratelimit-*` headers are followed as well).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..))]
     rate: u32,
     /// Requests in flight at once.
-    #[arg(long, default_value_t = 8)]
-    concurrency: usize,
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    concurrency: u16,
     /// No progress output.
     #[arg(short, long)]
     quiet: bool,
@@ -123,7 +124,7 @@ pub fn fetch_org(c: &ConnectArgs) -> miette::Result<(OrgSnapshot, FetchStats)> {
         auth: creds.auth,
         region,
         per_minute: c.rate,
-        concurrency: c.concurrency,
+        concurrency: usize::from(c.concurrency),
         max_attempts: 6,
         progress: progress_bar(c.quiet),
     };
