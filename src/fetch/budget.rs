@@ -1,11 +1,15 @@
 //! One shared request budget: N requests per minute (300 by default, the client-credentials
 //! limit), paused by a 429's `Retry-After`, and never sending more into the server's window
-//! than its `inin-ratelimit-*` headers say is left. Pure arithmetic over an injected clock, so it is tested without waiting.
+//! than its `inin-ratelimit-*` headers say is left. Pure arithmetic over an injected clock, so
+//! it is tested without waiting.
 //!
-//! Callers reserve a slot and then wait for it (a generic cell rate algorithm). Reserving before
-//! waiting keeps slots exactly one interval apart even when the timer wakes a waiter late; a
-//! "wait, then try again" bucket loses the lateness on every request (about 8% at 100/s with a
-//! millisecond timer).
+//! A request goes through three steps. [`Budget::reserve`] hands out rate slots one interval
+//! apart (a generic cell rate algorithm: reserving before waiting keeps the spacing exact even
+//! when the timer wakes a waiter late, where "wait, then try again" loses the lateness on every
+//! request, about 8% at 100/s with a millisecond timer). [`Budget::admit`], at the slot, checks
+//! pauses and the server's window. [`Budget::answered`] takes each response's rate headers.
+//! The budget counts admitted, unanswered requests itself, so the window estimate always
+//! subtracts requests the server may not have counted.
 
 use std::time::{Duration, Instant};
 
@@ -20,8 +24,14 @@ pub struct Budget {
     /// While set, nothing may be sent before this time (a 429's `Retry-After`).
     paused_until: Option<Instant>,
     /// What the server's current window still allows us to send, and when it resets, from
-    /// the last `inin-ratelimit-*` headers.
+    /// the newest `inin-ratelimit-*` headers.
     window: Option<(u32, Instant)>,
+    /// Admitted requests not yet answered.
+    out: u32,
+    /// The highest count seen in the server's current window, and when that window resets.
+    seen: Option<(u32, Instant)>,
+    /// Requests that can be out at once (bounds how far answers can arrive out of order).
+    concurrency: u32,
 }
 
 impl Budget {
@@ -35,12 +45,21 @@ impl Budget {
             next: now,
             paused_until: None,
             window: None,
+            out: 0,
+            seen: None,
+            concurrency: 1,
         }
     }
 
-    /// Reserve the next free slot; the caller waits the returned time, then asks [`admit`].
-    ///
-    /// [`admit`]: Budget::admit
+    /// Tell the budget how many requests can be out at once (default 1).
+    #[must_use]
+    pub fn with_concurrency(mut self, concurrency: u32) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// Reserve the next free slot; the caller waits the returned time, then asks
+    /// [`Budget::admit`].
     pub fn reserve(&mut self, now: Instant) -> Duration {
         let earliest = self.next.checked_sub(self.tolerance).unwrap_or(now);
         let slot = now.max(earliest).max(self.paused_until.unwrap_or(now));
@@ -64,37 +83,45 @@ impl Budget {
             Some((left, reset)) => self.window = Some((left - 1, reset)),
             None => {}
         }
+        self.out += 1;
         Ok(())
+    }
+
+    /// A request was answered (or failed without an answer: `limits` is `None`). With the
+    /// answer's `inin-ratelimit-count` / `-allowed` / `-reset` (seconds), what is left of the
+    /// server's window, less the requests still out, is all that [`Budget::admit`] lets
+    /// through before it resets.
+    ///
+    /// Answers arrive out of order, so within a window the highest count seen stands. A count
+    /// lower than that by more than the requests that can be out at once cannot be a late
+    /// answer: the window has reset (integer-second resets cannot say so themselves).
+    pub fn answered(&mut self, now: Instant, limits: Option<(u32, u32, u32)>) {
+        self.out = self.out.saturating_sub(1);
+        let Some((count, allowed, reset_secs)) = limits else {
+            return;
+        };
+        if allowed == 0 || reset_secs == 0 {
+            return;
+        }
+        let mut reset = now + Duration::from_secs(u64::from(reset_secs));
+        let mut count = count;
+        if let Some((highest, known_reset)) = self.seen {
+            if now < known_reset && highest > count && highest - count <= self.concurrency {
+                (count, reset) = (highest, reset.max(known_reset));
+            }
+        }
+        self.seen = Some((count, reset));
+        let left = allowed.saturating_sub(count).saturating_sub(self.out);
+        if left == 0 {
+            log::debug!("the server's rate window is used up: waiting {reset_secs} s for it");
+        }
+        self.window = Some((left, reset));
     }
 
     /// Stop all requests until `now + wait` (after a 429).
     pub fn pause(&mut self, now: Instant, wait: Duration) {
         let until = now + wait;
         self.paused_until = Some(self.paused_until.map_or(until, |u| u.max(until)));
-    }
-
-    /// Adapt to `inin-ratelimit-count` / `-allowed` / `-reset` (seconds until the window
-    /// resets), seen on a response while `in_flight` other requests were sent and unanswered
-    /// (the server may not have counted them yet): what is left of the window, less those, is
-    /// all that [`admit`](Budget::admit) lets out before it resets. Sending into a used-up
-    /// window only collects 429s.
-    pub fn observe(
-        &mut self,
-        now: Instant,
-        (count, allowed, reset_secs): (u32, u32, u32),
-        in_flight: u32,
-    ) {
-        if allowed == 0 || reset_secs == 0 {
-            return;
-        }
-        // The newest response wins, even one read out of order: a lower count may also mean
-        // a new window, and integer-second resets cannot tell the two apart.
-        let left = allowed.saturating_sub(count).saturating_sub(in_flight);
-        let reset = now + Duration::from_secs(u64::from(reset_secs));
-        if left == 0 {
-            log::debug!("the server's rate window is used up: waiting {reset_secs} s for it");
-        }
-        self.window = Some((left, reset));
     }
 }
 
@@ -103,6 +130,7 @@ mod tests {
     use super::*;
 
     const MS: Duration = Duration::from_millis(1);
+    const SEC: Duration = Duration::from_secs(1);
 
     /// Reserve, wait, and be admitted (or wait and reserve again), as the fetcher does.
     fn send(b: &mut Budget, mut now: Instant) -> Instant {
@@ -120,7 +148,7 @@ mod tests {
         let t0 = Instant::now();
         let mut b = Budget::new(60, 1, t0);
         assert_eq!(b.reserve(t0), Duration::ZERO);
-        assert_eq!(b.reserve(t0), Duration::from_secs(1));
+        assert_eq!(b.reserve(t0), SEC);
         assert_eq!(b.reserve(t0 + 1500 * MS), 500 * MS);
     }
 
@@ -142,12 +170,12 @@ mod tests {
         let mut b = Budget::new(60, 2, t0);
         assert_eq!(b.reserve(t0), Duration::ZERO);
         assert_eq!(b.reserve(t0), Duration::ZERO);
-        assert_eq!(b.reserve(t0), Duration::from_secs(1));
+        assert_eq!(b.reserve(t0), SEC);
         // After a long idle spell the burst is available again, and no more.
-        let later = t0 + Duration::from_secs(60);
+        let later = t0 + 60 * SEC;
         assert_eq!(b.reserve(later), Duration::ZERO);
         assert_eq!(b.reserve(later), Duration::ZERO);
-        assert_eq!(b.reserve(later), Duration::from_secs(1));
+        assert_eq!(b.reserve(later), SEC);
     }
 
     #[test]
@@ -156,23 +184,21 @@ mod tests {
         let mut b = Budget::new(300, 10, t0);
         // A slot reserved before the pause is not admitted during it.
         assert_eq!(b.reserve(t0), Duration::ZERO);
-        b.pause(t0, Duration::from_secs(3));
-        assert_eq!(b.admit(t0), Err(Duration::from_secs(3)));
-        assert_eq!(
-            b.reserve(t0 + Duration::from_secs(1)),
-            Duration::from_secs(2)
-        );
-        assert_eq!(b.admit(t0 + Duration::from_secs(3)), Ok(()));
+        b.pause(t0, 3 * SEC);
+        assert_eq!(b.admit(t0), Err(3 * SEC));
+        assert_eq!(b.reserve(t0 + SEC), 2 * SEC);
+        assert!(b.admit(t0 + 3 * SEC).is_ok());
     }
 
     #[test]
     fn a_used_up_server_window_waits_for_its_reset() {
         let t0 = Instant::now();
         let mut b = Budget::new(6_000, 10, t0);
-        b.observe(t0, (178, 180, 30), 0);
+        send(&mut b, t0);
+        b.answered(t0, Some((178, 180, 30)));
         assert_eq!(send(&mut b, t0), t0);
         assert_eq!(send(&mut b, t0), t0);
-        let reset = t0 + Duration::from_secs(30);
+        let reset = t0 + 30 * SEC;
         assert_eq!(send(&mut b, t0), reset);
         // The new window is not limited until headers say so again.
         assert_eq!(send(&mut b, reset), reset);
@@ -181,28 +207,54 @@ mod tests {
     #[test]
     fn requests_still_out_count_against_what_is_left() {
         let t0 = Instant::now();
-        let mut b = Budget::new(6_000, 10, t0);
-        // 3 left in the window, 5 requests out: they may use it all.
-        b.observe(t0, (177, 180, 10), 5);
-        assert_eq!(send(&mut b, t0), t0 + Duration::from_secs(10));
-        let mut b = Budget::new(6_000, 10, t0);
-        b.observe(t0, (170, 180, 10), 5);
-        for _ in 0..5 {
-            assert_eq!(send(&mut b, t0), t0);
+        let mut b = Budget::new(6_000, 10, t0).with_concurrency(8);
+        for _ in 0..6 {
+            send(&mut b, t0);
         }
-        assert_eq!(send(&mut b, t0), t0 + Duration::from_secs(10));
+        // 3 left in the window and 5 others out: they may use it all.
+        b.answered(t0, Some((177, 180, 10)));
+        assert_eq!(send(&mut b, t0), t0 + 10 * SEC);
+    }
+
+    #[test]
+    fn a_late_answer_does_not_raise_the_estimate() {
+        let t0 = Instant::now();
+        let mut b = Budget::new(6_000, 10, t0).with_concurrency(8);
+        send(&mut b, t0);
+        send(&mut b, t0);
+        // The server counted 178 for one request, then an answer counted earlier arrives.
+        b.answered(t0, Some((178, 180, 5)));
+        b.answered(t0, Some((175, 180, 5)));
+        assert_eq!(send(&mut b, t0), t0);
+        assert_eq!(send(&mut b, t0), t0);
+        assert_eq!(send(&mut b, t0), t0 + 5 * SEC);
+    }
+
+    #[test]
+    fn a_much_lower_count_is_a_new_window() {
+        let t0 = Instant::now();
+        let mut b = Budget::new(6_000_000, 200, t0).with_concurrency(8);
+        send(&mut b, t0);
+        b.answered(t0, Some((99, 100, 1)));
+        send(&mut b, t0);
+        b.answered(t0 + 100 * MS, Some((1, 100, 1)));
+        for _ in 0..99 {
+            assert_eq!(send(&mut b, t0 + 100 * MS), t0 + 100 * MS);
+        }
+        assert_eq!(send(&mut b, t0 + 100 * MS), t0 + 1100 * MS);
     }
 
     #[test]
     fn waiters_see_the_newest_window() {
         let t0 = Instant::now();
         let mut b = Budget::new(6_000, 10, t0);
-        // Three reserve slots, then a response says the window has one place left.
+        send(&mut b, t0);
+        // Three reserve slots, then the answer says the window has one place left.
         for _ in 0..3 {
             assert_eq!(b.reserve(t0), Duration::ZERO);
         }
-        b.observe(t0, (179, 180, 5), 0);
-        assert_eq!(b.admit(t0), Ok(()));
-        assert_eq!(b.admit(t0), Err(Duration::from_secs(5)));
+        b.answered(t0, Some((179, 180, 5)));
+        assert!(b.admit(t0).is_ok());
+        assert_eq!(b.admit(t0), Err(5 * SEC));
     }
 }

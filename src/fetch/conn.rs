@@ -43,8 +43,6 @@ pub(super) struct Conn {
     token: tokio::sync::Mutex<Option<Secret>>,
     budget: Mutex<Budget>,
     permits: Semaphore,
-    /// Requests sent and not yet answered (the server may not have counted them yet).
-    unanswered: AtomicUsize,
     requests: AtomicUsize,
     retries: AtomicUsize,
     rate_limited: AtomicUsize,
@@ -71,13 +69,11 @@ impl Conn {
             http,
             // No burst, and 2% headroom: the server counts in fixed windows whose phase we do
             // not know, and one 429 costs a whole `Retry-After` pause for every request.
-            budget: Mutex::new(Budget::new(
-                opts.per_minute.saturating_mul(49) / 50,
-                1,
-                Instant::now(),
-            )),
+            budget: Mutex::new(
+                Budget::new(opts.per_minute.saturating_mul(49) / 50, 1, Instant::now())
+                    .with_concurrency(u32::try_from(opts.concurrency).unwrap_or(u32::MAX)),
+            ),
             permits: Semaphore::new(opts.concurrency.max(1)),
-            unanswered: AtomicUsize::new(0),
             opts,
             token: tokio::sync::Mutex::new(None),
             requests: AtomicUsize::new(0),
@@ -244,9 +240,7 @@ impl Conn {
             self.take_budget().await;
             self.requests.fetch_add(1, Ordering::Relaxed);
             let sent_at = Instant::now();
-            self.unanswered.fetch_add(1, Ordering::SeqCst);
             let sent = self.http.get(&url).bearer_auth(token.expose()).send().await;
-            let unanswered = self.unanswered.fetch_sub(1, Ordering::SeqCst) - 1;
             let (status, retry_after, detail) = match sent {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
@@ -256,19 +250,15 @@ impl Conn {
                             .and_then(|v| v.to_str().ok())
                             .map(str::to_owned)
                     };
-                    if let (Some(c), Some(a), Some(r)) = (
-                        h("inin-ratelimit-count"),
-                        h("inin-ratelimit-allowed"),
-                        h("inin-ratelimit-reset"),
+                    let limits = match (
+                        h("inin-ratelimit-count").map(|v| v.parse()),
+                        h("inin-ratelimit-allowed").map(|v| v.parse()),
+                        h("inin-ratelimit-reset").map(|v| v.parse()),
                     ) {
-                        if let (Ok(c), Ok(a), Ok(r)) = (c.parse(), a.parse(), r.parse()) {
-                            self.budget().observe(
-                                Instant::now(),
-                                (c, a, r),
-                                u32::try_from(unanswered).unwrap_or(u32::MAX),
-                            );
-                        }
-                    }
+                        (Some(Ok(c)), Some(Ok(a)), Some(Ok(r))) => Some((c, a, r)),
+                        _ => None,
+                    };
+                    self.budget().answered(Instant::now(), limits);
                     let retry_after = h("retry-after").and_then(|v| parse_retry_after(&v));
                     log::trace!(
                         "{endpoint}: inin-ratelimit-count={:?} allowed={:?} reset={:?} retry-after={:?}",
@@ -305,11 +295,14 @@ impl Conn {
                         Err(e) => (None, None, format!("truncated response: {e}")),
                     }
                 }
-                Err(e) => (
-                    None,
-                    None,
-                    format!("connection error: {}", redact(&e.to_string(), &token)),
-                ),
+                Err(e) => {
+                    self.budget().answered(Instant::now(), None);
+                    (
+                        None,
+                        None,
+                        format!("connection error: {}", redact(&e.to_string(), &token)),
+                    )
+                }
             };
             drop(permit);
             if status == Some(401) && !renewed {
