@@ -8,7 +8,7 @@ use rolecall::fetch::credentials::{Auth, Secret};
 use rolecall::fetch::plan::{naive_requests, planned_requests};
 use rolecall::model::{load_snapshot, sample, synthetic_org, OrgSnapshot};
 
-use crate::support::fake_genesys::{plan_shape, FakeConfig, FakeGenesys};
+use crate::support::fake_genesys::{plan_shape, FakeConfig, FakeGenesys, FAULT_KINDS};
 use crate::support::rolecall;
 
 fn options(fake: &FakeGenesys, secret: &str) -> FetchOptions {
@@ -165,16 +165,7 @@ fn the_same_org_through_twenty_percent_faults() {
     // The fake draws its faults from one seeded sequence, so which kinds occur does not depend
     // on the order requests arrive in.
     let faults = fake.faults();
-    for kind in [
-        "429 burst",
-        "500",
-        "502",
-        "503",
-        "504",
-        "truncated body",
-        "connection reset",
-        "slow",
-    ] {
+    for kind in FAULT_KINDS {
         assert!(
             faults.get(kind).is_some_and(|&n| n > 0),
             "no `{kind}` in {faults:?}"

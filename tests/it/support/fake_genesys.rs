@@ -22,6 +22,18 @@ use rolecall::model::OrgSnapshot;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+/// The injected faults, in the order of the fault draw.
+pub const FAULT_KINDS: [&str; 8] = [
+    "429 burst",
+    "500",
+    "502",
+    "503",
+    "504",
+    "truncated body",
+    "slow",
+    "connection reset",
+];
+
 /// The platform answers 400 past this many inactive users (API-FACTS §2.1).
 const INACTIVE_LIMIT: usize = 10_000;
 
@@ -473,19 +485,8 @@ async fn answer(s: &Inner, uri: &Uri, q: HashMap<String, String>) -> Response {
     }
     // Injected faults.
     if s.cfg.fault_rate > 0.0 && s.next_random() < s.cfg.fault_rate {
-        let pick = (s.next_random() * 8.0) as usize;
-        s.fault(
-            [
-                "429 burst",
-                "500",
-                "502",
-                "503",
-                "504",
-                "truncated body",
-                "slow",
-                "connection reset",
-            ][pick],
-        );
+        let pick = (s.next_random() * FAULT_KINDS.len() as f64) as usize;
+        s.fault(FAULT_KINDS[pick]);
         match pick {
             7 => {
                 let mut r = Response::default();
