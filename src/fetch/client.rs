@@ -17,7 +17,8 @@ use super::plan::page_size;
 use super::wire;
 use crate::catalog::Catalog;
 use crate::model::{
-    Coverage, Grant, Group, Operation, OrgSnapshot, Requirement, SnapshotSource, User, FORMAT,
+    AccessPolicy, Coverage, Grant, Group, Operation, OrgSnapshot, Requirement, Role,
+    SnapshotSource, User, FORMAT,
 };
 
 /// How to fetch.
@@ -123,11 +124,16 @@ pub async fn fetch(opts: FetchOptions) -> Result<(OrgSnapshot, FetchStats), Fetc
     conn.token(None).await?;
     let mut snap = empty_snapshot(conn.options());
     let mut coverage = Vec::new();
-    let listings = read_listings(&conn, &mut snap, &mut coverage).await?;
-    read_policies(&conn, &mut snap, &mut coverage).await?;
-    if let Some(roles) = listings.roles {
-        read_grants(&conn, roles, &mut snap, &mut coverage).await?;
-    }
+    // Three independent chains at once, so the request pipeline never drains between them.
+    let (listings, policies, grants) = tokio::join!(
+        read_listings(&conn, &mut snap, &mut coverage),
+        read_policies(&conn),
+        read_roles_and_grants(&conn),
+    );
+    let (listings, policies, grants) = (listings?, policies?, grants?);
+    snap.access_policies = policies.value;
+    (snap.roles, snap.grants) = grants.value;
+    coverage.extend(policies.coverage.into_iter().chain(grants.coverage));
     if let Some(groups) = listings.groups {
         snap.groups = read_members(&conn, groups, &snap.grants, &mut coverage).await?;
     }
@@ -168,10 +174,14 @@ fn ok(endpoint: &str, dataset: &str) -> Coverage {
     }
 }
 
+/// What a step read, and the coverage of the endpoints it read.
+struct Part<T> {
+    value: T,
+    coverage: Vec<Coverage>,
+}
+
 /// What later steps of the plan depend on.
 struct Listings {
-    /// Roles, when readable (their grants come next).
-    roles: Option<Vec<wire::Role>>,
     /// Groups, when readable (members of role-holding groups come next).
     groups: Option<Vec<wire::Group>>,
     /// More inactive users exist than the API lists.
@@ -189,21 +199,7 @@ async fn read_listings(
     coverage: &mut Vec<Coverage>,
 ) -> Result<Listings, FetchError> {
     let c = conn;
-    let (
-        roles,
-        active,
-        inactive,
-        groups,
-        clients,
-        divisions,
-        perms,
-        settings,
-        org,
-        bus,
-        mus,
-        swagger,
-    ) = tokio::join!(
-        c.pages::<wire::Role>("/api/v2/authorization/roles", page_size::DEFAULT, "roles"),
+    let (active, inactive, groups, clients, divisions, perms, settings, org, bus, mus, swagger) = tokio::join!(
         c.pages::<wire::User>("/api/v2/users?state=active", page_size::USERS, "users"),
         // Inactive users cannot be listed past 10,000 (API-FACTS §2.1); the rest that matter
         // are read by id once grants and members are known.
@@ -309,14 +305,9 @@ async fn read_listings(
         Got::Denied(gap) => coverage.push(gap),
     }
     let mut listings = Listings {
-        roles: None,
         groups: None,
         inactive_truncated,
     };
-    match roles? {
-        Ok(r) => listings.roles = Some(r),
-        Err(gap) => coverage.push(gap),
-    }
     match groups? {
         Ok(g) => listings.groups = Some(g),
         Err(gap) => coverage.push(gap),
@@ -325,16 +316,13 @@ async fn read_listings(
 }
 
 /// Access policies use cursor paging: follow `nextUri` until it is absent (or repeats).
-async fn read_policies(
-    conn: &Arc<Conn>,
-    snap: &mut OrgSnapshot,
-    coverage: &mut Vec<Coverage>,
-) -> Result<(), FetchError> {
+async fn read_policies(conn: &Arc<Conn>) -> Result<Part<Vec<AccessPolicy>>, FetchError> {
     let mut path = format!(
         "/api/v2/authorization/policies?pageSize={}",
         page_size::POLICIES
     );
     let mut seen = HashSet::new();
+    let mut policies = Vec::new();
     loop {
         let page = match conn
             .json::<wire::Page<wire::AccessPolicy>>(&path, "accessPolicies")
@@ -342,13 +330,14 @@ async fn read_policies(
         {
             Ok(page) => page,
             Err(gap) => {
-                coverage.push(gap);
-                return Ok(());
+                return Ok(Part {
+                    value: Vec::new(),
+                    coverage: vec![gap],
+                })
             }
         };
         conn.count("accessPolicies", page.entities.len());
-        snap.access_policies
-            .extend(page.entities.into_iter().map(Into::into));
+        policies.extend(page.entities.into_iter().map(Into::into));
         match page
             .next_uri
             .filter(|n| !n.is_empty() && seen.insert(n.clone()))
@@ -359,21 +348,32 @@ async fn read_policies(
                     .map_or(next.clone(), |i| next[i..].to_owned());
             }
             None => {
-                coverage.push(ok("GET /api/v2/authorization/policies", "accessPolicies"));
-                return Ok(());
+                return Ok(Part {
+                    value: policies,
+                    coverage: vec![ok("GET /api/v2/authorization/policies", "accessPolicies")],
+                })
             }
         }
     }
 }
 
-/// Each role's subject grants (users, groups and clients in one sweep), all roles concurrently.
-async fn read_grants(
+/// Roles, then each role's subject grants (users, groups and clients in one sweep), all roles
+/// concurrently.
+async fn read_roles_and_grants(
     conn: &Arc<Conn>,
-    roles: Vec<wire::Role>,
-    snap: &mut OrgSnapshot,
-    coverage: &mut Vec<Coverage>,
-) -> Result<(), FetchError> {
-    coverage.push(ok("GET /api/v2/authorization/roles", "roles"));
+) -> Result<Part<(Vec<Role>, Vec<Grant>)>, FetchError> {
+    let roles = match conn
+        .pages::<wire::Role>("/api/v2/authorization/roles", page_size::DEFAULT, "roles")
+        .await?
+    {
+        Ok(roles) => roles,
+        Err(gap) => {
+            return Ok(Part {
+                value: (Vec::new(), Vec::new()),
+                coverage: vec![gap],
+            })
+        }
+    };
     conn.plan(roles.len());
     let mut set = tokio::task::JoinSet::new();
     for r in &roles {
@@ -386,11 +386,12 @@ async fn read_grants(
             (id, got)
         });
     }
+    let mut grants = Vec::new();
     let mut grant_gap = None;
     while let Some(done) = set.join_next().await {
         let (role_id, got) = done.map_err(|e| FetchError::Client(e.to_string()))?;
         match got? {
-            Ok(subjects) => snap.grants.extend(
+            Ok(subjects) => grants.extend(
                 subjects
                     .into_iter()
                     .flat_map(|s| s.into_grants(&role_id).collect::<Vec<_>>()),
@@ -399,21 +400,25 @@ async fn read_grants(
         }
     }
     // Responses arrive in any order; a sorted list makes snapshots of one org comparable.
-    snap.grants.sort_by(|a, b| {
+    grants.sort_by(|a: &Grant, b: &Grant| {
         (&a.role_id, &a.subject_id, &a.division_id).cmp(&(
             &b.role_id,
             &b.subject_id,
             &b.division_id,
         ))
     });
-    coverage.push(grant_gap.unwrap_or_else(|| {
-        ok(
-            "GET /api/v2/authorization/roles/{roleId}/subjectgrants",
-            "grants",
-        )
-    }));
-    snap.roles = roles.into_iter().map(Into::into).collect();
-    Ok(())
+    Ok(Part {
+        value: (roles.into_iter().map(Into::into).collect(), grants),
+        coverage: vec![
+            ok("GET /api/v2/authorization/roles", "roles"),
+            grant_gap.unwrap_or_else(|| {
+                ok(
+                    "GET /api/v2/authorization/roles/{roleId}/subjectgrants",
+                    "grants",
+                )
+            }),
+        ],
+    })
 }
 
 /// Members, only of groups that hold roles: other groups' members gain nothing from them.
