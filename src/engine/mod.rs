@@ -347,9 +347,13 @@ impl RuleEngine {
             });
         let mut outcomes = run::run_all(&self.engine, &selected, org, &self.limits, threads);
         for job in blind {
-            let missing: Vec<String> = gaps
+            let hit: Vec<&crate::model::Coverage> = gaps
                 .iter()
                 .filter(|g| job.meta.needs.contains(&g.dataset))
+                .copied()
+                .collect();
+            let missing: Vec<String> = hit
+                .iter()
                 .map(|g| {
                     let status = g.http_status.map(|s| format!(" {s}")).unwrap_or_default();
                     let code = g
@@ -374,7 +378,7 @@ impl RuleEngine {
                         "unknown: the snapshot could not read {}",
                         missing.join(", ")
                     ),
-                    fix: Some(gap_fix(&gaps, &job.meta.needs)),
+                    fix: Some(gap_fix(&hit)),
                     ..Finding::default()
                 }],
                 meta: job.meta,
@@ -393,12 +397,11 @@ impl RuleEngine {
     }
 }
 
-/// The fix for a rule blinded by gaps: the permissions the refused endpoints need, when the
+/// The fix for a rule blinded by `gaps`: the permissions the refused endpoints need, when the
 /// catalog names them.
-fn gap_fix(gaps: &[&crate::model::Coverage], needs: &[String]) -> String {
+fn gap_fix(gaps: &[&crate::model::Coverage]) -> String {
     let mut perms: Vec<String> = gaps
         .iter()
-        .filter(|g| needs.contains(&g.dataset))
         .filter_map(|g| g.permission.as_ref().map(|p| format!("`{p}`")))
         .collect();
     perms.dedup();

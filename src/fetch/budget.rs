@@ -23,15 +23,23 @@ pub struct Budget {
     next: Instant,
     /// While set, nothing may be sent before this time (a 429's `Retry-After`).
     paused_until: Option<Instant>,
-    /// What the server's current window still allows us to send, and when it resets, from
-    /// the newest `inin-ratelimit-*` headers.
-    window: Option<(u32, Instant)>,
+    /// The server's current window, from `inin-ratelimit-*` headers.
+    window: Option<ServerWindow>,
     /// Admitted requests not yet answered.
     out: u32,
-    /// The highest count seen in the server's current window, and when that window resets.
-    seen: Option<(u32, Instant)>,
     /// Requests that can be out at once (bounds how far answers can arrive out of order).
     concurrency: u32,
+}
+
+/// What the headers said of the server's window.
+#[derive(Debug, Clone, Copy)]
+struct ServerWindow {
+    /// The highest count seen in it.
+    highest: u32,
+    /// What it still allows us to send.
+    left: u32,
+    /// When it resets.
+    reset: Instant,
 }
 
 impl Budget {
@@ -46,7 +54,6 @@ impl Budget {
             paused_until: None,
             window: None,
             out: 0,
-            seen: None,
             concurrency: 1,
         }
     }
@@ -77,10 +84,10 @@ impl Budget {
         if let Some(until) = self.paused_until.filter(|u| now < *u) {
             return Err(until - now);
         }
-        match self.window {
-            Some((_, reset)) if now >= reset => self.window = None,
-            Some((0, reset)) => return Err(reset - now),
-            Some((left, reset)) => self.window = Some((left - 1, reset)),
+        match &mut self.window {
+            Some(w) if now >= w.reset => self.window = None,
+            Some(w) if w.left == 0 => return Err(w.reset - now),
+            Some(w) => w.left -= 1,
             None => {}
         }
         self.out += 1;
@@ -104,18 +111,21 @@ impl Budget {
             return;
         }
         let mut reset = now + Duration::from_secs(u64::from(reset_secs));
-        let mut count = count;
-        if let Some((highest, known_reset)) = self.seen {
-            if now < known_reset && highest > count && highest - count <= self.concurrency {
-                (count, reset) = (highest, reset.max(known_reset));
+        let mut highest = count;
+        if let Some(w) = self.window {
+            if now < w.reset && w.highest > count && w.highest - count <= self.concurrency {
+                (highest, reset) = (w.highest, reset.max(w.reset));
             }
         }
-        self.seen = Some((count, reset));
-        let left = allowed.saturating_sub(count).saturating_sub(self.out);
+        let left = allowed.saturating_sub(highest).saturating_sub(self.out);
         if left == 0 {
             log::debug!("the server's rate window is used up: waiting {reset_secs} s for it");
         }
-        self.window = Some((left, reset));
+        self.window = Some(ServerWindow {
+            highest,
+            left,
+            reset,
+        });
     }
 
     /// Stop all requests until `now + wait` (after a 429).

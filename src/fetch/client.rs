@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use miette::Diagnostic;
 use thiserror::Error;
 
-use super::conn::{Conn, Got};
+use super::conn::{join_all, Conn, Got};
 pub use super::conn::{Progress, ProgressFn};
 use super::credentials::Auth;
 use super::plan::page_size;
@@ -374,23 +374,18 @@ async fn read_roles_and_grants(
             })
         }
     };
-    conn.plan(roles.len());
-    let mut set = tokio::task::JoinSet::new();
-    for r in &roles {
-        let (conn, id) = (Arc::clone(conn), r.id().to_owned());
-        set.spawn(async move {
-            let path = format!("/api/v2/authorization/roles/{id}/subjectgrants");
-            let got = conn
-                .pages::<wire::SubjectGrants>(&path, page_size::DEFAULT, "grants")
-                .await;
-            (id, got)
-        });
-    }
+    let ids = roles.iter().map(|r| r.id().to_owned()).collect();
+    let each = conn
+        .pages_each::<wire::SubjectGrants>(
+            ids,
+            |id| format!("/api/v2/authorization/roles/{id}/subjectgrants"),
+            "grants",
+        )
+        .await?;
     let mut grants = Vec::new();
     let mut grant_gap = None;
-    while let Some(done) = set.join_next().await {
-        let (role_id, got) = done.map_err(|e| FetchError::Client(e.to_string()))?;
-        match got? {
+    for (role_id, got) in each {
+        match got {
             Ok(subjects) => grants.extend(
                 subjects
                     .into_iter()
@@ -434,23 +429,21 @@ async fn read_members(
         .filter(|g| g.subject_type == "PC_GROUP")
         .map(|g| g.subject_id.as_str())
         .collect();
-    let holding: Vec<&wire::Group> = groups.iter().filter(|g| holders.contains(g.id())).collect();
-    conn.plan(holding.len());
-    let mut set = tokio::task::JoinSet::new();
-    for g in holding {
-        let (conn, id) = (Arc::clone(conn), g.id().to_owned());
-        set.spawn(async move {
-            let path = format!("/api/v2/groups/{id}/members");
-            let got = conn
-                .pages::<wire::User>(&path, page_size::DEFAULT, "groups")
-                .await;
-            (id, got)
-        });
-    }
+    let holding = groups
+        .iter()
+        .filter(|g| holders.contains(g.id()))
+        .map(|g| g.id().to_owned())
+        .collect();
+    let each = conn
+        .pages_each::<wire::User>(
+            holding,
+            |id| format!("/api/v2/groups/{id}/members"),
+            "groups",
+        )
+        .await?;
     let mut members: HashMap<String, Vec<String>> = HashMap::new();
-    while let Some(done) = set.join_next().await {
-        let (id, got) = done.map_err(|e| FetchError::Client(e.to_string()))?;
-        match got? {
+    for (id, got) in each {
+        match got {
             Ok(users) => {
                 members.insert(id, users.iter().map(|u| u.id().to_owned()).collect());
             }
@@ -489,20 +482,22 @@ async fn read_unlisted_users(
         .collect();
     let wanted: Vec<String> = wanted.into_iter().collect();
     conn.plan(wanted.len().div_ceil(page_size::USERS_BY_ID));
-    let mut set = tokio::task::JoinSet::new();
-    for batch in wanted.chunks(page_size::USERS_BY_ID) {
+    let batches = join_all(wanted.chunks(page_size::USERS_BY_ID).map(|batch| {
         let conn = Arc::clone(conn);
         let ids: String = batch.iter().map(|id| format!("&id={id}")).collect();
         let path = format!(
             "/api/v2/users?state=any&pageSize={}&pageNumber=1{ids}",
             page_size::USERS_BY_ID
         );
-        set.spawn(async move { conn.json::<wire::Page<wire::User>>(&path, "users").await });
-    }
+        ((), async move {
+            conn.json::<wire::Page<wire::User>>(&path, "users").await
+        })
+    }))
+    .await?;
     let mut found: Vec<User> = Vec::new();
     let mut gap = None;
-    while let Some(done) = set.join_next().await {
-        match done.map_err(|e| FetchError::Client(e.to_string()))?? {
+    for ((), got) in batches {
+        match got {
             Ok(page) => {
                 conn.count("users", page.entities.len());
                 found.extend(page.entities.into_iter().map(Into::into));

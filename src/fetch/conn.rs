@@ -14,6 +14,7 @@ use tokio::sync::Semaphore;
 use super::budget::Budget;
 use super::client::{FetchError, FetchOptions, FetchStats};
 use super::credentials::{Auth, Secret};
+use super::plan::page_size;
 use super::retry::{backoff, classify, parse_retry_after, Verdict};
 use super::wire;
 use crate::model::Coverage;
@@ -195,21 +196,19 @@ impl Conn {
         self.planned.fetch_add(requests, Ordering::Relaxed);
     }
 
-    fn report(&self, resource: &'static str, objects: usize) {
-        let snapshot = {
-            let mut o = self.objects.lock().unwrap_or_else(PoisonError::into_inner);
-            match o.iter_mut().find(|(r, _)| *r == resource) {
-                Some(e) => e.1 += objects,
-                None => o.push((resource, objects)),
-            }
-            o.clone()
-        };
+    /// One more response: tell the progress callback, if there is one.
+    fn progress(&self) {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
         if let Some(f) = &self.opts.progress {
+            let objects = self
+                .objects
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
             f(&Progress {
                 done,
                 planned: self.planned.load(Ordering::Relaxed).max(done),
-                objects: snapshot,
+                objects,
             });
         }
     }
@@ -217,7 +216,7 @@ impl Conn {
     /// GET, then report progress.
     pub(super) async fn get(&self, path: &str, dataset: &str) -> Result<Got, FetchError> {
         let got = self.get_once(path, dataset).await?;
-        self.report(resource_name(dataset), 0);
+        self.progress();
         Ok(got)
     }
 
@@ -392,19 +391,20 @@ impl Conn {
         let count = available.min(max_pages);
         self.count(dataset, first.entities.len());
         let mut items = first.entities;
-        let mut set = tokio::task::JoinSet::new();
-        for n in 2..=count {
+        let pages = join_all((2..=count).map(|n| {
             let conn = Arc::clone(self);
             let (path, dataset) = (
                 format!("{base}{sep}pageSize={size}&pageNumber={n}"),
                 dataset.to_owned(),
             );
-            set.spawn(async move { (n, conn.json::<wire::Page<T>>(&path, &dataset).await) });
-        }
+            (n, async move {
+                conn.json::<wire::Page<T>>(&path, &dataset).await
+            })
+        }))
+        .await?;
         let mut rest = Vec::new();
-        while let Some(done) = set.join_next().await {
-            let (n, page) = done.map_err(|e| FetchError::Client(e.to_string()))?;
-            match page? {
+        for (n, page) in pages {
+            match page {
                 Ok(p) => {
                     self.count(dataset, p.entities.len());
                     rest.push((n, p.entities));
@@ -417,6 +417,25 @@ impl Conn {
         Ok(Ok((items, available > count)))
     }
 
+    /// Every page of one listing per id (`path_of(id)`), all ids concurrently, in completion
+    /// order; each id costs at least one request more in the plan.
+    pub(super) async fn pages_each<T: DeserializeOwned + Send + 'static>(
+        self: &Arc<Self>,
+        ids: Vec<String>,
+        path_of: fn(&str) -> String,
+        dataset: &'static str,
+    ) -> Result<Vec<(String, Result<Vec<T>, Coverage>)>, FetchError> {
+        self.plan(ids.len());
+        join_all(ids.into_iter().map(|id| {
+            let conn = Arc::clone(self);
+            let path = path_of(&id);
+            (id, async move {
+                conn.pages::<T>(&path, page_size::DEFAULT, dataset).await
+            })
+        }))
+        .await
+    }
+
     /// Count objects read without counting a request (the request was counted by `json`).
     pub(super) fn count(&self, dataset: &str, n: usize) {
         let mut o = self.objects.lock().unwrap_or_else(PoisonError::into_inner);
@@ -426,6 +445,28 @@ impl Conn {
             None => o.push((r, n)),
         }
     }
+}
+
+/// Run every task concurrently and collect `(key, output)` in completion order; the first
+/// failure drops (and so cancels) the rest.
+pub(super) async fn join_all<K, T, F>(
+    tasks: impl IntoIterator<Item = (K, F)>,
+) -> Result<Vec<(K, T)>, FetchError>
+where
+    K: Send + 'static,
+    T: Send + 'static,
+    F: std::future::Future<Output = Result<T, FetchError>> + Send + 'static,
+{
+    let mut set = tokio::task::JoinSet::new();
+    for (key, task) in tasks {
+        set.spawn(async move { (key, task.await) });
+    }
+    let mut done = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        let (key, out) = joined.map_err(|e| FetchError::Client(e.to_string()))?;
+        done.push((key, out?));
+    }
+    Ok(done)
 }
 
 fn resource_name(dataset: &str) -> &'static str {

@@ -289,12 +289,18 @@ struct Listing {
     page_count: usize,
 }
 
+/// `pageSize` (default 25) and `pageNumber` (default 1) of a page-number listing.
+fn paging(q: &HashMap<String, String>) -> (usize, usize) {
+    let get = |k: &str, default: usize| q.get(k).and_then(|v| v.parse().ok()).unwrap_or(default);
+    (get("pageSize", 25), get("pageNumber", 1).max(1))
+}
+
 #[expect(
     clippy::result_large_err,
     reason = "the error is the HTTP response itself, built once per request"
 )]
 fn page(items: &[Value], q: &HashMap<String, String>, max: usize) -> Result<Value, Response> {
-    let size: usize = q.get("pageSize").and_then(|v| v.parse().ok()).unwrap_or(25);
+    let (size, number) = paging(q);
     if size > max {
         return Err(error(
             StatusCode::BAD_REQUEST,
@@ -302,11 +308,6 @@ fn page(items: &[Value], q: &HashMap<String, String>, max: usize) -> Result<Valu
             "page size too large",
         ));
     }
-    let number: usize = q
-        .get("pageNumber")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1)
-        .max(1);
     let total = items.len();
     let page_count = total.div_ceil(size).max(1);
     let entities = items
@@ -556,8 +557,7 @@ async fn answer(s: &Inner, uri: &Uri, q: HashMap<String, String>) -> Response {
                 .split('&')
                 .filter_map(|kv| kv.strip_prefix("id="))
                 .collect();
-            let size: usize = q.get("pageSize").and_then(|v| v.parse().ok()).unwrap_or(25);
-            let number: usize = q.get("pageNumber").and_then(|v| v.parse().ok()).unwrap_or(1);
+            let (size, number) = paging(&q);
             if !ids.is_empty() {
                 let found: Vec<Value> = listed
                     .iter()
