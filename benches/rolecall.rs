@@ -195,10 +195,10 @@ fn watch_latency(snapshot: &Path) {
     );
 }
 
-/// Parse the full API description; `None` when `../shared` is not beside the repository.
+/// Parse the full API description (the compressed copy the tests use).
 fn api_description() -> Option<Vec<rolecall::model::Operation>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/genesys/swagger.json");
-    let bytes = std::fs::read(&path).ok()?;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/swagger.json.gz");
+    let bytes = rolecall::catalog::gunzip(&std::fs::read(&path).ok()?).ok()?;
     let (best, _, ops) = time(5, || {
         rolecall::catalog::parse_swagger(&bytes).expect("swagger parses")
     });
@@ -215,7 +215,7 @@ fn api_description() -> Option<Vec<rolecall::model::Operation>> {
 fn explain_and_diff(bytes: &[u8], runs: usize) {
     use rolecall::authz::{diff, explain, resolve_subject, resolve_target, DiffOptions, Question};
     let Some(ops) = api_description() else {
-        println!("explain: skipped (../shared/genesys/swagger.json not found)");
+        println!("explain: skipped (tests/fixtures/swagger.json.gz not found)");
         return;
     };
     let mut snap = parse_snapshot(bytes, "bench").expect("snapshot");

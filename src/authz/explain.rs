@@ -10,8 +10,41 @@ use serde::Serialize;
 use super::decision::{subject_phrase, target_phrase};
 use super::question::{infer_target, input_err, target_text, ExplainInputError, TargetObject};
 use super::{awareness, is_client_credentials, why, Awareness, Target};
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Origin};
 use crate::model::{Org, Pattern, Permission, SubjectRef};
+
+/// Which operation catalog answered the question, for the reader to judge how current it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogUsed {
+    /// Where its operations come from.
+    pub origin: Origin,
+    /// How many operations it holds.
+    pub operations: usize,
+    /// Whether the built-in catalog answered because the snapshot's own lacks the operation
+    /// (then `primary` says how many operations the snapshot's own catalog has).
+    pub fell_back: bool,
+    /// Operations in the snapshot's own catalog when it fell back.
+    pub primary: usize,
+}
+
+impl CatalogUsed {
+    /// In words, with its age at `now`.
+    #[must_use]
+    pub fn describe(&self, now: std::time::SystemTime) -> String {
+        let text = self.origin.describe(self.operations, now);
+        if !self.fell_back {
+            text
+        } else if self.primary == 0 {
+            format!("{text}: the snapshot has no catalog of its own")
+        } else {
+            format!(
+                "{text}: the snapshot's own catalog ({} operations) does not list this operation",
+                self.primary
+            )
+        }
+    }
+}
 
 /// The overall answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -119,9 +152,36 @@ pub struct Explanation {
     pub alternative_codes: Vec<String>,
     /// The smallest fix.
     pub fix: Option<String>,
+    /// The operation catalog that described the operation.
+    pub catalog: CatalogUsed,
     /// Division ids the failure concerns (to compare with an error body).
     #[serde(skip)]
     pub division_ids: Vec<String>,
+}
+
+impl Explanation {
+    /// The verdict in one line: "DENIED: 403 `code` (the service may answer `x` instead)".
+    #[must_use]
+    pub fn verdict_line(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = self.verdict.as_str().to_uppercase();
+        if let Some(code) = &self.code {
+            let _ = write!(out, ": 403 `{code}`");
+            if !self.alternative_codes.is_empty() {
+                let alts: Vec<String> = self
+                    .alternative_codes
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect();
+                let _ = write!(
+                    out,
+                    " (the service may answer {} instead)",
+                    alts.join(" or ")
+                );
+            }
+        }
+        out
+    }
 }
 
 /// The question: who calls what, on which object, moving which agents.
@@ -155,10 +215,24 @@ pub fn explain(
 ) -> Result<Explanation, ExplainInputError> {
     let m = catalog.find(q.operation).ok_or_else(|| {
         input_err(
-            format!("operation `{}` is not in the snapshot's operation catalog ({} operations)", q.operation, catalog.len()),
-            "give `METHOD /api/v2/…` or an operationId; snapshots from `rolecall fetch` carry the full catalog",
+            format!(
+                "operation `{}` is not in {}",
+                q.operation,
+                catalog.describe(std::time::SystemTime::now())
+            ),
+            "give `METHOD /api/v2/…` or an operationId, or pass `--catalog` with a newer API description (`/api/v2/docs/swagger`)",
         )
     })?;
+    let catalog_used = CatalogUsed {
+        origin: m.source.clone(),
+        operations: if m.fell_back {
+            crate::catalog::builtin_catalog().len()
+        } else {
+            catalog.len()
+        },
+        fell_back: m.fell_back || catalog.is_empty(),
+        primary: catalog.len(),
+    };
     let op = m.operation;
     let target = q.target.or_else(|| infer_target(org, &m.params));
     let mut ex = Explanation {
@@ -181,6 +255,7 @@ pub fn explain(
         code: None,
         alternative_codes: Vec::new(),
         fix: None,
+        catalog: catalog_used,
         division_ids: Vec::new(),
     };
     let is_wfm = op.path.starts_with(WFM_PREFIX);

@@ -20,7 +20,9 @@ pub use compare::{
 };
 pub use decision::{subject_phrase, target_phrase, Awareness, Decision, Fix};
 pub use diff::{diff, DiffOptions, OrgDiff, RoleDiff, SubjectDiff};
-pub use explain::{explain, Explanation, PermissionCheck, Question, Status, Step, Verdict};
+pub use explain::{
+    explain, CatalogUsed, Explanation, PermissionCheck, Question, Status, Step, Verdict,
+};
 pub use question::{resolve_subject, resolve_target, target_text, ExplainInputError, TargetObject};
 
 use crate::model::{GrantRef, Org, Permission, Scope, SubjectRef};

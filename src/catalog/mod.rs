@@ -2,14 +2,112 @@
 //! matching a concrete request (`POST /api/v2/…/abc/agents`) or an operationId to it.
 //!
 //! Built from the API description by [`parse_swagger`]; stored in snapshots as `operations`.
+//! Which catalog answers a question is decided here, once: `--catalog FILE` (via
+//! [`Catalog::new`] with [`Origin::File`]) over the snapshot's own catalog, and the built-in
+//! catalog ([`builtin()`]) for snapshots that carry none or lack the operation asked about.
 
+mod builtin;
 mod swagger;
 
 use std::collections::HashMap;
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::SystemTime;
 
+use serde::Serialize;
+
+pub use builtin::{builtin, decode, encode, gunzip, is_gzip, BuiltinCatalog, FORMAT};
 pub use swagger::parse_swagger;
 
-use crate::model::Operation;
+use crate::model::{Operation, Org};
+
+/// Where a catalog's operations come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Origin {
+    /// The snapshot's own catalog (read from the org's API description when it was fetched).
+    Snapshot {
+        /// When the snapshot was fetched, if it says.
+        #[serde(rename = "fetchedAt")]
+        fetched_at: Option<String>,
+    },
+    /// The catalog compiled into rolecall.
+    Builtin {
+        /// Date of the API description it was built from.
+        date: String,
+    },
+    /// A file given on the command line.
+    File {
+        /// The file.
+        path: String,
+    },
+}
+
+impl Origin {
+    /// In words, with the number of operations and the age: "built-in catalog (API description
+    /// of 2026-07-23, 131 days old; 3180 operations)".
+    #[must_use]
+    pub fn describe(&self, operations: usize, now: SystemTime) -> String {
+        match self {
+            Self::Snapshot { fetched_at } => {
+                let when = fetched_at.as_deref().map_or_else(
+                    || "fetch time unknown".to_owned(),
+                    |t| format!("fetched {t}{}", age(t, now)),
+                );
+                format!("the snapshot's own catalog ({when}; {operations} operations)")
+            }
+            Self::Builtin { date } => format!(
+                "rolecall's built-in catalog (API description of {date}{}; {operations} operations)",
+                age(date, now)
+            ),
+            Self::File { path } => format!("catalog file `{path}` ({operations} operations)"),
+        }
+    }
+}
+
+/// ", N days old" for an RFC 3339 time or a `YYYY-MM-DD` date; empty when it does not parse.
+fn age(when: &str, now: SystemTime) -> String {
+    let full = if when.len() == 10 {
+        format!("{when}T00:00:00Z")
+    } else {
+        when.to_owned()
+    };
+    humantime::parse_rfc3339_weak(&full)
+        .ok()
+        .and_then(|t| now.duration_since(t).ok())
+        .map(|d| format!(", {} days old", d.as_secs() / 86_400))
+        .unwrap_or_default()
+}
+
+/// Read operations from a file: Genesys's API description (`swagger.json`, as served at
+/// `/api/v2/docs/swagger`), a JSON list of operations, or a built-in-style catalog file, each
+/// optionally gzip-compressed.
+///
+/// # Errors
+/// A message naming the file when it cannot be read or is none of these.
+pub fn load_file(path: &Path) -> Result<Vec<Operation>, String> {
+    let raw = std::fs::read(path)
+        .map_err(|e| format!("cannot read catalog `{}`: {e}", path.display()))?;
+    let bytes = if is_gzip(&raw) {
+        gunzip(&raw).map_err(|e| format!("catalog `{}`: {e}", path.display()))?
+    } else {
+        raw
+    };
+    if let Ok(ops) = serde_json::from_slice::<Vec<Operation>>(&bytes) {
+        return Ok(ops);
+    }
+    if let Ok(c) = serde_json::from_slice::<BuiltinCatalog>(&bytes) {
+        if c.format == FORMAT {
+            return Ok(c.operations);
+        }
+    }
+    parse_swagger(&bytes).map_err(|e| {
+        format!(
+            "`{}` is neither an API description nor an operation list: {e}",
+            path.display()
+        )
+    })
+}
 
 /// An operation matched to a request, with the path parameters it bound.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,14 +116,40 @@ pub struct Matched<'a> {
     pub operation: &'a Operation,
     /// `(name, value)` for each `{param}` in the template, in order.
     pub params: Vec<(String, String)>,
+    /// Which catalog answered, in words (see [`Origin::describe`]), and whether it was the
+    /// built-in one standing in for a catalog that lacks the operation.
+    pub source: &'a Origin,
+    /// Whether the built-in catalog answered because the primary one lacks the operation.
+    pub fell_back: bool,
 }
 
 /// Operations indexed for lookup by method and path shape, and by operationId.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Catalog<'a> {
     ops: &'a [Operation],
     by_shape: HashMap<(String, usize), Vec<usize>>,
     by_id: HashMap<&'a str, usize>,
+    origin: Origin,
+    /// Asked when `ops` lacks an operation (the built-in catalog behind a snapshot's own).
+    fallback: Option<&'static Catalog<'static>>,
+}
+
+impl Default for Catalog<'_> {
+    fn default() -> Self {
+        Self::new(&[])
+    }
+}
+
+/// The built-in catalog, indexed once per process.
+#[must_use]
+pub fn builtin_catalog() -> &'static Catalog<'static> {
+    static CELL: OnceLock<Catalog<'static>> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let b = builtin();
+        Catalog::new(&b.operations).with_origin(Origin::Builtin {
+            date: b.date.clone(),
+        })
+    })
 }
 
 fn segments(path: &str) -> Vec<&str> {
@@ -33,6 +157,56 @@ fn segments(path: &str) -> Vec<&str> {
 }
 
 impl<'a> Catalog<'a> {
+    /// The catalog for questions about `org`: its snapshot's own operations, with the built-in
+    /// catalog behind them for operations the snapshot lacks (or all of them, when it has none).
+    #[must_use]
+    pub fn for_org(org: &'a Org) -> Self {
+        let snap = org.snapshot();
+        Self::new(&snap.operations)
+            .with_origin(Origin::Snapshot {
+                fetched_at: snap.fetched_at.clone(),
+            })
+            .with_fallback(builtin_catalog())
+    }
+
+    /// Label where the operations come from (default: the snapshot's own).
+    #[must_use]
+    pub fn with_origin(mut self, origin: Origin) -> Self {
+        self.origin = origin;
+        self
+    }
+
+    /// Ask `fallback` for operations this catalog lacks.
+    #[must_use]
+    pub fn with_fallback(mut self, fallback: &'static Catalog<'static>) -> Self {
+        self.fallback = Some(fallback);
+        self
+    }
+
+    /// Where the operations come from.
+    #[must_use]
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
+    /// The catalog in words, for reports: which one, how old, how many operations; with the
+    /// built-in one named when it stands behind an empty catalog.
+    #[must_use]
+    pub fn describe(&self, now: SystemTime) -> String {
+        match self.fallback {
+            Some(f) if self.ops.is_empty() => format!(
+                "{} (the snapshot has no catalog of its own)",
+                f.origin.describe(f.len(), now)
+            ),
+            Some(f) => format!(
+                "{} or {}",
+                self.origin.describe(self.len(), now),
+                f.origin.describe(f.len(), now)
+            ),
+            None => self.origin.describe(self.len(), now),
+        }
+    }
+
     /// Index operations (usually `org.snapshot().operations`).
     #[must_use]
     pub fn new(ops: &'a [Operation]) -> Self {
@@ -49,6 +223,8 @@ impl<'a> Catalog<'a> {
             ops,
             by_shape,
             by_id,
+            origin: Origin::Snapshot { fetched_at: None },
+            fallback: None,
         }
     }
 
@@ -66,14 +242,26 @@ impl<'a> Catalog<'a> {
 
     /// Find the operation for `"METHOD /path"` (a concrete path or a template), or an operationId.
     /// Query strings are ignored. Literal segments win over parameters when templates overlap
-    /// (`/users/me` over `/users/{userId}`).
+    /// (`/users/me` over `/users/{userId}`). The fallback catalog answers only when this one
+    /// has no match.
     #[must_use]
-    pub fn find(&self, spec: &str) -> Option<Matched<'a>> {
+    pub fn find(&self, spec: &str) -> Option<Matched<'_>> {
+        if let Some(m) = self.find_here(spec) {
+            return Some(m);
+        }
+        let mut m = self.fallback?.find_here(spec)?;
+        m.fell_back = true;
+        Some(m)
+    }
+
+    fn find_here(&self, spec: &str) -> Option<Matched<'_>> {
         let spec = spec.trim();
         let Some((method, path)) = spec.split_once(char::is_whitespace) else {
             return self.by_id.get(spec).map(|&i| Matched {
                 operation: &self.ops[i],
                 params: Vec::new(),
+                source: &self.origin,
+                fell_back: false,
             });
         };
         let path = path.trim();
@@ -113,6 +301,8 @@ impl<'a> Catalog<'a> {
         Some(Matched {
             operation: op,
             params,
+            source: &self.origin,
+            fell_back: false,
         })
     }
 }

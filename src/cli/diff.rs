@@ -49,15 +49,16 @@ pub fn run(args: &DiffArgs) -> miette::Result<Exit> {
     let permissions = match &args.op {
         None => None,
         Some(op) => {
+            // Either snapshot's own catalog, then the built-in one behind both.
             let from_base = Catalog::new(&base.snapshot().operations);
-            let from_other = Catalog::new(&other.snapshot().operations);
+            let from_other = Catalog::for_org(&other);
             let m = from_base
                 .find(op)
                 .or_else(|| from_other.find(op))
                 .ok_or_else(|| {
                     miette::miette!(
                         help = "give `METHOD /api/v2/…` or an operationId",
-                        "operation `{op}` is in neither snapshot's catalog"
+                        "operation `{op}` is in neither snapshot's catalog nor in rolecall's built-in one"
                     )
                 })?;
             Some(

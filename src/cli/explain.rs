@@ -11,7 +11,7 @@ use rolecall::authz::{
     baseline_differences, check_error_body, explain, resolve_subject, resolve_target, same_subject,
     same_target, ExplainInputError, Question, Verdict,
 };
-use rolecall::catalog::Catalog;
+use rolecall::catalog::{Catalog, Origin};
 use rolecall::model::{load_snapshot, Org};
 use rolecall::report::{render_baseline, render_explanation};
 
@@ -57,34 +57,32 @@ pub struct ExplainArgs {
     exit_code: bool,
 }
 
-/// Operations from a swagger document (`{"paths": …}`) or a JSON list of operations.
-pub fn read_catalog(file: &std::path::Path) -> miette::Result<Vec<rolecall::model::Operation>> {
-    let bytes = std::fs::read(file)
-        .map_err(|e| miette::miette!("cannot read catalog `{}`: {e}", file.display()))?;
-    if let Ok(ops) = serde_json::from_slice::<Vec<rolecall::model::Operation>>(&bytes) {
-        return Ok(ops);
-    }
-    rolecall::catalog::parse_swagger(&bytes).map_err(|e| {
-        miette::miette!(
-            help =
-                "give Genesys's API description (`/api/v2/docs/swagger`) or a list of operations",
-            "`{}` is neither an API description nor an operation list: {e}",
-            file.display()
-        )
-    })
-}
-
 fn input(e: ExplainInputError) -> miette::Report {
     miette::miette!(help = e.help, "{}", e.message)
 }
 
 pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
-    let (mut snapshot, _, path) = load_source(args.snapshot.as_deref())?;
-    if let Some(file) = &args.catalog {
-        snapshot.operations = read_catalog(file)?;
-    }
+    let (snapshot, _, path) = load_source(args.snapshot.as_deref())?;
+    let from_file = args
+        .catalog
+        .as_deref()
+        .map(|f| {
+            rolecall::catalog::load_file(f).map_err(|m| {
+                miette::miette!(
+                    help = "give Genesys's API description (`/api/v2/docs/swagger`, optionally gzip-compressed) or a list of operations",
+                    "{m}"
+                )
+            })
+        })
+        .transpose()?;
     let org = Org::new(snapshot);
-    let catalog = Catalog::new(&org.snapshot().operations);
+    // `--catalog` wins over the snapshot's own catalog, which wins over the built-in one.
+    let catalog = match (&from_file, &args.catalog) {
+        (Some(ops), Some(f)) => Catalog::new(ops).with_origin(Origin::File {
+            path: f.display().to_string(),
+        }),
+        _ => Catalog::for_org(&org),
+    };
     let subject = resolve_subject(&org, &args.subject).map_err(input)?;
     let target = args
         .target
@@ -133,7 +131,7 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
         None => None,
         Some(p) => {
             let other = Org::new(load_snapshot(p)?);
-            let other_catalog = Catalog::new(&other.snapshot().operations);
+            let other_catalog = Catalog::for_org(&other);
             let o_subject = same_subject(&org, subject, &other).ok_or_else(|| {
                 miette::miette!("the baseline has no subject named like `{}`", args.subject)
             })?;
@@ -149,14 +147,9 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
             } else {
                 ex.operation.clone()
             };
-            let o_catalog = if other_catalog.is_empty() {
-                Catalog::new(&org.snapshot().operations)
-            } else {
-                other_catalog
-            };
             let o_ex = explain(
                 &other,
-                &o_catalog,
+                &other_catalog,
                 &Question {
                     subject: o_subject,
                     operation: &op_spec,
@@ -187,7 +180,7 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
 
     match args.format {
         Format::Human => {
-            let mut text = render_explanation(&ex, body.as_ref());
+            let mut text = render_explanation(&ex, body.as_ref(), std::time::SystemTime::now());
             if let Some((file, name, o_ex, diffs)) = &baseline {
                 text.push_str(&render_baseline(
                     &format!("`{file}` (org `{name}`)"),

@@ -13,31 +13,13 @@ fn status_word(s: Status) -> &'static str {
     }
 }
 
-/// One line: "DENIED: 403 `code` …".
+/// Render an explanation for a terminal; `now` dates the catalog it was answered from.
 #[must_use]
-pub fn verdict_line(ex: &Explanation) -> String {
-    let mut out = ex.verdict.as_str().to_uppercase();
-    if let Some(code) = &ex.code {
-        let _ = write!(out, ": 403 `{code}`");
-        if !ex.alternative_codes.is_empty() {
-            let alts: Vec<String> = ex
-                .alternative_codes
-                .iter()
-                .map(|c| format!("`{c}`"))
-                .collect();
-            let _ = write!(
-                out,
-                " (the service may answer {} instead)",
-                alts.join(" or ")
-            );
-        }
-    }
-    out
-}
-
-/// Render an explanation for a terminal.
-#[must_use]
-pub fn render_explanation(ex: &Explanation, body: Option<&BodyCheck>) -> String {
+pub fn render_explanation(
+    ex: &Explanation,
+    body: Option<&BodyCheck>,
+    now: std::time::SystemTime,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -54,6 +36,7 @@ pub fn render_explanation(ex: &Explanation, body: Option<&BodyCheck>) -> String 
         }
         None => out.push_str("requires: no declared permission\n"),
     }
+    let _ = writeln!(out, "catalog: {}", ex.catalog.describe(now));
     out.push('\n');
     for (i, s) in ex.steps.iter().enumerate() {
         let _ = writeln!(
@@ -83,7 +66,7 @@ pub fn render_explanation(ex: &Explanation, body: Option<&BodyCheck>) -> String 
         }
     }
     out.push('\n');
-    let _ = writeln!(out, "verdict: {}", verdict_line(ex));
+    let _ = writeln!(out, "verdict: {}", ex.verdict_line());
     if let Some(fix) = &ex.fix {
         let _ = writeln!(out, "fix: {fix}");
     }
@@ -123,7 +106,7 @@ pub fn render_explanation(ex: &Explanation, body: Option<&BodyCheck>) -> String 
 /// The baseline comparison block.
 #[must_use]
 pub fn render_baseline(label: &str, ex: &Explanation, differences: &[String]) -> String {
-    let mut out = format!("\nbaseline {label}: {}\n", verdict_line(ex));
+    let mut out = format!("\nbaseline {label}: {}\n", ex.verdict_line());
     for p in &ex.permissions {
         if p.status == Status::Ok {
             let _ = writeln!(out, "  `{}`: {}", p.permission, p.reason);

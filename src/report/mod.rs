@@ -14,7 +14,7 @@ mod sarif;
 use std::time::{Duration, SystemTime};
 
 pub use diff::render_diff;
-pub use explain::{render_baseline, render_explanation, verdict_line};
+pub use explain::{render_baseline, render_explanation};
 pub use human::{render_human, summary_line, HumanOptions};
 pub use json::{render_json, write_json, JSON_FORMAT};
 pub use junit::render_junit;

@@ -1,21 +1,28 @@
-//! The swagger parser against the independent catalog in `../shared/genesys/operations.json`.
+//! The swagger parser against an independent catalog of the same API description, and the
+//! built-in catalog against the parser. Both inputs are compressed copies in `tests/fixtures/`
+//! (`swagger.json.gz`, `operations.json.gz`), so a lone clone of the repository runs these.
 
 use rolecall::catalog::{parse_swagger, Catalog};
-use rolecall::model::Permission;
+use rolecall::model::{Operation, Permission};
 
-fn shared(name: &str) -> std::path::PathBuf {
-    crate::support::root().join("../shared/genesys").join(name)
+/// A gzip-compressed fixture, decompressed.
+pub fn gz_fixture(name: &str) -> Vec<u8> {
+    let raw = std::fs::read(crate::support::fixture(name))
+        .unwrap_or_else(|e| panic!("tests/fixtures/{name}: {e}"));
+    rolecall::catalog::gunzip(&raw).unwrap()
+}
+
+/// The full API description's operations, parsed once per test binary.
+pub fn full_api() -> &'static [Operation] {
+    static OPS: std::sync::OnceLock<Vec<Operation>> = std::sync::OnceLock::new();
+    OPS.get_or_init(|| parse_swagger(&gz_fixture("swagger.json.gz")).unwrap())
 }
 
 #[test]
 fn swagger_parser_agrees_with_the_operations_oracle() {
-    let Ok(bytes) = std::fs::read(shared("swagger.json")) else {
-        // The shared folder sits beside the repository in CI and in development.
-        panic!("../shared/genesys/swagger.json is missing");
-    };
-    let ops = parse_swagger(&bytes).unwrap();
+    let ops = full_api();
     let oracle: Vec<serde_json::Value> =
-        serde_json::from_slice(&std::fs::read(shared("operations.json")).unwrap()).unwrap();
+        serde_json::from_slice(&gz_fixture("operations.json.gz")).unwrap();
     let oracle: Vec<&serde_json::Value> =
         oracle.iter().filter(|o| o["source"] == "swagger").collect();
     assert_eq!(ops.len(), oracle.len());
@@ -65,7 +72,7 @@ fn swagger_parser_agrees_with_the_operations_oracle() {
     eprintln!("swagger parser agrees with operations.json on {} operations ({with_permissions} with permissions)", ops.len());
     assert_eq!(ops.len(), 3180);
     assert_eq!(with_permissions, 2809);
-    let catalog = Catalog::new(&ops);
+    let catalog = Catalog::new(ops);
     let m = catalog
         .find("POST /api/v2/workforcemanagement/agents")
         .unwrap();
@@ -80,10 +87,33 @@ fn swagger_parser_agrees_with_the_operations_oracle() {
         .any(|c| c == "wfm.permission.failure"));
 }
 
+/// The catalog compiled into rolecall is exactly the parsed API description. Regenerate it with
+/// `ROLECALL_BLESS=1 cargo test --test it catalog::builtin` after replacing the fixture.
+#[test]
+fn builtin_catalog_is_the_parsed_api_description() {
+    let ops = full_api();
+    let path = crate::support::root().join("data/operations.json.gz");
+    if std::env::var_os("ROLECALL_BLESS").is_some() {
+        let current = rolecall::catalog::builtin();
+        let fresh = rolecall::catalog::BuiltinCatalog {
+            operations: ops.to_vec(),
+            ..current.clone()
+        };
+        std::fs::write(&path, rolecall::catalog::encode(&fresh).unwrap()).unwrap();
+    }
+    let committed = rolecall::catalog::decode(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(committed.operations.len(), ops.len());
+    for (a, b) in committed.operations.iter().zip(ops) {
+        assert_eq!(a, b, "{} {}", b.method, b.path);
+    }
+    // Reduced and compressed: far smaller than the description itself.
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert!(size < 200 << 10, "data/operations.json.gz is {size} bytes");
+}
+
 #[test]
 fn the_fetch_plans_permission_table_matches_the_api_description() {
-    let ops = parse_swagger(&std::fs::read(shared("swagger.json")).unwrap()).unwrap();
-    let catalog = Catalog::new(&ops);
+    let catalog = Catalog::new(full_api());
     for (path, perms) in rolecall::fetch::plan::ENDPOINTS {
         let m = catalog
             .find(&format!("GET {path}"))
@@ -97,4 +127,68 @@ fn the_fetch_plans_permission_table_matches_the_api_description() {
             .unwrap_or_default();
         assert_eq!(described, *perms, "permissions of `GET {path}`");
     }
+}
+
+/// A snapshot without a catalog of its own (hand-written, or a fetch that could not read the API
+/// description) is explained from the built-in catalog, and the output says so and how old it is.
+#[test]
+fn explain_and_acc001_work_on_a_snapshot_without_a_catalog() {
+    let mut snap = rolecall::model::sample().unwrap();
+    snap.operations.clear();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bare.json");
+    rolecall::model::save_snapshot(&snap, &file).unwrap();
+    let out = crate::support::rolecall()
+        .args(["explain", "--snapshot", file.to_str().unwrap()])
+        .args(["--as", "client:wfm-sync", "--target", "management-unit:EU Agents"])
+        .args(["--op", "POST /api/v2/workforcemanagement/agents"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("catalog: rolecall's built-in catalog (API description of "),
+        "{text}"
+    );
+    assert!(
+        text.contains("the snapshot has no catalog of its own"),
+        "{text}"
+    );
+    assert!(text.contains("days old; 3180 operations"), "{text}");
+    assert!(
+        text.contains("verdict: DENIED: 403 `missing.any.division.permissions`"),
+        "{text}"
+    );
+
+    let expectations = serde_json::json!({"expectations": [
+        {"subject": "client:wfm-sync", "op": "POST /api/v2/workforcemanagement/agents", "target": "management-unit:EU Agents"},
+    ]});
+    let f = crate::support::run_rule("ACC001", snap, Some(expectations));
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(f[0].message.contains("missing.any.division.permissions"));
+}
+
+/// `--catalog` wins over the snapshot's own catalog and is named in the output.
+#[test]
+fn a_catalog_file_wins_and_is_named() {
+    let file = crate::support::fixture("swagger.json.gz");
+    let out = crate::support::rolecall()
+        .args(["explain", "--catalog", file.to_str().unwrap()])
+        .args(["--as", "client:wfm-sync", "--op", "GET /api/v2/users"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("catalog: catalog file `") && text.contains("(3180 operations)"),
+        "{text}"
+    );
+    // Without it the sample's own 7 operations lack `getUsers`: the built-in answers, and says why.
+    let out = crate::support::rolecall()
+        .args(["explain", "--as", "client:wfm-sync", "--op", "GET /api/v2/users"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("the snapshot's own catalog (7 operations) does not list this operation"),
+        "{text}"
+    );
 }

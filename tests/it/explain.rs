@@ -466,7 +466,7 @@ fn cli_explain_input_errors() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("is not in the snapshot's operation catalog")
+        String::from_utf8_lossy(&out.stderr).contains("is not in the snapshot's own catalog")
     );
 }
 
@@ -526,7 +526,8 @@ fn acc001_reports_denied_expectations_with_fixes() {
 
 #[test]
 fn cli_explain_with_the_full_api_description() {
-    let swagger = crate::support::root().join("../shared/genesys/swagger.json");
+    // The description as a user downloads it: a (here gzip-compressed) swagger file.
+    let swagger = crate::support::fixture("swagger.json.gz");
     let carol = rolecall::model::sample()
         .unwrap()
         .users

@@ -47,7 +47,7 @@ fn explain_map(
     op: &str,
     target: Option<authz::TargetObject>,
 ) -> Res<Map> {
-    let catalog = crate::catalog::Catalog::new(&org.snapshot().operations);
+    let catalog = crate::catalog::Catalog::for_org(org);
     let q = authz::Question {
         subject: s,
         operation: op,
@@ -62,7 +62,7 @@ fn explain_map(
         "allowed".into(),
         (ex.verdict == authz::Verdict::Allowed).into(),
     );
-    m.insert("summary".into(), crate::report::verdict_line(&ex).into());
+    m.insert("summary".into(), ex.verdict_line().into());
     m.insert(
         "code".into(),
         ex.code.clone().map_or(Dynamic::UNIT, Dynamic::from),
@@ -115,7 +115,7 @@ pub(crate) fn register(engine: &mut Engine) {
         })
     });
     engine.register_fn("operation", |o: &mut OrgH, spec: &str| -> Dynamic {
-        let catalog = crate::catalog::Catalog::new(&o.0.snapshot().operations);
+        let catalog = crate::catalog::Catalog::for_org(&o.0);
         let Some(m) = catalog.find(spec) else {
             return Dynamic::UNIT;
         };

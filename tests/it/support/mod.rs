@@ -57,6 +57,7 @@ pub fn stable_filters() -> Vec<(&'static str, &'static str)> {
     vec![
         (r"in \d+(\.\d+)? ms", "in [TIME]"),
         (r"\d+ (minute|hour|day)s? ago|just now", "[AGE]"),
+        (r"\d+ days old", "[AGE] old"),
         (r#""elapsedMs": [0-9.e-]+"#, r#""elapsedMs": "[TIME]""#),
         (r#""ageSeconds": \d+"#, r#""ageSeconds": "[AGE]""#),
     ]
