@@ -1,14 +1,19 @@
 //! Watch-mode state: which changed files matter, what to recompile and re-run, and how the
-//! findings changed since the last run. Pure of file notifications (the CLI feeds it paths), so
-//! it is tested without timing.
+//! findings changed since the last run. Pure of file notifications: the CLI feeds
+//! [`Session::handle`] the paths a batch of events named and renders what comes back, so every
+//! decision here is unit-tested without timing.
+//!
+//! The session is built from [`Settings`] like every other command: the same engine
+//! constructor, the same budget and limits, the same finishing step (waivers, baseline).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crate::engine::{CheckConfig, CheckReport, Finding, RuleEngine, RuleError, RuleOutcome};
-use crate::model::Org;
+use crate::config::{Overrides, Settings};
+use crate::engine::{CheckReport, Finding, RuleDirError, RuleEngine, RuleError, RuleOutcome};
+use crate::model::{load_snapshot, Org};
 
 /// What a changed path means.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +70,16 @@ fn hash(text: &str) -> u64 {
     h
 }
 
+fn canonical(p: &Path) -> PathBuf {
+    p.canonicalize().unwrap_or_else(|_| p.to_owned())
+}
+
+fn canonical_dirs(settings: &mut Settings) {
+    for d in &mut settings.rule_dirs {
+        *d = canonical(d);
+    }
+}
+
 /// What reloading one rule file did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reload {
@@ -78,17 +93,21 @@ pub enum Reload {
     Removed(Option<String>),
 }
 
-/// The watch session: the engine, the org, the last outcome of every rule.
+/// The watch session: the settings, the engine, the org, the last outcome of every rule.
 pub struct Session {
+    overrides: Overrides,
+    settings: Settings,
     engine: RuleEngine,
     org: Arc<Org>,
-    config: CheckConfig,
+    snapshot_path: Option<PathBuf>,
+    dirs: Vec<PathBuf>,
     outcomes: BTreeMap<String, RuleOutcome>,
     hashes: HashMap<PathBuf, u64>,
     broken: BTreeMap<PathBuf, RuleError>,
+    gone: BTreeSet<PathBuf>,
     last: HashMap<String, Finding>,
-    last_elapsed: std::time::Duration,
-    /// Notes for the next report (removed directories, snapshot errors).
+    last_elapsed: Duration,
+    /// Notes for the next report (removed directories, snapshot or config errors).
     pub notes: Vec<String>,
 }
 
@@ -102,35 +121,182 @@ pub struct Delta {
     /// Findings no longer reported.
     pub resolved: Vec<Finding>,
     /// How long the run took.
-    pub elapsed: std::time::Duration,
+    pub elapsed: Duration,
 }
 
 impl Session {
-    /// Start a session with a loaded engine; nothing runs until [`Session::run`].
-    #[must_use]
+    /// Start a session: resolve `overrides`, build the engine from the settings, and read the
+    /// org (`snapshot_path`, or `org` as given when the snapshot is not a file, e.g. the sample).
+    /// Nothing runs until [`Session::run`].
+    ///
+    /// # Errors
+    /// [`RuleDirError`] when a rule directory cannot be listed.
     pub fn new(
-        engine: RuleEngine,
+        mut settings: Settings,
+        overrides: Overrides,
         org: Arc<Org>,
-        config: CheckConfig,
-        rule_files: &[PathBuf],
-    ) -> Self {
+        snapshot_path: Option<&Path>,
+    ) -> Result<Self, RuleDirError> {
+        // Rule sources are named by canonical paths, the form file events report.
+        canonical_dirs(&mut settings);
+        let (engine, notes) = settings.engine()?;
         let mut s = Self {
+            overrides,
+            dirs: settings.rule_dirs.clone(),
+            settings,
             engine,
             org,
-            config,
+            snapshot_path: snapshot_path.map(canonical),
             outcomes: BTreeMap::new(),
             hashes: HashMap::new(),
             broken: BTreeMap::new(),
+            gone: BTreeSet::new(),
             last: HashMap::new(),
-            last_elapsed: std::time::Duration::ZERO,
-            notes: Vec::new(),
+            last_elapsed: Duration::ZERO,
+            notes,
         };
-        for f in rule_files {
-            if let Ok(text) = std::fs::read_to_string(f) {
-                s.hashes.insert(f.clone(), hash(&text));
+        s.rehash();
+        Ok(s)
+    }
+
+    fn rehash(&mut self) {
+        self.hashes.clear();
+        for f in rule_files(&self.dirs) {
+            if let Ok(text) = std::fs::read_to_string(&f) {
+                self.hashes.insert(f, hash(&text));
             }
         }
-        s
+    }
+
+    /// The rule directories being watched (canonical paths).
+    #[must_use]
+    pub fn rule_dirs(&self) -> &[PathBuf] {
+        &self.dirs
+    }
+
+    /// The configuration file, if one is in use (canonical path).
+    #[must_use]
+    pub fn config_path(&self) -> Option<PathBuf> {
+        self.settings.config_path.as_deref().map(canonical)
+    }
+
+    /// The snapshot file, when the org came from one.
+    #[must_use]
+    pub fn snapshot_path(&self) -> Option<&Path> {
+        self.snapshot_path.as_deref()
+    }
+
+    /// The settings in force.
+    #[must_use]
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Take a batch of changed paths and re-run what they affect. `None` when nothing rolecall
+    /// reads changed (then nothing needs redrawing).
+    pub fn handle(&mut self, paths: &BTreeSet<PathBuf>) -> Option<Delta> {
+        let mut all = false;
+        let mut ids: Vec<String> = Vec::new();
+        let mut changed = false;
+        for d in self.dirs.clone() {
+            if !d.exists() && self.gone.insert(d.clone()) {
+                self.drop_dir(&d);
+                changed = true;
+            } else if d.exists() {
+                self.gone.remove(&d);
+            }
+        }
+        let config_path = self.config_path();
+        for p in paths {
+            match classify(
+                p,
+                &self.dirs,
+                config_path.as_deref(),
+                self.snapshot_path.as_deref(),
+            ) {
+                Change::Rule(file) => match self.reload(&file) {
+                    Reload::Updated(id) => ids.push(id),
+                    Reload::Broken | Reload::Removed(_) => changed = true,
+                    Reload::Unchanged => {}
+                },
+                Change::Module(file) => {
+                    ids.extend(self.rules_under(file.parent().unwrap_or(Path::new("/"))));
+                }
+                Change::Config => {
+                    // A config that no longer parses keeps the previous settings running.
+                    changed = true;
+                    all |= self.reload_config();
+                }
+                Change::Snapshot => {
+                    changed = true;
+                    all |= self.reload_snapshot();
+                }
+                Change::Ignored => {}
+            }
+        }
+        if all {
+            Some(self.run(None))
+        } else if !ids.is_empty() || changed {
+            Some(self.run(Some(&ids)))
+        } else {
+            None
+        }
+    }
+
+    /// Re-read the configuration; `true` when the new settings apply (everything re-runs).
+    fn reload_config(&mut self) -> bool {
+        let Some(path) = self.settings.config_path.clone() else {
+            return false;
+        };
+        let resolved = crate::config::load(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|c| Settings::with_config(c, &self.overrides).map_err(|e| e.to_string()));
+        let mut settings = match resolved {
+            Ok(s) => s,
+            Err(e) => {
+                self.notes.push(format!(
+                    "config not reloaded, keeping the previous one: {e}"
+                ));
+                return false;
+            }
+        };
+        // New directories, limits or built-ins: build the engine again, the same way as at start.
+        canonical_dirs(&mut settings);
+        match settings.engine() {
+            Ok((engine, notes)) => {
+                self.dirs = settings.rule_dirs.clone();
+                self.engine = engine;
+                self.settings = settings;
+                self.broken.clear();
+                self.notes.extend(notes);
+                self.rehash();
+                true
+            }
+            Err(e) => {
+                self.notes
+                    .push(format!("config not applied, keeping the previous one: {e}"));
+                false
+            }
+        }
+    }
+
+    /// Re-read the snapshot; `true` when it loaded (everything re-runs).
+    fn reload_snapshot(&mut self) -> bool {
+        let Some(path) = self.snapshot_path.clone() else {
+            return false;
+        };
+        match load_snapshot(&path) {
+            Ok(s) => {
+                self.org = Arc::new(Org::new(s));
+                true
+            }
+            Err(e) => {
+                self.notes.push(format!(
+                    "snapshot not reloaded, keeping the previous one: {e}"
+                ));
+                false
+            }
+        }
     }
 
     /// Re-read one rule file and recompile it if its content changed.
@@ -203,16 +369,6 @@ impl Session {
         ));
     }
 
-    /// Use a new org (a changed snapshot).
-    pub fn set_org(&mut self, org: Arc<Org>) {
-        self.org = org;
-    }
-
-    /// Use a new check configuration (a changed config file).
-    pub fn set_config(&mut self, config: CheckConfig) {
-        self.config = config;
-    }
-
     /// The org being checked.
     #[must_use]
     pub fn org(&self) -> &Arc<Org> {
@@ -222,7 +378,7 @@ impl Session {
     /// Run the rules with these ids (all when `None`) and compare with the previous findings.
     pub fn run(&mut self, ids: Option<&[String]>) -> Delta {
         let started = Instant::now();
-        let mut config = self.config.clone();
+        let mut config = self.settings.check.clone();
         if let Some(ids) = ids {
             // Only the named rules, and only if the config selects them at all.
             let selected: HashSet<&String> = ids.iter().collect();
@@ -283,7 +439,8 @@ impl Session {
         }
     }
 
-    /// The current state as a report: every rule's last outcome, broken files as load errors.
+    /// The current state as a report: every rule's last outcome, broken files as load errors,
+    /// finished like every other command's (waivers marked, baseline applied).
     #[must_use]
     pub fn report(&self) -> CheckReport {
         let mut load_errors: Vec<RuleError> = self.engine.load_errors().to_vec();
@@ -298,11 +455,165 @@ impl Session {
             });
             load_errors.push(e);
         }
-        CheckReport {
+        let mut report = CheckReport {
             outcomes: self.outcomes.values().cloned().collect(),
             load_errors,
             elapsed: self.last_elapsed,
             notes: self.notes.clone(),
+        };
+        self.settings.finish(&mut report);
+        report
+    }
+}
+
+/// Every `*.rhai` file under the directories (rules, helpers and tests alike: all are hashed so
+/// that an unchanged save is recognised).
+fn rule_files(dirs: &[PathBuf]) -> Vec<PathBuf> {
+    fn walk(d: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(d) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rhai") {
+                out.push(p);
+            }
         }
+    }
+    let mut out = Vec::new();
+    for d in dirs {
+        walk(d, &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConfigSource;
+
+    const RULE: &str = r#"//! Test rule.
+//! ## What it does
+//! Reports every client.
+//! ## Why is this bad?
+//! Tests.
+//! ## How to fix
+//! Nothing.
+const RULE = #{ id: "TST001", name: "every-client", severity: "high" };
+fn check(org) { for c in org.clients { report(c, "MESSAGE"); } }
+"#;
+
+    struct Fixture {
+        dir: tempfile::TempDir,
+        rules: PathBuf,
+        config: PathBuf,
+    }
+
+    fn fixture(config: &str) -> (Fixture, Session) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = canonical(dir.path());
+        let rules = root.join("rules");
+        std::fs::create_dir(&rules).unwrap();
+        std::fs::write(
+            rules.join("every-client.rhai"),
+            RULE.replace("MESSAGE", "first"),
+        )
+        .unwrap();
+        let config_file = root.join("rolecall.toml");
+        std::fs::write(&config_file, config).unwrap();
+        let overrides = Overrides {
+            config: ConfigSource::File(config_file.clone()),
+            no_builtin: true,
+            ..Overrides::default()
+        };
+        let settings = Settings::resolve(&overrides).unwrap();
+        let org = Arc::new(Org::new(crate::model::sample().unwrap()));
+        let session = Session::new(settings, overrides, org, None).unwrap();
+        (
+            Fixture {
+                dir,
+                rules,
+                config: config_file,
+            },
+            session,
+        )
+    }
+
+    fn paths(p: &Path) -> BTreeSet<PathBuf> {
+        BTreeSet::from([p.to_owned()])
+    }
+
+    #[test]
+    fn edits_rerun_one_rule_broken_edits_keep_the_last_good_one() {
+        let (fx, mut s) = fixture("rules = [\"rules\"]\n");
+        let first = s.run(None);
+        assert_eq!(first.ran, ["TST001"]);
+        let clients = s.org().snapshot().oauth_clients.len();
+        assert_eq!(first.new.len(), clients);
+        let file = fx.rules.join("every-client.rhai");
+        // An unrelated file, and a save with the same content: nothing to redraw.
+        assert!(s.handle(&paths(&fx.dir.path().join("notes.txt"))).is_none());
+        assert!(s.handle(&paths(&file)).is_none());
+        std::fs::write(&file, RULE.replace("MESSAGE", "second")).unwrap();
+        let d = s.handle(&paths(&file)).unwrap();
+        assert_eq!(
+            (d.ran.len(), d.new.len(), d.resolved.len()),
+            (1, clients, clients)
+        );
+        std::fs::write(
+            &file,
+            RULE.replace("fn check(org) {", "fn check(org) { let x = ;"),
+        )
+        .unwrap();
+        let d = s.handle(&paths(&file)).unwrap();
+        assert!(d.new.is_empty() && d.resolved.is_empty());
+        let report = s.report();
+        assert_eq!(
+            report.findings().count(),
+            clients,
+            "the last good version runs"
+        );
+        assert!(report.load_errors[0]
+            .help
+            .as_deref()
+            .is_some_and(|h| h.contains("previous version")));
+        std::fs::remove_file(&file).unwrap();
+        let d = s.handle(&paths(&file)).unwrap();
+        assert_eq!(d.resolved.len(), clients);
+        assert_eq!(s.report().findings().count(), 0);
+    }
+
+    #[test]
+    fn a_changed_config_applies_waivers_and_limits_and_a_broken_one_is_kept_out() {
+        let (fx, mut s) = fixture("rules = [\"rules\"]\n");
+        s.run(None);
+        assert!(s.report().findings().all(Finding::counts));
+        std::fs::write(
+            &fx.config,
+            "rules = [\"rules\"]\nbudget_seconds = 3\n[[waivers]]\nrule = \"TST001\"\nsubject = \"client:*\"\nreason = \"test\"\nexpires = \"2999-12-31\"\n",
+        )
+        .unwrap();
+        let d = s.handle(&paths(&fx.config)).unwrap();
+        assert_eq!(d.ran, ["TST001"], "everything re-ran");
+        assert_eq!(s.settings().limits.budget, Duration::from_secs(3));
+        let report = s.report();
+        assert!(report.findings().count() > 0);
+        assert!(report.findings().all(|f| !f.counts()), "waived");
+        std::fs::write(&fx.config, "rulez = 1\n").unwrap();
+        assert!(s.handle(&paths(&fx.config)).is_some(), "the error is shown");
+        assert!(s.notes.iter().any(|n| n.contains("config not reloaded")));
+        assert_eq!(s.settings().limits.budget, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn a_removed_rule_directory_unloads_its_rules() {
+        let (fx, mut s) = fixture("rules = [\"rules\"]\n");
+        s.run(None);
+        std::fs::remove_dir_all(&fx.rules).unwrap();
+        let d = s.handle(&BTreeSet::new()).unwrap();
+        assert!(!d.resolved.is_empty());
+        assert!(s.notes.iter().any(|n| n.contains("was removed")));
     }
 }

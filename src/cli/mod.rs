@@ -13,9 +13,11 @@ mod test;
 mod watch;
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::{ExitCode, Termination};
 
-use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use rolecall::config::{ConfigSource, Overrides, Settings};
 
 /// Exit codes, documented in `--help` and the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,61 +191,96 @@ fn load_source(
     }
 }
 
-/// The configuration: `explicit`, else `rolecall.toml` found upward, else defaults.
-fn load_config(
-    explicit: Option<&std::path::Path>,
+/// Which configuration file: `--config FILE`, `--no-config`, or `rolecall.toml` found upward.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigArgs {
+    /// Configuration file (default: `rolecall.toml` here or in a parent directory).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    config: Option<PathBuf>,
+    /// Ignore any `rolecall.toml`.
+    #[arg(long)]
     no_config: bool,
-) -> miette::Result<rolecall::config::Config> {
-    let defaults = || rolecall::config::Config {
-        builtin: true,
-        ..rolecall::config::Config::default()
-    };
-    if no_config {
-        return Ok(defaults());
-    }
-    let path = match explicit {
-        Some(p) => Some(p.to_owned()),
-        None => std::env::current_dir()
-            .ok()
-            .and_then(|d| rolecall::config::find(&d)),
-    };
-    match path {
-        Some(p) => {
-            let c = rolecall::config::load(&p)?;
-            note(&format!("using config `{}`", p.display()));
-            Ok(c)
+}
+
+impl ConfigArgs {
+    fn source(&self) -> ConfigSource {
+        match (&self.config, self.no_config) {
+            (Some(p), _) => ConfigSource::File(p.clone()),
+            (None, true) => ConfigSource::Disabled,
+            (None, false) => {
+                std::env::current_dir().map_or(ConfigSource::Disabled, ConfigSource::Search)
+            }
         }
-        None => Ok(defaults()),
     }
 }
 
-/// `--param RULE.key=VALUE` items merged into per-rule parameter objects.
-fn parse_params(
-    items: &[String],
-    into: &mut std::collections::HashMap<String, serde_json::Value>,
-) -> miette::Result<()> {
-    for item in items {
-        let bad = || {
-            miette::miette!(
-                help = "write `--param NET002.required_cidrs='[\"198.51.100.0/24\"]'`",
-                "`--param {item}` is not of the form `RULE.key=VALUE`"
-            )
-        };
-        let (path, value) = item.split_once('=').ok_or_else(bad)?;
-        let (rule, key) = path.split_once('.').ok_or_else(bad)?;
-        if rule.is_empty() || key.is_empty() {
-            return Err(bad());
-        }
-        let value = serde_json::from_str(value)
-            .unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
-        let entry = into
-            .entry(rule.to_ascii_uppercase())
-            .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
-        if let serde_json::Value::Object(m) = entry {
-            m.insert(key.to_owned(), value);
+/// The flags that choose and tune rules, shared by `check` and `watch`.
+#[derive(Debug, Clone, Args)]
+pub struct RuleSetArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Add user rules from a directory, recursively (repeatable).
+    #[arg(long = "rules", value_name = "DIR")]
+    rules: Vec<PathBuf>,
+    /// Do not load the built-in rules.
+    #[arg(long)]
+    no_builtin: bool,
+    /// Run only these rules: ids, id prefixes, names or tags (comma-separated, repeatable).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    select: Vec<String>,
+    /// Skip these rules: ids, id prefixes, names or tags (comma-separated, repeatable).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    ignore: Vec<String>,
+    /// Rule parameter, `RULE.key=VALUE` (VALUE is JSON, or a plain string); repeatable.
+    #[arg(long = "param", value_name = "RULE.KEY=VALUE")]
+    params: Vec<String>,
+    /// Wall-clock budget per rule, in seconds (default 10).
+    #[arg(long, value_name = "SECONDS")]
+    budget: Option<f64>,
+    /// Most memory one rule's run may add, in MiB (default 2048).
+    #[arg(long, value_name = "MIB")]
+    max_memory: Option<u64>,
+}
+
+impl RuleSetArgs {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            config: self.config.source(),
+            rules: self.rules.clone(),
+            no_builtin: self.no_builtin,
+            select: self.select.clone(),
+            ignore: self.ignore.clone(),
+            params: self.params.clone(),
+            budget_seconds: self.budget,
+            max_memory_mib: self.max_memory,
+            ..Overrides::default()
         }
     }
-    Ok(())
+}
+
+/// Resolve the settings once and say which config file was used.
+fn settings(o: &Overrides) -> miette::Result<Settings> {
+    let s = Settings::resolve(o)?;
+    for n in &s.notes {
+        note(n);
+    }
+    Ok(s)
+}
+
+/// The rule engine of these settings (the one constructor every command uses), with its notes
+/// said on stderr.
+fn engine(s: &Settings) -> miette::Result<rolecall::engine::RuleEngine> {
+    let (engine, notes) = s.engine()?;
+    for n in &notes {
+        note(n);
+    }
+    Ok(engine)
+}
+
+/// Whether colour may be used: `NO_COLOR` set to a non-empty value turns it off
+/// (<https://no-color.org>: an empty value does not count).
+fn color_allowed() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// A note for the person at the terminal, on stderr.

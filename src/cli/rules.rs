@@ -2,26 +2,25 @@
 
 use std::path::PathBuf;
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 
-use super::{emit, Exit};
+use super::{emit, engine, settings, ConfigArgs, Exit};
+use rolecall::config::Overrides;
 use rolecall::engine::RuleEngine;
 
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
-    /// List rules: id, name, severity, tags, source.
+    /// List rules: id, name, severity, tags, source (the config's rule directories included).
     List {
-        /// Also load rules from this directory (repeatable).
-        #[arg(long = "rules", value_name = "DIR")]
-        dirs: Vec<PathBuf>,
+        #[command(flatten)]
+        rules: RuleDirArgs,
     },
     /// Show a rule's documentation.
     Show {
         /// Rule id, e.g. `WFM001`.
         id: String,
-        /// Also load rules from this directory (repeatable).
-        #[arg(long = "rules", value_name = "DIR")]
-        dirs: Vec<PathBuf>,
+        #[command(flatten)]
+        rules: RuleDirArgs,
     },
     /// Write a new rule with its doc sections and a test file, ready to edit.
     New {
@@ -93,17 +92,17 @@ fn scaffold(name: &str, dir: Option<&PathBuf>, id: Option<&String>) -> miette::R
             "rule name `{name}` is not kebab-case"
         ));
     }
-    let config = std::env::current_dir()
-        .ok()
-        .and_then(|d| rolecall::config::find(&d))
-        .map(|p| rolecall::config::load(&p))
-        .transpose()?;
+    let settings = settings(&Overrides {
+        config: ConfigArgs::default().source(),
+        ..Overrides::default()
+    })?;
     let dir = dir
         .cloned()
-        .or_else(|| config.as_ref().and_then(|c| c.rules.first().cloned()))
+        .or_else(|| settings.rule_dirs.first().cloned())
         .unwrap_or_else(|| PathBuf::from("rolecall-rules"));
-    let mut e = RuleEngine::with_builtin();
-    if dir.is_dir() {
+    // Every id in use counts, the built-ins' and the config's rules' too.
+    let mut e = engine(&settings)?;
+    if dir.is_dir() && !settings.rule_dirs.contains(&dir) {
         e.add_dir(&dir)?;
     }
     let id = match id {
@@ -153,18 +152,34 @@ next: edit the docs and `check`, then `rolecall test {}`; `rolecall watch --rule
     Ok(Exit::Clean)
 }
 
-fn engine(dirs: &[PathBuf]) -> miette::Result<RuleEngine> {
-    let mut e = RuleEngine::with_builtin();
-    for d in dirs {
-        e.add_dir(d)?;
+/// Which rules `list` and `show` see: those `check` would load.
+#[derive(Debug, Args)]
+pub struct RuleDirArgs {
+    /// Also load rules from this directory (repeatable).
+    #[arg(long = "rules", value_name = "DIR")]
+    dirs: Vec<PathBuf>,
+    /// Do not load the built-in rules.
+    #[arg(long)]
+    no_builtin: bool,
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+impl RuleDirArgs {
+    fn engine(&self) -> miette::Result<RuleEngine> {
+        engine(&settings(&Overrides {
+            config: self.config.source(),
+            rules: self.dirs.clone(),
+            no_builtin: self.no_builtin,
+            ..Overrides::default()
+        })?)
     }
-    Ok(e)
 }
 
 pub fn run(cmd: &RulesCommand) -> miette::Result<Exit> {
     match cmd {
-        RulesCommand::List { dirs } => {
-            let e = engine(dirs)?;
+        RulesCommand::List { rules } => {
+            let e = rules.engine()?;
             let mut out = String::new();
             for m in e.rules() {
                 out.push_str(&format!(
@@ -179,8 +194,8 @@ pub fn run(cmd: &RulesCommand) -> miette::Result<Exit> {
             emit(&out)?;
             Ok(Exit::Clean)
         }
-        RulesCommand::Show { id, dirs } => {
-            let e = engine(dirs)?;
+        RulesCommand::Show { id, rules } => {
+            let e = rules.engine()?;
             let Some(m) = e.rules().find(|m| m.id.eq_ignore_ascii_case(id)) else {
                 return Err(miette::miette!(
                     help = "`rolecall rules list` shows the ids",

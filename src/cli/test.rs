@@ -6,14 +6,16 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use super::{emit, Exit};
+use super::{emit, engine, settings, ConfigArgs, Exit};
+use rolecall::config::Overrides;
 use rolecall::engine::testing::{find_test_files, run_tests, BUILTIN_TESTS};
-use rolecall::engine::{Limits, RuleEngine, RuleError};
+use rolecall::engine::RuleError;
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
     /// Directories with rules and their `*.test.rhai` tests (default: the config's rule
-    /// directories, or the built-in rules' tests).
+    /// directories, or the built-in rules' tests). A rule here replaces a built-in rule with
+    /// the same id, so edited copies of the built-ins are tested as edited.
     dirs: Vec<PathBuf>,
     /// Run only tests whose `file::name` contains this text.
     #[arg(long)]
@@ -21,6 +23,8 @@ pub struct TestArgs {
     /// Do not load the built-in rules.
     #[arg(long)]
     no_builtin: bool,
+    #[command(flatten)]
+    config: ConfigArgs,
 }
 
 fn render_failure(out: &mut String, e: &RuleError, with_message: bool) {
@@ -41,24 +45,18 @@ fn render_failure(out: &mut String, e: &RuleError, with_message: bool) {
 }
 
 pub fn run(args: &TestArgs) -> miette::Result<Exit> {
-    let dirs = if args.dirs.is_empty() {
-        std::env::current_dir()
-            .ok()
-            .and_then(|d| rolecall::config::find(&d))
-            .map(|p| rolecall::config::load(&p))
-            .transpose()?
-            .map(|c| c.rules)
-            .unwrap_or_default()
-    } else {
-        args.dirs.clone()
-    };
-    let mut engine = RuleEngine::new(Limits::default());
-    if !args.no_builtin {
-        engine.add_builtin();
+    let mut settings = settings(&Overrides {
+        config: args.config.source(),
+        no_builtin: args.no_builtin,
+        replace_builtin: true,
+        ..Overrides::default()
+    })?;
+    // Directories named on the command line are the ones under test, instead of the config's.
+    if !args.dirs.is_empty() {
+        settings.rule_dirs.clone_from(&args.dirs);
     }
-    for d in &dirs {
-        engine.add_dir(d)?;
-    }
+    let dirs = settings.rule_dirs.clone();
+    let engine = engine(&settings)?;
     let sources: Vec<(String, String)> = if dirs.is_empty() {
         BUILTIN_TESTS
             .iter()

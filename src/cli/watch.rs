@@ -9,76 +9,24 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, SystemTime};
 
 use clap::Args;
-use notify_debouncer_full::notify::RecursiveMode;
+use notify_debouncer_full::notify::{RecursiveMode, Watcher};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult};
 
-use super::{emit, load_config, load_source, note, parse_params, Exit};
-use rolecall::config::Config;
-use rolecall::engine::{CheckConfig, Limits, RuleEngine};
-use rolecall::model::{load_snapshot, Org};
+use super::{color_allowed, emit, load_source, note, settings, Exit, RuleSetArgs};
+use rolecall::model::Org;
 use rolecall::report::{render_human, HumanOptions, ReportContext};
-use rolecall::watch::{classify, Change, Delta, Reload, Session};
+use rolecall::watch::{Delta, Session};
 
 #[derive(Debug, Args)]
 pub struct WatchArgs {
     /// Snapshot file to check (the built-in sample org when omitted; then it is not watched).
     #[arg(long, value_name = "FILE")]
     snapshot: Option<PathBuf>,
-    /// Rule directory to watch (repeatable; adds to the config's).
-    #[arg(long = "rules", value_name = "DIR")]
-    rules: Vec<PathBuf>,
-    /// Configuration file (default: `rolecall.toml` here or in a parent directory).
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Ignore any `rolecall.toml`.
-    #[arg(long)]
-    no_config: bool,
-    /// Do not load the built-in rules.
-    #[arg(long)]
-    no_builtin: bool,
-    /// Rule parameter, `RULE.key=VALUE`; repeatable.
-    #[arg(long = "param", value_name = "RULE.KEY=VALUE")]
-    params: Vec<String>,
+    #[command(flatten)]
+    rule_set: RuleSetArgs,
     /// Debounce window in milliseconds.
     #[arg(long, default_value_t = 200)]
     debounce_ms: u64,
-}
-
-fn canonical(p: &Path) -> PathBuf {
-    p.canonicalize().unwrap_or_else(|_| p.to_owned())
-}
-
-fn check_config(cfg: &Config, params: &[String]) -> miette::Result<CheckConfig> {
-    let mut p = cfg.params.clone();
-    parse_params(params, &mut p)?;
-    Ok(CheckConfig {
-        select: cfg.select.clone(),
-        ignore: cfg.ignore.clone(),
-        params: p,
-        severity: cfg.severity.clone(),
-        threads: 0,
-    })
-}
-
-fn rule_files(dirs: &[PathBuf]) -> Vec<PathBuf> {
-    fn walk(d: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(d) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|x| x == "rhai") {
-                out.push(p);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    for d in dirs {
-        walk(d, &mut out);
-    }
-    out
 }
 
 struct View<'a> {
@@ -98,7 +46,7 @@ fn render(session: &Session, delta: &Delta, view: &View<'_>) -> String {
         org: session.org(),
         source_kind: view.source_kind.to_owned(),
         source_path: view.source_path.clone(),
-        fail_on: None,
+        fail_on: session.settings().fail_on,
         now: SystemTime::now(),
     };
     out.push_str(&format!(
@@ -135,39 +83,50 @@ fn render(session: &Session, delta: &Delta, view: &View<'_>) -> String {
     out
 }
 
-#[expect(
-    clippy::too_many_lines,
-    reason = "the event loop reads best as one piece"
-)]
+/// Start watching `dirs` and the parents of `files` (editors save by writing a temp file and
+/// renaming it: watch the directory, not the file). Already watched paths are skipped.
+fn watch_paths<W: Watcher>(
+    debouncer: &mut notify_debouncer_full::Debouncer<W, notify_debouncer_full::RecommendedCache>,
+    watched: &mut BTreeSet<PathBuf>,
+    dirs: &[PathBuf],
+    files: &[PathBuf],
+) -> miette::Result<()> {
+    for d in dirs {
+        if d.exists() && watched.insert(d.clone()) {
+            debouncer
+                .watch(d, RecursiveMode::Recursive)
+                .map_err(|e| miette::miette!("cannot watch `{}`: {e}", d.display()))?;
+        }
+    }
+    for f in files {
+        let Some(p) = f.parent() else { continue };
+        if !dirs.iter().any(|d| p.starts_with(d)) && watched.insert(p.to_owned()) {
+            debouncer
+                .watch(p, RecursiveMode::NonRecursive)
+                .map_err(|e| miette::miette!("cannot watch `{}`: {e}", p.display()))?;
+        }
+    }
+    Ok(())
+}
+
 pub fn run(args: &WatchArgs) -> miette::Result<Exit> {
-    let cfg = load_config(args.config.as_deref(), args.no_config)?;
-    let config_path = cfg.path.as_deref().map(canonical);
-    let snapshot_path = args.snapshot.as_deref().map(canonical);
-    let (snapshot, kind, path) = load_source(snapshot_path.as_deref())?;
-    let dirs: Vec<PathBuf> = cfg
-        .rules
-        .iter()
-        .chain(&args.rules)
-        .map(|d| canonical(d))
-        .collect();
-    let mut engine = RuleEngine::new(Limits::default());
-    if cfg.builtin && !args.no_builtin {
-        engine.add_builtin();
-    }
-    for d in &dirs {
-        engine.add_dir(d)?;
-    }
+    let overrides = args.rule_set.overrides();
+    let settings = settings(&overrides)?;
+    let (snapshot, kind, path) = load_source(args.snapshot.as_deref())?;
     let mut session = Session::new(
-        engine,
+        settings,
+        overrides,
         Arc::new(Org::new(snapshot)),
-        check_config(&cfg, &args.params)?,
-        &rule_files(&dirs),
-    );
+        args.snapshot.as_deref(),
+    )?;
+    for n in session.notes.drain(..) {
+        note(&n);
+    }
     let mut view = View {
         source_kind: kind,
         source_path: path,
         run: 1,
-        color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        color: std::io::stdout().is_terminal() && color_allowed(),
     };
     let (tx, rx) = mpsc::channel::<DebounceEventResult>();
     // A fine tick keeps the delay after the last event close to the debounce window itself
@@ -175,25 +134,19 @@ pub fn run(args: &WatchArgs) -> miette::Result<Exit> {
     let window = Duration::from_millis(args.debounce_ms);
     let mut debouncer = new_debouncer(window, Some(window / 10), tx)
         .map_err(|e| miette::miette!("cannot watch files: {e}"))?;
-    for d in &dirs {
-        debouncer
-            .watch(d, RecursiveMode::Recursive)
-            .map_err(|e| miette::miette!("cannot watch `{}`: {e}", d.display()))?;
-    }
-    // Editors save by writing a temp file and renaming it: watch the directory, not the file.
-    let mut parents: BTreeSet<PathBuf> = BTreeSet::new();
-    for f in config_path.iter().chain(snapshot_path.iter()) {
-        if let Some(p) = f.parent() {
-            parents.insert(p.to_owned());
-        }
-    }
-    for p in &parents {
-        if !dirs.iter().any(|d| p.starts_with(d)) {
-            debouncer
-                .watch(p, RecursiveMode::NonRecursive)
-                .map_err(|e| miette::miette!("cannot watch `{}`: {e}", p.display()))?;
-        }
-    }
+    let mut watched = BTreeSet::new();
+    let files = |s: &Session| -> Vec<PathBuf> {
+        s.config_path()
+            .into_iter()
+            .chain(s.snapshot_path().map(Path::to_owned))
+            .collect()
+    };
+    watch_paths(
+        &mut debouncer,
+        &mut watched,
+        session.rule_dirs(),
+        &files(&session),
+    )?;
     // Watch before the first run, so saves made while it runs are not missed.
     let first = session.run(None);
     emit(&render(&session, &first, &view))?;
@@ -202,8 +155,6 @@ pub fn run(args: &WatchArgs) -> miette::Result<Exit> {
     let flag = Arc::clone(&stop);
     // Without a handler Ctrl-C still ends the process; with one we say goodbye cleanly.
     let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
-    let mut gone: BTreeSet<PathBuf> = BTreeSet::new();
-
     while !stop.load(Ordering::SeqCst) {
         let batch = match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(Ok(events)) => events,
@@ -216,73 +167,20 @@ pub fn run(args: &WatchArgs) -> miette::Result<Exit> {
             Err(mpsc::RecvTimeoutError::Timeout) => continue,
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         };
-        let mut paths: BTreeSet<PathBuf> = BTreeSet::new();
-        for ev in batch {
-            paths.extend(ev.event.paths.iter().cloned());
-        }
-        let mut all = false;
-        let mut ids: Vec<String> = Vec::new();
-        let mut changed = false;
-        for d in &dirs {
-            if !d.exists() && gone.insert(d.clone()) {
-                session.drop_dir(d);
-                changed = true;
-            }
-        }
-        for p in &paths {
-            match classify(p, &dirs, config_path.as_deref(), snapshot_path.as_deref()) {
-                Change::Rule(file) => match session.reload(&file) {
-                    Reload::Updated(id) => ids.push(id),
-                    Reload::Broken | Reload::Removed(_) => changed = true,
-                    Reload::Unchanged => {}
-                },
-                Change::Module(file) => {
-                    ids.extend(session.rules_under(file.parent().unwrap_or(Path::new("/"))))
-                }
-                Change::Config => match config_path
-                    .as_deref()
-                    .map(rolecall::config::load)
-                    .transpose()
-                {
-                    Ok(Some(c)) => match check_config(&c, &args.params) {
-                        Ok(cc) => {
-                            session.set_config(cc);
-                            all = true;
-                        }
-                        Err(e) => session.notes.push(format!("config not applied: {e}")),
-                    },
-                    Ok(None) => {}
-                    Err(e) => {
-                        session.notes.push(format!(
-                            "config not reloaded, keeping the previous one: {e}"
-                        ));
-                        changed = true;
-                    }
-                },
-                Change::Snapshot => match snapshot_path.as_deref().map(load_snapshot).transpose() {
-                    Ok(Some(s)) => {
-                        session.set_org(Arc::new(Org::new(s)));
-                        all = true;
-                    }
-                    Ok(None) => {}
-                    Err(e) => {
-                        session.notes.push(format!(
-                            "snapshot not reloaded, keeping the previous one: {e}"
-                        ));
-                        changed = true;
-                    }
-                },
-                Change::Ignored => {}
-            }
-        }
-        if !all && ids.is_empty() && !changed {
+        let paths: BTreeSet<PathBuf> = batch
+            .into_iter()
+            .flat_map(|ev| ev.event.paths.clone())
+            .collect();
+        let Some(delta) = session.handle(&paths) else {
             continue;
-        }
-        let delta = if all {
-            session.run(None)
-        } else {
-            session.run(Some(&ids))
         };
+        // A reloaded config may name new rule directories.
+        watch_paths(
+            &mut debouncer,
+            &mut watched,
+            session.rule_dirs(),
+            &files(&session),
+        )?;
         view.run += 1;
         emit(&render(&session, &delta, &view))?;
         session.notes.clear();

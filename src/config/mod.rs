@@ -1,9 +1,10 @@
 //! `rolecall.toml`: rule directories, selection, severity overrides, rule parameters, waivers
-//! and the failure threshold, found upward from the working directory or given by `--config`.
+//! and the failure threshold, found upward from the working directory or given by `--config`;
+//! and [`Settings`], the file and the command-line flags resolved once for every command.
 //!
 //! Unknown keys and bad values are errors pointing at the offending span of the file.
 
-mod waiver;
+mod settings;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -13,9 +14,12 @@ use serde::Deserialize;
 use thiserror::Error;
 use toml::Spanned;
 
-pub use waiver::{apply_waivers, today, Waiver, WaiverMark};
+pub use settings::{
+    ConfigSource, Overrides, Settings, SettingsError, DEFAULT_MEMORY_MIB, MAX_BUDGET_SECONDS,
+    MAX_MEMORY_MIB,
+};
 
-use crate::engine::Severity;
+use crate::engine::{valid_date, Severity, Waiver};
 
 /// The file name looked for.
 pub const FILE_NAME: &str = "rolecall.toml";
@@ -217,11 +221,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         let span = w.span();
         let w = w.into_inner();
         let expires = w.expires.get_ref();
-        if !waiver::valid_date(expires) {
+        if !valid_date(expires) {
             return Err(err(
                 w.expires.span(),
                 format!("waiver expiry `{expires}` is not a date"),
-                "write `expires = \"2027-03-31\"` (YYYY-MM-DD)",
+                "write a calendar date as `expires = \"2027-03-31\"` (YYYY-MM-DD)",
             ));
         }
         if w.reason.trim().is_empty() {
@@ -302,6 +306,15 @@ expires = "2027-03-31"
             p("[[waivers]]\nrule = \"X\"\nsubject = \"y\"\nreason = \"z\"\nexpires = \"soon\"\n")
                 .unwrap_err();
         assert!(e.message().contains("`soon` is not a date"));
+        let e = p(
+            "[[waivers]]\nrule = \"X\"\nsubject = \"y\"\nreason = \"z\"\nexpires = \"2027-02-31\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.message().contains("`2027-02-31` is not a date"),
+            "{}",
+            e.message()
+        );
         let e = p("[[waivers]]\nrule = \"X\"\nsubject = \"y\"\nreason = \"z\"\nexpires = \"2027-01-01\"\nowner = \"me\"\n").unwrap_err();
         assert!(
             e.message().contains("unknown field `owner`"),

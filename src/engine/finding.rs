@@ -36,7 +36,7 @@ pub struct Finding {
     pub evidence: Vec<String>,
     /// The waiver that accepts it, if any (see `rolecall.toml`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub waiver: Option<crate::config::WaiverMark>,
+    pub waiver: Option<super::finish::WaiverMark>,
     /// With `--baseline-findings`: whether the baseline lacked it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new: Option<bool>,

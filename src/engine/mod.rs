@@ -33,6 +33,7 @@
 mod builtin;
 mod err;
 mod finding;
+mod finish;
 pub mod host;
 mod load;
 mod meta;
@@ -51,6 +52,7 @@ use thiserror::Error;
 pub use builtin::BUILTIN_RULES;
 pub use err::{RuleError, RuleErrorKind, RuleLoadErrors};
 pub use finding::{Finding, ObjectKey};
+pub use finish::{today, valid_date, Baseline, Finish, Waiver, WaiverMark, CHECK_FORMAT};
 pub use host::glob_match;
 pub use meta::{RuleMeta, Severity, REQUIRED_SECTIONS};
 pub use run::RuleOutcome;
@@ -154,7 +156,7 @@ impl RuleEngine {
     pub fn add_builtin(&mut self) {
         for (path, text) in BUILTIN_RULES {
             // A broken built-in is recorded like any other rule error (and a test rules it out).
-            let _ = self.add_source(&format!("builtin:{path}"), text);
+            let _ = self.add_source(&format!("{BUILTIN_PREFIX}{path}"), text);
         }
     }
 
@@ -195,6 +197,11 @@ impl RuleEngine {
         replacing: bool,
     ) -> Result<CompiledRule, Box<RuleError>> {
         let rule = load::compile(&self.engine, name, text)?;
+        self.unique(rule, replacing)
+    }
+
+    fn unique(&self, rule: CompiledRule, replacing: bool) -> Result<CompiledRule, Box<RuleError>> {
+        let name = rule.meta.source.as_str();
         let Some(other) = self
             .rules
             .iter()
@@ -240,30 +247,68 @@ impl RuleEngine {
     /// # Errors
     /// [`RuleDirError`] if the directory cannot be listed.
     pub fn add_dir(&mut self, dir: &Path) -> Result<usize, RuleDirError> {
-        let mut files = Vec::new();
-        collect(dir, &mut files).map_err(|source| RuleDirError {
-            path: dir.to_owned(),
-            source,
-        })?;
-        files.sort();
+        let files = rule_files(dir)?;
         let count = files.len();
         for file in files {
-            let name = file.to_string_lossy().into_owned();
-            match std::fs::read_to_string(&file) {
-                Ok(text) => {
-                    let _ = self.add_source(&name, &text);
+            if let Some((name, text)) = self.read_rule_file(&file) {
+                let _ = self.add_source(&name, &text);
+            }
+        }
+        Ok(count)
+    }
+
+    /// As [`RuleEngine::add_dir`], except that a rule whose id a built-in rule uses replaces
+    /// that built-in instead of being refused as a duplicate: what `rolecall test DIR` needs when
+    /// DIR holds edited copies of the built-in rules. Returns the ids of the replaced built-ins.
+    ///
+    /// # Errors
+    /// [`RuleDirError`] if the directory cannot be listed.
+    pub fn add_dir_replacing_builtins(&mut self, dir: &Path) -> Result<Vec<String>, RuleDirError> {
+        let mut replaced = Vec::new();
+        for file in rule_files(dir)? {
+            let Some((name, text)) = self.read_rule_file(&file) else {
+                continue;
+            };
+            let rule = match load::compile(&self.engine, &name, &text) {
+                Ok(rule) => rule,
+                Err(e) => {
+                    self.load_errors.push(*e);
+                    continue;
                 }
-                Err(e) => self.load_errors.push(RuleError::new(
+            };
+            if let Some(i) = self.rules.iter().position(|r| {
+                r.meta.id == rule.meta.id && r.meta.source.starts_with(BUILTIN_PREFIX)
+            }) {
+                self.rules.remove(i);
+                replaced.push(rule.meta.id.clone());
+            }
+            match self.unique(rule, false) {
+                Ok(rule) => {
+                    self.insert(rule);
+                }
+                Err(e) => self.load_errors.push(*e),
+            }
+        }
+        Ok(replaced)
+    }
+
+    /// A rule file's name and text, or `None` with the problem recorded as a load error.
+    fn read_rule_file(&mut self, file: &Path) -> Option<(String, String)> {
+        let name = file.to_string_lossy().into_owned();
+        match std::fs::read_to_string(file) {
+            Ok(text) => Some((name, text)),
+            Err(e) => {
+                self.load_errors.push(RuleError::new(
                     RuleErrorKind::Compile,
                     &name,
                     &Arc::from(""),
                     0,
                     0,
                     format!("cannot read the file: {e}"),
-                )),
+                ));
+                None
             }
         }
-        Ok(count)
     }
 
     /// Metadata of every loaded rule, by id.
@@ -413,6 +458,20 @@ fn gap_fix(gaps: &[&crate::model::Coverage]) -> String {
             perms.join(" and ")
         )
     }
+}
+
+/// The source name of built-in rules starts with this.
+pub const BUILTIN_PREFIX: &str = "builtin:";
+
+/// The rule files under `dir`, sorted.
+fn rule_files(dir: &Path) -> Result<Vec<PathBuf>, RuleDirError> {
+    let mut files = Vec::new();
+    collect(dir, &mut files).map_err(|source| RuleDirError {
+        path: dir.to_owned(),
+        source,
+    })?;
+    files.sort();
+    Ok(files)
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {

@@ -14,7 +14,7 @@ use crate::engine::{CheckReport, Finding, RuleError, Severity};
 use crate::model::{Coverage, Organization, SnapshotSource};
 
 /// The `format` tag of JSON reports.
-pub const JSON_FORMAT: &str = "rolecall.check/1";
+pub const JSON_FORMAT: &str = crate::engine::CHECK_FORMAT;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -201,3 +201,52 @@ fn watch_classifies_paths() {
     assert_eq!(c("/c/rolecall.toml"), Change::Config);
     assert_eq!(c("/s/org.json"), Change::Snapshot);
 }
+
+/// `rolecall test rules` in the repository (a contributor editing the built-ins) tests the files
+/// as they are on disk: each replaces the built-in rule of the same id, said in one note, instead
+/// of 13 duplicate-id errors.
+#[test]
+fn testing_the_repositorys_own_rules_directory_passes() {
+    let out = rolecall()
+        .current_dir(crate::support::root())
+        .args(["test", "rules"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.ends_with("26 passed, 0 failed\n"), "{stdout}");
+    assert_eq!(
+        stderr.matches("replace the built-in rules").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(!stdout.contains("already used"), "{stdout}");
+}
+
+/// An edited copy of a built-in is what gets tested: its changed fix fails the built-in test,
+/// which proves the copy (not the built-in) ran.
+#[test]
+fn an_edited_copy_of_a_builtin_rule_is_tested_as_edited() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = crate::support::root().join("rules/wfm");
+    for f in [
+        "wfm-client-division-gap.rhai",
+        "wfm-client-division-gap.test.rhai",
+    ] {
+        std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
+    }
+    let rule = dir.path().join("wfm-client-division-gap.rhai");
+    let edited = std::fs::read_to_string(&rule).unwrap().replace(
+        ".fix(client.smallest_fix(perm, div))",
+        ".fix(\"EDITED fix\")",
+    );
+    std::fs::write(&rule, edited).unwrap();
+    let out = rolecall()
+        .args(["test", "--no-config", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("EDITED fix"), "{stdout}");
+    assert!(stdout.contains("1 passed, 1 failed"), "{stdout}");
+}

@@ -140,7 +140,12 @@ fn explain_and_acc001_work_on_a_snapshot_without_a_catalog() {
     rolecall::model::save_snapshot(&snap, &file).unwrap();
     let out = crate::support::rolecall()
         .args(["explain", "--snapshot", file.to_str().unwrap()])
-        .args(["--as", "client:wfm-sync", "--target", "management-unit:EU Agents"])
+        .args([
+            "--as",
+            "client:wfm-sync",
+            "--target",
+            "management-unit:EU Agents",
+        ])
         .args(["--op", "POST /api/v2/workforcemanagement/agents"])
         .output()
         .unwrap();
@@ -183,7 +188,13 @@ fn a_catalog_file_wins_and_is_named() {
     );
     // Without it the sample's own 7 operations lack `getUsers`: the built-in answers, and says why.
     let out = crate::support::rolecall()
-        .args(["explain", "--as", "client:wfm-sync", "--op", "GET /api/v2/users"])
+        .args([
+            "explain",
+            "--as",
+            "client:wfm-sync",
+            "--op",
+            "GET /api/v2/users",
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);

@@ -465,9 +465,7 @@ fn cli_explain_input_errors() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("is not in the snapshot's own catalog")
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not in the snapshot's own catalog"));
 }
 
 #[test]
