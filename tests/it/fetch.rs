@@ -503,3 +503,73 @@ fn check_live_with_a_gc_profile_reports_findings_and_gaps() {
         );
     }
 }
+
+/// `rolecall` with no `GENESYSCLOUD_*` variable from the caller's environment, and `home` as
+/// `$HOME` (where `~/.gc/config.toml` is looked for).
+fn rolecall_at_home(home: &std::path::Path) -> std::process::Command {
+    let mut c = rolecall();
+    c.env("HOME", home);
+    for v in [
+        "GENESYSCLOUD_REGION",
+        "GENESYSCLOUD_OAUTHCLIENT_ID",
+        "GENESYSCLOUD_OAUTHCLIENT_SECRET",
+        "GENESYSCLOUD_ACCESS_TOKEN",
+    ] {
+        c.env_remove(v);
+    }
+    c
+}
+
+#[test]
+fn a_base_url_whose_host_follows_an_at_sign_is_refused_before_any_connection() {
+    // Every proxy variable points at a listener of ours: had rolecall sent a request to
+    // `evil.example` (over plain http, with the token), it would have arrived here.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = format!("http://{}", listener.local_addr().unwrap());
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = rolecall_at_home(home.path());
+    cmd.args([
+        "fetch",
+        "--api-base",
+        "http://127.0.0.1:80@evil.example/",
+        "-o",
+    ])
+    .arg(home.path().join("org.json"))
+    .env("GENESYSCLOUD_ACCESS_TOKEN", "tok-Jm6-would-leak");
+    for v in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        cmd.env(v, &proxy);
+    }
+    let o = cmd
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .output()
+        .unwrap();
+    // The report wraps at the terminal width; its words are what matter.
+    let err = String::from_utf8_lossy(&o.stderr)
+        .split_whitespace()
+        .filter(|w| *w != "│")
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "refused `--api-base`: `http://…@evil.example/` has a user name or password before its host `evil.example`"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("tok-Jm6"), "{err}");
+    listener.set_nonblocking(true).unwrap();
+    assert_eq!(
+        listener.accept().map(|_| ()).unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock,
+        "rolecall connected"
+    );
+    assert!(!home.path().join("org.json").exists());
+}
