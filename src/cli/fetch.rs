@@ -13,7 +13,8 @@ use rolecall::model::{save_snapshot, OrgSnapshot};
 /// Where and how to connect; shared by `fetch` and `check --live`.
 #[derive(Debug, Args, Clone)]
 pub struct ConnectArgs {
-    /// A profile of the Genesys `gc` CLI (`~/.gc/config.toml`); `DEFAULT` is used when present.
+    /// A profile of the Genesys `gc` CLI (`~/.gc/config.toml`, names matched regardless of case);
+    /// without it, its `default` profile when present, else the environment.
     #[arg(long, value_name = "NAME")]
     profile: Option<String>,
     /// Region key or domain (e.g. `eu-west-1`, `mypurecloud.ie`); overrides the credentials' region.
@@ -100,10 +101,13 @@ fn base_flag(flag: &str, value: Option<&str>) -> miette::Result<Option<String>> 
 pub fn fetch_org(c: &ConnectArgs) -> miette::Result<(OrgSnapshot, FetchStats)> {
     let api_flag = base_flag("--api-base", c.api_base.as_deref())?;
     let login_flag = base_flag("--login-base", c.login_base.as_deref())?;
-    let creds = credentials::resolve(&gc_config(), c.profile.as_deref(), |k| {
-        std::env::var(k).ok()
-    })
-    .map_err(|m| miette::miette!(help = "see `rolecall fetch --help`", "{m}"))?;
+    let creds = credentials::resolve(
+        &gc_config(),
+        c.profile.as_deref(),
+        |k| std::env::var(k).ok(),
+        std::time::SystemTime::now(),
+    )
+    .map_err(miette::Report::new)?;
     let region = c.region.clone().or(creds.region.clone());
     let (api, login) = match (api_flag, &region) {
         (Some(api), _) => {
