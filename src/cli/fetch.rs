@@ -13,7 +13,8 @@ use rolecall::model::{save_snapshot, OrgSnapshot};
 /// Where and how to connect; shared by `fetch` and `check --live`.
 #[derive(Debug, Args, Clone)]
 pub struct ConnectArgs {
-    /// A profile of the Genesys `gc` CLI (`~/.gc/config.toml`); `DEFAULT` is used when present.
+    /// A profile of the Genesys `gc` CLI (`~/.gc/config.toml`, names matched regardless of case);
+    /// without it, its `default` profile when present, else the environment.
     #[arg(long, value_name = "NAME")]
     profile: Option<String>,
     /// Region key or domain (e.g. `eu-west-1`, `mypurecloud.ie`); overrides the credentials' region.
@@ -81,18 +82,38 @@ fn progress_bar(quiet: bool) -> Option<rolecall::fetch::client::ProgressFn> {
     ))
 }
 
+/// A `--api-base` or `--login-base` value, parsed and checked before anything else happens.
+fn base_flag(flag: &str, value: Option<&str>) -> miette::Result<Option<String>> {
+    value
+        .map(|v| {
+            check_base(v).map_err(|m| {
+                miette::miette!(
+                    help = "give `https://HOST[:PORT][/PATH]`, or plain http to a loopback \
+                            address such as `http://127.0.0.1:8080`",
+                    "refused `{flag}`: {m}"
+                )
+            })
+        })
+        .transpose()
+}
+
 /// Resolve credentials and hosts, then fetch.
 pub fn fetch_org(c: &ConnectArgs) -> miette::Result<(OrgSnapshot, FetchStats)> {
-    let creds = credentials::resolve(&gc_config(), c.profile.as_deref(), |k| {
-        std::env::var(k).ok()
-    })
-    .map_err(|m| miette::miette!(help = "see `rolecall fetch --help`", "{m}"))?;
+    let api_flag = base_flag("--api-base", c.api_base.as_deref())?;
+    let login_flag = base_flag("--login-base", c.login_base.as_deref())?;
+    let creds = credentials::resolve(
+        &gc_config(),
+        c.profile.as_deref(),
+        |k| std::env::var(k).ok(),
+        std::time::SystemTime::now(),
+    )
+    .map_err(miette::Report::new)?;
     let region = c.region.clone().or(creds.region.clone());
-    let (api, login) = match (&c.api_base, &region) {
-        (Some(api), _) => (
-            api.trim_end_matches('/').to_owned(),
-            c.login_base.clone().unwrap_or_else(|| login_for(api)),
-        ),
+    let (api, login) = match (api_flag, &region) {
+        (Some(api), _) => {
+            let login = login_flag.unwrap_or_else(|| login_for(&api));
+            (api, login)
+        }
         (None, Some(r)) => {
             let hosts = resolve_region(r).ok_or_else(|| {
                 miette::miette!(
@@ -100,7 +121,7 @@ pub fn fetch_org(c: &ConnectArgs) -> miette::Result<(OrgSnapshot, FetchStats)> {
                     "unknown region `{r}`"
                 )
             })?;
-            (hosts.api, c.login_base.clone().unwrap_or(hosts.login))
+            (hosts.api, login_flag.unwrap_or(hosts.login))
         }
         (None, None) => {
             return Err(miette::miette!(
@@ -109,9 +130,11 @@ pub fn fetch_org(c: &ConnectArgs) -> miette::Result<(OrgSnapshot, FetchStats)> {
             ))
         }
     };
-    for u in [&api, &login] {
-        check_base(u).map_err(|m| miette::miette!("{m}"))?;
-    }
+    // Derived hosts are checked too: the same rule holds whatever the source.
+    let (api, login) = (
+        check_base(&api).map_err(|m| miette::miette!("{m}"))?,
+        check_base(&login).map_err(|m| miette::miette!("{m}"))?,
+    );
     if !c.quiet {
         note(&format!(
             "fetching from {api} with credentials from {}",

@@ -15,7 +15,7 @@ use super::budget::Budget;
 use super::client::{FetchError, FetchOptions, FetchStats};
 use super::credentials::{Auth, Secret};
 use super::plan::page_size;
-use super::retry::{backoff, classify, parse_retry_after, Verdict};
+use super::retry::{backoff, classify, jitter, parse_retry_after, Verdict};
 use super::wire;
 use crate::model::Coverage;
 
@@ -483,14 +483,6 @@ fn resource_name(dataset: &str) -> &'static str {
         "operations" => "operations",
         _ => "settings",
     }
-}
-
-fn jitter() -> f64 {
-    // Enough randomness to spread retries; not for security.
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    f64::from(nanos % 1000) / 1000.0
 }
 
 /// Never let a secret through in a library's error text.

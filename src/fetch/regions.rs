@@ -67,32 +67,64 @@ pub fn login_for(api_base: &str) -> String {
     base.to_owned()
 }
 
-/// Accept `https://` anywhere, `http://` only for loopback addresses (test servers).
+/// Parse a base URL and accept it only if a token may be sent to it: `https://`, or `http://`
+/// to a loopback address (`127.0.0.0/8`, `::1`, `localhost`: a test server); never with a user
+/// name or password, a query or a fragment. Returns the URL as parsed, without a trailing `/`,
+/// so that the host checked is the host called (`http://127.0.0.1:80@evil.example/` is a
+/// request to `evil.example`).
 ///
 /// # Errors
-/// A message saying why the URL is refused.
-pub fn check_base(url: &str) -> Result<(), String> {
-    if url.starts_with("https://") {
-        return Ok(());
+/// A message saying why the URL is refused; it never repeats a user name or password.
+#[cfg(feature = "fetch")]
+pub fn check_base(text: &str) -> Result<String, String> {
+    let shown = without_userinfo(text.trim());
+    let url = reqwest::Url::parse(text.trim())
+        .map_err(|e| format!("`{shown}` is not a valid URL: {e}"))?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(format!("`{shown}` is not an http(s) URL"));
     }
-    let Some(rest) = url.strip_prefix("http://") else {
-        return Err(format!("`{url}` is not an http(s) URL"));
+    let Some(host) = url.host_str() else {
+        return Err(format!("`{shown}` has no host"));
     };
-    let host = if let Some(v6) = rest.strip_prefix('[') {
-        v6.split(']').next().unwrap_or_default()
-    } else {
-        rest.split(['/', ':']).next().unwrap_or_default()
-    };
-    let loopback = host.eq_ignore_ascii_case("localhost")
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "`{shown}` has a user name or password before its host `{host}`; a base URL may not"
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "`{shown}` has a query or fragment; a base URL may not"
+        ));
+    }
+    // The parser has normalised the host (`127.1` is `127.0.0.1`, names are lowercase), and
+    // brackets an IPv6 address.
+    let loopback = host == "localhost"
         || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback());
-    if loopback {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{url}` uses plain http; only https is allowed, except for loopback test servers"
-        ))
+    if url.scheme() == "http" && !loopback {
+        return Err(format!(
+            "`{shown}` uses plain http to `{host}`; only https is allowed, except for loopback test servers"
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// `text` with anything before an `@` in its authority replaced by `…`, for messages: it may be
+/// a password.
+#[cfg(feature = "fetch")]
+fn without_userinfo(text: &str) -> String {
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return text.to_owned();
+    };
+    // The authority ends where the path, query or fragment starts (`\` counts as `/` in
+    // http URLs); its last `@` ends the userinfo, as the URL parser reads it.
+    let end = rest.find(['/', '\\', '?', '#']).unwrap_or(rest.len());
+    match rest.get(..end).and_then(|a| a.rfind('@')) {
+        Some(at) => format!("{scheme}://…@{}", rest.get(at + 1..).unwrap_or_default()),
+        None => text.to_owned(),
     }
 }
 
@@ -133,14 +165,93 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "fetch")]
     fn plain_http_only_on_loopback() {
-        assert!(check_base("https://api.mypurecloud.com").is_ok());
-        assert!(check_base("http://127.0.0.1:3000").is_ok());
-        assert!(check_base("http://127.8.9.10/x").is_ok());
-        assert!(check_base("http://localhost:1").is_ok());
-        assert!(check_base("http://[::1]:9").is_ok());
-        assert!(check_base("http://10.0.0.5:80").is_err());
-        assert!(check_base("http://api.mypurecloud.com").is_err());
-        assert!(check_base("ftp://x").is_err());
+        for ok in [
+            "https://api.mypurecloud.com",
+            "https://api.mypurecloud.ie",
+            "http://127.0.0.1:3000",
+            "http://127.0.0.1:8080",
+            "http://127.8.9.10/x",
+            "http://localhost:1",
+            "http://LocalHost:1/",
+            "http://[::1]:9",
+            "http://[::1]:9000/",
+        ] {
+            assert!(check_base(ok).is_ok(), "{ok}: {:?}", check_base(ok));
+        }
+        for (bad, why) in [
+            ("http://10.0.0.5:80", "uses plain http to `10.0.0.5`"),
+            (
+                "http://api.mypurecloud.ie",
+                "uses plain http to `api.mypurecloud.ie`",
+            ),
+            (
+                "http://127.0.0.1.evil.example/",
+                "uses plain http to `127.0.0.1.evil.example`",
+            ),
+            (
+                "http://localhost.evil.example/",
+                "uses plain http to `localhost.evil.example`",
+            ),
+            (
+                "http://[::ffff:127.0.0.1]/",
+                "uses plain http to `[::ffff:7f00:1]`",
+            ),
+            ("ftp://x", "is not an http(s) URL"),
+            (
+                "api.mypurecloud.ie",
+                "is not a valid URL: relative URL without a base",
+            ),
+            ("https://", "is not a valid URL: empty host"),
+            ("https://api.mypurecloud.ie/?x=1", "has a query or fragment"),
+            ("https://api.mypurecloud.ie/#top", "has a query or fragment"),
+        ] {
+            let e = check_base(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    #[cfg(feature = "fetch")]
+    fn the_host_is_what_the_url_parser_says() {
+        // Before the `@` is a user name and password, however much it looks like a host.
+        assert_eq!(
+            check_base("http://127.0.0.1:80@evil.example/").unwrap_err(),
+            "`http://…@evil.example/` has a user name or password before its host `evil.example`; a base URL may not"
+        );
+        for bad in [
+            "http://user:pw@127.0.0.1/",
+            "https://user@api.mypurecloud.ie",
+            "https://:pw@api.mypurecloud.ie",
+            "http://a@b@127.0.0.1/",
+        ] {
+            let e = check_base(bad).unwrap_err();
+            assert!(e.contains("has a user name or password"), "{bad}: {e}");
+            assert!(
+                !e.contains("pw") && !e.contains("user@") && !e.contains("a@b"),
+                "{e}"
+            );
+        }
+        // A password in a URL that does not parse is not repeated either.
+        let e = check_base("http://user:pw@:80/").unwrap_err();
+        assert!(e.contains("is not a valid URL") && !e.contains("pw"), "{e}");
+        // What is checked is what is called: normalised, without a trailing slash.
+        assert_eq!(
+            check_base("https://API.mypurecloud.ie/").unwrap(),
+            "https://api.mypurecloud.ie"
+        );
+        assert_eq!(
+            check_base("http://127.1:8080/").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            check_base("http://127.0.0.1\\@evil.example").unwrap(),
+            "http://127.0.0.1/@evil.example"
+        );
+        assert_eq!(
+            check_base(" http://[::1]:9000/api/ ").unwrap(),
+            "http://[::1]:9000/api"
+        );
     }
 }

@@ -54,6 +54,16 @@ pub fn backoff(
     retry_after.map_or(jittered, |r| r.max(jittered))
 }
 
+/// A fresh draw in `[0, 1)` for [`backoff`]'s `unit`. Clients that fail together retry apart
+/// only if their draws are independent: a clock's nanoseconds are not (coarse clocks repeat
+/// them, and clients started together read similar ones), so a seeded generator is used.
+/// Spreading retries needs no cryptographic randomness.
+#[cfg(feature = "fetch")]
+#[must_use]
+pub fn jitter() -> f64 {
+    fastrand::f64()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +103,33 @@ mod tests {
         assert_eq!(backoff(3, None, base, cap, 0.0), Duration::ZERO);
         assert_eq!(parse_retry_after(" 7 "), Some(Duration::from_secs(7)));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    }
+
+    #[test]
+    #[cfg(feature = "fetch")]
+    fn jitter_draws_differ_and_stay_in_range() {
+        let draws: Vec<f64> = (0..1000).map(|_| jitter()).collect();
+        assert!(draws.iter().all(|u| (0.0..1.0).contains(u)), "{draws:?}");
+        assert!(
+            draws.windows(2).all(|w| w[0] != w[1]),
+            "consecutive draws repeat"
+        );
+        // Spread over the range, not bunched: each tenth holds some (1000 draws, ~100 each).
+        for tenth in 0..10 {
+            let lo = f64::from(tenth) / 10.0;
+            let n = draws.iter().filter(|u| (lo..lo + 0.1).contains(*u)).count();
+            assert!(n > 30, "{n} draws in [{lo}, {lo} + 0.1)");
+        }
+        // Different threads draw differently (each has its own generator).
+        let other = std::thread::spawn(|| (0..8).map(|_| jitter()).collect::<Vec<f64>>())
+            .join()
+            .unwrap();
+        assert_ne!(other, draws[..8]);
+        let base = Duration::from_millis(100);
+        let waits: Vec<Duration> = (0..100)
+            .map(|_| backoff(3, None, base, Duration::from_secs(10), jitter()))
+            .collect();
+        assert!(waits.iter().all(|w| *w < Duration::from_millis(800)));
+        assert!(waits.windows(2).any(|w| w[0] != w[1]));
     }
 }

@@ -361,6 +361,8 @@ fn cli_fetch(fake: &FakeGenesys, secret: &str, out: &std::path::Path) -> std::pr
         .arg(out)
         .env("GENESYSCLOUD_OAUTHCLIENT_ID", "fake-client")
         .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", secret)
+        // A token in the caller's environment would come first.
+        .env_remove("GENESYSCLOUD_ACCESS_TOKEN")
         .env("HOME", out.parent().unwrap())
         .env("RUST_LOG", "trace")
         .output()
@@ -477,6 +479,7 @@ fn check_live_with_a_gc_profile_reports_findings_and_gaps() {
         .env("HOME", home.path())
         .env_remove("GENESYSCLOUD_OAUTHCLIENT_ID")
         .env_remove("GENESYSCLOUD_OAUTHCLIENT_SECRET")
+        .env_remove("GENESYSCLOUD_ACCESS_TOKEN")
         .env("RUST_LOG", "trace")
         .output()
         .unwrap();
@@ -502,4 +505,153 @@ fn check_live_with_a_gc_profile_reports_findings_and_gaps() {
             "`{leak}` leaked"
         );
     }
+}
+
+/// `rolecall` with no `GENESYSCLOUD_*` variable from the caller's environment, and `home` as
+/// `$HOME` (where `~/.gc/config.toml` is looked for).
+fn rolecall_at_home(home: &std::path::Path) -> std::process::Command {
+    let mut c = rolecall();
+    c.env("HOME", home);
+    for v in [
+        "GENESYSCLOUD_REGION",
+        "GENESYSCLOUD_OAUTHCLIENT_ID",
+        "GENESYSCLOUD_OAUTHCLIENT_SECRET",
+        "GENESYSCLOUD_ACCESS_TOKEN",
+    ] {
+        c.env_remove(v);
+    }
+    c
+}
+
+fn write_gc_config(home: &std::path::Path, text: &str) {
+    std::fs::create_dir_all(home.join(".gc")).unwrap();
+    std::fs::write(home.join(".gc/config.toml"), text).unwrap();
+}
+
+#[test]
+fn the_default_profile_as_gc_writes_it_is_found() {
+    const SECRET: &str = "Wd3-lowercase-default-secret-8Rt";
+    let fake = FakeGenesys::start(
+        sample().unwrap(),
+        FakeConfig {
+            client_id: "gc-client".into(),
+            client_secret: SECRET.into(),
+            ..FakeConfig::default()
+        },
+    );
+    let home = tempfile::tempdir().unwrap();
+    // What `gc profiles new` leaves after a client-credentials login a day ago: viper wrote the
+    // profile `DEFAULT` as `[default]`, and the cached token has expired, so (as gc does) the
+    // client credentials are used again.
+    write_gc_config(
+        home.path(),
+        &format!(
+            "[default]\naccess_token = ''\nclient_credentials = 'gc-client'\nclient_secret = '{SECRET}'\n\
+             environment = 'mypurecloud.ie'\ngrant_type = '1'\n\
+             oauth_token_data = '{{\"access_token\":\"tok-stale-Hq2\",\"token_type\":\"bearer\",\"expires_in\":86399,\"error\":\"\",\"oauth_token_expiry\":\"2020-01-01T09:00:00+01:00\"}}'\n\
+             redirect_uri = ''\nsecure_login_enabled = false\n"
+        ),
+    );
+    let out = home.path().join("org.json");
+    let o = rolecall_at_home(home.path())
+        .args(["fetch", "--api-base", &fake.base, "-o"])
+        .arg(&out)
+        .env("RUST_LOG", "trace")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("with credentials from gc profile `default` (client credentials)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("the cached login token expired at `2020-01-01T08:00:00Z`"),
+        "{err}"
+    );
+    for leak in [SECRET, "tok-stale", "fake-token-"] {
+        assert!(!err.contains(leak), "`{leak}` leaked: {err}");
+    }
+}
+
+#[test]
+fn an_expired_browser_login_asks_to_log_in_again_with_gc() {
+    let home = tempfile::tempdir().unwrap();
+    write_gc_config(
+        home.path(),
+        "[audit]\naccess_token = ''\nclient_credentials = 'pkce-client'\nclient_secret = ''\n\
+         environment = 'mypurecloud.de'\ngrant_type = '3'\n\
+         oauth_token_data = '{\"access_token\":\"tok-pkce-Vb5\",\"token_type\":\"bearer\",\"expires_in\":86399,\"error\":\"\",\"oauth_token_expiry\":\"2020-01-01T09:00:00Z\"}'\n\
+         redirect_uri = 'http://localhost:0'\nsecure_login_enabled = false\n",
+    );
+    let o = rolecall_at_home(home.path())
+        .args(["fetch", "--profile", "AUDIT", "-o"])
+        .arg(home.path().join("org.json"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "the login token gc cached for profile `audit` expired at `2020-01-01T09:00:00Z`"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("gc users me get --profile audit"), "{err}");
+    assert!(!err.contains("tok-pkce"), "{err}");
+    assert!(!home.path().join("org.json").exists());
+}
+
+#[test]
+fn a_base_url_whose_host_follows_an_at_sign_is_refused_before_any_connection() {
+    // Every proxy variable points at a listener of ours: had rolecall sent a request to
+    // `evil.example` (over plain http, with the token), it would have arrived here.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = format!("http://{}", listener.local_addr().unwrap());
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = rolecall_at_home(home.path());
+    cmd.args([
+        "fetch",
+        "--api-base",
+        "http://127.0.0.1:80@evil.example/",
+        "-o",
+    ])
+    .arg(home.path().join("org.json"))
+    .env("GENESYSCLOUD_ACCESS_TOKEN", "tok-Jm6-would-leak");
+    for v in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        cmd.env(v, &proxy);
+    }
+    let o = cmd
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .output()
+        .unwrap();
+    // The report wraps at the terminal width; its words are what matter.
+    let err = String::from_utf8_lossy(&o.stderr)
+        .split_whitespace()
+        .filter(|w| *w != "│")
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "refused `--api-base`: `http://…@evil.example/` has a user name or password before its host `evil.example`"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("tok-Jm6"), "{err}");
+    listener.set_nonblocking(true).unwrap();
+    assert_eq!(
+        listener.accept().map(|_| ()).unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock,
+        "rolecall connected"
+    );
+    assert!(!home.path().join("org.json").exists());
 }
