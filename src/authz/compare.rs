@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use super::explain::{policy_targets, Explanation};
+use super::explain::Explanation;
+use super::policy::policy_covers_any;
 use super::question::{target_text, TargetObject};
 use super::{effective_grants, role_grants};
 use crate::model::{Org, Permission, Scope, SubjectRef};
@@ -205,7 +206,7 @@ pub fn baseline_differences(
             .filter(|p| {
                 p.active
                     && p.effect == "DENY"
-                    && policy_targets(
+                    && policy_covers_any(
                         &p.target_resource,
                         &permissions.iter().map(String::as_str).collect::<Vec<_>>(),
                     )

@@ -8,10 +8,12 @@
 use serde::Serialize;
 
 use super::decision::{subject_phrase, target_phrase};
+use super::policy::{policy_applies, policy_covers_any};
 use super::question::{infer_target, input_err, target_text, ExplainInputError, TargetObject};
+use super::reach::unit_targets;
 use super::{awareness, is_client_credentials, why, Awareness, Target};
 use crate::catalog::{Catalog, Origin};
-use crate::model::{Org, Pattern, Permission, SubjectRef};
+use crate::model::{Org, SubjectRef};
 
 /// Which operation catalog answered the question, for the reader to judge how current it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -310,7 +312,7 @@ pub fn explain(
     }
 
     // 2–3. Permissions and their divisions.
-    let needed = needed_divisions(org, target, is_wfm);
+    let needed = unit_targets(org, target, is_wfm);
     if is_wfm && matches!(target, Some(TargetObject::ManagementUnit(_))) {
         ex.assumptions.push("a WFM permission granted in the management unit's division or in its business unit's division covers the unit (API-FACTS §4.4, unconfirmed)".to_owned());
     }
@@ -431,7 +433,7 @@ pub fn explain(
                     format!("the source unit of `{name}` is not in the snapshot"),
                 )),
                 Some(src) => {
-                    let divs = needed_divisions(org, Some(TargetObject::ManagementUnit(src)), true);
+                    let divs = unit_targets(org, Some(TargetObject::ManagementUnit(src)), true);
                     if check_permission(org, q.subject, perm, &divs).status != Status::Ok {
                         failed.push(format!(
                             "`{name}` ({})",
@@ -476,7 +478,7 @@ pub fn explain(
     for p in &org.snapshot().access_policies {
         if !p.active
             || p.effect != "DENY"
-            || !policy_targets(&p.target_resource, &required)
+            || !policy_covers_any(&p.target_resource, &required)
             || !policy_applies(org, p, q.subject)
         {
             continue;
@@ -585,31 +587,6 @@ fn scope_covers(have: &str, need: &str) -> bool {
     have == need || need.strip_suffix(":readonly") == Some(have)
 }
 
-/// The divisions any one of which satisfies a division-aware permission, with a label.
-fn needed_divisions(
-    org: &Org,
-    target: Option<TargetObject>,
-    wfm: bool,
-) -> Vec<(&'static str, Target)> {
-    let t = |d: Option<u32>| d.map_or(Target::Any, Target::Division);
-    match target {
-        None => vec![("anywhere", Target::Any)],
-        Some(TargetObject::Division(d)) => vec![("division", Target::Division(d))],
-        Some(TargetObject::BusinessUnit(b)) => vec![("business unit", t(org.bu_division(b)))],
-        Some(TargetObject::ManagementUnit(m)) => {
-            let mut v = vec![("management unit", t(org.mu_division(m)))];
-            if wfm {
-                if let Some(bu_div) = org.mu_business_unit(m).and_then(|b| org.bu_division(b)) {
-                    if v[0].1 != Target::Division(bu_div) {
-                        v.push(("business unit", Target::Division(bu_div)));
-                    }
-                }
-            }
-            v
-        }
-    }
-}
-
 fn check_permission(
     org: &Org,
     s: SubjectRef,
@@ -659,38 +636,5 @@ fn check_permission(
         reason: d.reason(org),
         fix: d.fix.as_ref().map(ToString::to_string),
         held_elsewhere: !d.held_elsewhere.is_empty(),
-    }
-}
-
-/// Whether a policy's target (`domain:entity:action`, wildcards allowed) covers a required permission.
-pub(super) fn policy_targets(target: &str, required: &[&str]) -> bool {
-    let Some(t) = Permission::parse(target) else {
-        return false;
-    };
-    let pattern = Pattern {
-        domain: t.domain.into(),
-        entity: (t.entity != "*").then(|| t.entity.into()),
-        action: (t.action != "*").then(|| t.action.into()),
-    };
-    required
-        .iter()
-        .filter_map(|r| Permission::parse(r))
-        .any(|r| pattern.matches(&r))
-}
-
-fn policy_applies(org: &Org, p: &crate::model::AccessPolicy, s: SubjectRef) -> bool {
-    let id = p.subject.id.as_deref();
-    let subject_id = org.subject_id(s);
-    match (p.subject.kind.as_str(), s) {
-        ("ALL", SubjectRef::Client(_)) => p.apply_to_clients,
-        ("ALL", _) => true,
-        ("CLIENT", SubjectRef::Client(_)) => id.is_none_or(|i| i == subject_id),
-        ("USER", SubjectRef::User(_)) | ("GROUP", SubjectRef::Group(_)) => {
-            id.is_none_or(|i| i == subject_id)
-        }
-        ("GROUP", SubjectRef::User(u)) => {
-            id.is_some_and(|i| org.group(i).is_some_and(|g| org.groups_of(u).contains(&g)))
-        }
-        _ => false,
     }
 }

@@ -12,7 +12,9 @@ mod compare;
 mod decision;
 mod diff;
 mod explain;
+mod policy;
 mod question;
+mod reach;
 
 pub use compare::{
     baseline_differences, check_error_body, grants_with, role_has, same_subject, same_target,
@@ -23,7 +25,9 @@ pub use diff::{diff, DiffOptions, OrgDiff, RoleDiff, SubjectDiff};
 pub use explain::{
     explain, CatalogUsed, Explanation, PermissionCheck, Question, Status, Step, Verdict,
 };
+pub use policy::{policy_applies, policy_covers, policy_covers_any, policy_hits};
 pub use question::{resolve_subject, resolve_target, target_text, ExplainInputError, TargetObject};
+pub use reach::{can_reach, unit_targets};
 
 use crate::model::{GrantRef, Org, Permission, Scope, SubjectRef};
 
@@ -126,6 +130,20 @@ pub fn role_grants(org: &Org, role: u32, permission: &Permission<'_>) -> bool {
     org.role_patterns(role)
         .iter()
         .any(|p| p.matches(permission))
+}
+
+/// Permission domains whose full wildcard (`domain:*:*`) is admin-level: whoever holds one can
+/// change roles and grants, users, or OAuth clients, and so give itself anything.
+pub const ADMIN_DOMAINS: [&str; 3] = ["authorization", "directory", "oauth"];
+
+/// The full-domain wildcards (`domain:*:*`) a role grants in `domains`, as strings.
+#[must_use]
+pub fn admin_wildcards(org: &Org, role: u32, domains: &[&str]) -> Vec<String> {
+    org.role_patterns(role)
+        .iter()
+        .filter(|p| p.is_full_wildcard() && domains.contains(&&*p.domain))
+        .map(ToString::to_string)
+        .collect()
 }
 
 /// Whether a subject's roles let it use `permission` at `target`.

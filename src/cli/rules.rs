@@ -57,7 +57,7 @@ const RULE = #{ id: "__ID__", name: "__NAME__", severity: "medium", tags: [] };
 fn check(org, params) {
     for client in org.clients_with("authorization:grant:add") {
         report(client, "can grant roles")
-            .fix(`remove ``authorization:grant:add`` from the roles of ``${client.name}```)
+            .fix(`remove ${code("authorization:grant:add")} from the roles of ${code(client.name)}`)
             .evidence(client.grants.map(|g| g.to_string()));
     }
 }

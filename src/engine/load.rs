@@ -6,6 +6,7 @@ use rhai::{Dynamic, Engine, Map, AST};
 
 use super::err::{RuleError, RuleErrorKind};
 use super::meta::{clean_docs, section, RuleMeta, Severity, REQUIRED_SECTIONS};
+use crate::model::DATASETS;
 
 /// A rule ready to run.
 pub(crate) struct CompiledRule {
@@ -106,11 +107,42 @@ pub(crate) fn compile(
             })?,
     };
     let status = field("status").unwrap_or_else(|| "stable".to_owned());
-    let needs: Vec<String> = map
-        .get("needs")
-        .and_then(|v| v.clone().try_cast::<rhai::Array>())
-        .map(|a| a.iter().map(Dynamic::to_string).collect())
-        .unwrap_or_default();
+    let needs: Vec<String> = match map.get("needs") {
+        None => Vec::new(),
+        Some(v) => v
+            .clone()
+            .try_cast::<rhai::Array>()
+            .map(|a| a.iter().map(Dynamic::to_string).collect())
+            .ok_or_else(|| {
+                meta_err(
+                    rule_line,
+                    "`needs` must be an array of dataset names".into(),
+                    "e.g. `needs: [\"oauthClients\", \"roles\"]`",
+                )
+                .with_id(&id)
+            })?,
+    };
+    // A misspelt dataset would silently switch off the guard that turns missing data into
+    // "unknown": refuse it, pointing at the entry.
+    if let Some(bad) = needs.iter().find(|n| !DATASETS.contains(&n.as_str())) {
+        let (line, column) =
+            position_of(&text, &format!("\"{bad}\""), rule_line).unwrap_or((rule_line, 1));
+        return Err(Box::new(
+            RuleError::new(
+                RuleErrorKind::Metadata,
+                source,
+                &text,
+                line,
+                column,
+                format!("`needs` names `{bad}`, which is not a snapshot dataset"),
+            )
+            .with_id(&id)
+            .with_help(format!(
+                "datasets are {}",
+                DATASETS.map(|d| format!("`{d}`")).join(", ")
+            )),
+        ));
+    }
     let docs = clean_docs(ast.doc());
     let missing: Vec<&str> = REQUIRED_SECTIONS
         .iter()
@@ -166,6 +198,14 @@ fn valid_id(id: &str) -> bool {
     (2..=5).contains(&letters) && digits.len() == 3 && digits.chars().all(|c| c.is_ascii_digit())
 }
 
+/// 1-based line and column of the first `needle` at or after line `from` (1-based).
+fn position_of(text: &str, needle: &str, from: usize) -> Option<(usize, usize)> {
+    text.lines()
+        .enumerate()
+        .skip(from.saturating_sub(1))
+        .find_map(|(i, l)| l.find(needle).map(|c| (i + 1, l[..c].chars().count() + 1)))
+}
+
 pub(crate) fn line_of(text: &str, needle: &str) -> Option<usize> {
     text.lines()
         .position(|l| l.trim_start().starts_with(needle))
@@ -175,6 +215,23 @@ pub(crate) fn line_of(text: &str, needle: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_misspelt_dataset_in_needs_is_a_load_error_at_its_place() {
+        let engine = Engine::new();
+        let text = "//! X.\n//! ## What it does\n//! x\n//! ## Why is this bad?\n//! x\n//! ## How to fix\n//! x\nconst RULE = #{ id: \"ORG001\", name: \"x\", severity: \"low\",\n    needs: [\"roles\", \"accesPolicies\"] };\nfn check(org) {}\n";
+        let e = compile(&engine, "x.rhai", text).err().unwrap();
+        assert!(e.message.contains("`accesPolicies`"), "{}", e.message);
+        assert_eq!((e.line, e.column), (9, 22));
+        assert!(e
+            .help
+            .as_deref()
+            .is_some_and(|h| h.contains("`accessPolicies`")));
+        let ok = text.replace("accesPolicies", "accessPolicies");
+        assert_eq!(compile(&engine, "x.rhai", &ok).unwrap().meta.needs.len(), 2);
+        let not_array = text.replace("needs: [\"roles\", \"accesPolicies\"]", "needs: \"roles\"");
+        assert!(compile(&engine, "x.rhai", &not_array).is_err());
+    }
 
     #[test]
     fn ids() {

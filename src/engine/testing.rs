@@ -173,6 +173,15 @@ fn register_fixture(engine: &mut Engine) {
             b.policy(name, target, effect, subject_type, apply_to_clients)
         }
     );
+    chain!(engine, "policy_subject", |b, name: &str| b
+        .policy_subject(name));
+    chain!(engine, "policy_condition", |b, condition: Dynamic| {
+        // Any Rhai value (a map, or a text) stands for the condition tree.
+        let value = serde_json::to_value(&condition)
+            .unwrap_or_else(|_| serde_json::Value::String(condition.to_string()));
+        b.policy_condition(value)
+    });
+    chain!(engine, "policy_inactive", |b| b.policy_inactive());
     chain!(engine, "settings", |b, mfa: bool, ip_allowlist: Array| {
         let s = strs(&ip_allowlist);
         b.settings(mfa, &s.iter().map(String::as_str).collect::<Vec<_>>())

@@ -343,6 +343,40 @@ impl OrgBuilder {
         self
     }
 
+    /// Limit the last policy to one subject, named as its subject type expects: a client's or
+    /// group's name, a user's email. No effect when there is no policy yet.
+    #[must_use]
+    pub fn policy_subject(mut self, name: &str) -> Self {
+        if let Some(p) = self.snap.access_policies.last_mut() {
+            let prefix = match p.subject.kind.as_str() {
+                "CLIENT" => "client",
+                "GROUP" => "group",
+                "TEAM" => "team",
+                _ => "user",
+            };
+            p.subject.id = Some(format!("{prefix}-{}", slug(name)));
+        }
+        self
+    }
+
+    /// Give the last policy a condition (kept as data; rolecall does not evaluate conditions).
+    #[must_use]
+    pub fn policy_condition(mut self, condition: serde_json::Value) -> Self {
+        if let Some(p) = self.snap.access_policies.last_mut() {
+            p.condition = Some(condition);
+        }
+        self
+    }
+
+    /// Turn the last policy off (`active: false`).
+    #[must_use]
+    pub fn policy_inactive(mut self) -> Self {
+        if let Some(p) = self.snap.access_policies.last_mut() {
+            p.active = false;
+        }
+        self
+    }
+
     /// Add a coverage gap for a dataset (as a 403 would leave it).
     #[must_use]
     pub fn gap(mut self, endpoint: &str, dataset: &str) -> Self {

@@ -9,6 +9,24 @@ use serde::{Deserialize, Serialize};
 /// The format tag this build reads and writes.
 pub const FORMAT: &str = "rolecall.snapshot/1";
 
+/// The datasets of a snapshot, by the field names that hold them: what coverage entries name
+/// and what rules may list in `RULE.needs`.
+pub const DATASETS: [&str; 13] = [
+    "organization",
+    "divisions",
+    "roles",
+    "users",
+    "groups",
+    "oauthClients",
+    "grants",
+    "accessPolicies",
+    "authSettings",
+    "businessUnits",
+    "managementUnits",
+    "permissionCatalog",
+    "operations",
+];
+
 /// The division id Genesys uses for "all divisions" (including future ones).
 pub const ALL_DIVISIONS: &str = "*";
 

@@ -9,6 +9,14 @@ use rolecall::watch::{classify, Change};
 
 use crate::support::rolecall;
 
+/// `fn test_*` functions in the built-in rules' test files, counted from their text.
+fn builtin_test_count() -> usize {
+    BUILTIN_TESTS
+        .iter()
+        .map(|(_, t)| t.lines().filter(|l| l.starts_with("fn test_")).count())
+        .sum()
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -33,8 +41,8 @@ fn builtin_rule_tests_pass() {
             );
         }
     }
-    // Every built-in rule has at least a positive and a negative test.
-    assert_eq!(report.outcomes.len(), 26);
+    // Every test function of every built-in test file ran.
+    assert_eq!(report.outcomes.len(), builtin_test_count());
     for (rule, _) in rolecall::engine::BUILTIN_RULES {
         let test = rule.replace(".rhai", ".test.rhai");
         assert!(
@@ -214,7 +222,10 @@ fn testing_the_repositorys_own_rules_directory_passes() {
         .unwrap();
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
-    assert!(stdout.ends_with("26 passed, 0 failed\n"), "{stdout}");
+    assert!(
+        stdout.ends_with(&format!("{} passed, 0 failed\n", builtin_test_count())),
+        "{stdout}"
+    );
     assert_eq!(
         stderr.matches("replace the built-in rules").count(),
         1,
@@ -248,5 +259,5 @@ fn an_edited_copy_of_a_builtin_rule_is_tested_as_edited() {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("EDITED fix"), "{stdout}");
-    assert!(stdout.contains("1 passed, 1 failed"), "{stdout}");
+    assert!(stdout.contains(" passed, 1 failed"), "{stdout}");
 }

@@ -8,6 +8,7 @@
 mod authoring;
 mod catalog;
 mod cli;
+mod docs;
 mod engine;
 mod explain;
 mod fetch;

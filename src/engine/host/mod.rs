@@ -6,6 +6,7 @@
 mod access;
 mod api;
 mod handles;
+mod predicates;
 mod report;
 mod util;
 
@@ -22,6 +23,7 @@ pub(crate) use util::CONFIG_ERROR;
 pub(crate) fn register(engine: &mut rhai::Engine) {
     api::register(engine);
     access::register(engine);
+    predicates::register(engine);
     report::register(engine);
     util::register(engine);
 }

@@ -3,7 +3,7 @@
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
-use rhai::{Array, Engine, EvalAltResult};
+use rhai::{Array, Dynamic, Engine, EvalAltResult};
 
 /// Marker prefix that turns a script error into a configuration error.
 pub(crate) const CONFIG_ERROR: &str = "rolecall-config-error: ";
@@ -53,6 +53,22 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|&c| c == b'*')
 }
 
+/// A Markdown code span around `text`: one backtick each side, or (CommonMark) a longer fence
+/// with spaces when the text itself holds backticks, so the span cannot end early.
+pub(crate) fn code(text: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    if longest == 0 {
+        return format!("`{text}`");
+    }
+    let fence = "`".repeat(longest + 1);
+    format!("{fence} {text} {fence}")
+}
+
 pub(crate) fn register(engine: &mut Engine) {
     engine.register_fn("is_cidr", |s: &str| parse_cidr(s).is_some());
     engine.register_fn(
@@ -71,6 +87,18 @@ pub(crate) fn register(engine: &mut Engine) {
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join(sep)
+    });
+    // `code(x)` puts a value in backticks for messages, so rules need no ```` `` ```` escapes;
+    // an array becomes a comma-separated list of code spans.
+    engine.register_fn("code", |x: Dynamic| -> String {
+        match x.clone().try_cast::<Array>() {
+            Some(items) => items
+                .iter()
+                .map(|i| code(&i.to_string()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            None => code(&x.to_string()),
+        }
     });
     engine.register_fn("glob_match", |pattern: &str, text: &str| {
         glob_match(pattern, text)
@@ -99,6 +127,18 @@ mod tests {
         assert!(!covered(&list, &parse_cidr("203.0.113.0/24").unwrap()));
         assert!(parse_cidr("10.0.0.0/33").is_none());
         assert!(parse_cidr("not-a-cidr").is_none());
+    }
+
+    #[test]
+    fn code_spans_survive_backticks() {
+        assert_eq!(code("EU Agents"), "`EU Agents`");
+        assert_eq!(code("a`b"), "`` a`b ``");
+        assert_eq!(code("``"), "``` `` ```");
+        let mut e = rhai::Engine::new();
+        register(&mut e);
+        assert_eq!(e.eval::<String>(r#"code("x")"#).unwrap(), "`x`");
+        assert_eq!(e.eval::<String>(r#"code(["a", "b"])"#).unwrap(), "`a`, `b`");
+        assert_eq!(e.eval::<String>("code(42)").unwrap(), "`42`");
     }
 
     #[test]
