@@ -251,7 +251,7 @@ pub fn explain(
         policies: Vec::new(),
         gaps: Vec::new(),
         assumptions: vec![
-            "the order of the checks follows API-FACTS §1.6, which is unconfirmed".to_owned(),
+            "rolecall assumes the platform checks the token's scopes, then the role permissions and their divisions, then access policies; Genesys does not document this order".to_owned(),
         ],
         verdict: Verdict::Allowed,
         code: None,
@@ -296,7 +296,7 @@ pub fn explain(
                     .first()
                     .map(|s| format!("authorize scope `{s}` for client `{}`", client.name));
             }
-            ex.assumptions.push("any one of the operation's scopes is enough (API-FACTS §3, unconfirmed); scopes are enforced only in orgs that opted in".to_owned());
+            ex.assumptions.push("rolecall assumes any one of the operation's listed scopes is enough, as the API description suggests but does not say; scopes are enforced only in orgs that turned scope enforcement on".to_owned());
         }
         SubjectRef::Client(_) => ex.steps.push(step(
             "scope",
@@ -314,7 +314,7 @@ pub fn explain(
     // 2–3. Permissions and their divisions.
     let needed = unit_targets(org, target, is_wfm);
     if is_wfm && matches!(target, Some(TargetObject::ManagementUnit(_))) {
-        ex.assumptions.push("a WFM permission granted in the management unit's division or in its business unit's division covers the unit (API-FACTS §4.4, unconfirmed)".to_owned());
+        ex.assumptions.push("rolecall assumes a WFM permission granted in either the management unit's division or its business unit's division covers the unit; Genesys documents only that the caller must be authorized for one of them".to_owned());
     }
     let mut unknown_awareness = false;
     match &op.permissions {
@@ -464,7 +464,7 @@ pub fn explain(
                     Some("SourceManagementUnitNotAuthorized (per agent, in a 202)".to_owned());
             }
         }
-        ex.assumptions.push("agents' own divisions are not checked; which of agent division, source and destination units are checked is unconfirmed (API-FACTS §4.4)".to_owned());
+        ex.assumptions.push("the agents' own divisions are not checked: Genesys does not document which of the agent's division and its source and destination units a move checks".to_owned());
     }
 
     // 4. ABAC: a matching active DENY wins even when roles allow.

@@ -176,6 +176,11 @@ impl Settings {
         if let Some(p) = &config.path {
             notes.push(format!("using config `{}`", p.display()));
         }
+        if !crate::engine::memory_limit_available() {
+            notes.push(format!(
+                "the memory limit ({memory} MiB per rule) cannot be enforced here: this system does not report the process's resident memory; rules are bounded by their time budget and Rhai's size limits only"
+            ));
+        }
         Ok(Self {
             rule_dirs: config.rules.iter().chain(&o.rules).cloned().collect(),
             builtin: config.builtin && !o.no_builtin,

@@ -56,7 +56,7 @@ pub use finish::{today, valid_date, Baseline, Finish, Waiver, WaiverMark, CHECK_
 pub use host::glob_match;
 pub use meta::{RuleMeta, Severity, REQUIRED_SECTIONS};
 pub use run::RuleOutcome;
-pub use sandbox::Limits;
+pub use sandbox::{memory_limit_available, rss_bytes, Limits};
 
 use crate::model::Org;
 use load::CompiledRule;

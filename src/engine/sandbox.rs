@@ -73,11 +73,28 @@ thread_local! {
     static BASELINE_RSS: Cell<u64> = const { Cell::new(0) };
 }
 
-/// Resident set size of this process in bytes, where the platform tells us cheaply.
-fn rss_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
+/// Resident set size of this process in bytes, where the platform tells us cheaply: Linux's
+/// `VmRSS` line of `/proc/self/status`, which the kernel gives in kB whatever the page size
+/// (pages × 4096 from `statm` is wrong on 16K and 64K page kernels). `None` elsewhere.
+#[must_use]
+pub fn rss_bytes() -> Option<u64> {
+    parse_vm_rss(&std::fs::read_to_string("/proc/self/status").ok()?)
+}
+
+/// Whether `--max-memory` can be enforced here (the process's resident memory can be read).
+#[must_use]
+pub fn memory_limit_available() -> bool {
+    rss_bytes().is_some()
+}
+
+fn parse_vm_rss(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let mut parts = line["VmRSS:".len()..].split_whitespace();
+    let value: u64 = parts.next()?.parse().ok()?;
+    match parts.next() {
+        Some("kB") => value.checked_mul(1024),
+        _ => None,
+    }
 }
 
 /// Arms the deadline for the current thread until dropped; restores the previous one, so runs
@@ -228,6 +245,28 @@ impl ModuleResolver for RuleDirResolver {
         ast.set_source(file.to_string_lossy().as_ref());
         let module = Module::eval_ast_as_new(Scope::new(), &ast, engine)?;
         Ok(module.into())
+    }
+}
+
+#[cfg(test)]
+mod memory_tests {
+    use super::*;
+
+    #[test]
+    fn vm_rss_is_read_in_kilobytes() {
+        let status = "Name:\trolecall\nVmPeak:\t  9000 kB\nVmRSS:\t    5120 kB\nThreads:\t1\n";
+        assert_eq!(parse_vm_rss(status), Some(5120 * 1024));
+        assert_eq!(
+            parse_vm_rss("VmRSS: 12 MB\n"),
+            None,
+            "an unknown unit is not guessed"
+        );
+        assert_eq!(parse_vm_rss("Name: x\n"), None);
+        if cfg!(target_os = "linux") {
+            let rss = rss_bytes().unwrap();
+            assert!(rss > 1 << 20, "a running test uses more than 1 MiB: {rss}");
+            assert!(memory_limit_available());
+        }
     }
 }
 

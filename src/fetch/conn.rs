@@ -12,26 +12,12 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 
 use super::budget::Budget;
-use super::client::{FetchError, FetchOptions, FetchStats};
 use super::credentials::{Auth, Secret};
+use super::options::{FetchError, FetchOptions, FetchStats, Progress};
 use super::plan::page_size;
 use super::retry::{backoff, classify, jitter, parse_retry_after, Verdict};
 use super::wire;
 use crate::model::Coverage;
-
-/// A progress report: requests done and planned so far, and objects read per resource.
-#[derive(Debug, Clone, Default)]
-pub struct Progress {
-    /// Requests answered.
-    pub done: usize,
-    /// Requests known to be needed (grows as page counts become known).
-    pub planned: usize,
-    /// Objects read so far per resource (`users`, `grants`, …).
-    pub objects: Vec<(&'static str, usize)>,
-}
-
-/// Called with progress after every response.
-pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
 
 pub(super) enum Got {
     Body(Vec<u8>),

@@ -10,6 +10,8 @@ pub mod client;
 #[cfg(feature = "fetch")]
 mod conn;
 pub mod credentials;
+#[cfg(feature = "fetch")]
+mod options;
 pub mod plan;
 pub mod regions;
 pub mod retry;

@@ -554,3 +554,22 @@ fn cli_explain_with_the_full_api_description() {
         "{out}"
     );
 }
+
+/// Assumptions are stated as facts about the platform, never as references to documents the
+/// user does not have.
+#[test]
+fn assumptions_are_plain_words() {
+    let org = pair("prod");
+    let mut all = Vec::new();
+    for (op, target) in [
+        (MOVE, Some("management-unit:EU Agents")),
+        (MOVE, None),
+        ("GET /api/v2/authorization/roles", None),
+    ] {
+        all.extend(ask(&org, "client:wfm-sync", op, target).assumptions);
+    }
+    assert!(!all.is_empty());
+    for a in &all {
+        assert!(!a.contains("API-FACTS") && !a.contains('§'), "{a}");
+    }
+}

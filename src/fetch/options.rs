@@ -1,0 +1,117 @@
+//! What a fetch is given and what it gives back: [`FetchOptions`], progress reports,
+//! [`FetchStats`] and [`FetchError`]. Shared by the connection (`conn`) and the plan run over
+//! it (`client`), so neither imports the other's types.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use miette::Diagnostic;
+use thiserror::Error;
+
+use super::credentials::Auth;
+
+/// A progress report: requests done and planned so far, and objects read per resource.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    /// Requests answered.
+    pub done: usize,
+    /// Requests known to be needed (grows as page counts become known).
+    pub planned: usize,
+    /// Objects read so far per resource (`users`, `grants`, …).
+    pub objects: Vec<(&'static str, usize)>,
+}
+
+/// Called with progress after every response.
+pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// How to fetch.
+#[derive(Clone)]
+pub struct FetchOptions {
+    /// API base URL, e.g. `https://api.mypurecloud.ie`.
+    pub api_base: String,
+    /// Login base URL, e.g. `https://login.mypurecloud.ie`.
+    pub login_base: String,
+    /// Credentials.
+    pub auth: Auth,
+    /// Region text recorded in the snapshot's source.
+    pub region: Option<String>,
+    /// Requests per minute (the client-credentials default is 300).
+    pub per_minute: u32,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Attempts per request before giving up.
+    pub max_attempts: u32,
+    /// Progress callback (the CLI draws a bar from it).
+    pub progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for FetchOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FetchOptions")
+            .field("api_base", &self.api_base)
+            .field("login_base", &self.login_base)
+            .field("auth", &self.auth)
+            .field("per_minute", &self.per_minute)
+            .field("concurrency", &self.concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the fetch did.
+#[derive(Debug, Clone, Default)]
+pub struct FetchStats {
+    /// HTTP requests sent (token requests included).
+    pub requests: usize,
+    /// Requests repeated after a transient failure.
+    pub retries: usize,
+    /// 429 responses.
+    pub rate_limited: usize,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// Endpoints that could not be read (403).
+    pub gaps: usize,
+    /// Time requests spent in flight, summed (busy share = busy / (elapsed × concurrency)).
+    pub busy: Duration,
+}
+
+/// A fetch that could not complete. No snapshot is produced; an existing file stays as it was.
+#[derive(Debug, Error, Diagnostic)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// The token request was refused.
+    #[error("authentication failed at `{endpoint}`: {detail}")]
+    #[diagnostic(
+        code(rolecall::fetch::auth),
+        help("check the client id and secret, and that the region matches the org")
+    )]
+    Auth {
+        /// The token URL (no credentials).
+        endpoint: String,
+        /// The status and error code.
+        detail: String,
+    },
+    /// A request failed for good.
+    #[error("failed to fetch `{endpoint}` after {attempts} attempt(s): {detail}")]
+    #[diagnostic(code(rolecall::fetch::http))]
+    Http {
+        /// Method and path.
+        endpoint: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The last status or connection error.
+        detail: String,
+    },
+    /// The response was not the documented shape.
+    #[error("unexpected response from `{endpoint}`: {detail}")]
+    #[diagnostic(code(rolecall::fetch::shape))]
+    Shape {
+        /// Method and path.
+        endpoint: String,
+        /// The parse error.
+        detail: String,
+    },
+    /// The HTTP client could not be set up.
+    #[error("cannot start the HTTP client: {0}")]
+    #[diagnostic(code(rolecall::fetch::client))]
+    Client(String),
+}
