@@ -14,6 +14,7 @@ mod explain;
 mod fetch;
 mod formats;
 mod hostile;
+mod layout;
 mod rules;
 mod support;
 mod watch;
