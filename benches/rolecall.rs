@@ -45,9 +45,27 @@ fn main() {
         "rolecall benchmarks ({} cores)",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
+    builtin_catalog();
     for users in sizes {
         bench_size(&dir, users);
     }
+}
+
+/// Decoding the built-in operation catalog, which `explain` and ACC001 pay once per process
+/// when a snapshot has no catalog of its own.
+fn builtin_catalog() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/operations.json.gz");
+    let bytes = std::fs::read(&path).expect("data/operations.json.gz");
+    let (best, median, c) = time(10, || {
+        rolecall::catalog::decode(&bytes).expect("the built-in catalog decodes")
+    });
+    println!(
+        "built-in catalog: {} operations from {:.1} KiB decoded in {} (median {}; once per process)",
+        c.operations.len(),
+        bytes.len() as f64 / 1024.0,
+        ms(best),
+        ms(median)
+    );
 }
 
 /// Best and median of `runs` timings of `f`.

@@ -16,7 +16,9 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-pub use builtin::{builtin, decode, encode, gunzip, is_gzip, BuiltinCatalog, FORMAT};
+pub use builtin::{
+    builtin, decode, encode, gunzip, is_gzip, BuiltinCatalog, FORMAT, MAX_DECOMPRESSED,
+};
 pub use swagger::parse_swagger;
 
 use crate::model::{Operation, Org};

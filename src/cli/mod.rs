@@ -280,10 +280,30 @@ fn engine(s: &Settings) -> miette::Result<rolecall::engine::RuleEngine> {
 /// Whether colour may be used: `NO_COLOR` set to a non-empty value turns it off
 /// (<https://no-color.org>: an empty value does not count).
 fn color_allowed() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    color_allowed_by(std::env::var_os("NO_COLOR").as_deref())
+}
+
+fn color_allowed_by(no_color: Option<&std::ffi::OsStr>) -> bool {
+    no_color.is_none_or(std::ffi::OsStr::is_empty)
 }
 
 /// A note for the person at the terminal, on stderr.
 fn note(text: &str) {
     let _ = writeln!(std::io::stderr(), "rolecall: {text}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_non_empty_no_color_turns_colour_off() {
+        assert!(color_allowed_by(None));
+        assert!(color_allowed_by(Some("".as_ref())));
+        assert!(!color_allowed_by(Some("1".as_ref())));
+        assert!(
+            !color_allowed_by(Some("0".as_ref())),
+            "any non-empty value counts"
+        );
+    }
 }

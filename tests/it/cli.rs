@@ -240,3 +240,66 @@ fn coverage_gaps_and_dangling_references_are_shown() {
     assert!(stdout.contains("1 snapshot warning(s):"), "{stdout}");
     assert!(stdout.contains("fetch time unknown"), "{stdout}");
 }
+
+/// Every command reads `rolecall.toml` through the same settings: `rules list` and `show` see
+/// the config's rule directories, and `test` honours `builtin = false` (issue 10, item 4).
+#[test]
+fn rules_list_show_and_test_follow_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("team-rules");
+    std::fs::create_dir(&rules).unwrap();
+    for e in std::fs::read_dir(fixture("importing")).unwrap().flatten() {
+        std::fs::copy(e.path(), rules.join(e.file_name())).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("rolecall.toml"),
+        "rules = [\"team-rules\"]\nbuiltin = false\n",
+    )
+    .unwrap();
+    let list = rolecall()
+        .current_dir(dir.path())
+        .args(["rules", "list"])
+        .output()
+        .unwrap();
+    let listed = text(&list.stdout);
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    assert!(listed.starts_with("IMP001"), "{listed}");
+    let show = rolecall()
+        .current_dir(dir.path())
+        .args(["rules", "show", "IMP001"])
+        .output()
+        .unwrap();
+    assert_eq!(show.status.code(), Some(0), "{}", text(&show.stderr));
+    // A rule test that runs a built-in rule fails when the config turns the built-ins off.
+    std::fs::write(
+        rules.join("uses-builtin.test.rhai"),
+        "fn test_builtin() { assert_eq(run_rule(\"WFM001\", fixture(\"t\")).len(), 0); }\n",
+    )
+    .unwrap();
+    let test = rolecall()
+        .current_dir(dir.path())
+        .args(["test"])
+        .output()
+        .unwrap();
+    let out = text(&test.stdout);
+    assert_eq!(test.status.code(), Some(1), "{out}");
+    assert!(out.contains("FAIL") && out.contains("WFM001"), "{out}");
+}
+
+/// `--budget 1e308` and friends are clear errors, not a panic (exit 101).
+#[test]
+fn out_of_range_limits_are_refused() {
+    for args in [
+        ["--budget", "1e308"],
+        ["--budget", "0"],
+        ["--max-memory", "0"],
+    ] {
+        let out = run(&["check", args[0], args[1]]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&out.stderr).contains("out of range"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}
