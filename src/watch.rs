@@ -125,9 +125,9 @@ pub struct Delta {
 }
 
 impl Session {
-    /// Start a session: resolve `overrides`, build the engine from the settings, and read the
-    /// org (`snapshot_path`, or `org` as given when the snapshot is not a file, e.g. the sample).
-    /// Nothing runs until [`Session::run`].
+    /// Start a session from resolved settings (`overrides` are kept to resolve a changed config
+    /// file the same way), building the engine from them; `org` was read from `snapshot_path`
+    /// (or is the sample, when there is no file to watch). Nothing runs until [`Session::run`].
     ///
     /// # Errors
     /// [`RuleDirError`] when a rule directory cannot be listed.
@@ -260,8 +260,21 @@ impl Session {
                 return false;
             }
         };
-        // New directories, limits or built-ins: build the engine again, the same way as at start.
         canonical_dirs(&mut settings);
+        let same_rules = settings.rule_dirs == self.settings.rule_dirs
+            && settings.builtin == self.settings.builtin
+            && settings.limits == self.settings.limits;
+        if same_rules {
+            // Selection, parameters, severities, waivers: no rule needs loading again, and a
+            // broken rule file keeps its last good version running.
+            self.settings = settings;
+            return true;
+        }
+        // New directories, limits or built-ins: build the engine again, the same way as at start.
+        self.notes.push(
+            "rule directories, built-ins or limits changed: every rule was loaded again from disk"
+                .to_owned(),
+        );
         match settings.engine() {
             Ok((engine, notes)) => {
                 self.dirs = settings.rule_dirs.clone();

@@ -227,11 +227,7 @@ pub fn explain(
     })?;
     let catalog_used = CatalogUsed {
         origin: m.source.clone(),
-        operations: if m.fell_back {
-            crate::catalog::builtin_catalog().len()
-        } else {
-            catalog.len()
-        },
+        operations: m.catalog_len,
         fell_back: m.fell_back || catalog.is_empty(),
         primary: catalog.len(),
     };

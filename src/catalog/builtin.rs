@@ -4,8 +4,8 @@
 //! catalog of their own (hand-written ones, or fetches that could not read `/api/v2/docs/swagger`).
 //!
 //! The file is regenerated from `tests/fixtures/swagger.json.gz` by
-//! `ROLECALL_BLESS=1 cargo test --test it catalog::builtin`, and that test fails when the two
-//! drift apart.
+//! `ROLECALL_BLESS=YYYY-MM-DD cargo test --test it catalog::builtin` (the description's date),
+//! and that test fails when the two drift apart.
 
 use std::io::Read as _;
 use std::sync::OnceLock;

@@ -123,6 +123,8 @@ pub struct Matched<'a> {
     pub source: &'a Origin,
     /// Whether the built-in catalog answered because the primary one lacks the operation.
     pub fell_back: bool,
+    /// How many operations the answering catalog holds.
+    pub catalog_len: usize,
 }
 
 /// Operations indexed for lookup by method and path shape, and by operationId.
@@ -264,6 +266,7 @@ impl<'a> Catalog<'a> {
                 params: Vec::new(),
                 source: &self.origin,
                 fell_back: false,
+                catalog_len: self.ops.len(),
             });
         };
         let path = path.trim();
@@ -305,6 +308,7 @@ impl<'a> Catalog<'a> {
             params,
             source: &self.origin,
             fell_back: false,
+            catalog_len: self.ops.len(),
         })
     }
 }

@@ -131,7 +131,13 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
         None => None,
         Some(p) => {
             let other = Org::new(load_snapshot(p)?);
-            let other_catalog = Catalog::for_org(&other);
+            // The same catalog choice as for this org: `--catalog` wins for both.
+            let other_catalog = match (&from_file, &args.catalog) {
+                (Some(ops), Some(f)) => Catalog::new(ops).with_origin(Origin::File {
+                    path: f.display().to_string(),
+                }),
+                _ => Catalog::for_org(&other),
+            };
             let o_subject = same_subject(&org, subject, &other).ok_or_else(|| {
                 miette::miette!("the baseline has no subject named like `{}`", args.subject)
             })?;
@@ -141,7 +147,7 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
                 })?),
                 None => None,
             };
-            // The baseline may lack the catalog; the question is the same operation.
+            // The baseline's catalog may name the operation differently; ask the same one.
             let op_spec = if other_catalog.find(&args.op).is_some() {
                 args.op.clone()
             } else {

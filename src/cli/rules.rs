@@ -92,7 +92,7 @@ fn scaffold(name: &str, dir: Option<&PathBuf>, id: Option<&String>) -> miette::R
             "rule name `{name}` is not kebab-case"
         ));
     }
-    let settings = settings(&Overrides {
+    let mut settings = settings(&Overrides {
         config: ConfigArgs::default().source(),
         ..Overrides::default()
     })?;
@@ -100,7 +100,10 @@ fn scaffold(name: &str, dir: Option<&PathBuf>, id: Option<&String>) -> miette::R
         .cloned()
         .or_else(|| settings.rule_dirs.first().cloned())
         .unwrap_or_else(|| PathBuf::from("rolecall-rules"));
-    // Every id in use counts, the built-ins' and the config's rules' too.
+    // Every id in use counts, the built-ins' and the config's rules' too; a configured
+    // directory that does not exist yet is the one this command is about to create.
+    settings.builtin = true;
+    settings.rule_dirs.retain(|d| d.is_dir());
     let mut e = engine(&settings)?;
     if dir.is_dir() && !settings.rule_dirs.contains(&dir) {
         e.add_dir(&dir)?;

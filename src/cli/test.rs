@@ -9,7 +9,7 @@ use clap::Args;
 use super::{emit, engine, settings, ConfigArgs, Exit};
 use rolecall::config::Overrides;
 use rolecall::engine::testing::{find_test_files, run_tests, BUILTIN_TESTS};
-use rolecall::engine::RuleError;
+use rolecall::engine::{RuleError, BUILTIN_PREFIX};
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
@@ -48,7 +48,8 @@ pub fn run(args: &TestArgs) -> miette::Result<Exit> {
     let mut settings = settings(&Overrides {
         config: args.config.source(),
         no_builtin: args.no_builtin,
-        replace_builtin: true,
+        // Only directories named here are "under test"; the config's load as `check` loads them.
+        replace_builtin: !args.dirs.is_empty(),
         ..Overrides::default()
     })?;
     // Directories named on the command line are the ones under test, instead of the config's.
@@ -60,7 +61,7 @@ pub fn run(args: &TestArgs) -> miette::Result<Exit> {
     let sources: Vec<(String, String)> = if dirs.is_empty() {
         BUILTIN_TESTS
             .iter()
-            .map(|(p, t)| (format!("builtin:{p}"), (*t).to_owned()))
+            .map(|(p, t)| (format!("{BUILTIN_PREFIX}{p}"), (*t).to_owned()))
             .collect()
     } else {
         find_test_files(&dirs)

@@ -195,11 +195,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     }
     if let Some(b) = raw.budget_seconds {
         let v = *b.get_ref();
-        if !(v.is_finite() && v > 0.0) {
+        if !(v.is_finite() && v > 0.0 && v <= MAX_BUDGET_SECONDS) {
             return Err(err(
                 b.span(),
-                format!("`budget_seconds` must be a positive number, not {v}"),
-                "e.g. `budget_seconds = 10`",
+                format!("`budget_seconds = {v}` is out of range"),
+                "give a number of seconds above 0 and at most 86400, e.g. `budget_seconds = 10`",
             ));
         }
         config.budget_seconds = Some(v);

@@ -148,6 +148,7 @@ impl Settings {
             Some(text) => parse_fail_on(text)?,
             None => config.fail_on.unwrap_or(Some(Severity::Info)),
         };
+        // The file's value was checked where it was read, with its line; this checks the flag.
         let budget = o
             .budget_seconds
             .or(config.budget_seconds)

@@ -276,17 +276,24 @@ impl RuleEngine {
                     continue;
                 }
             };
-            if let Some(i) = self.rules.iter().position(|r| {
+            // A clash with another user rule is refused before any built-in is touched.
+            let builtin = self.rules.iter().position(|r| {
                 r.meta.id == rule.meta.id && r.meta.source.starts_with(BUILTIN_PREFIX)
-            }) {
-                self.rules.remove(i);
-                replaced.push(rule.meta.id.clone());
-            }
+            });
+            let removed = builtin.map(|i| self.rules.remove(i));
             match self.unique(rule, false) {
                 Ok(rule) => {
+                    if removed.is_some() {
+                        replaced.push(rule.meta.id.clone());
+                    }
                     self.insert(rule);
                 }
-                Err(e) => self.load_errors.push(*e),
+                Err(e) => {
+                    self.load_errors.push(*e);
+                    if let Some(b) = removed {
+                        self.insert(b);
+                    }
+                }
             }
         }
         Ok(replaced)

@@ -87,17 +87,23 @@ fn swagger_parser_agrees_with_the_operations_oracle() {
         .any(|c| c == "wfm.permission.failure"));
 }
 
-/// The catalog compiled into rolecall is exactly the parsed API description. Regenerate it with
-/// `ROLECALL_BLESS=1 cargo test --test it catalog::builtin` after replacing the fixture.
+/// The catalog compiled into rolecall is exactly the parsed API description. Regenerate it after
+/// replacing the fixture with `ROLECALL_BLESS=YYYY-MM-DD cargo test --test it catalog::builtin`,
+/// giving the date of the new API description (its age is reported from it).
 #[test]
 fn builtin_catalog_is_the_parsed_api_description() {
     let ops = full_api();
     let path = crate::support::root().join("data/operations.json.gz");
-    if std::env::var_os("ROLECALL_BLESS").is_some() {
-        let current = rolecall::catalog::builtin();
+    if let Ok(date) = std::env::var("ROLECALL_BLESS") {
+        assert!(
+            rolecall::engine::valid_date(&date),
+            "ROLECALL_BLESS must be the API description's date, YYYY-MM-DD"
+        );
         let fresh = rolecall::catalog::BuiltinCatalog {
+            format: rolecall::catalog::FORMAT.to_owned(),
+            source: format!("the public Genesys Cloud Platform API description (Swagger 2.0), last changed {date}"),
+            date,
             operations: ops.to_vec(),
-            ..current.clone()
         };
         std::fs::write(&path, rolecall::catalog::encode(&fresh).unwrap()).unwrap();
     }

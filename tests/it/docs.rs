@@ -93,6 +93,10 @@ fn every_rhai_block_in_the_docs_compiles_and_runs() {
         .filter(|b| b.at.starts_with("README.md"))
         .count();
     assert!(readme >= 2, "README.md has {readme} rhai blocks");
+    assert!(
+        blocks.iter().any(|b| b.at.starts_with("rules/")),
+        "no rule's documentation has a rhai block"
+    );
     let org = Arc::new(Org::new(sample().unwrap()));
     let builtin = Arc::new(RuleEngine::with_builtin());
     let (mut rules, mut tests, mut snippets) = (0, 0, 0);

@@ -29,25 +29,107 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-/// The names that follow `prefix` (`crate::`, `super::`) in `text`, code lines only.
+fn ident(s: &str) -> String {
+    s.trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
+}
+
+/// The names that follow `prefix` (`crate::`, `super::`) in `text`, comments left out; a group
+/// (`crate::{a::X, b}`) names each of its members.
 fn referenced(text: &str, prefix: &str) -> BTreeSet<String> {
+    let code: String = text
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
     let mut out = BTreeSet::new();
-    for line in text.lines() {
-        let code = line.split("//").next().unwrap_or("");
-        let mut rest = code;
-        while let Some(i) = rest.find(prefix) {
-            let tail = &rest[i + prefix.len()..];
-            let name: String = tail
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            if !name.is_empty() {
-                out.insert(name);
+    let mut rest = code.as_str();
+    while let Some(i) = rest.find(prefix) {
+        let tail = &rest[i + prefix.len()..];
+        if let Some(group) = tail.strip_prefix('{') {
+            // Members at the group's top level: split at commas outside nested braces.
+            let mut depth = 0;
+            let mut start = 0;
+            for (j, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => {
+                        out.insert(ident(&group[start..j]));
+                        break;
+                    }
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        out.insert(ident(&group[start..j]));
+                        start = j + 1;
+                    }
+                    _ => {}
+                }
             }
-            rest = tail;
+        } else {
+            out.insert(ident(tail));
         }
+        rest = tail;
     }
+    out.remove("");
     out
+}
+
+/// A cycle in `edges`, as the path that closes it, if there is one.
+fn find_cycle(edges: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        n: &str,
+        edges: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(i) = path.iter().position(|p| p == n) {
+            let mut cycle = path[i..].to_vec();
+            cycle.push(n.to_owned());
+            return Some(cycle);
+        }
+        if done.contains(n) {
+            return None;
+        }
+        path.push(n.to_owned());
+        for m in edges.get(n).into_iter().flatten() {
+            if let Some(c) = visit(m, edges, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.insert(n.to_owned());
+        None
+    }
+    let mut done = BTreeSet::new();
+    edges
+        .keys()
+        .find_map(|n| visit(n, edges, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn the_reader_sees_groups_and_cycles() {
+    let used = referenced(
+        "use crate::{engine::X, model::{A, B}};\n// crate::report\nuse crate::authz;",
+        "crate::",
+    );
+    assert_eq!(
+        used,
+        BTreeSet::from(["authz".into(), "engine".into(), "model".into()])
+    );
+    let e = |pairs: &[(&str, &str)]| {
+        let mut m: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (a, b) in pairs {
+            m.entry((*a).into()).or_default().insert((*b).into());
+        }
+        m
+    };
+    assert!(find_cycle(&e(&[("a", "b"), ("b", "c")])).is_none());
+    assert_eq!(
+        find_cycle(&e(&[("a", "b"), ("b", "c"), ("c", "a")])).unwrap(),
+        ["a", "b", "c", "a"]
+    );
 }
 
 #[test]
@@ -114,12 +196,8 @@ fn files_of_one_module_import_no_circle() {
                 .collect();
             edges.insert(name.clone(), used);
         }
-        for (a, used) in &edges {
-            for b in used {
-                if edges.get(b).is_some_and(|back| back.contains(a)) && a < b {
-                    circles.push(format!("{}: {a} <-> {b}", dir.display()));
-                }
-            }
+        if let Some(cycle) = find_cycle(&edges) {
+            circles.push(format!("{}: {}", dir.display(), cycle.join(" -> ")));
         }
     }
     assert!(

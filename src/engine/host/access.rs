@@ -73,6 +73,10 @@ fn explain_map(
     );
     m.insert("operation".into(), ex.operation.clone().into());
     m.insert(
+        "catalog".into(),
+        ex.catalog.describe(std::time::SystemTime::now()).into(),
+    );
+    m.insert(
         "target".into(),
         ex.target.clone().map_or(Dynamic::UNIT, Dynamic::from),
     );
