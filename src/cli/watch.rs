@@ -83,14 +83,20 @@ fn render(session: &Session, delta: &Delta, view: &View<'_>) -> String {
     out
 }
 
-/// Start watching `dirs` and the parents of `files` (editors save by writing a temp file and
-/// renaming it: watch the directory, not the file). Already watched paths are skipped.
+/// Start watching the session's rule directories and the parents of its config and snapshot
+/// files (editors save by writing a temp file and renaming it: watch the directory, not the
+/// file). Already watched paths are skipped.
 fn watch_paths<W: Watcher>(
     debouncer: &mut notify_debouncer_full::Debouncer<W, notify_debouncer_full::RecommendedCache>,
     watched: &mut BTreeSet<PathBuf>,
-    dirs: &[PathBuf],
-    files: &[PathBuf],
+    session: &Session,
 ) -> miette::Result<()> {
+    let dirs = session.rule_dirs();
+    let files: Vec<PathBuf> = session
+        .config_path()
+        .into_iter()
+        .chain(session.snapshot_path().map(Path::to_owned))
+        .collect();
     for d in dirs {
         if d.exists() && watched.insert(d.clone()) {
             debouncer
@@ -98,7 +104,7 @@ fn watch_paths<W: Watcher>(
                 .map_err(|e| miette::miette!("cannot watch `{}`: {e}", d.display()))?;
         }
     }
-    for f in files {
+    for f in &files {
         let Some(p) = f.parent() else { continue };
         if !dirs.iter().any(|d| p.starts_with(d)) && watched.insert(p.to_owned()) {
             debouncer
@@ -135,18 +141,7 @@ pub fn run(args: &WatchArgs) -> miette::Result<Exit> {
     let mut debouncer = new_debouncer(window, Some(window / 10), tx)
         .map_err(|e| miette::miette!("cannot watch files: {e}"))?;
     let mut watched = BTreeSet::new();
-    let files = |s: &Session| -> Vec<PathBuf> {
-        s.config_path()
-            .into_iter()
-            .chain(s.snapshot_path().map(Path::to_owned))
-            .collect()
-    };
-    watch_paths(
-        &mut debouncer,
-        &mut watched,
-        session.rule_dirs(),
-        &files(&session),
-    )?;
+    watch_paths(&mut debouncer, &mut watched, &session)?;
     // Watch before the first run, so saves made while it runs are not missed.
     let first = session.run(None);
     emit(&render(&session, &first, &view))?;
@@ -175,12 +170,7 @@ pub fn run(args: &WatchArgs) -> miette::Result<Exit> {
             continue;
         };
         // A reloaded config may name new rule directories.
-        watch_paths(
-            &mut debouncer,
-            &mut watched,
-            session.rule_dirs(),
-            &files(&session),
-        )?;
+        watch_paths(&mut debouncer, &mut watched, &session)?;
         view.run += 1;
         emit(&render(&session, &delta, &view))?;
         session.notes.clear();

@@ -91,37 +91,31 @@ pub(crate) fn compile(
             .map_err(|m: String| {
                 meta_err(rule_line, m, "use critical, high, medium, low or info").boxed_with_id(&id)
             })?;
-    let tags = match map.get("tags") {
-        None => Vec::new(),
-        Some(v) => v
-            .clone()
-            .try_cast::<rhai::Array>()
-            .map(|a| a.iter().map(Dynamic::to_string).collect())
-            .ok_or_else(|| {
-                meta_err(
-                    rule_line,
-                    "`tags` must be an array of strings".into(),
-                    "e.g. `tags: [\"oauth\", \"wfm\"]`",
-                )
-                .with_id(&id)
-            })?,
+    // `tags` and `needs` are optional arrays of strings.
+    let strings = |key: &str, what: &str, example: &str| -> Result<Vec<String>, Box<RuleError>> {
+        match map.get(key) {
+            None => Ok(Vec::new()),
+            Some(v) => v
+                .clone()
+                .try_cast::<rhai::Array>()
+                .map(|a| a.iter().map(Dynamic::to_string).collect())
+                .ok_or_else(|| {
+                    meta_err(
+                        rule_line,
+                        format!("`{key}` must be an array of {what}"),
+                        example,
+                    )
+                    .boxed_with_id(&id)
+                }),
+        }
     };
+    let tags = strings("tags", "strings", "e.g. `tags: [\"oauth\", \"wfm\"]`")?;
     let status = field("status").unwrap_or_else(|| "stable".to_owned());
-    let needs: Vec<String> = match map.get("needs") {
-        None => Vec::new(),
-        Some(v) => v
-            .clone()
-            .try_cast::<rhai::Array>()
-            .map(|a| a.iter().map(Dynamic::to_string).collect())
-            .ok_or_else(|| {
-                meta_err(
-                    rule_line,
-                    "`needs` must be an array of dataset names".into(),
-                    "e.g. `needs: [\"oauthClients\", \"roles\"]`",
-                )
-                .with_id(&id)
-            })?,
-    };
+    let needs = strings(
+        "needs",
+        "dataset names",
+        "e.g. `needs: [\"oauthClients\", \"roles\"]`",
+    )?;
     // A misspelt dataset would silently switch off the guard that turns missing data into
     // "unknown": refuse it, pointing at the entry.
     if let Some(bad) = needs.iter().find(|n| !DATASETS.contains(&n.as_str())) {
