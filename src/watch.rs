@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::{Overrides, Settings};
-use crate::engine::{CheckReport, Finding, RuleDirError, RuleEngine, RuleError, RuleOutcome};
+use crate::engine::{
+    files_of, CheckReport, Finding, RhaiFile, RuleDirError, RuleEngine, RuleError, RuleOutcome,
+};
 use crate::model::{load_snapshot, Org};
 
 /// What a changed path means.
@@ -44,20 +46,13 @@ pub fn classify(
     if snapshot.is_some_and(|s| s == path) {
         return Change::Snapshot;
     }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if !name.ends_with(".rhai")
-        || name.ends_with(".test.rhai")
-        || !rule_dirs.iter().any(|d| path.starts_with(d))
-    {
+    if !rule_dirs.iter().any(|d| path.starts_with(d)) {
         return Change::Ignored;
     }
-    if name.starts_with('_') {
-        Change::Module(path.to_owned())
-    } else {
-        Change::Rule(path.to_owned())
+    match RhaiFile::of(path) {
+        Some(RhaiFile::Rule) => Change::Rule(path.to_owned()),
+        Some(RhaiFile::Helper) => Change::Module(path.to_owned()),
+        Some(RhaiFile::Test) | None => Change::Ignored,
     }
 }
 
@@ -482,24 +477,7 @@ impl Session {
 /// Every `*.rhai` file under the directories (rules, helpers and tests alike: all are hashed so
 /// that an unchanged save is recognised).
 fn rule_files(dirs: &[PathBuf]) -> Vec<PathBuf> {
-    fn walk(d: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(d) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|x| x == "rhai") {
-                out.push(p);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    for d in dirs {
-        walk(d, &mut out);
-    }
-    out
+    files_of(dirs, None)
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ impl CatalogUsed {
         if !self.fell_back {
             text
         } else if self.primary == 0 {
-            format!("{text}: the snapshot has no catalog of its own")
+            format!("{text}: {}", crate::catalog::NO_OWN_CATALOG)
         } else {
             format!(
                 "{text}: the snapshot's own catalog ({} operations) does not list this operation",
@@ -228,7 +228,7 @@ pub fn explain(
     let catalog_used = CatalogUsed {
         origin: m.source.clone(),
         operations: m.catalog_len,
-        fell_back: m.fell_back || catalog.is_empty(),
+        fell_back: m.fell_back,
         primary: catalog.len(),
     };
     let op = m.operation;

@@ -67,6 +67,9 @@ impl Origin {
     }
 }
 
+/// Said when the built-in catalog stands in for a snapshot that carries none.
+pub const NO_OWN_CATALOG: &str = "the snapshot has no catalog of its own";
+
 /// ", N days old" for an RFC 3339 time or a `YYYY-MM-DD` date; empty when it does not parse.
 fn age(when: &str, now: SystemTime) -> String {
     let full = if when.len() == 10 {
@@ -198,10 +201,9 @@ impl<'a> Catalog<'a> {
     #[must_use]
     pub fn describe(&self, now: SystemTime) -> String {
         match self.fallback {
-            Some(f) if self.ops.is_empty() => format!(
-                "{} (the snapshot has no catalog of its own)",
-                f.origin.describe(f.len(), now)
-            ),
+            Some(f) if self.ops.is_empty() => {
+                format!("{}: {NO_OWN_CATALOG}", f.origin.describe(f.len(), now))
+            }
             Some(f) => format!(
                 "{} or {}",
                 self.origin.describe(self.len(), now),

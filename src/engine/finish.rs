@@ -234,18 +234,12 @@ mod tests {
             .collect();
         CheckReport {
             outcomes: vec![RuleOutcome {
-                meta: std::sync::Arc::new(RuleMeta {
-                    id: "OAU002".into(),
-                    name: "x".into(),
-                    severity: crate::engine::Severity::High,
-                    tags: Vec::new(),
-                    status: "stable".into(),
-                    summary: String::new(),
-                    docs: String::new(),
-                    source: String::new(),
-                    line: 0,
-                    needs: Vec::new(),
-                }),
+                meta: std::sync::Arc::new(RuleMeta::for_test(
+                    "OAU002",
+                    "x",
+                    crate::engine::Severity::High,
+                    &[],
+                )),
                 findings,
                 error: None,
                 elapsed: std::time::Duration::ZERO,

@@ -116,6 +116,25 @@ impl RuleMeta {
     }
 }
 
+#[cfg(test)]
+impl RuleMeta {
+    /// A rule's metadata with only what tests set: id, name, severity and tags.
+    pub(crate) fn for_test(id: &str, name: &str, severity: Severity, tags: &[&str]) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            severity,
+            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            status: "stable".into(),
+            summary: String::new(),
+            docs: String::new(),
+            source: String::new(),
+            line: 0,
+            needs: Vec::new(),
+        }
+    }
+}
+
 pub(crate) fn section(docs: &str, title: &str) -> Option<String> {
     let mut lines = docs.lines();
     lines.find(|l| l.trim_start_matches('#').trim() == title && l.starts_with("##"))?;
@@ -158,18 +177,12 @@ mod tests {
 
     #[test]
     fn selectors_match_id_prefix_tag_and_name() {
-        let m = RuleMeta {
-            id: "WFM001".into(),
-            name: "wfm-client-division-gap".into(),
-            severity: Severity::High,
-            tags: vec!["oauth".into()],
-            status: "stable".into(),
-            summary: String::new(),
-            docs: String::new(),
-            source: String::new(),
-            line: 0,
-            needs: Vec::new(),
-        };
+        let m = RuleMeta::for_test(
+            "WFM001",
+            "wfm-client-division-gap",
+            Severity::High,
+            &["oauth"],
+        );
         for yes in [
             "WFM001",
             "wfm001",

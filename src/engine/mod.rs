@@ -32,6 +32,7 @@
 
 mod builtin;
 mod err;
+mod files;
 mod finding;
 mod finish;
 pub mod host;
@@ -51,6 +52,7 @@ use thiserror::Error;
 
 pub use builtin::BUILTIN_RULES;
 pub use err::{RuleError, RuleErrorKind, RuleLoadErrors};
+pub use files::{files_of, rhai_files, RhaiFile};
 pub use finding::{Finding, ObjectKey};
 pub use finish::{today, valid_date, Baseline, Finish, Waiver, WaiverMark, CHECK_FORMAT};
 pub use host::glob_match;
@@ -470,30 +472,18 @@ fn gap_fix(gaps: &[&crate::model::Coverage]) -> String {
 /// The source name of built-in rules starts with this.
 pub const BUILTIN_PREFIX: &str = "builtin:";
 
-/// The rule files under `dir`, sorted.
+/// The rule files under `dir`, sorted. Any directory that cannot be listed fails the whole
+/// directory, named by `dir`.
 fn rule_files(dir: &Path) -> Result<Vec<PathBuf>, RuleDirError> {
-    let mut files = Vec::new();
-    collect(dir, &mut files).map_err(|source| RuleDirError {
-        path: dir.to_owned(),
-        source,
-    })?;
-    files.sort();
-    Ok(files)
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if path.is_dir() {
-            collect(&path, out)?;
-        } else if name.ends_with(".rhai") && !name.ends_with(".test.rhai") && !name.starts_with('_')
-        {
-            out.push(path);
-        }
+    let (files, errors) = files::rhai_files(dir);
+    if let Some((_, source)) = errors.into_iter().next() {
+        return Err(RuleDirError {
+            path: dir.to_owned(),
+            source,
+        });
     }
-    Ok(())
+    Ok(files
+        .into_iter()
+        .filter(|p| files::RhaiFile::of(p) == Some(files::RhaiFile::Rule))
+        .collect())
 }

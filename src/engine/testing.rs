@@ -4,7 +4,7 @@
 //! Tests run in the same sandbox as rules (with the same limits and budget), plus the fixture
 //! builder, `run_rule` and assertion functions.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -327,25 +327,7 @@ fn register_run_rule(engine: &mut Engine, rules: &Arc<RuleEngine>) {
 /// Every `*.test.rhai` under the directories, sorted.
 #[must_use]
 pub fn find_test_files(dirs: &[PathBuf]) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.to_string_lossy().ends_with(".test.rhai") {
-                out.push(p);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    for d in dirs {
-        walk(d, &mut out);
-    }
-    out.sort();
-    out
+    super::files_of(dirs, Some(super::RhaiFile::Test))
 }
 
 /// Run test sources `(name, text)` against the rules of `rules`; `filter` keeps tests whose

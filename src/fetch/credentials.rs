@@ -410,8 +410,13 @@ fn choose(m: Merged, now: SystemTime) -> Result<Credentials, CredentialsError> {
             source: source(how),
         });
     }
+    Err(no_credentials(&m, stale))
+}
+
+/// Why a merged profile gave no credentials, with what to do about it.
+fn no_credentials(m: &Merged, stale: Option<Stale>) -> CredentialsError {
     let Some(profile) = &m.profile else {
-        return Err(CredentialsError::new("no credentials", ENV_HELP));
+        return CredentialsError::new("no credentials", ENV_HELP);
     };
     if let Some(why) = stale {
         let help = match why {
@@ -420,26 +425,26 @@ fn choose(m: Merged, now: SystemTime) -> Result<Credentials, CredentialsError> {
             }
             _ => login_help(profile),
         };
-        return Err(CredentialsError::new(
+        return CredentialsError::new(
             format!("the login token gc cached for profile `{profile}` {why}"),
             help,
-        ));
+        );
     }
     if m.browser_login {
-        return Err(CredentialsError::new(
+        return CredentialsError::new(
             format!(
                 "gc profile `{profile}` logs in through a browser and holds no login token yet"
             ),
             login_help(profile),
-        ));
+        );
     }
-    Err(CredentialsError::new(
+    CredentialsError::new(
         format!(
             "gc profile `{profile}` has no `access_token`, cached login token, or \
              `client_credentials` with `client_secret`"
         ),
         format!("complete it with `gc profiles new`, or {ENV_HELP}"),
-    ))
+    )
 }
 
 /// Credentials from profile `name` ([`DEFAULT_PROFILE`] when `None`) of a gc config's text, each
