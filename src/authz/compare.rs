@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::explain::Explanation;
+use super::explanation::Explanation;
 use super::policy::policy_covers_any;
 use super::question::{target_text, TargetObject};
 use super::{effective_grants, role_grants};

@@ -12,9 +12,12 @@ mod compare;
 mod decision;
 mod diff;
 mod explain;
+mod explanation;
 mod policy;
 mod question;
 mod reach;
+mod steps;
+mod verdict;
 
 pub use compare::{
     baseline_differences, check_error_body, grants_with, role_has, same_subject, same_target,
@@ -22,12 +25,11 @@ pub use compare::{
 };
 pub use decision::{subject_phrase, target_phrase, Awareness, Decision, Fix};
 pub use diff::{diff, DiffOptions, OrgDiff, RoleDiff, SubjectDiff};
-pub use explain::{
-    explain, CatalogUsed, Explanation, PermissionCheck, Question, Status, Step, Verdict,
-};
+pub use explain::{explain, CatalogUsed, Explanation, PermissionCheck, Question, Status, Step};
 pub use policy::{policy_applies, policy_covers, policy_covers_any, policy_hits};
 pub use question::{resolve_subject, resolve_target, target_text, ExplainInputError, TargetObject};
 pub use reach::{can_reach, unit_targets};
+pub use verdict::{combine, Combined, Denial, Outcome, Verdict};
 
 use crate::model::{GrantRef, Org, Permission, Scope, SubjectRef};
 

@@ -52,7 +52,8 @@ pub struct ExplainArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
-    /// Exit 1 when the call is denied (or may be).
+    /// Exit 0 when the call is allowed, 1 when it is denied, 3 when it is unknown or may be
+    /// denied.
     #[arg(long)]
     exit_code: bool,
 }
@@ -210,11 +211,9 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
             emit(&(serde_json::to_string_pretty(&doc).into_diagnostic()? + "\n"))?;
         }
     }
-    Ok(
-        if args.exit_code && matches!(ex.verdict, Verdict::Denied | Verdict::MayBeDenied) {
-            Exit::Findings
-        } else {
-            Exit::Clean
-        },
-    )
+    Ok(match (args.exit_code, ex.verdict) {
+        (false, _) | (true, Verdict::Allowed) => Exit::Clean,
+        (true, Verdict::Denied) => Exit::Findings,
+        (true, Verdict::MayBeDenied | Verdict::Unknown) => Exit::Unknown,
+    })
 }

@@ -157,17 +157,34 @@ pub fn fetch_org(c: &ConnectArgs) -> miette::Result<(OrgSnapshot, FetchStats)> {
         .map_err(|e| miette::miette!("cannot start the async runtime: {e}"))?;
     let (snap, stats) = rt.block_on(fetch(opts))?;
     if !c.quiet {
+        // A dataset that could not be read is said to be so, never counted as 0.
+        let count = |dataset: &str, label: &str, n: usize| {
+            snap.coverage
+                .iter()
+                .find(|c| c.dataset == dataset && c.status != "ok")
+                .map_or_else(
+                    || format!("{n} {label}"),
+                    |c| {
+                        let status = c
+                            .http_status
+                            .map_or_else(String::new, |s| format!(" ({s})"));
+                        format!("{label}: not readable{status}")
+                    },
+                )
+        };
+        let counts = [
+            count("users", "users", snap.users.len()),
+            count("groups", "groups", snap.groups.len()),
+            count("roles", "roles", snap.roles.len()),
+            count("grants", "grants", snap.grants.len()),
+            count("oauthClients", "clients", snap.oauth_clients.len()),
+            count("divisions", "divisions", snap.divisions.len()),
+            count("accessPolicies", "policies", snap.access_policies.len()),
+            count("operations", "operations", snap.operations.len()),
+        ];
         note(&format!(
-            "fetched {} users, {} groups, {} roles, {} grants, {} clients, {} divisions, {} policies, {} operations; \
-             {} requests, {} retries, {} rate-limited, {} gap(s) in {:.1} s",
-            snap.users.len(),
-            snap.groups.len(),
-            snap.roles.len(),
-            snap.grants.len(),
-            snap.oauth_clients.len(),
-            snap.divisions.len(),
-            snap.access_policies.len(),
-            snap.operations.len(),
+            "fetched {}; {} requests, {} retries, {} rate-limited, {} gap(s) in {:.1} s",
+            counts.join(", "),
             stats.requests,
             stats.retries,
             stats.rate_limited,

@@ -28,6 +28,8 @@ pub enum Exit {
     Findings,
     /// 2: usage, input, rule or fetch error.
     Error,
+    /// 3: `explain --exit-code` could not decide (unknown, or may be denied).
+    Unknown,
 }
 
 impl Termination for Exit {
@@ -36,12 +38,14 @@ impl Termination for Exit {
             Self::Clean => 0,
             Self::Findings => 1,
             Self::Error => 2,
+            Self::Unknown => 3,
         })
     }
 }
 
 const EXIT_HELP: &str =
-    "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage, input or rule error.";
+    "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage, input or rule error; \
+     `explain --exit-code`: 0 allowed, 1 denied, 3 unknown or may be denied.";
 
 #[derive(Debug, Parser)]
 #[command(name = "rolecall", version, about = "Audit Genesys Cloud permissions as code", after_help = EXIT_HELP)]

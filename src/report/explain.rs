@@ -64,11 +64,27 @@ pub fn render_explanation(
                 );
             }
         }
+        if s.check == "policies" {
+            for p in &ex.policies {
+                let _ = writeln!(out, "   - {p}");
+            }
+        }
     }
     out.push('\n');
     let _ = writeln!(out, "verdict: {}", ex.verdict_line());
     if let Some(fix) = &ex.fix {
         let _ = writeln!(out, "fix: {fix}");
+    }
+    if !ex.unverified.is_empty() {
+        // Beside a denial these do not change it; otherwise they are why it is not "allowed".
+        out.push_str(if ex.verdict == Verdict::Denied {
+            "also unverified:\n"
+        } else {
+            "unverified:\n"
+        });
+        for u in &ex.unverified {
+            let _ = writeln!(out, "  - {u}");
+        }
     }
     if let Some(b) = body {
         let _ = writeln!(

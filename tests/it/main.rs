@@ -17,4 +17,5 @@ mod hostile;
 mod layout;
 mod rules;
 mod support;
+mod verdicts;
 mod watch;

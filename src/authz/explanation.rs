@@ -1,0 +1,169 @@
+//! What an explanation says: the checks in order with their status, each permission's check,
+//! the policies weighed, the verdict with its 403 code and fix, the assumptions, and which
+//! operation catalog described the call. Built by `explain` (the fold over `steps`).
+
+use serde::Serialize;
+
+use super::verdict::{Outcome, Verdict};
+use crate::catalog::Origin;
+
+/// Which operation catalog answered the question, for the reader to judge how current it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogUsed {
+    /// Where its operations come from.
+    pub origin: Origin,
+    /// How many operations it holds.
+    pub operations: usize,
+    /// Whether the built-in catalog answered because the snapshot's own lacks the operation
+    /// (then `primary` says how many operations the snapshot's own catalog has).
+    pub fell_back: bool,
+    /// Operations in the snapshot's own catalog when it fell back.
+    pub primary: usize,
+}
+
+impl CatalogUsed {
+    /// In words, with its age at `now`.
+    #[must_use]
+    pub fn describe(&self, now: std::time::SystemTime) -> String {
+        let text = self.origin.describe(self.operations, now);
+        if !self.fell_back {
+            text
+        } else if self.primary == 0 {
+            format!("{text}: {}", crate::catalog::NO_OWN_CATALOG)
+        } else {
+            format!(
+                "{text}: the snapshot's own catalog ({} operations) does not list this operation",
+                self.primary
+            )
+        }
+    }
+}
+
+/// The outcome of one check, as reports show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Passed.
+    Ok,
+    /// Failed.
+    Fail,
+    /// Could not be decided (or may fail).
+    Unknown,
+    /// Does not apply.
+    Skipped,
+}
+
+impl Status {
+    /// How an [`Outcome`] is shown.
+    #[must_use]
+    pub fn of(outcome: &Outcome) -> Self {
+        match outcome {
+            Outcome::Allowed => Self::Ok,
+            Outcome::Skipped => Self::Skipped,
+            Outcome::Denied(_) => Self::Fail,
+            Outcome::MayBeDenied(_) | Outcome::Unknown(_) => Self::Unknown,
+        }
+    }
+}
+
+/// One permission of the operation, checked against the subject's grants.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionCheck {
+    /// The permission.
+    pub permission: String,
+    /// `aware`, `not-aware` or `unknown` per the catalog.
+    pub division_aware: &'static str,
+    /// Where it was needed, e.g. "in division `Support EU`".
+    pub needed: String,
+    /// Whether the subject's grants cover it.
+    pub status: Status,
+    /// The grant that gives it, or what is missing.
+    pub reason: String,
+    /// The smallest fix when missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+    /// Whether the subject holds it in some other division (decides the 403 code).
+    #[serde(skip)]
+    pub held_elsewhere: bool,
+}
+
+/// One step of the platform's evaluation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    /// `scope`, `permissions`, `divisions`, `policies`, `agents`, `coverage`.
+    pub check: &'static str,
+    /// Its outcome.
+    pub status: Status,
+    /// What was found.
+    pub detail: String,
+}
+
+/// A full explanation.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Explanation {
+    /// `METHOD path-template`.
+    pub operation: String,
+    /// The operationId.
+    pub operation_id: String,
+    /// `ANY`/`ALL` and the permissions, as declared.
+    pub requirement: Option<(String, Vec<String>)>,
+    /// The subject, e.g. "client `wfm-sync`".
+    pub subject: String,
+    /// The target, e.g. "management unit `EU Agents` (division `Support EU`)".
+    pub target: Option<String>,
+    /// The evaluation steps, in order.
+    pub steps: Vec<Step>,
+    /// Each permission's check.
+    pub permissions: Vec<PermissionCheck>,
+    /// Every active DENY policy that applies to the subject or targets what the call needs, and
+    /// whether it is the cause.
+    pub policies: Vec<String>,
+    /// Snapshot coverage gaps that limit certainty.
+    pub gaps: Vec<String>,
+    /// Checks that could not be decided (`check: what is missing`), listed even beside a
+    /// certain denial.
+    pub unverified: Vec<String>,
+    /// Assumptions taken where the facts are unconfirmed.
+    pub assumptions: Vec<String>,
+    /// The answer.
+    pub verdict: Verdict,
+    /// The 403 code the API would return.
+    pub code: Option<String>,
+    /// Other codes the API may use for the same failure.
+    pub alternative_codes: Vec<String>,
+    /// The smallest fix.
+    pub fix: Option<String>,
+    /// The operation catalog that described the operation.
+    pub catalog: CatalogUsed,
+    /// Division ids the failure concerns (to compare with an error body).
+    #[serde(skip)]
+    pub division_ids: Vec<String>,
+}
+
+impl Explanation {
+    /// The verdict in one line: "DENIED: 403 `code` (the service may answer `x` instead)".
+    #[must_use]
+    pub fn verdict_line(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = self.verdict.as_str().to_uppercase();
+        if let Some(code) = &self.code {
+            let _ = write!(out, ": 403 `{code}`");
+            if !self.alternative_codes.is_empty() {
+                let alts: Vec<String> = self
+                    .alternative_codes
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect();
+                let _ = write!(
+                    out,
+                    " (the service may answer {} instead)",
+                    alts.join(" or ")
+                );
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,467 @@
+//! The checks of an explanation, one function each, in the platform's order: scope,
+//! permissions (with their divisions), agents' source units, access policies, coverage. Each
+//! returns what it found in words and its [`Outcome`]; `explain` folds them with
+//! [`combine`](super::verdict::combine). A check never says "allowed" about data the snapshot
+//! lacks: missing data is an [`Outcome::Unknown`] naming what is missing.
+
+use super::decision::target_phrase;
+use super::explanation::{Explanation, PermissionCheck, Status};
+use super::policy::{policy_applies, policy_covers_any};
+use super::question::{target_text, TargetObject};
+use super::reach::unit_targets;
+use super::verdict::{Denial, Outcome};
+use super::{awareness, why, Awareness, Target};
+use crate::model::{Coverage, Operation, Org, SubjectRef};
+
+const AGENT_MOVE: &str = "/api/v2/workforcemanagement/agents";
+
+/// What every check may read.
+pub(super) struct Ctx<'a> {
+    pub org: &'a Org,
+    pub subject: SubjectRef,
+    pub op: &'a Operation,
+    /// The divisions any one of which satisfies a division-aware permission.
+    pub needed: Vec<(&'static str, Target)>,
+    /// The target is a WFM management unit (its business unit's division counts too).
+    pub wfm_unit: bool,
+    /// The caller is a user-context OAuth client (scopes apply; permissions are the user's).
+    pub user_context: bool,
+    pub agents: &'a [u32],
+}
+
+/// A check: what it found, or `None` when it has nothing to say about this call.
+type Check = fn(&Ctx<'_>, &mut Explanation) -> Option<(String, Outcome)>;
+
+/// The checks, in the order the platform is assumed to make them.
+pub(super) const CHECKS: [(&str, Check); 5] = [
+    ("scope", scope),
+    ("permissions", permissions),
+    ("agents", agents),
+    ("policies", policies),
+    ("coverage", coverage),
+];
+
+/// Datasets whose absence leaves a subject's grants incomplete: a permission that seems missing
+/// may be held through data rolecall has not seen.
+const GRANT_DATA: [&str; 4] = ["roles", "grants", "groups", "oauthClients"];
+/// Datasets the coverage check reports (the others are weighed by the checks that read them).
+const OTHER_DATA: [&str; 3] = ["permissionCatalog", "managementUnits", "businessUnits"];
+
+fn gaps<'a>(org: &'a Org, datasets: &'a [&str]) -> impl Iterator<Item = &'a Coverage> {
+    org.snapshot()
+        .coverage
+        .iter()
+        .filter(move |c| c.status != "ok" && datasets.contains(&c.dataset.as_str()))
+}
+
+fn unread(c: &Coverage) -> String {
+    let status = c.http_status.map(|s| format!(", {s}")).unwrap_or_default();
+    let needs = c
+        .permission
+        .as_deref()
+        .map(|p| format!(", needs `{p}`"))
+        .unwrap_or_default();
+    format!(
+        "`{}` could not be read ({}{status}{needs})",
+        c.dataset, c.endpoint
+    )
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        return "nothing".to_owned();
+    }
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A scope `x` also grants `x:readonly`.
+fn scope_covers(have: &str, need: &str) -> bool {
+    have == need || need.strip_suffix(":readonly") == Some(have)
+}
+
+/// Step 1, scope: only user-context clients are limited by scopes.
+fn scope(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)> {
+    let (org, op) = (ctx.org, ctx.op);
+    let SubjectRef::Client(c) = ctx.subject else {
+        return Some((
+            "the app's scopes are not known for a user or group; only permissions are checked"
+                .to_owned(),
+            Outcome::Skipped,
+        ));
+    };
+    if !ctx.user_context {
+        return Some((
+            "client-credentials tokens are governed by roles, not scopes".to_owned(),
+            Outcome::Skipped,
+        ));
+    }
+    ex.assumptions.push("rolecall assumes any one of the operation's listed scopes is enough, as the API description suggests but does not say; scopes are enforced only in orgs that turned scope enforcement on".to_owned());
+    let client = org.snapshot().oauth_clients.get(c as usize)?;
+    let ok = op.scopes.is_empty()
+        || op
+            .scopes
+            .iter()
+            .any(|s| client.scope.iter().any(|have| scope_covers(have, s)));
+    if ok {
+        return Some((
+            format!("the client's scopes include one of {}", list(&op.scopes)),
+            Outcome::Allowed,
+        ));
+    }
+    Some((
+        format!(
+            "the client has {} but the operation needs one of {}",
+            list(&client.scope),
+            list(&op.scopes)
+        ),
+        Outcome::Denied(Denial {
+            code: "app.not.authorized.for.scope".to_owned(),
+            fix: op
+                .scopes
+                .first()
+                .map(|s| format!("authorize scope `{s}` for client `{}`", client.name)),
+            ..Denial::default()
+        }),
+    ))
+}
+
+/// Steps 2–3: each required permission, in the divisions that matter.
+fn permissions(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)> {
+    let (org, op) = (ctx.org, ctx.op);
+    if ctx.wfm_unit {
+        ex.assumptions.push("rolecall assumes a WFM permission granted in either the management unit's division or its business unit's division covers the unit; Genesys documents only that the caller must be authorized for one of them".to_owned());
+    }
+    let Some(req) = &op.permissions else {
+        return Some((
+            "the operation declares no permission requirement".to_owned(),
+            Outcome::Allowed,
+        ));
+    };
+    if ctx.user_context {
+        return Some((
+            format!("the call runs with the signed-in user's permissions ({} of {}); ask again with `--as user:EMAIL`", req.kind, list(&req.list)),
+            Outcome::Unknown("the signed-in user's permissions decide".to_owned()),
+        ));
+    }
+    let mut unknown_awareness = false;
+    for p in &req.list {
+        let check = check_permission(org, ctx.subject, p, &ctx.needed);
+        unknown_awareness |= check.status == Status::Unknown;
+        ex.permissions.push(check);
+    }
+    let ok = if req.kind == "ALL" {
+        ex.permissions.iter().all(|c| c.status == Status::Ok)
+    } else {
+        ex.permissions.iter().any(|c| c.status == Status::Ok)
+    };
+    let where_ = ctx
+        .needed
+        .iter()
+        .map(|(_, d)| target_phrase(org, *d))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    if ok {
+        return Some((
+            format!("{} of {} held {where_}", req.kind, list(&req.list)),
+            Outcome::Allowed,
+        ));
+    }
+    let detail = format!("{} of {} is needed {where_}", req.kind, list(&req.list));
+    if unknown_awareness {
+        ex.assumptions.push("a permission the catalog does not list was treated as division-aware; if it is not, a grant in any division would do".to_owned());
+        return Some((
+            detail,
+            Outcome::Unknown(
+                "the catalog does not say whether the permission is division-aware".to_owned(),
+            ),
+        ));
+    }
+    // Grants rolecall could not read may hold the permission: the denial is not certain.
+    let missing: Vec<String> = gaps(org, &GRANT_DATA).map(unread).collect();
+    if !missing.is_empty() {
+        return Some((
+            detail,
+            Outcome::Unknown(format!(
+                "{}: the subject may hold the permission through data rolecall has not seen",
+                missing.join("; ")
+            )),
+        ));
+    }
+    Some((detail, Outcome::Denied(permission_denial(ctx, ex, req))))
+}
+
+/// The 403 a permission failure gets: the code by whether the permission is held in another
+/// division and by ANY/ALL, and the fix for a permission the subject already holds somewhere.
+fn permission_denial(ctx: &Ctx<'_>, ex: &Explanation, req: &crate::model::Requirement) -> Denial {
+    let held_elsewhere = ex.permissions.iter().any(|c| c.held_elsewhere);
+    let any = req.kind != "ALL";
+    let code = match (held_elsewhere, any) {
+        (true, true) => "missing.any.division.permissions",
+        (true, false) => "missing.division.permission",
+        (false, true) => "missing.any.permissions",
+        (false, false) => "missing.permissions",
+    };
+    let mut alternative_codes = Vec::new();
+    if held_elsewhere
+        && ctx.op.path.starts_with("/api/v2/workforcemanagement/")
+        && ctx
+            .op
+            .error_codes_403
+            .iter()
+            .any(|c| c == "wfm.permission.failure")
+    {
+        alternative_codes.push("wfm.permission.failure".to_owned());
+    }
+    // Prefer fixing a permission the subject already holds somewhere.
+    let pick = ex
+        .permissions
+        .iter()
+        .filter(|c| c.status != Status::Ok)
+        .find(|c| c.held_elsewhere)
+        .or_else(|| ex.permissions.iter().find(|c| c.status != Status::Ok));
+    Denial {
+        code: code.to_owned(),
+        alternative_codes,
+        fix: pick.and_then(|c| c.fix.clone()),
+        division_ids: ctx
+            .needed
+            .iter()
+            .filter_map(|(_, d)| match d {
+                Target::Division(i) => ctx
+                    .org
+                    .snapshot()
+                    .divisions
+                    .get(*i as usize)
+                    .map(|d| d.id.clone()),
+                _ => None,
+            })
+            .collect(),
+    }
+}
+
+/// WFM agent moves: each agent's source unit must be covered too (a 202 hides these).
+fn agents(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)> {
+    let (org, op) = (ctx.org, ctx.op);
+    if op.path != AGENT_MOVE || op.method != "POST" || ctx.agents.is_empty() || ctx.user_context {
+        return None;
+    }
+    ex.assumptions.push("the agents' own divisions are not checked: Genesys does not document which of the agent's division and its source and destination units a move checks".to_owned());
+    let perm = "wfm:agent:edit";
+    let mut failed = Vec::new();
+    let mut unplaced = Vec::new();
+    for &a in ctx.agents {
+        let name = org.subject_name(SubjectRef::User(a)).to_owned();
+        match org.agent_management_unit(a) {
+            None => unplaced.push(format!("`{name}`")),
+            Some(src) => {
+                let divs = unit_targets(org, Some(TargetObject::ManagementUnit(src)), true);
+                if check_permission(org, ctx.subject, perm, &divs).status != Status::Ok {
+                    failed.push(format!(
+                        "`{name}` ({})",
+                        target_text(org, TargetObject::ManagementUnit(src))
+                    ));
+                }
+            }
+        }
+    }
+    let unplaced_text = (!unplaced.is_empty()).then(|| {
+        format!(
+            "the source unit of {} is not in the snapshot",
+            unplaced.join(", ")
+        )
+    });
+    if !failed.is_empty() {
+        let mut detail = format!(
+            "202 with `SourceManagementUnitNotAuthorized` for {}",
+            failed.join(", ")
+        );
+        if let Some(u) = &unplaced_text {
+            detail.push_str("; ");
+            detail.push_str(u);
+        }
+        return Some((
+            detail,
+            Outcome::Denied(Denial {
+                code: "SourceManagementUnitNotAuthorized (per agent, in a 202)".to_owned(),
+                ..Denial::default()
+            }),
+        ));
+    }
+    Some(match unplaced_text {
+        Some(u) => (u.clone(), Outcome::Unknown(u)),
+        None => (
+            "every agent's source management unit is covered".to_owned(),
+            Outcome::Allowed,
+        ),
+    })
+}
+
+/// Step 4, access policies: an active DENY that applies to the subject and covers a permission
+/// the call needs wins even when roles allow. Every active DENY policy that applies to the
+/// subject, or that targets what the call needs, is explained: the cause, may be, or not.
+fn policies(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)> {
+    let org = ctx.org;
+    if let Some(gap) = gaps(org, &["accessPolicies"]).next() {
+        let perm = gap
+            .permission
+            .as_deref()
+            .unwrap_or("authorization:policy:view");
+        let why = format!("a DENY policy cannot be ruled out (`{perm}` is missing)");
+        return Some((why.clone(), Outcome::Unknown(why)));
+    }
+    let required: Vec<&str> = ctx
+        .op
+        .permissions
+        .iter()
+        .flat_map(|r| r.list.iter().map(String::as_str))
+        .collect();
+    let (mut causes, mut conditional) = (Vec::new(), Vec::new());
+    for p in &org.snapshot().access_policies {
+        if !p.active || p.effect != "DENY" {
+            continue;
+        }
+        let applies = policy_applies(org, p, ctx.subject);
+        let covers = policy_covers_any(&p.target_resource, &required);
+        let name = format!("`{}` ({})", p.name, p.id);
+        let line = match (applies, covers) {
+            (false, false) => continue,
+            (true, true) if p.condition.is_some() => {
+                conditional.push(p.name.clone());
+                format!("{name} denies `{}` when its condition holds, which rolecall does not evaluate: may be the cause", p.target_resource)
+            }
+            (true, true) => {
+                causes.push(p.name.clone());
+                format!(
+                    "{name} denies `{}`, which this call needs: the cause",
+                    p.target_resource
+                )
+            }
+            (true, false) => format!(
+                "{name} applies to {} and targets `{}`, which this call does not need: not the cause",
+                ex.subject, p.target_resource
+            ),
+            (false, true) => format!(
+                "{name} targets `{}` but does not apply to {}{}: not the cause",
+                p.target_resource,
+                ex.subject,
+                if matches!(ctx.subject, SubjectRef::Client(_)) && p.subject.kind == "ALL" {
+                    " (`applyToClients` is off)"
+                } else {
+                    ""
+                }
+            ),
+        };
+        ex.policies.push(line);
+    }
+    let fix = |names: &[String]| {
+        Some(format!(
+            "narrow access policy {} (its subject, condition or applyToClients) so it no longer matches {}",
+            names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "),
+            ex.subject
+        ))
+    };
+    let denial = |names: &[String]| Denial {
+        code: "authz.policy.denied".to_owned(),
+        fix: fix(names),
+        ..Denial::default()
+    };
+    if !causes.is_empty() {
+        let detail = format!(
+            "active DENY {} the call",
+            if causes.len() == 1 {
+                format!("policy `{}` denies", causes[0])
+            } else {
+                format!("policies {} deny", list(&causes))
+            }
+        );
+        return Some((detail, Outcome::Denied(denial(&causes))));
+    }
+    if !conditional.is_empty() {
+        ex.assumptions.push(
+            "policy conditions are not evaluated: a policy with a condition may or may not match"
+                .to_owned(),
+        );
+        return Some((
+            format!(
+                "active DENY policy {} may deny the call, under a condition",
+                list(&conditional)
+            ),
+            Outcome::MayBeDenied(denial(&conditional)),
+        ));
+    }
+    Some((
+        "no active DENY access policy applies to this call".to_owned(),
+        Outcome::Allowed,
+    ))
+}
+
+/// Step 5, coverage: other data the snapshot could not read.
+fn coverage(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)> {
+    ex.gaps = gaps(ctx.org, &GRANT_DATA)
+        .chain(gaps(ctx.org, &["accessPolicies"]))
+        .chain(gaps(ctx.org, &OTHER_DATA))
+        .map(unread)
+        .collect();
+    let other: Vec<String> = gaps(ctx.org, &OTHER_DATA).map(unread).collect();
+    if other.is_empty() {
+        return None;
+    }
+    let text = other.join("; ");
+    Some((text.clone(), Outcome::Unknown(text)))
+}
+
+pub(super) fn check_permission(
+    org: &Org,
+    s: SubjectRef,
+    perm: &str,
+    needed: &[(&'static str, Target)],
+) -> PermissionCheck {
+    let mut first = None;
+    for &(_, t) in needed {
+        let d = why(org, s, perm, t);
+        if d.allowed {
+            return PermissionCheck {
+                permission: perm.to_owned(),
+                division_aware: d.awareness.as_str(),
+                needed: target_phrase(org, t),
+                status: Status::Ok,
+                reason: d.reason(org),
+                fix: None,
+                held_elsewhere: false,
+            };
+        }
+        first.get_or_insert((d, t));
+    }
+    let Some((d, _)) = first else {
+        return PermissionCheck {
+            permission: perm.to_owned(),
+            division_aware: awareness(org, perm).as_str(),
+            needed: String::new(),
+            status: Status::Fail,
+            reason: "no division to check".to_owned(),
+            fix: None,
+            held_elsewhere: false,
+        };
+    };
+    PermissionCheck {
+        permission: perm.to_owned(),
+        division_aware: d.awareness.as_str(),
+        needed: needed
+            .iter()
+            .map(|(_, t)| target_phrase(org, *t))
+            .collect::<Vec<_>>()
+            .join(" or "),
+        status: if d.awareness == Awareness::Unknown && !d.held_elsewhere.is_empty() {
+            Status::Unknown
+        } else {
+            Status::Fail
+        },
+        reason: d.reason(org),
+        fix: d.fix.as_ref().map(ToString::to_string),
+        held_elsewhere: !d.held_elsewhere.is_empty(),
+    }
+}

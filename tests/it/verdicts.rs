@@ -1,0 +1,238 @@
+//! Verdicts that can be trusted (issue 11): a certain denial stays certain whatever else is
+//! unknown, unread data is never "ok", visible DENY policies are explained, and the exit codes
+//! say which. Each case reproduced a wrong answer before the verdict algebra.
+
+use rolecall::authz::{explain, resolve_subject, resolve_target, Question, Status, Verdict};
+use rolecall::catalog::Catalog;
+use rolecall::model::{load_snapshot, Org, OrgBuilder};
+
+use crate::support::{fixture, rolecall, stable_filters};
+
+const MOVE: &str = "POST /api/v2/workforcemanagement/agents";
+
+fn org(name: &str) -> Org {
+    Org::new(load_snapshot(&fixture(&format!("pair/{name}.json"))).unwrap())
+}
+
+fn ask(org: &Org, subject: &str, op: &str, target: Option<&str>) -> rolecall::authz::Explanation {
+    let q = Question {
+        subject: resolve_subject(org, subject).unwrap(),
+        operation: op,
+        target: target.map(|t| resolve_target(org, t).unwrap()),
+        agents: Vec::new(),
+    };
+    explain(org, &Catalog::for_org(org), &q).unwrap()
+}
+
+fn step(ex: &rolecall::authz::Explanation, check: &str) -> Status {
+    ex.steps
+        .iter()
+        .find(|s| s.check == check)
+        .unwrap_or_else(|| panic!("no `{check}` step"))
+        .status
+}
+
+/// Issue 11, item 1: with the policies unreadable, the division check's denial is still certain,
+/// and the gap is listed beside it.
+#[test]
+fn a_certain_denial_stays_certain_despite_a_policies_gap() {
+    let ex = ask(
+        &org("prod-no-policies"),
+        "client:wfm-sync",
+        MOVE,
+        Some("management-unit:EU Agents"),
+    );
+    assert_eq!(ex.verdict, Verdict::Denied);
+    assert_eq!(ex.code.as_deref(), Some("missing.any.division.permissions"));
+    assert_eq!(
+        ex.unverified,
+        ["policies: a DENY policy cannot be ruled out (`authorization:policy:view` is missing)"]
+    );
+    assert_eq!(step(&ex, "policies"), Status::Unknown);
+}
+
+/// Issue 11, item 1, the CI gate: ACC001 reports the denied expectation at its own severity, and
+/// `--fail-on high` fails the run.
+#[test]
+fn the_ci_gate_fails_on_a_certain_denial_with_a_policies_gap() {
+    let expectation = r#"ACC001.expectations=[{"subject":"client:wfm-sync","op":"POST /api/v2/workforcemanagement/agents","target":"management-unit:EU Agents"}]"#;
+    let out = rolecall()
+        .args([
+            "check",
+            "--no-config",
+            "--select",
+            "ACC001",
+            "--fail-on",
+            "high",
+            "--format",
+            "json",
+        ])
+        .arg("--snapshot")
+        .arg(fixture("pair/prod-no-policies.json"))
+        .args(["--param", expectation])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{v:#}");
+    let f = &v["findings"][0];
+    assert_eq!(f["severity"], "high");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("DENIED: 403 `missing.any.division.permissions`"),
+        "{message}"
+    );
+}
+
+/// Issue 11, item 2: a call the roles allow is "unknown", not "allowed", when the policies could
+/// not be read; no step says "ok" about them.
+#[test]
+fn unread_policies_are_never_ok() {
+    let ex = ask(
+        &org("prod-no-policies"),
+        "client:wfm-sync",
+        MOVE,
+        Some("management-unit:NA Agents"),
+    );
+    assert_eq!(ex.verdict, Verdict::Unknown);
+    assert_eq!(step(&ex, "permissions"), Status::Ok);
+    assert_eq!(step(&ex, "policies"), Status::Unknown);
+    let out = rolecall()
+        .args(["explain", "--as", "client:wfm-sync", "--op", MOVE])
+        .args(["--target", "management-unit:NA Agents", "--snapshot"])
+        .arg(fixture("pair/prod-no-policies.json"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("policies     ok"), "{text}");
+    let mut filters = stable_filters();
+    filters.push((r"\(fetched [^;]*;", "(fetched [TIME];"));
+    insta::with_settings!({ filters => filters }, {
+        insta::assert_snapshot!("explain_policies_gap_human", text);
+    });
+}
+
+/// Issue 11, item 4: a visible DENY policy that applies to the client but targets a permission
+/// the call does not need is named, and said not to be the cause.
+#[test]
+fn a_visible_deny_policy_that_is_not_the_cause_is_explained() {
+    let snap = OrgBuilder::new("t")
+        .division("Home")
+        .role("WFM Integration", &["wfm:agent:edit"])
+        .client(
+            "wfm-sync",
+            "CLIENT-CREDENTIALS",
+            &[("WFM Integration", "*")],
+        )
+        .business_unit("Europe", "Home")
+        .management_unit("EU Agents", "Europe", "Home")
+        .catalog("wfm:agent:edit", true)
+        .operation(
+            "POST",
+            MOVE,
+            "ANY",
+            &["wfm:agent:edit"],
+            &["workforce-management"],
+        )
+        .policy(
+            "No schedule edits",
+            "wfm:schedule:edit",
+            "DENY",
+            "ALL",
+            true,
+        )
+        .policy(
+            "No agent edits by people",
+            "wfm:agent:edit",
+            "DENY",
+            "ALL",
+            false,
+        )
+        .build();
+    let org = Org::new(snap);
+    let ex = ask(
+        &org,
+        "client:wfm-sync",
+        MOVE,
+        Some("management-unit:EU Agents"),
+    );
+    assert_eq!(ex.verdict, Verdict::Allowed, "{:#?}", ex.steps);
+    assert!(
+        ex.policies.iter().any(|p| p.contains("`No schedule edits`")
+            && p.contains(
+                "targets `wfm:schedule:edit`, which this call does not need: not the cause"
+            )),
+        "{:?}",
+        ex.policies
+    );
+    assert!(
+        ex.policies
+            .iter()
+            .any(|p| p.contains("`No agent edits by people`")
+                && p.contains("(`applyToClients` is off): not the cause")),
+        "{:?}",
+        ex.policies
+    );
+}
+
+/// A grants gap makes a permission failure uncertain: the subject may hold the permission
+/// through grants rolecall has not read.
+#[test]
+fn a_grants_gap_makes_a_missing_permission_unknown() {
+    let snap = OrgBuilder::new("t")
+        .division("Home")
+        .division("Support EU")
+        .role("WFM Integration", &["wfm:agent:edit"])
+        .client(
+            "wfm-sync",
+            "CLIENT-CREDENTIALS",
+            &[("WFM Integration", "Home")],
+        )
+        .business_unit("Europe", "Support EU")
+        .management_unit("EU Agents", "Europe", "Support EU")
+        .catalog("wfm:agent:edit", true)
+        .operation("POST", MOVE, "ANY", &["wfm:agent:edit"], &[])
+        .gap("GET /api/v2/oauth/clients", "oauthClients")
+        .build();
+    let ex = ask(
+        &Org::new(snap),
+        "client:wfm-sync",
+        MOVE,
+        Some("management-unit:EU Agents"),
+    );
+    assert_eq!(ex.verdict, Verdict::Unknown);
+    assert!(
+        ex.unverified[0].contains("`oauthClients` could not be read"),
+        "{:?}",
+        ex.unverified
+    );
+}
+
+/// Issue 11, item 8: `--exit-code` is 0 allowed, 1 denied, 3 unknown.
+#[test]
+fn exit_codes_say_allowed_denied_or_unknown() {
+    let code = |snapshot: &str, unit: &str| {
+        rolecall()
+            .args([
+                "explain",
+                "--exit-code",
+                "--as",
+                "client:wfm-sync",
+                "--op",
+                MOVE,
+            ])
+            .args(["--target", &format!("management-unit:{unit}"), "--snapshot"])
+            .arg(fixture(&format!("pair/{snapshot}.json")))
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(code("prod", "NA Agents"), Some(0));
+    assert_eq!(code("prod", "EU Agents"), Some(1));
+    assert_eq!(
+        code("prod-no-policies", "EU Agents"),
+        Some(1),
+        "certain despite the gap"
+    );
+    assert_eq!(code("prod-no-policies", "NA Agents"), Some(3));
+}
