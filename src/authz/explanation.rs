@@ -4,8 +4,50 @@
 
 use serde::Serialize;
 
+use super::question::{target_text, TargetObject};
 use super::verdict::{Outcome, Verdict};
 use crate::catalog::Origin;
+use crate::model::Org;
+
+/// The answer for one candidate target of a question asked without one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetVerdict {
+    /// The target, e.g. "management unit `EU Agents` (division `Support EU`)".
+    pub target: String,
+    /// The division that decides it (for a management unit, its own).
+    pub division: Option<String>,
+    /// The verdict there.
+    pub verdict: Verdict,
+    /// The 403 code there, if denied.
+    pub code: Option<String>,
+    /// Why, in a few words: the first check that did not allow it.
+    pub reason: String,
+}
+
+impl TargetVerdict {
+    pub(super) fn of(org: &Org, t: TargetObject, ex: &Explanation) -> Self {
+        let division = match t {
+            TargetObject::Division(d) => Some(d),
+            TargetObject::ManagementUnit(m) => org.mu_division(m),
+            TargetObject::BusinessUnit(b) => org.bu_division(b),
+        }
+        .and_then(|d| org.snapshot().divisions.get(d as usize))
+        .map(|d| d.name.clone());
+        let reason = ex
+            .steps
+            .iter()
+            .find(|s| matches!(s.status, Status::Fail | Status::Unknown))
+            .map_or_else(String::new, |s| format!("{}: {}", s.check, s.detail));
+        Self {
+            target: target_text(org, t),
+            division,
+            verdict: ex.verdict,
+            code: ex.code.clone(),
+            reason,
+        }
+    }
+}
 
 /// Which operation catalog answered the question, for the reader to judge how current it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -126,6 +168,13 @@ pub struct Explanation {
     /// Checks that could not be decided (`check: what is missing`), listed even beside a
     /// certain denial.
     pub unverified: Vec<String>,
+    /// For a question without a target: the answer for each candidate target.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<TargetVerdict>,
+    /// For a question without a target: the answer in one line, e.g. "denied for 1 of 3
+    /// management units: management unit `EU Agents` (division `Support EU`)".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headline: Option<String>,
     /// Assumptions taken where the facts are unconfirmed.
     pub assumptions: Vec<String>,
     /// The answer.
@@ -149,6 +198,9 @@ impl Explanation {
     pub fn verdict_line(&self) -> String {
         use std::fmt::Write as _;
         let mut out = self.verdict.as_str().to_uppercase();
+        if let Some(h) = &self.headline {
+            let _ = write!(out, " ({h})");
+        }
         if let Some(code) = &self.code {
             let _ = write!(out, ": 403 `{code}`");
             if !self.alternative_codes.is_empty() {

@@ -25,7 +25,9 @@ pub use compare::{
 };
 pub use decision::{subject_phrase, target_phrase, Awareness, Decision, Fix};
 pub use diff::{diff, DiffOptions, OrgDiff, RoleDiff, SubjectDiff};
-pub use explain::{explain, CatalogUsed, Explanation, PermissionCheck, Question, Status, Step};
+pub use explain::{
+    explain, CatalogUsed, Explanation, PermissionCheck, Question, Status, Step, TargetVerdict,
+};
 pub use policy::{policy_applies, policy_covers, policy_covers_any, policy_hits};
 pub use question::{resolve_subject, resolve_target, target_text, ExplainInputError, TargetObject};
 pub use reach::{can_reach, unit_targets};

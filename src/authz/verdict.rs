@@ -21,6 +21,8 @@ pub enum Verdict {
     MayBeDenied,
     /// Missing data or an unconfirmed fact decides the outcome.
     Unknown,
+    /// Asked without a target, the answer differs between the candidate targets.
+    DependsOnTarget,
 }
 
 impl Verdict {
@@ -32,6 +34,7 @@ impl Verdict {
             Self::Denied => "denied",
             Self::MayBeDenied => "may be denied",
             Self::Unknown => "unknown",
+            Self::DependsOnTarget => "depends on the target",
         }
     }
 }

@@ -215,5 +215,13 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
         (false, _) | (true, Verdict::Allowed) => Exit::Clean,
         (true, Verdict::Denied) => Exit::Findings,
         (true, Verdict::MayBeDenied | Verdict::Unknown) => Exit::Unknown,
+        // Denied somewhere is a denial; otherwise some target could not be decided.
+        (true, Verdict::DependsOnTarget) => {
+            if ex.targets.iter().any(|t| t.verdict == Verdict::Denied) {
+                Exit::Findings
+            } else {
+                Exit::Unknown
+            }
+        }
     })
 }

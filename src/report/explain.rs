@@ -38,6 +38,9 @@ pub fn render_explanation(
     }
     let _ = writeln!(out, "catalog: {}", ex.catalog.describe(now));
     out.push('\n');
+    if !ex.targets.is_empty() {
+        out.push_str("without a target (a grant in any division counts):\n");
+    }
     for (i, s) in ex.steps.iter().enumerate() {
         let _ = writeln!(
             out,
@@ -68,6 +71,27 @@ pub fn render_explanation(
             for p in &ex.policies {
                 let _ = writeln!(out, "   - {p}");
             }
+        }
+    }
+    if !ex.targets.is_empty() {
+        let _ = writeln!(out, "\nper target ({}):", ex.targets.len());
+        for t in &ex.targets {
+            let code = t
+                .code
+                .as_deref()
+                .map(|c| format!(" 403 `{c}`"))
+                .unwrap_or_default();
+            let why = if t.reason.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", t.reason)
+            };
+            let _ = writeln!(
+                out,
+                "  {:<8} {}{code}{why}",
+                t.verdict.as_str().to_uppercase(),
+                t.target
+            );
         }
     }
     out.push('\n');

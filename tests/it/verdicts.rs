@@ -236,3 +236,110 @@ fn exit_codes_say_allowed_denied_or_unknown() {
     );
     assert_eq!(code("prod-no-policies", "NA Agents"), Some(3));
 }
+
+/// Issue 11, item 5: asked without a target, an agent move is answered for every management
+/// unit, and the headline names the denied one and its division (it said ALLOWED before).
+#[test]
+fn a_question_without_a_target_is_answered_per_management_unit() {
+    let ex = ask(&org("prod"), "client:wfm-sync", MOVE, None);
+    assert_eq!(ex.verdict, Verdict::DependsOnTarget);
+    assert_eq!(ex.targets.len(), 2);
+    assert_eq!(
+        ex.headline.as_deref(),
+        Some("denied for 1 of 2 management units: management unit `EU Agents` (division `Support EU`)")
+    );
+    assert_eq!(ex.code.as_deref(), Some("missing.any.division.permissions"));
+    assert!(ex
+        .fix
+        .as_deref()
+        .unwrap()
+        .contains("in division `Support EU`"));
+    let denied: Vec<_> = ex
+        .targets
+        .iter()
+        .filter(|t| t.verdict == Verdict::Denied)
+        .collect();
+    assert_eq!(denied[0].division.as_deref(), Some("Support EU"));
+
+    let out = rolecall()
+        .args([
+            "explain",
+            "--exit-code",
+            "--as",
+            "client:wfm-sync",
+            "--op",
+            MOVE,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "denied for some target");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let filters = stable_filters();
+    insta::with_settings!({ filters => filters }, {
+        insta::assert_snapshot!("explain_no_target_human", text);
+    });
+    let out = rolecall()
+        .args([
+            "explain",
+            "--format",
+            "json",
+            "--as",
+            "client:wfm-sync",
+            "--op",
+            MOVE,
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let targets = v["explanation"]["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 2);
+    assert_eq!(v["explanation"]["verdict"], "depends-on-target");
+}
+
+/// Outside WFM, a division-aware call without a target is answered per division; when every
+/// division agrees, that is the verdict.
+#[test]
+fn a_question_without_a_target_is_answered_per_division() {
+    let build = |division: &str| {
+        Org::new(
+            OrgBuilder::new("t")
+                .division("Home")
+                .division("Support EU")
+                .role("Queue Viewer", &["routing:queue:view"])
+                .client(
+                    "reporter",
+                    "CLIENT-CREDENTIALS",
+                    &[("Queue Viewer", division)],
+                )
+                .catalog("routing:queue:view", true)
+                .operation(
+                    "GET",
+                    "/api/v2/routing/queues",
+                    "ANY",
+                    &["routing:queue:view"],
+                    &[],
+                )
+                .build(),
+        )
+    };
+    let ex = ask(
+        &build("Home"),
+        "client:reporter",
+        "GET /api/v2/routing/queues",
+        None,
+    );
+    assert_eq!(ex.verdict, Verdict::DependsOnTarget);
+    assert_eq!(
+        ex.headline.as_deref(),
+        Some("denied for 1 of 2 divisions: division `Support EU`")
+    );
+    let ex = ask(
+        &build("*"),
+        "client:reporter",
+        "GET /api/v2/routing/queues",
+        None,
+    );
+    assert_eq!(ex.verdict, Verdict::Allowed);
+    assert_eq!(ex.headline.as_deref(), Some("allowed for all 2 divisions"));
+    assert!(ex.code.is_none() && ex.fix.is_none());
+}
