@@ -286,8 +286,11 @@ fn smallest_fix(
             .get(r as usize)
             .map_or_else(String::new, |r| r.name.clone())
     };
+    // A role with admin-level wildcards is never the smallest fix: granting it widens access far
+    // past the one missing permission (a dedicated role does not).
+    let admin = |r: u32| !super::admin_wildcards(org, r, &super::ADMIN_DOMAINS).is_empty();
     // Cheapest: extend a role the subject already holds to the target.
-    if let Some(g) = held_elsewhere.first() {
+    if let Some(g) = held_elsewhere.iter().find(|g| !admin(g.grant.role)) {
         return Fix::GrantRole {
             role: role_name(g.grant.role),
             subject: subject_text,
@@ -298,7 +301,7 @@ fn smallest_fix(
     // Next: an existing role with the permission, preferring the narrowest.
     let narrowest = (0..snap.roles.len())
         .filter_map(|r| u32::try_from(r).ok())
-        .filter(|&r| role_grants(org, r, perm))
+        .filter(|&r| role_grants(org, r, perm) && !admin(r))
         .min_by_key(|&r| (org.role_patterns(r).len(), role_name(r)));
     if let Some(r) = narrowest {
         return Fix::GrantRole {

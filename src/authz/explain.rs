@@ -65,9 +65,10 @@ pub fn explain(
     let op = m.operation;
     let target = q.target.or_else(|| infer_target(org, &m.params));
     let mut ex = explain_at(org, op, q, target, used.clone());
+    // No target decides anything for a subject that cannot sign in.
     let candidates = match target {
-        Some(_) => Vec::new(),
-        None => candidate_targets(org, op, q.subject),
+        None if ex.verdict != Verdict::CannotAuthenticate => candidate_targets(org, op, q.subject),
+        _ => Vec::new(),
     };
     if candidates.is_empty() {
         if target.is_none() && op.permissions.is_some() {

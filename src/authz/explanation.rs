@@ -103,7 +103,7 @@ impl Status {
         match outcome {
             Outcome::Allowed => Self::Ok,
             Outcome::Skipped => Self::Skipped,
-            Outcome::Denied(_) => Self::Fail,
+            Outcome::Denied(_) | Outcome::NoToken(_) => Self::Fail,
             Outcome::MayBeDenied(_) | Outcome::Unknown(_) => Self::Unknown,
         }
     }

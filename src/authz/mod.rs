@@ -136,6 +136,31 @@ pub fn role_grants(org: &Org, role: u32, permission: &Permission<'_>) -> bool {
         .any(|p| p.matches(permission))
 }
 
+/// Why a subject cannot get a token, if it cannot: a disabled or inactive OAuth client (the
+/// platform invalidates or stops issuing its tokens), or an inactive or deleted user. Groups
+/// never sign in themselves. Rules that recommend granting something skip such subjects.
+#[must_use]
+pub fn sign_in_problem(org: &Org, subject: SubjectRef) -> Option<&'static str> {
+    let snap = org.snapshot();
+    match subject {
+        SubjectRef::Client(c) => match snap.oauth_clients.get(c as usize)?.state.as_str() {
+            "disabled" => {
+                Some("the client is disabled: its tokens are invalid and it gets no new ones")
+            }
+            "inactive" => {
+                Some("the client is inactive: it gets no new tokens and is due for deletion")
+            }
+            _ => None,
+        },
+        SubjectRef::User(u) => match snap.users.get(u as usize)?.state.as_str() {
+            "inactive" => Some("the user is inactive and cannot sign in"),
+            "deleted" => Some("the user is deleted and cannot sign in"),
+            _ => None,
+        },
+        SubjectRef::Group(_) => None,
+    }
+}
+
 /// Permission domains whose full wildcard (`domain:*:*`) is admin-level: whoever holds one can
 /// change roles and grants, users, or OAuth clients, and so give itself anything.
 pub const ADMIN_DOMAINS: [&str; 3] = ["authorization", "directory", "oauth"];

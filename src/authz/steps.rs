@@ -10,7 +10,7 @@ use super::policy::{policy_applies, policy_covers_any};
 use super::question::{target_text, TargetObject};
 use super::reach::unit_targets;
 use super::verdict::{Denial, Outcome};
-use super::{awareness, why, Awareness, Target};
+use super::{awareness, sign_in_problem, why, Awareness, Target};
 use crate::model::{Coverage, Operation, Org, SubjectRef};
 
 const AGENT_MOVE: &str = "/api/v2/workforcemanagement/agents";
@@ -33,7 +33,8 @@ pub(super) struct Ctx<'a> {
 type Check = fn(&Ctx<'_>, &mut Explanation) -> Option<(String, Outcome)>;
 
 /// The checks, in the order the platform is assumed to make them.
-pub(super) const CHECKS: [(&str, Check); 5] = [
+pub(super) const CHECKS: [(&str, Check); 6] = [
+    ("token", token),
     ("scope", scope),
     ("permissions", permissions),
     ("agents", agents),
@@ -81,6 +82,22 @@ fn list(items: &[String]) -> String {
 /// A scope `x` also grants `x:readonly`.
 fn scope_covers(have: &str, need: &str) -> bool {
     have == need || need.strip_suffix(":readonly") == Some(have)
+}
+
+/// Step 0, token: a disabled or inactive client, or an inactive or deleted user, cannot get a
+/// token, so no permission is ever checked. Said only when it decides.
+fn token(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)> {
+    let why = sign_in_problem(ctx.org, ctx.subject)?;
+    if matches!(ctx.subject, SubjectRef::User(_)) {
+        ex.assumptions.push(
+            "rolecall assumes an inactive or deleted user cannot sign in, so no permission of theirs is ever checked"
+                .to_owned(),
+        );
+    }
+    Some((
+        format!("{why}; the call fails at sign-in (or with 401 `bad.credentials`), not with 403"),
+        Outcome::NoToken(why.to_owned()),
+    ))
 }
 
 /// Step 1, scope: only user-context clients are limited by scopes.

@@ -2,7 +2,9 @@
 //! function that combines the checks into a verdict ([`combine`]). `explain`, rules
 //! (`subject.explain`) and ACC001 all reach their verdict here.
 //!
-//! The rule: a certain denial wins, whatever else is unknown (a DENY policy nobody could read can
+//! The rule: a subject that cannot get a token never reaches authorization, so that decides
+//! first (the platform answers it at sign-in, not with a 403); then a certain denial wins,
+//! whatever else is unknown (a DENY policy nobody could read can
 //! only add to a denial), and the unknowns are still listed as "also unverified"; otherwise a
 //! check that may deny makes the call "may be denied", and any other unknown makes it
 //! "unknown"; the call is allowed only when every check allowed it (or did not apply).
@@ -23,6 +25,9 @@ pub enum Verdict {
     Unknown,
     /// Asked without a target, the answer differs between the candidate targets.
     DependsOnTarget,
+    /// The subject cannot get a token at all (a disabled or inactive client, an inactive or
+    /// deleted user): the call never reaches the permission checks.
+    CannotAuthenticate,
 }
 
 impl Verdict {
@@ -35,6 +40,7 @@ impl Verdict {
             Self::MayBeDenied => "may be denied",
             Self::Unknown => "unknown",
             Self::DependsOnTarget => "depends on the target",
+            Self::CannotAuthenticate => "cannot get a token",
         }
     }
 }
@@ -66,6 +72,8 @@ pub enum Outcome {
     MayBeDenied(Denial),
     /// The check could not be decided; the text says what is missing.
     Unknown(String),
+    /// The subject cannot get a token; the text says why.
+    NoToken(String),
 }
 
 /// The combined answer of a sequence of checks.
@@ -79,11 +87,12 @@ pub struct Combined {
     pub unverified: Vec<String>,
 }
 
-/// Combine checks, given in the platform's order as `(check name, outcome)`: the first certain
-/// denial wins; else the first "may deny"; else any unknown makes the verdict unknown; else
-/// allowed.
+/// Combine checks, given in the platform's order as `(check name, outcome)`: a subject without a
+/// token decides first; then the first certain denial wins; else the first "may deny"; else any
+/// unknown makes the verdict unknown; else allowed.
 #[must_use]
 pub fn combine<'a>(checks: impl IntoIterator<Item = (&'a str, &'a Outcome)>) -> Combined {
+    let mut no_token = false;
     let mut denied: Option<&Denial> = None;
     let mut may: Option<&Denial> = None;
     let mut unverified = Vec::new();
@@ -98,7 +107,16 @@ pub fn combine<'a>(checks: impl IntoIterator<Item = (&'a str, &'a Outcome)>) -> 
                 unverified.push(format!("{name}: may deny (`{}`)", d.code));
             }
             Outcome::Unknown(why) => unverified.push(format!("{name}: {why}")),
+            Outcome::NoToken(_) => no_token = true,
         }
+    }
+    if no_token {
+        // No 403 is predicted and no fix offered: no grant would make the call work.
+        return Combined {
+            verdict: Verdict::CannotAuthenticate,
+            denial: None,
+            unverified,
+        };
     }
     let (verdict, denial) = match (denied, may) {
         (Some(d), _) => (Verdict::Denied, Some(d.clone())),
@@ -132,10 +150,11 @@ mod tests {
             Outcome::Denied(denial("missing.permissions")),
             Outcome::MayBeDenied(denial("authz.policy.denied")),
             Outcome::Unknown("not read".into()),
+            Outcome::NoToken("disabled".into()),
         ]
     }
 
-    /// All sequences of three checks over every kind (125 cases): the algebra's laws hold for each.
+    /// All sequences of three checks over every kind (216 cases): the algebra's laws hold for each.
     #[test]
     fn the_laws_hold_for_every_combination() {
         let k = kinds();
@@ -148,6 +167,13 @@ mod tests {
                     let denied = any(|o| matches!(o, Outcome::Denied(_)));
                     let may = any(|o| matches!(o, Outcome::MayBeDenied(_)));
                     let unknown = any(|o| matches!(o, Outcome::Unknown(_)));
+                    let no_token = any(|o| matches!(o, Outcome::NoToken(_)));
+                    if no_token {
+                        // No token: never a 403, never a fix.
+                        assert_eq!(r.verdict, Verdict::CannotAuthenticate);
+                        assert!(r.denial.is_none());
+                        continue;
+                    }
                     // Never allowed when any check denied, may deny or is unknown.
                     assert_eq!(r.verdict == Verdict::Allowed, !(denied || may || unknown));
                     // A certain denial wins over every unknown.

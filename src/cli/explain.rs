@@ -213,7 +213,8 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
     }
     Ok(match (args.exit_code, ex.verdict) {
         (false, _) | (true, Verdict::Allowed) => Exit::Clean,
-        (true, Verdict::Denied) => Exit::Findings,
+        // A subject that cannot sign in fails the call as surely as a 403 does.
+        (true, Verdict::Denied | Verdict::CannotAuthenticate) => Exit::Findings,
         (true, Verdict::MayBeDenied | Verdict::Unknown) => Exit::Unknown,
         // Denied somewhere is a denial; otherwise some target could not be decided.
         (true, Verdict::DependsOnTarget) => {

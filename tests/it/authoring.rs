@@ -259,5 +259,10 @@ fn an_edited_copy_of_a_builtin_rule_is_tested_as_edited() {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("EDITED fix"), "{stdout}");
-    assert!(stdout.contains(" passed, 1 failed"), "{stdout}");
+    assert!(
+        stdout.contains("FAIL  ")
+            && stdout.contains("::test_reports_a_home_only_client_with_the_unit_and_fix"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(" passed, 0 failed"), "{stdout}");
 }

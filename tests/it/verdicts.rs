@@ -343,3 +343,42 @@ fn a_question_without_a_target_is_answered_per_division() {
     assert_eq!(ex.headline.as_deref(), Some("allowed for all 2 divisions"));
     assert!(ex.code.is_none() && ex.fix.is_none());
 }
+
+/// Issue 11, item 4: a client that cannot get a token gets that verdict: no 403 prediction and
+/// no fix that widens its access.
+#[test]
+fn a_client_that_cannot_sign_in_gets_no_403_and_no_fix() {
+    let org = org("prod");
+    for op in [MOVE, "GET /api/v2/users"] {
+        let ex = ask(&org, "client:old-etl", op, None);
+        assert_eq!(ex.verdict, Verdict::CannotAuthenticate, "{op}");
+        assert!(
+            ex.code.is_none() && ex.fix.is_none(),
+            "{op}: {:?} {:?}",
+            ex.code,
+            ex.fix
+        );
+        assert!(ex.targets.is_empty());
+        assert_eq!(ex.steps[0].check, "token");
+        assert!(
+            ex.steps[0].detail.contains("not with 403"),
+            "{}",
+            ex.steps[0].detail
+        );
+    }
+    let out = rolecall()
+        .args([
+            "explain",
+            "--exit-code",
+            "--as",
+            "client:old-etl",
+            "--op",
+            MOVE,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("verdict: CANNOT GET A TOKEN"), "{text}");
+    assert!(!text.contains("fix:"), "{text}");
+}

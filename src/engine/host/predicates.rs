@@ -1,6 +1,7 @@
 //! Authorization predicates for rules, the same functions `explain` uses: whom a policy applies
 //! to and what it covers (`policy.applies_to(s)`, `policy.covers(perm)`, `policy.hits(s)`),
-//! whether a subject reaches a WFM unit (`subject.can_reach(perm, unit)`), and which admin-level
+//! whether a subject reaches a WFM unit (`subject.can_reach(perm, unit)`) and can get a token at
+//! all (`subject.can_sign_in`), and which admin-level
 //! wildcards a role holds (`role.admin_wildcards()`). Rules call these instead of re-deriving
 //! the semantics, so a rule and `explain` cannot drift apart.
 
@@ -77,6 +78,9 @@ fn register_reach<S: Subject, U: Reachable>(engine: &mut Engine) {
 }
 
 fn register_reach_all<S: Subject>(engine: &mut Engine) {
+    engine.register_get("can_sign_in", |s: &mut S| {
+        authz::sign_in_problem(s.org(), s.subject()).is_none()
+    });
     register_reach::<S, ManagementUnitH>(engine);
     register_reach::<S, BusinessUnitH>(engine);
     register_reach::<S, DivisionH>(engine);
