@@ -579,6 +579,7 @@ fn child_check(path: &Path) {
         source_path: None,
         fail_on: None,
         now: std::time::SystemTime::now(),
+        allow_unknown: false,
     };
     write_json(&report, &ctx, std::io::sink()).expect("json");
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

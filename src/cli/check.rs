@@ -54,6 +54,10 @@ pub struct CheckArgs {
     /// An earlier JSON report: only findings it lacks are new, and only new findings fail.
     #[arg(long, value_name = "FILE")]
     baseline_findings: Option<PathBuf>,
+    /// Findings a rule could not decide (missing data) do not fail the run. Without it an audit
+    /// gate fails closed: an unknown counts at its rule's severity.
+    #[arg(long)]
+    allow_unknown: bool,
     /// Show per-rule timings and what rules printed.
     #[arg(short, long)]
     verbose: bool,
@@ -62,6 +66,7 @@ pub struct CheckArgs {
 pub fn run(args: CheckArgs) -> miette::Result<Exit> {
     let settings = settings(&Overrides {
         fail_on: args.fail_on.clone(),
+        allow_unknown: args.allow_unknown,
         baseline_findings: args.baseline_findings.clone(),
         ..args.rule_set.overrides()
     })?;
@@ -86,6 +91,7 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
         source_path: path,
         fail_on,
         now: SystemTime::now(),
+        allow_unknown: settings.allow_unknown,
     };
     let text = match args.format {
         Format::Human => {
@@ -117,7 +123,7 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
         }
         None => emit(&text)?,
     }
-    let summary = Summary::of(&report, fail_on);
+    let summary = Summary::of(&report, &ctx);
     Ok(if summary.errors > 0 {
         Exit::Error
     } else if summary.failing > 0 {

@@ -47,6 +47,7 @@ fn render(session: &Session, delta: &Delta, view: &View<'_>) -> String {
         source_kind: view.source_kind.to_owned(),
         source_path: view.source_path.clone(),
         fail_on: session.settings().fail_on,
+        allow_unknown: session.settings().allow_unknown,
         now: SystemTime::now(),
     };
     out.push_str(&format!(

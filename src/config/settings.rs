@@ -63,6 +63,8 @@ pub struct Overrides {
     pub max_memory_mib: Option<u64>,
     /// `--baseline-findings FILE`.
     pub baseline_findings: Option<PathBuf>,
+    /// `--allow-unknown`: findings a rule could not decide do not fail the run.
+    pub allow_unknown: bool,
     /// Rules from the rule directories replace built-in rules with the same id instead of being
     /// refused as duplicates (`rolecall test DIR`, where DIR holds edited copies of built-ins).
     pub replace_builtin: bool,
@@ -112,6 +114,8 @@ pub struct Settings {
     pub limits: Limits,
     /// Fail at or above this severity; `None` never fails.
     pub fail_on: Option<Severity>,
+    /// Whether findings a rule could not decide may pass the gate.
+    pub allow_unknown: bool,
     /// Waivers and the findings baseline.
     pub finish: Finish,
     /// Notes for the person at the terminal (which config was used).
@@ -203,6 +207,7 @@ impl Settings {
                 ..Limits::default()
             },
             fail_on,
+            allow_unknown: o.allow_unknown,
             finish: Finish {
                 waivers: config.waivers.clone(),
                 baseline,

@@ -40,6 +40,31 @@ pub struct Finding {
     /// With `--baseline-findings`: whether the baseline lacked it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new: Option<bool>,
+    /// `unknown` when the rule could not decide (missing data, an unconfirmed fact); absent for
+    /// a problem found.
+    #[serde(skip_serializing_if = "FindingStatus::is_found")]
+    pub status: FindingStatus,
+}
+
+/// Whether a finding is a problem found or a question the rule could not decide. An unknown
+/// finding keeps its rule's severity and fails `--fail-on` like any other (an audit gate fails
+/// closed) unless unknowns are allowed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingStatus {
+    /// A problem the rule found.
+    #[default]
+    Found,
+    /// The rule could not decide.
+    Unknown,
+}
+
+impl FindingStatus {
+    /// Whether this is a found problem (the default, not written out).
+    #[must_use]
+    pub fn is_found(&self) -> bool {
+        *self == Self::Found
+    }
 }
 
 impl Finding {
@@ -69,5 +94,11 @@ impl Finding {
     #[must_use]
     pub fn counts(&self) -> bool {
         self.waiver.as_ref().is_none_or(|w| w.expired) && self.new != Some(false)
+    }
+
+    /// Whether the rule could not decide this one.
+    #[must_use]
+    pub fn is_unknown(&self) -> bool {
+        self.status == FindingStatus::Unknown
     }
 }

@@ -53,7 +53,7 @@ use thiserror::Error;
 pub use builtin::BUILTIN_RULES;
 pub use err::{RuleError, RuleErrorKind, RuleLoadErrors};
 pub use files::{files_of, rhai_files, RhaiFile};
-pub use finding::{Finding, ObjectKey};
+pub use finding::{Finding, FindingStatus, ObjectKey};
 pub use finish::{today, valid_date, Baseline, Finish, Waiver, WaiverMark, CHECK_FORMAT};
 pub use host::glob_match;
 pub use meta::{RuleMeta, Severity, REQUIRED_SECTIONS};
@@ -422,7 +422,10 @@ impl RuleEngine {
             outcomes.push(RuleOutcome {
                 findings: vec![Finding {
                     rule_id: job.meta.id.clone(),
-                    severity: Severity::Info,
+                    // The rule's own severity: an audit gate must fail closed on what it
+                    // could not check.
+                    severity: job.meta.severity,
+                    status: FindingStatus::Unknown,
                     subject: ObjectKey {
                         kind: "org",
                         id: o.id.clone(),

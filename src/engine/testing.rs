@@ -182,6 +182,7 @@ fn register_fixture(engine: &mut Engine) {
         b.policy_condition(value)
     });
     chain!(engine, "policy_inactive", |b| b.policy_inactive());
+    chain!(engine, "default_role", |b| b.default_role());
     chain!(engine, "settings", |b, mfa: bool, ip_allowlist: Array| {
         let s = strs(&ip_allowlist);
         b.settings(mfa, &s.iter().map(String::as_str).collect::<Vec<_>>())

@@ -121,6 +121,15 @@ impl OrgBuilder {
         self
     }
 
+    /// Mark the last role added as the org's default role (the one every user holds).
+    #[must_use]
+    pub fn default_role(mut self) -> Self {
+        if let Some(r) = self.snap.roles.last_mut() {
+            r.default = true;
+        }
+        self
+    }
+
     /// Add a user (`state` is `active`, `inactive` or `deleted`) in the home division.
     #[must_use]
     pub fn user(mut self, name: &str, email: &str, state: &str) -> Self {

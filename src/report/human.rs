@@ -66,6 +66,9 @@ pub fn render_human(report: &CheckReport, ctx: &ReportContext<'_>, opts: HumanOp
         out.push('\n');
         for f in &o.findings {
             let mut tags = String::new();
+            if f.is_unknown() {
+                tags.push_str(&paint(c, "1;33", "[unknown] "));
+            }
             if f.new == Some(true) {
                 tags.push_str(&paint(c, "1", "[new] "));
             }
@@ -192,7 +195,7 @@ fn render_error(out: &mut String, e: &RuleError, c: bool) {
 /// `14 findings (1 critical, …) from 12 rules in 3.2 ms · 0 errors · source …`.
 #[must_use]
 pub fn summary_line(report: &CheckReport, ctx: &ReportContext<'_>) -> String {
-    let s = Summary::of(report, ctx.fail_on);
+    let s = Summary::of(report, ctx);
     let parts: Vec<String> = Severity::ALL
         .iter()
         .zip(s.by_severity)
@@ -206,6 +209,9 @@ pub fn summary_line(report: &CheckReport, ctx: &ReportContext<'_>) -> String {
     );
     if !parts.is_empty() {
         let _ = write!(line, " ({})", parts.join(", "));
+    }
+    if s.unknown > 0 {
+        let _ = write!(line, ", {} unknown", s.unknown);
     }
     if s.waived > 0 {
         let _ = write!(line, ", {} waived", s.waived);

@@ -53,6 +53,7 @@ struct JsonSummary {
     waived: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     new: Option<usize>,
+    unknown: usize,
     elapsed_ms: f64,
 }
 
@@ -87,7 +88,7 @@ pub fn write_json(
     ctx: &ReportContext<'_>,
     out: impl Write,
 ) -> std::io::Result<()> {
-    let s = Summary::of(report, ctx.fail_on);
+    let s = Summary::of(report, ctx);
     let snap = ctx.org.snapshot();
     let doc = JsonReport {
         format: JSON_FORMAT,
@@ -112,6 +113,7 @@ pub fn write_json(
             failing: s.failing,
             waived: s.waived,
             new: s.new,
+            unknown: s.unknown,
             elapsed_ms: report.elapsed.as_secs_f64() * 1000.0,
         },
         rules: report

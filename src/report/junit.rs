@@ -29,7 +29,7 @@ pub fn render_junit(report: &CheckReport, ctx: &ReportContext<'_>) -> String {
     let failures: usize = report
         .outcomes
         .iter()
-        .map(|o| o.findings.iter().filter(|f| f.counts()).count())
+        .map(|o| o.findings.iter().filter(|f| ctx.counts(f)).count())
         .sum();
     let errors = report.errors().count();
     let secs = report.elapsed.as_secs_f64();
@@ -55,7 +55,7 @@ pub fn render_junit(report: &CheckReport, ctx: &ReportContext<'_>) -> String {
             o.elapsed.as_secs_f64()
         );
         let mut body = String::new();
-        for f in o.findings.iter().filter(|f| f.counts()) {
+        for f in o.findings.iter().filter(|f| ctx.counts(f)) {
             let mut detail = format!("{} `{}`: {}", f.subject.kind, f.subject.name, f.message);
             if let Some(fix) = &f.fix {
                 let _ = write!(detail, "\nfix: {fix}");
@@ -70,7 +70,11 @@ pub fn render_junit(report: &CheckReport, ctx: &ReportContext<'_>) -> String {
                     "{} `{}`: {}",
                     f.subject.kind, f.subject.name, f.message
                 )),
-                f.severity,
+                if f.is_unknown() {
+                    format!("{} unknown", f.severity)
+                } else {
+                    f.severity.to_string()
+                },
                 esc(&detail)
             );
         }
@@ -87,12 +91,14 @@ pub fn render_junit(report: &CheckReport, ctx: &ReportContext<'_>) -> String {
         let waived: Vec<String> = o
             .findings
             .iter()
-            .filter(|f| !f.counts())
+            .filter(|f| !ctx.counts(f))
             .map(|f| {
                 format!(
                     "not counted ({}): {} `{}`: {}",
                     if f.new == Some(false) {
                         "in baseline"
+                    } else if f.counts() {
+                        "unknown, allowed"
                     } else {
                         "waived"
                     },

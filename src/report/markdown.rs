@@ -15,7 +15,7 @@ fn cell(s: &str) -> String {
 /// Render the report as Markdown.
 #[must_use]
 pub fn render_markdown(report: &CheckReport, ctx: &ReportContext<'_>) -> String {
-    let s = Summary::of(report, ctx.fail_on);
+    let s = Summary::of(report, ctx);
     let counts: Vec<String> = Severity::ALL
         .iter()
         .zip(s.by_severity)
@@ -43,6 +43,9 @@ pub fn render_markdown(report: &CheckReport, ctx: &ReportContext<'_>) -> String 
         out.push_str("| severity | rule | subject | finding | fix |\n|---|---|---|---|---|\n");
         for f in findings.iter().take(MAX_ROWS) {
             let mut sev = f.severity.to_string();
+            if f.is_unknown() {
+                sev.push_str(" · unknown");
+            }
             if f.new == Some(true) {
                 sev.push_str(" · new");
             }

@@ -37,9 +37,18 @@ pub struct ReportContext<'a> {
     pub fail_on: Option<Severity>,
     /// "Now", for the snapshot's age (a parameter so tests are reproducible).
     pub now: SystemTime,
+    /// `--allow-unknown`: findings a rule could not decide do not fail the run.
+    pub allow_unknown: bool,
 }
 
 impl ReportContext<'_> {
+    /// Whether a finding counts against the gate: not waived, new with a baseline, and not an
+    /// unknown one when unknowns are allowed.
+    #[must_use]
+    pub fn counts(&self, f: &crate::engine::Finding) -> bool {
+        f.counts() && !(self.allow_unknown && f.is_unknown())
+    }
+
     /// How old the snapshot is, if it records when it was fetched.
     #[must_use]
     pub fn age(&self) -> Option<Duration> {
@@ -66,12 +75,15 @@ pub struct Summary {
     pub waived: usize,
     /// With a findings baseline: findings it lacked.
     pub new: Option<usize>,
+    /// Findings a rule could not decide (included in `findings`).
+    pub unknown: usize,
 }
 
 impl Summary {
-    /// Count a report against a threshold.
+    /// Count a report against the context's threshold.
     #[must_use]
-    pub fn of(report: &CheckReport, fail_on: Option<Severity>) -> Self {
+    pub fn of(report: &CheckReport, ctx: &ReportContext<'_>) -> Self {
+        let fail_on = ctx.fail_on;
         let mut s = Self {
             rules: report.outcomes.len(),
             errors: report.errors().count(),
@@ -88,7 +100,8 @@ impl Summary {
             if let Some(new) = f.new {
                 *s.new.get_or_insert(0) += usize::from(new);
             }
-            if f.counts() && fail_on.is_some_and(|t| f.severity >= t) {
+            s.unknown += usize::from(f.is_unknown());
+            if ctx.counts(f) && fail_on.is_some_and(|t| f.severity >= t) {
                 s.failing += 1;
             }
         }

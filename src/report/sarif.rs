@@ -131,6 +131,11 @@ pub fn render_sarif(report: &CheckReport, ctx: &ReportContext<'_>) -> Value {
             if let Some(new) = f.new {
                 result["baselineState"] = json!(if new { "new" } else { "unchanged" });
             }
+            if f.is_unknown() {
+                // SARIF's "review": a person must look; the rule could not decide.
+                result["kind"] = json!("review");
+                result["properties"]["status"] = json!("unknown");
+            }
             results.push(result);
         }
     }

@@ -382,3 +382,69 @@ fn a_client_that_cannot_sign_in_gets_no_403_and_no_fix() {
     assert!(text.contains("verdict: CANNOT GET A TOKEN"), "{text}");
     assert!(!text.contains("fix:"), "{text}");
 }
+
+/// Issue 11, item 7: a rule blinded by a coverage gap reports "unknown" at its own severity
+/// (not info), is shown and counted as unknown in every format, and fails `--fail-on` at that
+/// severity unless `--allow-unknown` is given: the gate fails closed.
+#[test]
+fn unknown_findings_keep_their_severity_and_fail_closed() {
+    let mut snap = rolecall::model::sample().unwrap();
+    snap.coverage.push(rolecall::model::Coverage {
+        endpoint: "GET /api/v2/organizations/authentication/settings".into(),
+        dataset: "authSettings".into(),
+        status: "gap".into(),
+        http_status: Some(403),
+        error_code: Some("missing.permissions".into()),
+        permission: Some("directory:organization:admin".into()),
+        ..rolecall::model::Coverage::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("gap.json");
+    rolecall::model::save_snapshot(&snap, &file).unwrap();
+    let check = |extra: &[&str]| {
+        rolecall()
+            .args(["check", "--no-config", "--select", "NET002", "--snapshot"])
+            .arg(&file)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = check(&["--format", "json", "--fail-on", "high"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an unknown high finding fails --fail-on high"
+    );
+    let f = &v["findings"][0];
+    assert_eq!(
+        (f["severity"].as_str(), f["status"].as_str()),
+        (Some("high"), Some("unknown"))
+    );
+    assert_eq!(v["summary"]["unknown"], 1);
+    let out = check(&["--fail-on", "high", "--allow-unknown"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let human = String::from_utf8_lossy(&check(&[]).stdout).into_owned();
+    assert!(
+        human.contains("NET002 required-cidr-not-allowlisted [high]"),
+        "{human}"
+    );
+    assert!(human.contains("[unknown] org"), "{human}");
+    assert!(human.contains("1 unknown"), "{human}");
+    let sarif: serde_json::Value =
+        serde_json::from_slice(&check(&["--format", "sarif"]).stdout).unwrap();
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!(
+        (result["kind"].as_str(), result["level"].as_str()),
+        (Some("review"), Some("error"))
+    );
+    let junit = String::from_utf8_lossy(&check(&["--format", "junit"]).stdout).into_owned();
+    assert!(junit.contains("type=\"high unknown\""), "{junit}");
+    let md = String::from_utf8_lossy(&check(&["--format", "markdown"]).stdout).into_owned();
+    assert!(md.contains("| high · unknown | NET002 |"), "{md}");
+}

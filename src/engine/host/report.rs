@@ -174,4 +174,9 @@ pub(crate) fn register(engine: &mut Engine) {
         f.update(|x| x.evidence.extend(evidence_text(&value)));
         f.clone()
     });
+    // The rule could not decide this one: shown and counted as unknown, at the rule's severity.
+    engine.register_fn("unknown", |f: &mut FindingRef| {
+        f.update(|x| x.status = crate::engine::FindingStatus::Unknown);
+        f.clone()
+    });
 }
