@@ -52,7 +52,54 @@ pub struct BodyCheck {
     pub context_id: Option<String>,
 }
 
+/// Most text of an error body searched for object ids: bodies are small; a hostile one is not
+/// searched further.
+const MAX_BODY_TEXT: usize = 64 << 10;
+
+/// The body's words: `message`, `messageWithParams`, `entityId` and every `messageParams` value.
+fn body_texts(body: &serde_json::Value) -> String {
+    let mut out = String::new();
+    for k in ["message", "messageWithParams", "entityId"] {
+        if let Some(t) = body.get(k).and_then(|v| v.as_str()) {
+            out.push_str(t);
+            out.push('\n');
+        }
+    }
+    if let Some(p) = body.get("messageParams").and_then(|p| p.as_object()) {
+        for v in p.values().filter_map(|v| v.as_str()) {
+            out.push_str(v);
+            out.push('\n');
+        }
+    }
+    let mut end = out.len().min(MAX_BODY_TEXT);
+    while !out.is_char_boundary(end) {
+        end -= 1;
+    }
+    out.truncate(end);
+    out
+}
+
+/// Why the explanation denies, in one line: the failing permission's reason, else the first
+/// check that did not allow the call.
+fn denial_reason(ex: &Explanation) -> Option<String> {
+    ex.permissions
+        .iter()
+        .find(|p| p.status != super::explanation::Status::Ok)
+        .map(|p| p.reason.clone())
+        .or_else(|| {
+            ex.steps
+                .iter()
+                .find(|s| s.status == super::explanation::Status::Fail)
+                .map(|s| format!("{}: {}", s.check, s.detail))
+        })
+}
+
 /// Compare a 403 error body (`{code, message, messageParams, contextId}`) with an explanation.
+///
+/// The body's `code` and any division or WFM unit ids in its words pick what it speaks to: for
+/// a question asked without a target, the candidate target whose answer has that code (and, when
+/// the body names one, that division or unit). It "matches" when some reading of the snapshot
+/// predicts it; only when none does is the snapshot called possibly stale.
 #[must_use]
 pub fn check_error_body(org: &Org, ex: &Explanation, body: &serde_json::Value) -> BodyCheck {
     let code = body
@@ -60,37 +107,88 @@ pub fn check_error_body(org: &Org, ex: &Explanation, body: &serde_json::Value) -
         .and_then(|c| c.as_str())
         .unwrap_or_default()
         .to_owned();
-    let agrees = ex.code.as_deref() == Some(code.as_str()) || ex.alternative_codes.contains(&code);
+    let text = body_texts(body);
+    let snap = org.snapshot();
+    let divisions: Vec<&str> = snap
+        .divisions
+        .iter()
+        .filter(|d| !d.id.is_empty() && text.contains(d.id.as_str()))
+        .map(|d| d.name.as_str())
+        .collect();
+    let units: Vec<String> = (0..snap.management_units.len())
+        .filter(|&i| {
+            let id = &snap.management_units[i].id;
+            !id.is_empty() && text.contains(id.as_str())
+        })
+        .filter_map(|i| u32::try_from(i).ok())
+        .map(|i| target_text(org, TargetObject::ManagementUnit(i)))
+        .collect();
     let mut notes = Vec::new();
     let params = body.get("messageParams").and_then(|p| p.as_object());
-    let param = |k: &str| {
-        params
-            .and_then(|p| p.get(k))
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
-    };
-    if let Some(perms) = param("permissions") {
+    if let Some(perms) = params
+        .and_then(|p| p.get("permissions"))
+        .and_then(|v| v.as_str())
+    {
         notes.push(format!("the API names permission(s) `{perms}`"));
     }
-    if let Some(divs) = param("divisions") {
-        let named: Vec<String> = divs
-            .split(',')
-            .map(str::trim)
-            .filter(|d| !d.is_empty())
-            .map(|d| match org.division(d) {
-                Some(i) => format!("`{}`", org.scope_name(Scope::Division(i))),
-                None => format!("`{d}` (not in the snapshot)"),
-            })
-            .collect();
+    if !divisions.is_empty() {
+        let named: Vec<String> = divisions.iter().map(|d| format!("`{d}`")).collect();
         notes.push(format!("the API checked division(s) {}", named.join(", ")));
-        if agrees
+    }
+    let unknown_divisions: Vec<String> = params
+        .and_then(|p| p.get("divisions"))
+        .and_then(|v| v.as_str())
+        .into_iter()
+        .flat_map(|d| d.split(','))
+        .map(str::trim)
+        .filter(|d| !d.is_empty() && org.division(d).is_none())
+        .map(|d| format!("`{d}`"))
+        .collect();
+    if !unknown_divisions.is_empty() {
+        notes.push(format!(
+            "division(s) {} are not in the snapshot",
+            unknown_divisions.join(", ")
+        ));
+    }
+    let own = ex.code.as_deref() == Some(code.as_str()) || ex.alternative_codes.contains(&code);
+    // A question without a target: the candidate the body speaks to.
+    let target = ex.targets.iter().find(|t| {
+        t.code.as_deref() == Some(code.as_str())
+            && ((divisions.is_empty() && units.is_empty())
+                || units.contains(&t.target)
+                || t.division
+                    .as_deref()
+                    .is_some_and(|d| divisions.contains(&d)))
+    });
+    let agrees = match (&ex.targets.is_empty(), target) {
+        (true, _) => own,
+        (false, Some(_)) => true,
+        (false, None) => false,
+    };
+    if agrees {
+        match target {
+            Some(t) => notes.push(format!(
+                "the 403 matches the answer for {}: {}",
+                t.target, t.reason
+            )),
+            None => {
+                if let Some(r) = denial_reason(ex) {
+                    notes.push(format!("the 403 matches: {r}"));
+                }
+            }
+        }
+        if ex.targets.is_empty()
+            && !divisions.is_empty()
             && !ex.division_ids.is_empty()
-            && !ex.division_ids.iter().any(|d| divs.contains(d.as_str()))
+            && !ex.division_ids.iter().any(|id| {
+                snap.divisions
+                    .iter()
+                    .any(|d| &d.id == id && divisions.contains(&d.name.as_str()))
+            })
         {
             notes.push("the divisions differ from the target's: the call may act on another object than the one given".to_owned());
         }
-    }
-    if !agrees {
+    } else {
         let predicted = ex
             .code
             .as_deref()
@@ -99,7 +197,7 @@ pub fn check_error_body(org: &Org, ex: &Explanation, body: &serde_json::Value) -
         let hint = match code.as_str() {
             "authz.policy.denied" => "an access policy denies it that the snapshot lacks or could not read; the message lists the policy ids",
             "app.not.authorized.for.scope" => "the app's scopes differ from the snapshot's, or the token came from another client",
-            c if c.starts_with("missing.") => "the grants differ from the snapshot's: it may be stale, or a role change is less than five minutes old",
+            c if c.starts_with("missing.") => "no reading of the snapshot explains it: the grants differ from the snapshot's (it may be stale, or a role change is less than five minutes old)",
             "wfm.permission.failure" => "the WFM service checked a business or management unit the snapshot does not place in the divisions assumed",
             _ => "the API may check something rolecall does not model for this operation",
         };

@@ -448,3 +448,64 @@ fn unknown_findings_keep_their_severity_and_fail_closed() {
     let md = String::from_utf8_lossy(&check(&["--format", "markdown"]).stdout).into_owned();
     assert!(md.contains("| high · unknown | NET002 |"), "{md}");
 }
+
+/// Issue 11, item 6: the real 403 body for a move asked without a target matches the answer for
+/// the unit in the division it names (it was called a contradiction, the snapshot stale).
+#[test]
+fn an_error_body_picks_the_target_it_speaks_to() {
+    let org = org("prod");
+    let eu = org
+        .snapshot()
+        .divisions
+        .iter()
+        .find(|d| d.name == "Support EU")
+        .unwrap()
+        .id
+        .clone();
+    let body = serde_json::json!({
+        "code": "missing.any.division.permissions", "status": 403,
+        "message": format!("Unable to perform the requested action. You must have at least one of the following permissions assigned: wfm:agent:edit in at least one of the following division(s): {eu}"),
+        "messageParams": {}, "contextId": "ctx-9"
+    });
+    let ex = ask(&org, "client:wfm-sync", MOVE, None);
+    let b = rolecall::authz::check_error_body(&org, &ex, &body);
+    assert!(b.agrees, "{:?}", b.notes);
+    assert!(
+        b.notes.iter().any(|n| n.starts_with(
+            "the 403 matches the answer for management unit `EU Agents` (division `Support EU`)"
+        )),
+        "{:?}",
+        b.notes
+    );
+    assert!(
+        !b.notes.iter().any(|n| n.contains("stale")),
+        "{:?}",
+        b.notes
+    );
+    // With the target given, the match names what the subject holds.
+    let ex = ask(
+        &org,
+        "client:wfm-sync",
+        MOVE,
+        Some("management-unit:EU Agents"),
+    );
+    let b = rolecall::authz::check_error_body(&org, &ex, &body);
+    assert!(
+        b.notes.iter().any(|n| n.starts_with("the 403 matches: `wfm:agent:edit` is held only through role `WFM Integration` in division `Home`")),
+        "{:?}",
+        b.notes
+    );
+    // A body no reading explains: only then is the snapshot possibly stale.
+    let allowed = ask(
+        &org,
+        "client:wfm-sync",
+        MOVE,
+        Some("management-unit:NA Agents"),
+    );
+    let b = rolecall::authz::check_error_body(&org, &allowed, &body);
+    assert!(
+        !b.agrees && b.notes.iter().any(|n| n.contains("stale")),
+        "{:?}",
+        b.notes
+    );
+}
