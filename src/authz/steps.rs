@@ -266,10 +266,11 @@ fn agents(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)> {
     if op.path != AGENT_MOVE || op.method != "POST" || ctx.agents.is_empty() || ctx.user_context {
         return None;
     }
-    ex.assumptions.push("the agents' own divisions are not checked: Genesys does not document which of the agent's division and its source and destination units a move checks".to_owned());
+    ex.assumptions.push("rolecall assumes each agent's source management unit must be covered like the destination (Genesys reports `SourceManagementUnitNotAuthorized` per agent in the move's 202 answer) and that the agent's own division matters while it moves, as Genesys says without saying how".to_owned());
     let perm = "wfm:agent:edit";
     let mut failed = Vec::new();
     let mut unplaced = Vec::new();
+    let mut own_division = Vec::new();
     for &a in ctx.agents {
         let name = org.subject_name(SubjectRef::User(a)).to_owned();
         match org.agent_management_unit(a) {
@@ -284,13 +285,37 @@ fn agents(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)> {
                 }
             }
         }
+        if let Some(d) = org.user_division(a) {
+            let t = [("agent's division", Target::Division(d))];
+            if check_permission(org, ctx.subject, perm, &t).status != Status::Ok {
+                own_division.push(format!(
+                    "`{name}` ({})",
+                    target_text(org, TargetObject::Division(d))
+                ));
+            }
+        }
     }
-    let unplaced_text = (!unplaced.is_empty()).then(|| {
-        format!(
-            "the source unit of {} is not in the snapshot",
-            unplaced.join(", ")
-        )
-    });
+    let members_gap = gaps(org, &["managementUnitMembers"]).next().map(unread);
+    let mut undecided = Vec::new();
+    if !unplaced.is_empty() {
+        undecided.push(match &members_gap {
+            Some(g) => format!(
+                "the source unit of {} is not known: {g}",
+                unplaced.join(", ")
+            ),
+            None => format!(
+                "{} is in no management unit of the snapshot",
+                unplaced.join(", ")
+            ),
+        });
+    }
+    if !own_division.is_empty() {
+        undecided.push(format!(
+            "`{perm}` is not held in the own division of {}, which may matter while an agent moves",
+            own_division.join(", ")
+        ));
+    }
+    let unplaced_text = (!undecided.is_empty()).then(|| undecided.join("; "));
     if !failed.is_empty() {
         let mut detail = format!(
             "202 with `SourceManagementUnitNotAuthorized` for {}",

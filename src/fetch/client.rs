@@ -39,9 +39,24 @@ pub async fn fetch(opts: FetchOptions) -> Result<(OrgSnapshot, FetchStats), Fetc
     snap.access_policies = policies.value;
     (snap.roles, snap.grants) = grants.value;
     coverage.extend(policies.coverage.into_iter().chain(grants.coverage));
-    if let Some(groups) = listings.groups {
-        snap.groups = read_members(&conn, groups, &snap.grants, &mut coverage).await?;
+    // Group members and management-unit agents, concurrently: both need only the listings.
+    let mut unit_coverage = Vec::new();
+    let (members, units) = tokio::join!(
+        async {
+            match listings.groups {
+                Some(groups) => read_members(&conn, groups, &snap.grants, &mut coverage)
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        },
+        read_unit_agents(&conn, &mut snap.management_units, &mut unit_coverage),
+    );
+    units?;
+    if let Some(groups) = members? {
+        snap.groups = groups;
     }
+    coverage.extend(unit_coverage);
     if listings.inactive_truncated {
         read_unlisted_users(&conn, &mut snap, &mut coverage).await?;
     }
@@ -362,6 +377,45 @@ async fn read_members(
             g.into_model(m)
         })
         .collect())
+}
+
+/// The agents of every management unit (one request per unit, no paging): which unit an agent
+/// moves from decides part of an agent move. A unit whose members cannot be read is a gap.
+async fn read_unit_agents(
+    conn: &Arc<Conn>,
+    units: &mut [crate::model::ManagementUnit],
+    coverage: &mut Vec<Coverage>,
+) -> Result<(), FetchError> {
+    const PATH: &str = "/api/v2/workforcemanagement/managementunits/{managementUnitId}/users";
+    let ids: Vec<String> = units.iter().map(|m| m.id.clone()).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    conn.plan(ids.len());
+    let answers = join_all(ids.into_iter().map(|id| {
+        let conn = Arc::clone(conn);
+        let path = format!("/api/v2/workforcemanagement/managementunits/{id}/users");
+        (id, async move {
+            conn.json::<wire::Page<wire::Ref>>(&path, "managementUnitMembers")
+                .await
+        })
+    }))
+    .await?;
+    let mut denied = None;
+    for (id, got) in answers {
+        match got {
+            Ok(page) => {
+                if let Some(unit) = units.iter_mut().find(|m| m.id == id) {
+                    unit.user_ids = page.entities.into_iter().map(|r| r.id).collect();
+                }
+            }
+            Err(gap) => {
+                denied.get_or_insert(gap);
+            }
+        }
+    }
+    coverage.push(denied.unwrap_or_else(|| ok(&format!("GET {PATH}"), "managementUnitMembers")));
+    Ok(())
 }
 
 /// When the inactive listing stopped at its limit, the users that grants or role-holding groups

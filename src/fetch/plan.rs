@@ -44,6 +44,20 @@ pub const ENDPOINTS: &[(&str, &[&str])] = &[
     ("/api/v2/organizations/me", &[]),
     ("/api/v2/workforcemanagement/businessunits", &[]),
     ("/api/v2/workforcemanagement/managementunits", &[]),
+    (
+        "/api/v2/workforcemanagement/managementunits/{managementUnitId}/users",
+        &[
+            "wfm:agent:view",
+            "wfm:historicalAdherence:view",
+            "wfm:publishedSchedule:view",
+            "wfm:realtimeAdherence:view",
+            "wfm:schedule:view",
+            "wfm:staffingGroup:view",
+            "wfm:timeOffRequest:view",
+            "wfm:workPlanRotation:view",
+            "wfm:workPlan:view",
+        ],
+    ),
 ];
 
 /// What the number of requests depends on.
@@ -65,6 +79,8 @@ pub struct Shape {
     pub permission_domains: usize,
     /// Access policies.
     pub policies: usize,
+    /// WFM management units (one request each for their agents).
+    pub management_units: usize,
     /// Users + groups + clients (for the naive plan).
     pub subjects: usize,
     /// Inactive users past [`page_size::INACTIVE_USER_LIMIT`] that hold roles or belong to
@@ -94,6 +110,7 @@ fn common(s: &Shape) -> usize {
         + 1 // organization
         + 1 // business units
         + 1 // management units
+        + s.management_units // each unit's agents
         + 1 // API description
         + s.unlisted_users.div_ceil(page_size::USERS_BY_ID)
 }
@@ -138,14 +155,16 @@ mod tests {
             divisions: 20,
             permission_domains: 71,
             policies: 10,
+            management_units: 12,
             subjects: 20_000 + 400 + 100,
             unlisted_users: 0,
         };
         // token 1, users 38 + 2, groups 4, members 200, clients 1, divisions 1, permissions 1,
-        // policies 1, settings/org/BUs/MUs/API description 5, roles 1, grants 190 + 1 + 1 + 1.
+        // policies 1, settings/org/BUs/MUs/API description 5, unit agents 12, roles 1,
+        // grants 190 + 1 + 1 + 1.
         assert_eq!(
             planned_requests(&s),
-            1 + 40 + 4 + 200 + 1 + 1 + 1 + 1 + 5 + 1 + 193
+            1 + 40 + 4 + 200 + 1 + 1 + 1 + 1 + 5 + 12 + 1 + 193
         );
         assert!(naive_requests(&s) > 40 * planned_requests(&s) / 10);
     }

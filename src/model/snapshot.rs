@@ -11,7 +11,7 @@ pub const FORMAT: &str = "rolecall.snapshot/1";
 
 /// The datasets of a snapshot, by the field names that hold them: what coverage entries name
 /// and what rules may list in `RULE.needs`.
-pub const DATASETS: [&str; 13] = [
+pub const DATASETS: [&str; 14] = [
     "organization",
     "divisions",
     "roles",
@@ -23,6 +23,7 @@ pub const DATASETS: [&str; 13] = [
     "authSettings",
     "businessUnits",
     "managementUnits",
+    "managementUnitMembers",
     "permissionCatalog",
     "operations",
 ];

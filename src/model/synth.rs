@@ -320,7 +320,23 @@ pub fn synthetic_org(users: usize, seed: u64) -> OrgSnapshot {
                 user_ids: Vec::new(),
             }
         })
-        .collect();
+        .collect::<Vec<ManagementUnit>>();
+    // Every fourth active user is an agent, placed round-robin (a unit holds at most 1,500).
+    let mut management_units = management_units;
+    if !management_units.is_empty() {
+        let n = management_units.len();
+        for (i, u) in user_list
+            .iter()
+            .filter(|u| u.state == "active")
+            .enumerate()
+            .filter(|(i, _)| i % 4 == 0)
+        {
+            let unit = &mut management_units[(i / 4) % n];
+            if unit.user_ids.len() < 1_500 {
+                unit.user_ids.push(u.id.clone());
+            }
+        }
+    }
 
     OrgSnapshot {
         format: FORMAT.to_owned(),

@@ -105,7 +105,8 @@ fn essence(s: &OrgSnapshot) -> Essence {
                     &m.id,
                     &m.name,
                     m.division.as_ref().map(|d| &d.id),
-                    m.business_unit.as_ref().map(|b| &b.id)
+                    m.business_unit.as_ref().map(|b| &b.id),
+                    m.user_ids.iter().collect::<BTreeSet<_>>()
                 ))
                 .collect::<Vec<_>>()
         ),
@@ -334,6 +335,41 @@ fn a_forbidden_endpoint_becomes_a_gap_and_rules_say_unknown() {
         f[0].fix.as_deref(),
         Some("grant the fetching client `authorization:policy:view`, then fetch again")
     );
+}
+
+/// Issue 11, item 3: each management unit's agents are fetched (one request per unit); a unit
+/// whose members the client may not read is a gap like any other, naming its permission.
+#[test]
+fn management_unit_agents_are_fetched_and_a_refusal_is_a_gap() {
+    let served = synthetic_org(400, 3);
+    assert!(served
+        .management_units
+        .iter()
+        .any(|m| !m.user_ids.is_empty()));
+    let fake = FakeGenesys::start(served.clone(), FakeConfig::default());
+    let (got, _) = run(options(&fake, "fake-secret")).unwrap();
+    same(&got, &served);
+    let unit = &served.management_units[0];
+    let fake = FakeGenesys::start(
+        served.clone(),
+        FakeConfig {
+            denied: vec![format!(
+                "/api/v2/workforcemanagement/managementunits/{}/users",
+                unit.id
+            )],
+            ..FakeConfig::default()
+        },
+    );
+    let (got, stats) = run(options(&fake, "fake-secret")).unwrap();
+    assert_eq!(stats.gaps, 1);
+    let gap = got.coverage.iter().find(|c| c.status != "ok").unwrap();
+    assert_eq!(gap.dataset, "managementUnitMembers");
+    assert_eq!(gap.http_status, Some(403));
+    assert!(gap
+        .permission
+        .as_deref()
+        .is_some_and(|p| p.starts_with("wfm:agent:view or ")));
+    assert!(got.management_units[0].user_ids.is_empty());
 }
 
 #[test]

@@ -509,3 +509,121 @@ fn an_error_body_picks_the_target_it_speaks_to() {
         b.notes
     );
 }
+
+fn move_org(members_gap: bool) -> Org {
+    let mut b = OrgBuilder::new("t")
+        .division("Home")
+        .division("Support EU")
+        .role("WFM Integration", &["wfm:agent:edit"])
+        .client(
+            "wfm-sync",
+            "CLIENT-CREDENTIALS",
+            &[("WFM Integration", "Home")],
+        )
+        .user("Ann Agent", "ann@x.example", "active")
+        .user("Bob Agent", "bob@x.example", "active")
+        .business_unit("Americas", "Home")
+        .management_unit("NA Agents", "Americas", "Home")
+        .mu_agents(&["bob@x.example"])
+        .business_unit("Europe", "Support EU")
+        .management_unit("EU Agents", "Europe", "Support EU")
+        .mu_agents(&["ann@x.example"])
+        .catalog("wfm:agent:edit", true)
+        .operation("POST", MOVE, "ANY", &["wfm:agent:edit"], &[]);
+    if members_gap {
+        b = b.gap(
+            "GET /api/v2/workforcemanagement/managementunits/{managementUnitId}/users",
+            "managementUnitMembers",
+        );
+    }
+    let mut snap = b.build();
+    if members_gap {
+        for m in &mut snap.management_units {
+            m.user_ids.clear();
+        }
+    }
+    Org::new(snap)
+}
+
+fn move_agent(org: &Org, agent: &str) -> rolecall::authz::Explanation {
+    let q = Question {
+        subject: resolve_subject(org, "client:wfm-sync").unwrap(),
+        operation: MOVE,
+        target: Some(resolve_target(org, "management-unit:NA Agents").unwrap()),
+        agents: vec![org.user(agent).unwrap()],
+    };
+    explain(org, &Catalog::for_org(org), &q).unwrap()
+}
+
+/// Issue 11, item 3: an agent coming from a unit the client cannot reach makes the move denied
+/// (it was ALLOWED, with "agents unknown" and then "agents ok" for the same agent), and the
+/// reading it rests on is said in plain words.
+#[test]
+fn an_agent_from_an_unreachable_unit_makes_the_move_denied() {
+    let org = move_org(false);
+    let ex = move_agent(&org, "ann@x.example");
+    assert_eq!(ex.verdict, Verdict::Denied);
+    assert_eq!(
+        ex.code.as_deref(),
+        Some("SourceManagementUnitNotAuthorized (per agent, in a 202)")
+    );
+    let agents: Vec<_> = ex.steps.iter().filter(|s| s.check == "agents").collect();
+    assert_eq!(agents.len(), 1, "one agents step: {agents:?}");
+    assert!(
+        agents[0]
+            .detail
+            .contains("`Ann Agent` (management unit `EU Agents` (division `Support EU`))"),
+        "{}",
+        agents[0].detail
+    );
+    assert!(ex
+        .assumptions
+        .iter()
+        .any(|a| a.contains("SourceManagementUnitNotAuthorized")));
+    assert_eq!(move_agent(&org, "bob@x.example").verdict, Verdict::Allowed);
+    // Members unread: the agent's source unit is unknown, said so, never "ok".
+    let ex = move_agent(&move_org(true), "ann@x.example");
+    assert_eq!(ex.verdict, Verdict::Unknown);
+    assert!(
+        ex.unverified.iter().any(|u| u.contains("the source unit of `Ann Agent` is not known: `managementUnitMembers` could not be read")),
+        "{:?}",
+        ex.unverified
+    );
+}
+
+/// Rules see the fetched memberships: `management_unit.members` and `user.management_unit`.
+#[test]
+fn rules_see_unit_memberships() {
+    let mut engine = rolecall::engine::RuleEngine::new(Default::default());
+    engine
+        .add_source(
+            "inline:members.rhai",
+            r#"//! Members.
+//! ## What it does
+//! x
+//! ## Why is this bad?
+//! x
+//! ## How to fix
+//! x
+const RULE = #{ id: "TST001", name: "members", severity: "info" };
+fn check(org) {
+    for mu in org.management_units {
+        for u in mu.members {
+            report(u, `in ${mu.name}, back: ${u.management_unit.name}`);
+        }
+    }
+}
+"#,
+        )
+        .unwrap();
+    let org = std::sync::Arc::new(move_org(false));
+    let report = engine.check(&org, &rolecall::engine::CheckConfig::default());
+    let lines = crate::support::lines(&report.outcomes[0].findings);
+    assert_eq!(
+        lines,
+        [
+            "user Bob Agent: in NA Agents, back: NA Agents",
+            "user Ann Agent: in EU Agents, back: EU Agents"
+        ]
+    );
+}

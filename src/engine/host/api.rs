@@ -398,6 +398,12 @@ pub(crate) fn register(engine: &mut Engine) {
     engine.register_get("division", |u: &mut UserH| {
         division(&u.org, u.org.user_division(u.i).map(Scope::Division))
     });
+    engine.register_get("management_unit", |u: &mut UserH| {
+        opt(u.org.agent_management_unit(u.i).map(|i| ManagementUnitH {
+            org: Arc::clone(&u.org),
+            i,
+        }))
+    });
     engine.register_get("groups", |u: &mut UserH| {
         List::<GroupH>::of(&u.org, u.org.groups_of(u.i).to_vec())
     });
@@ -458,6 +464,18 @@ pub(crate) fn register(engine: &mut Engine) {
     });
     engine.register_get("division", |m: &mut ManagementUnitH| {
         division(&m.org, m.org.mu_division(m.i).map(Scope::Division))
+    });
+    // The unit's agents, as fetched from `…/managementunits/{id}/users` (empty when unread:
+    // `org.has_gap("managementUnitMembers")` tells).
+    engine.register_get("members", |m: &mut ManagementUnitH| {
+        let ids: Vec<u32> = m
+            .org
+            .snapshot()
+            .management_units
+            .get(m.i as usize)
+            .map(|u| u.user_ids.iter().filter_map(|id| m.org.user(id)).collect())
+            .unwrap_or_default();
+        List::<UserH>::of(&m.org, ids)
     });
     engine.register_get("business_unit", |m: &mut ManagementUnitH| {
         opt(m.org.mu_business_unit(m.i).map(|i| BusinessUnitH {

@@ -636,6 +636,16 @@ async fn answer(s: &Inner, uri: &Uri, q: HashMap<String, String>) -> Response {
         p => {
             if let Some(role) = p.strip_prefix("/api/v2/authorization/roles/").and_then(|r| r.strip_suffix("/subjectgrants")) {
                 page(s.role_grants.get(role).map_or(&[][..], Vec::as_slice), &q, 100)
+            } else if let Some(unit) = p
+                .strip_prefix("/api/v2/workforcemanagement/managementunits/")
+                .and_then(|r| r.strip_suffix("/users"))
+            {
+                // `WfmUserEntityListing`: `{entities: [UserReference {id, selfUri}]}`, no paging.
+                match org.management_units.iter().find(|m| m.id == unit) {
+                    Some(m) => Ok(json!({"entities": m.user_ids.iter().map(|u| json!({"id": u,
+                        "selfUri": format!("/api/v2/users/{u}")})).collect::<Vec<_>>()})),
+                    None => Err(error(StatusCode::NOT_FOUND, "not.found", "no such management unit")),
+                }
             } else if let Some(group) = p.strip_prefix("/api/v2/groups/").and_then(|r| r.strip_suffix("/members")) {
                 match s.members.get(group) {
                     Some(m) => page(m, &q, 100),
@@ -734,6 +744,7 @@ pub fn plan_shape(org: &OrgSnapshot) -> rolecall::fetch::plan::Shape {
             .collect::<HashSet<_>>()
             .len(),
         policies: org.access_policies.len(),
+        management_units: org.management_units.len(),
         subjects: org.users.len() + org.groups.len() + org.oauth_clients.len(),
         unlisted_users,
     }
