@@ -271,6 +271,33 @@ fn explain_and_diff(bytes: &[u8], runs: usize) {
         ms(best),
         ex.verdict.as_str()
     );
+    // The same question without a target: answered for every management unit.
+    let (best, _, ex) = time(runs * 3, || {
+        let catalog = rolecall::catalog::Catalog::new(&org.snapshot().operations);
+        explain(
+            &org,
+            &catalog,
+            &Question {
+                subject,
+                operation: "POST /api/v2/workforcemanagement/agents",
+                target: None,
+                agents: Vec::new(),
+            },
+        )
+        .expect("explains")
+    });
+    println!(
+        "explain without a target, over {} management units: {} → {} ({}) (target <= 200 ms)",
+        ex.targets.len(),
+        ms(best),
+        ex.verdict.as_str(),
+        ex.headline
+            .as_deref()
+            .unwrap_or("")
+            .chars()
+            .take(60)
+            .collect::<String>()
+    );
 
     let mut changed = snap;
     let n_div = changed.divisions.len();
