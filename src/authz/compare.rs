@@ -214,6 +214,77 @@ pub fn check_error_body(org: &Org, ex: &Explanation, body: &serde_json::Value) -
     }
 }
 
+/// The same question asked of another org (`--baseline`): its explanation, and the grants that
+/// differ between the two for the permissions the operation needs.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BaselineAnswer {
+    /// The other org's explanation.
+    pub explanation: Explanation,
+    /// Grant differences, worded for "this org" and "the baseline".
+    pub differences: Vec<String>,
+}
+
+/// Ask `ex`'s question (by `subject`, on `target`) of `other`, matching the subject and target by
+/// name and the operation by the other catalog's description of it (or, when it lacks the
+/// spelling asked, by `ex`'s resolved operation).
+///
+/// # Errors
+/// When the other org has no subject or target named like this org's, or no such operation.
+pub fn explain_baseline(
+    org: &Org,
+    (subject, target, asked): (SubjectRef, Option<TargetObject>, &str),
+    ex: &Explanation,
+    other: &Org,
+    other_catalog: &crate::catalog::Catalog<'_>,
+) -> Result<BaselineAnswer, super::ExplainInputError> {
+    let o_subject = same_subject(org, subject, other).ok_or_else(|| {
+        super::question::input_err(
+            format!("the baseline has no subject named like {}", ex.subject),
+            "subjects are matched by name (users by email)",
+        )
+    })?;
+    let o_target = match target {
+        Some(t) => Some(same_target(org, t, other).ok_or_else(|| {
+            super::question::input_err(
+                "the baseline has no target named like the given one".to_owned(),
+                "targets are matched by name",
+            )
+        })?),
+        None => None,
+    };
+    let op_spec = if other_catalog.find(asked).is_some() {
+        asked
+    } else {
+        ex.operation.as_str()
+    };
+    let explanation = super::explain(
+        other,
+        other_catalog,
+        &super::Question {
+            subject: o_subject,
+            operation: op_spec,
+            target: o_target,
+            agents: Vec::new(),
+        },
+    )?;
+    let perms = ex
+        .requirement
+        .as_ref()
+        .map(|(_, l)| l.clone())
+        .unwrap_or_default();
+    let differences = baseline_differences(
+        (org, subject, target),
+        (other, o_subject, o_target),
+        &perms,
+        ("this org", "the baseline"),
+    );
+    Ok(BaselineAnswer {
+        explanation,
+        differences,
+    })
+}
+
 /// Map a subject of one org to the same-named subject of another.
 #[must_use]
 pub fn same_subject(from: &Org, s: SubjectRef, to: &Org) -> Option<SubjectRef> {

@@ -20,8 +20,8 @@ mod steps;
 mod verdict;
 
 pub use compare::{
-    baseline_differences, check_error_body, grants_with, role_has, same_subject, same_target,
-    BodyCheck,
+    baseline_differences, check_error_body, explain_baseline, grants_with, role_has, same_subject,
+    same_target, BaselineAnswer, BodyCheck,
 };
 pub use decision::{subject_phrase, target_phrase, Awareness, Decision, Fix};
 pub use diff::{diff, DiffOptions, OrgDiff, RoleDiff, SubjectDiff};

@@ -9,7 +9,7 @@ use super::{emit, Exit};
 use rolecall::authz::{diff, resolve_subject, DiffOptions};
 use rolecall::catalog::Catalog;
 use rolecall::model::{load_snapshot, Org};
-use rolecall::report::render_diff;
+use rolecall::report::{diff_json, render_diff};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Format {
@@ -92,12 +92,11 @@ pub fn run(args: &DiffArgs) -> miette::Result<Exit> {
             &label(&args.other, &other),
         ))?,
         Format::Json => {
-            let doc = serde_json::json!({
-                "format": "rolecall.diff/1",
-                "base": args.base.display().to_string(),
-                "other": args.other.display().to_string(),
-                "diff": d,
-            });
+            let doc = diff_json(
+                &d,
+                &args.base.display().to_string(),
+                &args.other.display().to_string(),
+            );
             emit(&(serde_json::to_string_pretty(&doc).into_diagnostic()? + "\n"))?;
         }
     }

@@ -8,12 +8,12 @@ use miette::IntoDiagnostic;
 
 use super::{emit, load_source, Exit};
 use rolecall::authz::{
-    baseline_differences, check_error_body, explain, resolve_subject, resolve_target, same_subject,
-    same_target, ExplainInputError, Question, Verdict,
+    check_error_body, explain, explain_baseline, resolve_subject, resolve_target,
+    ExplainInputError, Question, Verdict,
 };
 use rolecall::catalog::{Catalog, Origin};
 use rolecall::model::{load_snapshot, Org};
-use rolecall::report::{render_baseline, render_explanation};
+use rolecall::report::{explanation_json, render_baseline, render_explanation};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Format {
@@ -139,48 +139,18 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
                 }),
                 _ => Catalog::for_org(&other),
             };
-            let o_subject = same_subject(&org, subject, &other).ok_or_else(|| {
-                miette::miette!("the baseline has no subject named like `{}`", args.subject)
-            })?;
-            let o_target = match target {
-                Some(t) => Some(same_target(&org, t, &other).ok_or_else(|| {
-                    miette::miette!("the baseline has no target named like the given one")
-                })?),
-                None => None,
-            };
-            // The baseline's catalog may name the operation differently; ask the same one.
-            let op_spec = if other_catalog.find(&args.op).is_some() {
-                args.op.clone()
-            } else {
-                ex.operation.clone()
-            };
-            let o_ex = explain(
+            let answer = explain_baseline(
+                &org,
+                (subject, target, &args.op),
+                &ex,
                 &other,
                 &other_catalog,
-                &Question {
-                    subject: o_subject,
-                    operation: &op_spec,
-                    target: o_target,
-                    agents: Vec::new(),
-                },
             )
             .map_err(input)?;
-            let perms = ex
-                .requirement
-                .as_ref()
-                .map(|(_, l)| l.clone())
-                .unwrap_or_default();
-            let diffs = baseline_differences(
-                (&org, subject, target),
-                (&other, o_subject, o_target),
-                &perms,
-                ("this org", "the baseline"),
-            );
             Some((
                 p.display().to_string(),
                 other.snapshot().organization.name.clone(),
-                o_ex,
-                diffs,
+                answer,
             ))
         }
     };
@@ -188,26 +158,25 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
     match args.format {
         Format::Human => {
             let mut text = render_explanation(&ex, body.as_ref(), std::time::SystemTime::now());
-            if let Some((file, name, o_ex, diffs)) = &baseline {
+            if let Some((file, name, answer)) = &baseline {
                 text.push_str(&render_baseline(
                     &format!("`{file}` (org `{name}`)"),
-                    o_ex,
-                    diffs,
+                    &answer.explanation,
+                    &answer.differences,
                 ));
             }
             emit(&text)?;
         }
         Format::Json => {
-            let doc = serde_json::json!({
-                "format": "rolecall.explain/1",
-                "snapshot": path,
-                "organization": org.snapshot().organization.name,
-                "explanation": ex,
-                "errorBody": body,
-                "baseline": baseline.as_ref().map(|(file, name, o_ex, diffs)| serde_json::json!({
-                    "snapshot": file, "organization": name, "explanation": o_ex, "differences": diffs,
-                })),
-            });
+            let doc = explanation_json(
+                &ex,
+                path.as_deref(),
+                &org.snapshot().organization.name,
+                body.as_ref(),
+                baseline
+                    .as_ref()
+                    .map(|(file, name, answer)| (file.as_str(), name.as_str(), answer)),
+            );
             emit(&(serde_json::to_string_pretty(&doc).into_diagnostic()? + "\n"))?;
         }
     }

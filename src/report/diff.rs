@@ -57,3 +57,14 @@ pub fn render_diff(d: &OrgDiff, base: &str, other: &str) -> String {
     section(&mut out, "settings", &d.settings);
     out
 }
+
+/// The `rolecall.diff/1` document.
+#[must_use]
+pub fn diff_json(d: &OrgDiff, base: &str, other: &str) -> serde_json::Value {
+    serde_json::json!({
+        "format": "rolecall.diff/1",
+        "base": base,
+        "other": other,
+        "diff": d,
+    })
+}

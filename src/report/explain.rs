@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::authz::{BodyCheck, Explanation, Status, Verdict};
+use crate::authz::{BaselineAnswer, BodyCheck, Explanation, Status, Verdict};
 
 fn status_word(s: Status) -> &'static str {
     match s {
@@ -168,4 +168,26 @@ pub fn render_baseline(label: &str, ex: &Explanation, differences: &[String]) ->
         }
     }
     out
+}
+
+/// The `rolecall.explain/1` document: the explanation, the error body's reading, the baseline's.
+#[must_use]
+pub fn explanation_json(
+    ex: &Explanation,
+    snapshot: Option<&str>,
+    organization: &str,
+    body: Option<&BodyCheck>,
+    baseline: Option<(&str, &str, &BaselineAnswer)>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "format": "rolecall.explain/1",
+        "snapshot": snapshot,
+        "organization": organization,
+        "explanation": ex,
+        "errorBody": body,
+        "baseline": baseline.map(|(file, name, answer)| serde_json::json!({
+            "snapshot": file, "organization": name,
+            "explanation": answer.explanation, "differences": answer.differences,
+        })),
+    })
 }

@@ -13,8 +13,8 @@ mod sarif;
 
 use std::time::{Duration, SystemTime};
 
-pub use diff::render_diff;
-pub use explain::{render_baseline, render_explanation};
+pub use diff::{diff_json, render_diff};
+pub use explain::{explanation_json, render_baseline, render_explanation};
 pub use human::{render_human, summary_line, HumanOptions};
 pub use json::{render_json, write_json, JSON_FORMAT};
 pub use junit::render_junit;
