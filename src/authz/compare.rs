@@ -5,9 +5,10 @@ use serde::Serialize;
 
 use super::explanation::Explanation;
 use super::policy::policy_covers_any;
-use super::question::{target_text, TargetObject};
+use super::question::TargetObject;
+use super::words::{grant_phrase, target_text};
 use super::{effective_grants, role_grants};
-use crate::model::{Org, Permission, Scope, SubjectRef};
+use crate::model::{Org, Permission, SubjectRef};
 
 /// Whether `role` grants `perm` (re-exported for diff and rules).
 #[must_use]
@@ -21,20 +22,7 @@ pub fn grants_with(org: &Org, s: SubjectRef, perm: &str) -> Vec<String> {
     effective_grants(org, s)
         .into_iter()
         .filter(|g| role_has(org, g.grant.role, perm))
-        .map(|g| {
-            let role = org
-                .snapshot()
-                .roles
-                .get(g.grant.role as usize)
-                .map_or("?", |r| r.name.as_str());
-            format!(
-                "role `{role}` {}",
-                match g.grant.scope {
-                    Scope::All => "in all divisions".to_owned(),
-                    sc @ Scope::Division(_) => format!("in division `{}`", org.scope_name(sc)),
-                }
-            )
-        })
+        .map(|g| grant_phrase(org, &g.grant))
         .collect()
 }
 

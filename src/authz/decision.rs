@@ -2,9 +2,9 @@
 
 use std::fmt;
 
+use super::words::{held_grant_phrase, subject_phrase, target_phrase};
 use super::{
-    awareness, covers, effective_grants, is_client_credentials, role_grants, EffectiveGrant,
-    Target, Via,
+    awareness, covers, effective_grants, is_client_credentials, role_grants, EffectiveGrant, Target,
 };
 use crate::model::{Org, Permission, Scope, SubjectRef};
 
@@ -140,7 +140,7 @@ impl Decision {
     #[must_use]
     pub fn reason(&self, org: &Org) -> String {
         let mut out = if let Some(g) = &self.granted_by {
-            format!("granted by {}", grant_phrase(org, g))
+            format!("granted by {}", held_grant_phrase(org, g))
         } else if let Some(Fix::NotClientCredentials { .. } | Fix::InvalidPermission(_)) = &self.fix
         {
             self.fix
@@ -153,7 +153,7 @@ impl Decision {
             let places: Vec<String> = self
                 .held_elsewhere
                 .iter()
-                .map(|g| grant_phrase(org, g))
+                .map(|g| held_grant_phrase(org, g))
                 .collect();
             format!(
                 "`{}` is held only through {} (not {})",
@@ -169,46 +169,6 @@ impl Decision {
         }
         out
     }
-}
-
-fn grant_phrase(org: &Org, g: &EffectiveGrant) -> String {
-    let role = org
-        .snapshot()
-        .roles
-        .get(g.grant.role as usize)
-        .map_or("?", |r| r.name.as_str());
-    let place = match g.grant.scope {
-        Scope::All => "in all divisions".to_owned(),
-        s @ Scope::Division(_) => format!("in division `{}`", org.scope_name(s)),
-    };
-    match g.via {
-        Via::Direct => format!("role `{role}` {place}"),
-        Via::Group(grp) => format!(
-            "role `{role}` {place} through group `{}`",
-            org.subject_name(SubjectRef::Group(grp))
-        ),
-    }
-}
-
-/// "in division `X`", "in all divisions" or "in any division".
-#[must_use]
-pub fn target_phrase(org: &Org, target: Target) -> String {
-    match target {
-        Target::Any => "in any division".to_owned(),
-        Target::All => "in all divisions".to_owned(),
-        Target::Division(d) => format!("in division `{}`", org.scope_name(Scope::Division(d))),
-    }
-}
-
-/// `client `name``, `user `name``, `group `name``.
-#[must_use]
-pub fn subject_phrase(org: &Org, subject: SubjectRef) -> String {
-    let kind = match subject {
-        SubjectRef::User(_) => "user",
-        SubjectRef::Group(_) => "group",
-        SubjectRef::Client(_) => "client",
-    };
-    format!("{kind} `{}`", org.subject_name(subject))
 }
 
 pub(super) fn decide(org: &Org, subject: SubjectRef, permission: &str, target: Target) -> Decision {

@@ -7,15 +7,16 @@
 //! (scopes restrict only user-context grants), §4.4 (WFM divisions), §5 (403 codes). Every place
 //! where the facts are UNCONFIRMED adds an entry to [`Explanation::assumptions`], in plain words.
 
-use super::decision::subject_phrase;
 pub use super::explanation::{
     CatalogUsed, Explanation, PermissionCheck, Status, Step, TargetVerdict,
 };
 use super::is_client_credentials;
-use super::question::{infer_target, input_err, target_text, ExplainInputError, TargetObject};
+use super::question::{infer_target, input_err, ExplainInputError, TargetObject};
 use super::reach::unit_targets;
 use super::steps::{self, Ctx};
 use super::verdict::{combine, Outcome, Verdict};
+use super::words::subject_phrase;
+use super::words::target_text;
 use crate::catalog::Catalog;
 use crate::model::{Org, SubjectRef};
 

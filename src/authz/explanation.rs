@@ -4,8 +4,9 @@
 
 use serde::Serialize;
 
-use super::question::{target_text, TargetObject};
+use super::question::TargetObject;
 use super::verdict::{Outcome, Verdict};
+use super::words::target_text;
 use crate::catalog::Origin;
 use crate::model::Org;
 

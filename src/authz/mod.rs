@@ -18,20 +18,24 @@ mod question;
 mod reach;
 mod steps;
 mod verdict;
+mod words;
 
 pub use compare::{
     baseline_differences, check_error_body, explain_baseline, grants_with, role_has, same_subject,
     same_target, BaselineAnswer, BodyCheck,
 };
-pub use decision::{subject_phrase, target_phrase, Awareness, Decision, Fix};
+pub use decision::{Awareness, Decision, Fix};
 pub use diff::{diff, DiffOptions, OrgDiff, RoleDiff, SubjectDiff};
 pub use explain::{
     explain, CatalogUsed, Explanation, PermissionCheck, Question, Status, Step, TargetVerdict,
 };
 pub use policy::{policy_applies, policy_covers, policy_covers_any, policy_hits};
-pub use question::{resolve_subject, resolve_target, target_text, ExplainInputError, TargetObject};
+pub use question::{resolve_subject, resolve_target, ExplainInputError, TargetObject};
 pub use reach::{can_reach, unit_targets};
 pub use verdict::{combine, Combined, Denial, Outcome, Verdict};
+pub use words::{
+    grant_phrase, held_grant_phrase, scope_phrase, subject_phrase, target_phrase, target_text,
+};
 
 use crate::model::{GrantRef, Org, Permission, Scope, SubjectRef};
 

@@ -1,7 +1,6 @@
 //! The question `explain` answers: resolving `client:NAME`-style subjects and
 //! `management-unit:NAME`-style targets, and finding the target from ids in a request path.
 
-use super::Scope;
 use crate::model::{Org, SubjectRef};
 
 /// The object a call acts on, which decides the division that matters.
@@ -89,35 +88,6 @@ pub fn resolve_target(org: &Org, spec: &str) -> Result<TargetObject, ExplainInpu
             "check the name or id",
         )
     })
-}
-
-/// Describe a target: "management unit `EU Agents` (division `Support EU`)".
-#[must_use]
-pub fn target_text(org: &Org, t: TargetObject) -> String {
-    let s = org.snapshot();
-    let div = |d: Option<u32>| {
-        d.map_or_else(
-            || "no division".to_owned(),
-            |d| format!("division `{}`", org.scope_name(Scope::Division(d))),
-        )
-    };
-    match t {
-        TargetObject::Division(d) => format!("division `{}`", org.scope_name(Scope::Division(d))),
-        TargetObject::ManagementUnit(m) => {
-            let name = s
-                .management_units
-                .get(m as usize)
-                .map_or("?", |x| x.name.as_str());
-            format!("management unit `{name}` ({})", div(org.mu_division(m)))
-        }
-        TargetObject::BusinessUnit(b) => {
-            let name = s
-                .business_units
-                .get(b as usize)
-                .map_or("?", |x| x.name.as_str());
-            format!("business unit `{name}` ({})", div(org.bu_division(b)))
-        }
-    }
 }
 
 pub(super) fn infer_target(org: &Org, params: &[(String, String)]) -> Option<TargetObject> {

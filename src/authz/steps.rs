@@ -4,12 +4,13 @@
 //! [`combine`](super::verdict::combine). A check never says "allowed" about data the snapshot
 //! lacks: missing data is an [`Outcome::Unknown`] naming what is missing.
 
-use super::decision::target_phrase;
 use super::explanation::{Explanation, PermissionCheck, Status};
 use super::policy::{policy_applies, policy_covers_any};
-use super::question::{target_text, TargetObject};
+use super::question::TargetObject;
 use super::reach::unit_targets;
 use super::verdict::{Denial, Outcome};
+use super::words::target_phrase;
+use super::words::target_text;
 use super::{awareness, sign_in_problem, why, Awareness, Target};
 use crate::model::{Coverage, Operation, Org, SubjectRef};
 

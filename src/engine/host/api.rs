@@ -506,18 +506,6 @@ pub(crate) fn register(engine: &mut Engine) {
         }
     });
     engine.register_fn("to_string", |g: &mut GrantH| {
-        let role = g
-            .org
-            .snapshot()
-            .roles
-            .get(g.grant.grant.role as usize)
-            .map_or("?", |r| r.name.as_str());
-        format!(
-            "role `{role}` in {}",
-            match g.grant.grant.scope {
-                Scope::All => "all divisions".to_owned(),
-                s @ Scope::Division(_) => format!("division `{}`", g.org.scope_name(s)),
-            }
-        )
+        authz::grant_phrase(&g.org, &g.grant.grant)
     });
 }
