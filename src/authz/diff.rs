@@ -14,10 +14,20 @@ use crate::model::{Org, Scope, SubjectRef};
 /// What to compare.
 #[derive(Debug, Clone, Default)]
 pub struct DiffOptions {
-    /// Only this subject (as resolved in the base org).
-    pub subject: Option<SubjectRef>,
+    /// Only this subject, by the key subjects are matched by (see [`subject_key`]): it may
+    /// exist in either org.
+    pub subject: Option<SubjectKey>,
     /// Only these permissions (e.g. those an operation needs).
     pub permissions: Option<Vec<String>>,
+}
+
+/// How subjects are matched across orgs: kind, and email (users) or name.
+pub type SubjectKey = (&'static str, String);
+
+/// The key a subject is matched by in another org.
+#[must_use]
+pub fn subject_key(org: &Org, s: SubjectRef) -> SubjectKey {
+    (kind(s), match_name(org, s))
 }
 
 /// A subject whose effective access differs.
@@ -61,6 +71,8 @@ pub struct OrgDiff {
     pub policies: Vec<String>,
     /// MFA and IP allow-list changes.
     pub settings: Vec<String>,
+    /// Datasets readable in one snapshot and not in the other.
+    pub coverage: Vec<String>,
 }
 
 impl OrgDiff {
@@ -74,6 +86,7 @@ impl OrgDiff {
             && self.divisions.is_empty()
             && self.policies.is_empty()
             && self.settings.is_empty()
+            && self.coverage.is_empty()
     }
 }
 
@@ -210,23 +223,32 @@ pub fn diff(base: &Org, other: &Org, opts: &DiffOptions) -> OrgDiff {
     let mut matched = 0usize;
     let mut grants_b: BTreeSet<String> = BTreeSet::new();
     let mut grants_o: BTreeSet<String> = BTreeSet::new();
+    let wanted = |key: &SubjectKey| opts.subject.as_ref().is_none_or(|k| k == key);
+    let perms = opts.permissions.as_deref();
     for s in all_subjects(base) {
-        if opts.subject.is_some_and(|x| x != s) {
+        let key = subject_key(base, s);
+        if !wanted(&key) {
             continue;
         }
-        let key = (kind(s), match_name(base, s));
         let Some(&o) = others.get(&key) else {
-            if !signature(base, s).is_empty() || !matches!(s, SubjectRef::User(_)) {
-                d.subjects_only.push(format!("- {} `{}`", key.0, key.1));
+            if let Some(line) = only_in(base, s, perms) {
+                d.subjects_only.push(format!("- {line}"));
             }
             continue;
         };
         matched += 1;
         let (sb, so) = (signature(base, s), signature(other, o));
-        for (r, place) in sb.iter().filter(|g| !so.contains(g)) {
+        // With an operation, only grants of roles that give one of its permissions matter.
+        for (r, place) in sb
+            .iter()
+            .filter(|g| !so.contains(g) && role_gives(base, &g.0, perms))
+        {
             grants_b.insert(format!("{} `{}`: role `{r}` in {place}", key.0, key.1));
         }
-        for (r, place) in so.iter().filter(|g| !sb.contains(g)) {
+        for (r, place) in so
+            .iter()
+            .filter(|g| !sb.contains(g) && role_gives(other, &g.0, perms))
+        {
             grants_o.insert(format!("{} `{}`: role `{r}` in {place}", key.0, key.1));
         }
         // Same grants of identical roles: identical access, skip the expensive comparison.
@@ -250,16 +272,15 @@ pub fn diff(base: &Org, other: &Org, opts: &DiffOptions) -> OrgDiff {
             });
         }
     }
-    if opts.subject.is_none() && matched < others.len() {
-        let base_keys: BTreeSet<(&'static str, String)> = all_subjects(base)
-            .map(|s| (kind(s), match_name(base, s)))
-            .collect();
+    if matched < others.len() {
+        let base_keys: BTreeSet<SubjectKey> =
+            all_subjects(base).map(|s| subject_key(base, s)).collect();
         for s in all_subjects(other) {
-            let key = (kind(s), match_name(other, s));
-            if !base_keys.contains(&key)
-                && (!signature(other, s).is_empty() || !matches!(s, SubjectRef::User(_)))
-            {
-                d.subjects_only.push(format!("+ {} `{}`", key.0, key.1));
+            let key = subject_key(other, s);
+            if wanted(&key) && !base_keys.contains(&key) {
+                if let Some(line) = only_in(other, s, perms) {
+                    d.subjects_only.push(format!("+ {line}"));
+                }
             }
         }
     }
@@ -268,13 +289,22 @@ pub fn diff(base: &Org, other: &Org, opts: &DiffOptions) -> OrgDiff {
     d.grants
         .extend(grants_o.into_iter().map(|g| format!("+ {g}")));
 
+    d.coverage = coverage_changes(base, other);
     if opts.subject.is_some() || opts.permissions.is_some() {
-        // A narrowed diff is about access; org-wide sections would be noise.
-        d.roles.retain(|r| {
-            opts.permissions.as_ref().is_none_or(|ps| {
-                ps.iter()
-                    .any(|p| r.added.iter().chain(&r.removed).any(|x| covers_text(x, p)))
+        // A narrowed diff is about access; org-wide sections would be noise. Roles stay when
+        // the subject holds them (in either org) and they give one of the permissions asked.
+        let held: BTreeSet<String> = [(base, &bs), (other, &os)]
+            .into_iter()
+            .flat_map(|(org, _)| {
+                all_subjects(org)
+                    .filter(|s| wanted(&subject_key(org, *s)))
+                    .flat_map(move |s| signature(org, s).into_iter().map(|(r, _)| r))
+                    .collect::<Vec<_>>()
             })
+            .collect();
+        d.roles.retain(|r| {
+            (opts.subject.is_none() || held.contains(&r.name))
+                && (role_gives(base, &r.name, perms) || role_gives(other, &r.name, perms))
         });
         return d;
     }
@@ -317,7 +347,18 @@ pub fn diff(base: &Org, other: &Org, opts: &DiffOptions) -> OrgDiff {
             })
             .collect()
     };
-    let (pb, po) = (pol(base), pol(other));
+    // Policies one side could not read are not "removed": the coverage line says why.
+    let unread = |o: &Org| {
+        o.snapshot()
+            .coverage
+            .iter()
+            .any(|c| c.dataset == "accessPolicies" && c.status != "ok")
+    };
+    let (pb, po) = if unread(base) || unread(other) {
+        (BTreeMap::new(), BTreeMap::new())
+    } else {
+        (pol(base), pol(other))
+    };
     for (n, v) in &po {
         match pb.get(n) {
             None => d.policies.push(format!("+ `{n}`: {v}")),
@@ -356,15 +397,82 @@ pub fn diff(base: &Org, other: &Org, opts: &DiffOptions) -> OrgDiff {
     d
 }
 
-/// Whether a pattern text (`wfm:*:edit`) covers a permission text.
-fn covers_text(pattern: &str, perm: &str) -> bool {
-    let (Some(p), Some(q)) = (
-        crate::model::Permission::parse(pattern),
-        crate::model::Permission::parse(perm),
-    ) else {
-        return false;
+/// Whether the org's role of this name gives one of `perms` (any role does when none are asked).
+fn role_gives(org: &Org, role: &str, perms: Option<&[String]>) -> bool {
+    perms.is_none_or(|ps| {
+        org.role(role)
+            .is_some_and(|r| ps.iter().any(|p| role_has(org, r, p)))
+    })
+}
+
+/// A subject present in one org only, with its grants ("client `x`: role `R` in `D`, …"), when
+/// it matters: it holds a grant (of a role giving one of `perms`, when asked), or it is not a user.
+fn only_in(org: &Org, s: SubjectRef, perms: Option<&[String]>) -> Option<String> {
+    let (k, name) = subject_key(org, s);
+    let grants: Vec<String> = signature(org, s)
+        .into_iter()
+        .filter(|(r, _)| role_gives(org, r, perms))
+        .map(|(r, place)| format!("role `{r}` in {place}"))
+        .collect();
+    if grants.is_empty() && (perms.is_some() || matches!(s, SubjectRef::User(_))) {
+        return None;
+    }
+    Some(if grants.is_empty() {
+        format!("{k} `{name}` (no grants)")
+    } else {
+        format!("{k} `{name}`: {}", grants.join(", "))
+    })
+}
+
+/// How many objects a dataset holds, for the coverage comparison.
+fn dataset_len(org: &Org, dataset: &str) -> Option<usize> {
+    let s = org.snapshot();
+    Some(match dataset {
+        "divisions" => s.divisions.len(),
+        "roles" => s.roles.len(),
+        "users" => s.users.len(),
+        "groups" => s.groups.len(),
+        "oauthClients" => s.oauth_clients.len(),
+        "grants" => s.grants.len(),
+        "accessPolicies" => s.access_policies.len(),
+        "businessUnits" => s.business_units.len(),
+        "managementUnits" => s.management_units.len(),
+        "permissionCatalog" => s.permission_catalog.len(),
+        "operations" => s.operations.len(),
+        _ => return None,
+    })
+}
+
+/// Datasets one snapshot could read and the other could not: "access policies: readable (0) →
+/// not readable (403, needs `authorization:policy:view`)". A finding's absence means less when
+/// its data was not read, so this is a difference like any other.
+fn coverage_changes(base: &Org, other: &Org) -> Vec<String> {
+    let state = |org: &Org, dataset: &str| -> String {
+        match org
+            .snapshot()
+            .coverage
+            .iter()
+            .find(|c| c.dataset == dataset && c.status != "ok")
+        {
+            Some(c) => {
+                let mut why: Vec<String> = c.http_status.iter().map(ToString::to_string).collect();
+                if let Some(p) = &c.permission {
+                    why.push(format!("needs `{p}`"));
+                }
+                format!("not readable ({})", why.join(", "))
+            }
+            None => match dataset_len(org, dataset) {
+                Some(n) => format!("readable ({n})"),
+                None => "readable".to_owned(),
+            },
+        }
     };
-    p.domain == q.domain
-        && (p.entity == "*" || p.entity == q.entity)
-        && (p.action == "*" || p.action == q.action)
+    crate::model::DATASETS
+        .iter()
+        .filter_map(|ds| {
+            let (b, o) = (state(base, ds), state(other, ds));
+            let differs = b.starts_with("not") != o.starts_with("not");
+            differs.then(|| format!("`{ds}`: {b} → {o}"))
+        })
+        .collect()
 }

@@ -25,7 +25,7 @@ pub use compare::{
     same_target, BaselineAnswer, BodyCheck,
 };
 pub use decision::{Awareness, Decision, Fix};
-pub use diff::{diff, DiffOptions, OrgDiff, RoleDiff, SubjectDiff};
+pub use diff::{diff, subject_key, DiffOptions, OrgDiff, RoleDiff, SubjectDiff, SubjectKey};
 pub use explain::{
     explain, CatalogUsed, Explanation, PermissionCheck, Question, Status, Step, TargetVerdict,
 };

@@ -6,7 +6,7 @@ use clap::{Args, ValueEnum};
 use miette::IntoDiagnostic;
 
 use super::{emit, Exit};
-use rolecall::authz::{diff, resolve_subject, DiffOptions};
+use rolecall::authz::{diff, resolve_subject, subject_key, DiffOptions};
 use rolecall::catalog::Catalog;
 use rolecall::model::{load_snapshot, Org};
 use rolecall::report::{diff_json, render_diff};
@@ -40,10 +40,16 @@ pub struct DiffArgs {
 pub fn run(args: &DiffArgs) -> miette::Result<Exit> {
     let base = Org::new(load_snapshot(&args.base)?);
     let other = Org::new(load_snapshot(&args.other)?);
+    // The subject may exist in either org (an integration added or removed by the change).
     let subject = args
         .subject
         .as_deref()
-        .map(|s| resolve_subject(&base, s))
+        .map(|s| match resolve_subject(&base, s) {
+            Ok(r) => Ok(subject_key(&base, r)),
+            Err(e) => resolve_subject(&other, s)
+                .map(|r| subject_key(&other, r))
+                .map_err(|_| e),
+        })
         .transpose()
         .map_err(|e| miette::miette!(help = e.help, "{}", e.message))?;
     let permissions = match &args.op {

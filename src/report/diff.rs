@@ -55,6 +55,7 @@ pub fn render_diff(d: &OrgDiff, base: &str, other: &str) -> String {
     section(&mut out, "divisions", &d.divisions);
     section(&mut out, "access policies", &d.policies);
     section(&mut out, "settings", &d.settings);
+    section(&mut out, "coverage", &d.coverage);
     out
 }
 

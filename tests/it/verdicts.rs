@@ -823,3 +823,109 @@ fn explain_and_acc001_agree_over_random_orgs() {
         assert!(verdicts.contains_key(v), "no `{v}` in {verdicts:?}");
     }
 }
+
+fn write(
+    dir: &std::path::Path,
+    name: &str,
+    snap: &rolecall::model::OrgSnapshot,
+) -> std::path::PathBuf {
+    let p = dir.join(name);
+    rolecall::model::save_snapshot(snap, &p).unwrap();
+    p
+}
+
+/// Issue 11, item 8: `--op` narrows every section to what the operation touches, `--as` takes a
+/// subject present in either org (shown with its grants), and a difference in coverage is a
+/// difference, while unread policies are not reported as removed.
+#[test]
+fn a_narrowed_diff_shows_only_what_the_operation_or_subject_touches() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = load_snapshot(&fixture("pair/dev.json")).unwrap();
+    let mut prod = load_snapshot(&fixture("pair/prod.json")).unwrap();
+    // An unrelated change: `analytics-export` loses its roles in prod; a new WFM client appears.
+    let wfm_role = prod
+        .roles
+        .iter()
+        .find(|r| r.name == "WFM Integration")
+        .unwrap()
+        .id
+        .clone();
+    let home = prod
+        .divisions
+        .iter()
+        .find(|d| d.name == "Home")
+        .unwrap()
+        .id
+        .clone();
+    for c in &mut prod.oauth_clients {
+        if c.name == "analytics-export" {
+            c.role_divisions.clear();
+        }
+    }
+    let mut newcomer = prod.oauth_clients[0].clone();
+    newcomer.id = "client-newcomer".into();
+    newcomer.name = "wfm-newcomer".into();
+    newcomer.authorized_grant_type = "CLIENT-CREDENTIALS".into();
+    newcomer.role_divisions = vec![rolecall::model::RoleDivision {
+        role_id: wfm_role,
+        division_id: home,
+    }];
+    prod.oauth_clients.push(newcomer);
+    let (dev_file, prod_file) = (
+        write(dir.path(), "dev.json", &dev),
+        write(dir.path(), "prod.json", &prod),
+    );
+    let run = |extra: &[&str]| {
+        let out = rolecall()
+            .arg("diff")
+            .args([&dev_file, &prod_file])
+            .args(extra)
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["diff"].clone()
+    };
+    let all = run(&[]);
+    let text = all.to_string();
+    assert!(
+        text.contains("analytics-export") && text.contains("wfm-newcomer"),
+        "{all:#}"
+    );
+    let narrow = run(&["--op", MOVE]);
+    let text = narrow.to_string();
+    assert!(
+        !text.contains("analytics-export"),
+        "an unrelated grant change: {narrow:#}"
+    );
+    assert!(
+        narrow["subjects_only"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "+ client `wfm-newcomer`: role `WFM Integration` in `Home`"),
+        "{narrow:#}"
+    );
+    for r in narrow["roles"].as_array().unwrap() {
+        assert_eq!(r["name"], "WFM Integration", "{narrow:#}");
+    }
+    // A subject only the other org has.
+    let one = run(&["--as", "client:wfm-newcomer"]);
+    assert_eq!(
+        one["subjects_only"],
+        serde_json::json!(["+ client `wfm-newcomer`: role `WFM Integration` in `Home`"])
+    );
+    assert!(!one.to_string().contains("wfm-sync"), "{one:#}");
+    // Coverage: policies readable in dev, not in prod-no-policies; not listed as removed.
+    let out = rolecall()
+        .arg("diff")
+        .arg(&dev_file)
+        .arg(fixture("pair/prod-no-policies.json"))
+        .output()
+        .unwrap();
+    let human = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        human.contains("`accessPolicies`: readable (2) → not readable (403, needs `authorization:policy:view`)"),
+        "{human}"
+    );
+    assert!(!human.contains("access policies:"), "{human}");
+}
