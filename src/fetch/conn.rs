@@ -294,6 +294,8 @@ impl Conn {
                 log::debug!("{endpoint}: 401, the token expired or was revoked; renewing it once");
                 // A token that expired mid-fetch is renewed once, and the request repeated.
                 renewed = true;
+                // The request is sent again: that is a retry, and the summary counts it.
+                self.retries.fetch_add(1, Ordering::Relaxed);
                 self.token(Some(&token)).await?;
                 continue;
             }

@@ -374,15 +374,21 @@ fn management_unit_agents_are_fetched_and_a_refusal_is_a_gap() {
 
 #[test]
 fn token_expiry_mid_fetch_is_recovered() {
+    let served = synthetic_org(1_000, 9);
     let fake = FakeGenesys::start(
-        synthetic_org(1_000, 9),
+        served.clone(),
         FakeConfig {
             token_lifetime: Some(20),
             ..FakeConfig::default()
         },
     );
-    let (got, _) = run(options(&fake, "fake-secret")).unwrap();
+    let (got, stats) = run(options(&fake, "fake-secret")).unwrap();
     assert_eq!(got.users.len(), 1_000);
+    // Every request resent after the 401 counts as a retry (issue 11: they were not counted).
+    let gets = fake.log().iter().filter(|l| l.starts_with("GET ")).count();
+    let planned_gets = planned_requests(&plan_shape(&served)) - 1;
+    assert!(stats.retries > 0);
+    assert_eq!(stats.retries, gets - planned_gets);
     let tokens = fake
         .log()
         .iter()
