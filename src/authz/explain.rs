@@ -72,7 +72,8 @@ pub fn explain(
         _ => Vec::new(),
     };
     if candidates.is_empty() {
-        if target.is_none() && op.permissions.is_some() {
+        if target.is_none() && op.permissions.is_some() && ex.verdict != Verdict::CannotAuthenticate
+        {
             ex.assumptions.push("no target object was given or found in the path: division-aware permissions were checked in any division".to_owned());
         }
         return Ok(ex);
@@ -232,12 +233,17 @@ fn explain_at(
     let mut outcomes: Vec<(&'static str, Outcome)> = Vec::new();
     for (check, run) in steps::CHECKS {
         if let Some((detail, outcome)) = run(&ctx, &mut ex) {
+            let no_token = matches!(outcome, Outcome::NoToken(_));
             ex.steps.push(Step {
                 check,
                 status: Status::of(&outcome),
                 detail,
             });
             outcomes.push((check, outcome));
+            // Without a token the platform checks nothing else: neither does the explanation.
+            if no_token {
+                break;
+            }
         }
     }
     let combined = combine(outcomes.iter().map(|(c, o)| (*c, o)));

@@ -929,3 +929,73 @@ fn a_narrowed_diff_shows_only_what_the_operation_or_subject_touches() {
     );
     assert!(!human.contains("access policies:"), "{human}");
 }
+
+/// The human and JSON outputs of the fixed explain, as a user sees them.
+#[test]
+fn explain_outputs_as_a_user_sees_them() {
+    let run = |snapshot: &str, args: &[&str], stdin: Option<&str>| {
+        use std::io::Write as _;
+        let mut child = rolecall()
+            .args(["explain", "--snapshot"])
+            .arg(fixture(&format!("pair/{snapshot}.json")))
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(text) = stdin {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
+        }
+        drop(child.stdin.take());
+        String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
+    };
+    let eu = &load_snapshot(&fixture("pair/prod.json")).unwrap().divisions;
+    let eu = &eu.iter().find(|d| d.name == "Support EU").unwrap().id;
+    let body = format!(
+        r#"{{"code": "missing.any.division.permissions", "status": 403, "message": "You must have at least one of the following permissions assigned: wfm:agent:edit in at least one of the following division(s): {eu}", "contextId": "ctx-1"}}"#
+    );
+    let cases = [
+        (
+            "gap_denied",
+            "prod-no-policies",
+            vec![
+                "--as",
+                "client:wfm-sync",
+                "--op",
+                MOVE,
+                "--target",
+                "management-unit:EU Agents",
+            ],
+            None,
+        ),
+        (
+            "disabled_client",
+            "prod",
+            vec!["--as", "client:old-etl", "--op", MOVE],
+            None,
+        ),
+        (
+            "error_body_no_target",
+            "prod",
+            vec!["--as", "client:wfm-sync", "--op", MOVE, "--error-body", "-"],
+            Some(body.as_str()),
+        ),
+    ];
+    let mut filters = stable_filters();
+    filters.push((r"\(fetched [^;]*;", "(fetched [TIME];"));
+    for (name, snapshot, args, stdin) in cases {
+        let human = run(snapshot, &args, stdin);
+        let mut json_args = args.clone();
+        json_args.extend(["--format", "json"]);
+        let json = run(snapshot, &json_args, stdin);
+        insta::with_settings!({ filters => filters.clone() }, {
+            insta::assert_snapshot!(format!("explain_{name}_human"), human);
+            insta::assert_snapshot!(format!("explain_{name}_json"), json);
+        });
+    }
+}
