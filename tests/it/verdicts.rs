@@ -989,7 +989,10 @@ fn explain_outputs_as_a_user_sees_them() {
     let mut filters = stable_filters();
     filters.push((r"\(fetched [^;]*;", "(fetched [TIME];"));
     // The fixture's absolute path depends on where the repository was cloned.
-    filters.push((r#""snapshot": "[^"]*/tests/fixtures/"#, r#""snapshot": "[FIXTURES]/"#));
+    filters.push((
+        r#""snapshot": "[^"]*/tests/fixtures/"#,
+        r#""snapshot": "[FIXTURES]/"#,
+    ));
     for (name, snapshot, args, stdin) in cases {
         let human = run(snapshot, &args, stdin);
         let mut json_args = args.clone();
