@@ -34,6 +34,9 @@ pub struct BodyCheck {
     pub code: String,
     /// Whether it matches the predicted code (or an accepted alternative).
     pub agrees: bool,
+    /// Whether the prediction was undecided (unknown or may be denied), so the body settles it
+    /// rather than contradicting it.
+    pub settles: bool,
     /// What the body adds: permissions and divisions it names, hints when it disagrees.
     pub notes: Vec<String>,
     /// The `contextId` to quote in a support case.
@@ -97,12 +100,12 @@ pub fn check_error_body(org: &Org, ex: &Explanation, body: &serde_json::Value) -
         .to_owned();
     let text = body_texts(body);
     let snap = org.snapshot();
-    let divisions: Vec<&str> = snap
+    let named_divisions: Vec<&crate::model::Division> = snap
         .divisions
         .iter()
         .filter(|d| !d.id.is_empty() && text.contains(d.id.as_str()))
-        .map(|d| d.name.as_str())
         .collect();
+    let divisions: Vec<&str> = named_divisions.iter().map(|d| d.name.as_str()).collect();
     let units: Vec<String> = (0..snap.management_units.len())
         .filter(|&i| {
             let id = &snap.management_units[i].id;
@@ -139,20 +142,33 @@ pub fn check_error_body(org: &Org, ex: &Explanation, body: &serde_json::Value) -
         ));
     }
     let own = ex.code.as_deref() == Some(code.as_str()) || ex.alternative_codes.contains(&code);
-    // A question without a target: the candidate the body speaks to.
+    // A question without a target: the candidate the body speaks to, by its code (or one the
+    // service may answer instead) and, when the body names them, its unit or the divisions that
+    // decide it (the unit's own and its business unit's).
     let target = ex.targets.iter().find(|t| {
-        t.code.as_deref() == Some(code.as_str())
-            && ((divisions.is_empty() && units.is_empty())
+        (t.code.as_deref() == Some(code.as_str()) || t.alternative_codes.contains(&code))
+            && ((named_divisions.is_empty() && units.is_empty())
                 || units.contains(&t.target)
-                || t.division
-                    .as_deref()
-                    .is_some_and(|d| divisions.contains(&d)))
+                || named_divisions.iter().any(|d| {
+                    t.division_ids.contains(&d.id) || t.division.as_deref() == Some(d.name.as_str())
+                }))
     });
     let agrees = match (&ex.targets.is_empty(), target) {
         (true, _) => own,
         (false, Some(_)) => true,
         (false, None) => false,
     };
+    // An undecided prediction is not contradicted by a 403: it said the call might fail.
+    let undecided = matches!(
+        ex.verdict,
+        super::Verdict::Unknown | super::Verdict::MayBeDenied
+    ) || (target.is_none()
+        && ex.targets.iter().any(|t| {
+            matches!(
+                t.verdict,
+                super::Verdict::Unknown | super::Verdict::MayBeDenied
+            )
+        }));
     if agrees {
         match target {
             Some(t) => notes.push(format!(
@@ -176,6 +192,16 @@ pub fn check_error_body(org: &Org, ex: &Explanation, body: &serde_json::Value) -
         {
             notes.push("the divisions differ from the target's: the call may act on another object than the one given".to_owned());
         }
+    } else if undecided {
+        notes.push(format!(
+            "the prediction was undecided ({}): the 403 settles it{}",
+            ex.verdict.as_str(),
+            if ex.unverified.is_empty() {
+                String::new()
+            } else {
+                format!("; rolecall could not check: {}", ex.unverified.join("; "))
+            }
+        ));
     } else {
         let predicted = ex
             .code
@@ -194,6 +220,7 @@ pub fn check_error_body(org: &Org, ex: &Explanation, body: &serde_json::Value) -
     BodyCheck {
         code,
         agrees,
+        settles: !agrees && undecided,
         notes,
         context_id: body
             .get("contextId")
@@ -221,7 +248,7 @@ pub struct BaselineAnswer {
 /// When the other org has no subject or target named like this org's, or no such operation.
 pub fn explain_baseline(
     org: &Org,
-    (subject, target, asked): (SubjectRef, Option<TargetObject>, &str),
+    (subject, target, asked, agents): (SubjectRef, Option<TargetObject>, &str, &[u32]),
     ex: &Explanation,
     other: &Org,
     other_catalog: &crate::catalog::Catalog<'_>,
@@ -253,7 +280,13 @@ pub fn explain_baseline(
             subject: o_subject,
             operation: op_spec,
             target: o_target,
-            agents: Vec::new(),
+            agents: agents
+                .iter()
+                .filter_map(|&a| match same_subject(org, SubjectRef::User(a), other) {
+                    Some(SubjectRef::User(u)) => Some(u),
+                    _ => None,
+                })
+                .collect(),
         },
     )?;
     let perms = ex

@@ -248,7 +248,7 @@ fn smallest_fix(
     };
     // A role with admin-level wildcards is never the smallest fix: granting it widens access far
     // past the one missing permission (a dedicated role does not).
-    let admin = |r: u32| !super::admin_wildcards(org, r, &super::ADMIN_DOMAINS).is_empty();
+    let admin = |r: u32| super::is_admin_equivalent(org, r);
     // Cheapest: extend a role the subject already holds to the target.
     if let Some(g) = held_elsewhere.iter().find(|g| !admin(g.grant.role)) {
         return Fix::GrantRole {
@@ -272,7 +272,10 @@ fn smallest_fix(
         };
     }
     let aware = awareness(org, &perm.to_string()).treated_as_aware();
-    if let Some(g) = grants.iter().find(|g| covers(g.grant.scope, target, aware)) {
+    if let Some(g) = grants
+        .iter()
+        .find(|g| covers(g.grant.scope, target, aware) && !admin(g.grant.role))
+    {
         return Fix::AddPermission {
             permission: perm.to_string(),
             role: role_name(g.grant.role),

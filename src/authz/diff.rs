@@ -290,6 +290,19 @@ pub fn diff(base: &Org, other: &Org, opts: &DiffOptions) -> OrgDiff {
         .extend(grants_o.into_iter().map(|g| format!("+ {g}")));
 
     d.coverage = coverage_changes(base, other);
+    // Policies: in a narrowed diff, those that target an asked permission or apply to the
+    // asked subject.
+    let keep = |org: &Org, p: &crate::model::AccessPolicy| -> bool {
+        perms.is_none_or(|ps| {
+            let ps: Vec<&str> = ps.iter().map(String::as_str).collect();
+            super::policy_covers_any(&p.target_resource, &ps)
+        }) && opts.subject.as_ref().is_none_or(|k| {
+            all_subjects(org)
+                .filter(|s| &subject_key(org, *s) == k)
+                .any(|s| super::policy_applies(org, p, s))
+        })
+    };
+    d.policies = policy_changes(base, other, &keep);
     if opts.subject.is_some() || opts.permissions.is_some() {
         // A narrowed diff is about access; org-wide sections would be noise. Roles stay when
         // the subject holds them (in either org) and they give one of the permissions asked.
@@ -302,10 +315,18 @@ pub fn diff(base: &Org, other: &Org, opts: &DiffOptions) -> OrgDiff {
                     .collect::<Vec<_>>()
             })
             .collect();
-        d.roles.retain(|r| {
-            (opts.subject.is_none() || held.contains(&r.name))
-                && (role_gives(base, &r.name, perms) || role_gives(other, &r.name, perms))
-        });
+        d.roles
+            .retain(|r| opts.subject.is_none() || held.contains(&r.name));
+        // With an operation, only the changes that touch its permissions.
+        if let Some(ps) = perms {
+            for r in &mut d.roles {
+                let touches = |x: &String| ps.iter().any(|p| covers_text(x, p));
+                r.added.retain(touches);
+                r.removed.retain(touches);
+            }
+            d.roles
+                .retain(|r| !r.added.is_empty() || !r.removed.is_empty());
+        }
         return d;
     }
 
@@ -322,55 +343,6 @@ pub fn diff(base: &Org, other: &Org, opts: &DiffOptions) -> OrgDiff {
         .extend(dof.difference(&db).map(|n| format!("+ `{n}`")));
     d.divisions
         .extend(db.difference(&dof).map(|n| format!("- `{n}`")));
-
-    // Policies, by name.
-    let pol = |o: &Org| -> BTreeMap<String, String> {
-        o.snapshot()
-            .access_policies
-            .iter()
-            .map(|p| {
-                (
-                    p.name.clone(),
-                    format!(
-                        "{} `{}` for {}{}{}",
-                        p.effect,
-                        p.target_resource,
-                        p.subject.kind,
-                        if p.apply_to_clients {
-                            " incl. clients"
-                        } else {
-                            ""
-                        },
-                        if p.active { "" } else { " (inactive)" }
-                    ),
-                )
-            })
-            .collect()
-    };
-    // Policies one side could not read are not "removed": the coverage line says why.
-    let unread = |o: &Org| {
-        o.snapshot()
-            .coverage
-            .iter()
-            .any(|c| c.dataset == "accessPolicies" && c.status != "ok")
-    };
-    let (pb, po) = if unread(base) || unread(other) {
-        (BTreeMap::new(), BTreeMap::new())
-    } else {
-        (pol(base), pol(other))
-    };
-    for (n, v) in &po {
-        match pb.get(n) {
-            None => d.policies.push(format!("+ `{n}`: {v}")),
-            Some(b) if b != v => d.policies.push(format!("~ `{n}`: {b} → {v}")),
-            _ => {}
-        }
-    }
-    for (n, v) in &pb {
-        if !po.contains_key(n) {
-            d.policies.push(format!("- `{n}`: {v}"));
-        }
-    }
 
     // Settings.
     let (sb, so) = (&bs.auth_settings, &os.auth_settings);
@@ -475,4 +447,72 @@ fn coverage_changes(base: &Org, other: &Org) -> Vec<String> {
             differs.then(|| format!("`{ds}`: {b} → {o}"))
         })
         .collect()
+}
+
+/// Access policies added, removed or changed, by name; `keep` narrows them (a narrowed diff
+/// keeps those whose target covers an asked permission, or that apply to the asked subject).
+fn policy_changes(
+    base: &Org,
+    other: &Org,
+    keep: &dyn Fn(&Org, &crate::model::AccessPolicy) -> bool,
+) -> Vec<String> {
+    // Policies one side could not read are not "removed": the coverage line says why.
+    let unread = |o: &Org| {
+        o.snapshot()
+            .coverage
+            .iter()
+            .any(|c| c.dataset == "accessPolicies" && c.status != "ok")
+    };
+    if unread(base) || unread(other) {
+        return Vec::new();
+    }
+    let pol = |o: &Org| -> BTreeMap<String, (String, bool)> {
+        o.snapshot()
+            .access_policies
+            .iter()
+            .map(|p| {
+                let text = format!(
+                    "{} `{}` for {}{}{}",
+                    p.effect,
+                    p.target_resource,
+                    p.subject.kind,
+                    if p.apply_to_clients {
+                        " incl. clients"
+                    } else {
+                        ""
+                    },
+                    if p.active { "" } else { " (inactive)" }
+                );
+                (p.name.clone(), (text, keep(o, p)))
+            })
+            .collect()
+    };
+    let (pb, po) = (pol(base), pol(other));
+    let mut out = Vec::new();
+    for (n, (v, k)) in &po {
+        match pb.get(n) {
+            None if *k => out.push(format!("+ `{n}`: {v}")),
+            Some((b, kb)) if b != v && (*k || *kb) => out.push(format!("~ `{n}`: {b} → {v}")),
+            _ => {}
+        }
+    }
+    for (n, (v, k)) in &pb {
+        if *k && !po.contains_key(n) {
+            out.push(format!("- `{n}`: {v}"));
+        }
+    }
+    out
+}
+
+/// Whether a pattern text (`wfm:*:edit`) covers a permission text.
+fn covers_text(pattern: &str, perm: &str) -> bool {
+    let (Some(p), Some(q)) = (
+        crate::model::Permission::parse(pattern),
+        crate::model::Permission::parse(perm),
+    ) else {
+        return false;
+    };
+    p.domain == q.domain
+        && (p.entity == "*" || p.entity == q.entity)
+        && (p.action == "*" || p.action == q.action)
 }

@@ -68,7 +68,9 @@ pub fn explain(
     let mut ex = explain_at(org, op, q, target, used.clone());
     // No target decides anything for a subject that cannot sign in.
     let candidates = match target {
-        None if ex.verdict != Verdict::CannotAuthenticate => candidate_targets(org, op, q.subject),
+        None if ex.verdict != Verdict::CannotAuthenticate => {
+            candidate_targets(org, op, q.subject, &m.params)
+        }
         _ => Vec::new(),
     };
     if candidates.is_empty() {
@@ -97,18 +99,27 @@ pub fn explain(
     Ok(ex)
 }
 
-/// The targets a question without one is answered for: the operation needs a division-aware
-/// permission (or one the catalog does not know), and the caller's permissions decide.
-fn candidate_targets(org: &Org, op: &crate::model::Operation, s: SubjectRef) -> Vec<TargetObject> {
+/// The targets a question without one is answered for. Only a call that acts on one object is
+/// answered per target: a write (it changes one object), or a read of one object whose id the
+/// snapshot does not place. A listing acts on no single object: it answers with what the caller
+/// may see, so a grant in any division suffices there (as the "anywhere" answer says). And the
+/// operation must need a division-aware permission (or one the catalog does not know).
+fn candidate_targets(
+    org: &Org,
+    op: &crate::model::Operation,
+    s: SubjectRef,
+    params: &[(String, String)],
+) -> Vec<TargetObject> {
     let Some(req) = &op.permissions else {
         return Vec::new();
     };
+    let one_object = op.method != "GET" || !params.is_empty();
     let user_context = matches!(s, SubjectRef::Client(c) if !is_client_credentials(org, c));
     let aware = req
         .list
         .iter()
         .any(|p| super::awareness(org, p).treated_as_aware());
-    if user_context || !aware {
+    if !one_object || user_context || !aware {
         return Vec::new();
     }
     let snap = org.snapshot();
@@ -125,8 +136,26 @@ fn candidate_targets(org: &Org, op: &crate::model::Operation, s: SubjectRef) -> 
     }
 }
 
+/// Most targets a headline or a combined fix names; the table and JSON list them all.
+const MAX_NAMED: usize = 5;
+
+/// `a, b, c` or `a, b, c and 12 more`.
+fn named(items: &[String]) -> String {
+    let mut text = items
+        .iter()
+        .take(MAX_NAMED)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > MAX_NAMED {
+        text.push_str(&format!(" and {} more", items.len() - MAX_NAMED));
+    }
+    text
+}
+
 /// The overall answer of a per-target explanation: the shared verdict when every target agrees,
-/// else "depends on the target", with the fixes of the denied targets.
+/// else "depends on the target"; the headline counts each verdict and names the targets that
+/// are not allowed; code and fix are those of the denied targets (else of those that may be).
 fn per_target_verdict(ex: &mut Explanation, answers: &[Explanation], candidates: &[TargetObject]) {
     let first = answers.first().map_or(Verdict::Allowed, |a| a.verdict);
     let kind = match candidates.first() {
@@ -134,48 +163,81 @@ fn per_target_verdict(ex: &mut Explanation, answers: &[Explanation], candidates:
         Some(TargetObject::BusinessUnit(_)) => "business units",
         _ => "divisions",
     };
-    let denied: Vec<&TargetVerdict> = ex
-        .targets
-        .iter()
-        .filter(|t| t.verdict == Verdict::Denied)
-        .collect();
     ex.verdict = if answers.iter().all(|a| a.verdict == first) {
         first
     } else {
         Verdict::DependsOnTarget
     };
-    ex.headline = Some(if denied.is_empty() {
-        format!("{} for all {} {kind}", ex.verdict.as_str(), answers.len())
+    let n = answers.len();
+    let of = |v: Verdict| -> Vec<String> {
+        ex.targets
+            .iter()
+            .filter(|t| t.verdict == v)
+            .map(|t| t.target.clone())
+            .collect()
+    };
+    let parts: Vec<String> = [
+        Verdict::Denied,
+        Verdict::MayBeDenied,
+        Verdict::Unknown,
+        Verdict::CannotAuthenticate,
+    ]
+    .into_iter()
+    .filter_map(|v| {
+        let names = of(v);
+        (!names.is_empty()).then(|| {
+            format!(
+                "{} for {} of {n} {kind}: {}",
+                v.as_str(),
+                names.len(),
+                named(&names)
+            )
+        })
+    })
+    .collect();
+    ex.headline = Some(if parts.is_empty() {
+        format!("{} for all {n} {kind}", ex.verdict.as_str())
     } else {
-        format!(
-            "denied for {} of {} {kind}: {}",
-            denied.len(),
-            answers.len(),
-            denied
-                .iter()
-                .map(|t| t.target.clone())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        parts.join("; ")
     });
-    // The code and fix: those of the denied targets (one fix each, without repeats).
-    let denied_answers: Vec<&Explanation> = answers
-        .iter()
-        .filter(|a| a.verdict == Verdict::Denied)
-        .collect();
-    ex.code = denied_answers.first().and_then(|a| a.code.clone());
-    ex.alternative_codes = denied_answers
+    // The deciding answers: the denied ones, else those that may be denied.
+    let deciding: Vec<&Explanation> = {
+        let denied: Vec<&Explanation> = answers
+            .iter()
+            .filter(|a| a.verdict == Verdict::Denied)
+            .collect();
+        if denied.is_empty() {
+            answers
+                .iter()
+                .filter(|a| a.verdict == Verdict::MayBeDenied)
+                .collect()
+        } else {
+            denied
+        }
+    };
+    ex.code = deciding.first().and_then(|a| a.code.clone());
+    ex.alternative_codes = deciding
         .first()
         .map(|a| a.alternative_codes.clone())
         .unwrap_or_default();
     let mut fixes: Vec<String> = Vec::new();
-    for f in denied_answers.iter().filter_map(|a| a.fix.clone()) {
+    for f in deciding.iter().filter_map(|a| a.fix.clone()) {
         if !fixes.contains(&f) {
             fixes.push(f);
         }
     }
-    ex.fix = (!fixes.is_empty()).then(|| fixes.join("; "));
-    ex.division_ids = denied_answers
+    ex.fix = (!fixes.is_empty()).then(|| {
+        if fixes.len() > MAX_NAMED {
+            format!(
+                "{}; and {} more like it (see the table)",
+                fixes[..MAX_NAMED].join("; "),
+                fixes.len() - MAX_NAMED
+            )
+        } else {
+            fixes.join("; ")
+        }
+    });
+    ex.division_ids = deciding
         .iter()
         .flat_map(|a| a.division_ids.iter().cloned())
         .collect();

@@ -10,6 +10,9 @@ use super::words::target_text;
 use crate::catalog::Origin;
 use crate::model::Org;
 
+/// The per-agent failure of an agent move, reported in its 202 answer rather than as a 403.
+pub const PER_AGENT_CODE: &str = "SourceManagementUnitNotAuthorized";
+
 /// The answer for one candidate target of a question asked without one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -22,6 +25,12 @@ pub struct TargetVerdict {
     pub verdict: Verdict,
     /// The 403 code there, if denied.
     pub code: Option<String>,
+    /// Other codes the service may answer there.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alternative_codes: Vec<String>,
+    /// The division ids whose grants would decide it (the unit's and its business unit's).
+    #[serde(skip)]
+    pub division_ids: Vec<String>,
     /// Why, in a few words: the first check that did not allow it.
     pub reason: String,
 }
@@ -35,16 +44,20 @@ impl TargetVerdict {
         }
         .and_then(|d| org.snapshot().divisions.get(d as usize))
         .map(|d| d.name.clone());
+        // The check that decided: a failure first, else the first undecided one.
         let reason = ex
             .steps
             .iter()
-            .find(|s| matches!(s.status, Status::Fail | Status::Unknown))
+            .find(|s| s.status == Status::Fail)
+            .or_else(|| ex.steps.iter().find(|s| s.status == Status::Unknown))
             .map_or_else(String::new, |s| format!("{}: {}", s.check, s.detail));
         Self {
             target: target_text(org, t),
             division,
             verdict: ex.verdict,
             code: ex.code.clone(),
+            alternative_codes: ex.alternative_codes.clone(),
+            division_ids: ex.division_ids.clone(),
             reason,
         }
     }
@@ -194,6 +207,17 @@ pub struct Explanation {
 }
 
 impl Explanation {
+    /// Whether the answer is undecided: unknown, may be denied, or depending on the target
+    /// without any target certainly denied. An undecided answer is a question, not a finding.
+    #[must_use]
+    pub fn undecided(&self) -> bool {
+        match self.verdict {
+            Verdict::Unknown | Verdict::MayBeDenied => true,
+            Verdict::DependsOnTarget => !self.targets.iter().any(|t| t.verdict == Verdict::Denied),
+            _ => false,
+        }
+    }
+
     /// The verdict in one line: "DENIED: 403 `code` (the service may answer `x` instead)".
     #[must_use]
     pub fn verdict_line(&self) -> String {
@@ -203,7 +227,12 @@ impl Explanation {
             let _ = write!(out, " ({h})");
         }
         if let Some(code) = &self.code {
-            let _ = write!(out, ": 403 `{code}`");
+            if code == PER_AGENT_CODE {
+                // Agent moves answer 202 and fail per agent: not a 403.
+                let _ = write!(out, ": 202 with `{code}` for the agents");
+            } else {
+                let _ = write!(out, ": 403 `{code}`");
+            }
             if !self.alternative_codes.is_empty() {
                 let alts: Vec<String> = self
                     .alternative_codes

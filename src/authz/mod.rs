@@ -179,6 +179,17 @@ pub fn admin_wildcards(org: &Org, role: u32, domains: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// Whether a role is admin-equivalent: it holds an admin-level wildcard, or it can grant roles
+/// or edit them (either lets its holder give itself anything). Never the smallest fix.
+#[must_use]
+pub fn is_admin_equivalent(org: &Org, role: u32) -> bool {
+    !admin_wildcards(org, role, &ADMIN_DOMAINS).is_empty()
+        || ["authorization:grant:add", "authorization:role:edit"]
+            .iter()
+            .filter_map(|p| Permission::parse(p))
+            .any(|p| role_grants(org, role, &p))
+}
+
 /// Whether a subject's roles let it use `permission` at `target`.
 ///
 /// Returns `false` for malformed permission strings and for clients that are not

@@ -43,11 +43,25 @@ pub(super) const CHECKS: [(&str, Check); 6] = [
     ("coverage", coverage),
 ];
 
-/// Datasets whose absence leaves a subject's grants incomplete: a permission that seems missing
-/// may be held through data rolecall has not seen.
+/// Datasets whose absence leaves any subject's grants incomplete (all of them, for the coverage
+/// listing); a subject's own are [`grant_data`].
 const GRANT_DATA: [&str; 4] = ["roles", "grants", "groups", "oauthClients"];
-/// Datasets the coverage check reports (the others are weighed by the checks that read them).
-const OTHER_DATA: [&str; 3] = ["permissionCatalog", "managementUnits", "businessUnits"];
+
+/// The datasets a subject's grants come from: a permission that seems missing may be held
+/// through data rolecall has not seen in one of these. Clients hold `roleDivisions`; users their
+/// grants and their groups'; groups their grants.
+fn grant_data(s: SubjectRef) -> &'static [&'static str] {
+    match s {
+        SubjectRef::Client(_) => &["roles", "oauthClients"],
+        SubjectRef::User(_) => &["roles", "grants", "groups"],
+        SubjectRef::Group(_) => &["roles", "grants"],
+    }
+}
+
+/// Datasets the coverage check reports for any call (the others are weighed by the checks that
+/// read them) and, for WFM calls, the units.
+const OTHER_DATA: [&str; 1] = ["permissionCatalog"];
+const WFM_DATA: [&str; 2] = ["managementUnits", "businessUnits"];
 
 fn gaps<'a>(org: &'a Org, datasets: &'a [&str]) -> impl Iterator<Item = &'a Coverage> {
     org.snapshot()
@@ -165,16 +179,23 @@ fn permissions(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)>
             Outcome::Unknown("the signed-in user's permissions decide".to_owned()),
         ));
     }
-    let mut unknown_awareness = false;
     for p in &req.list {
         let check = check_permission(org, ctx.subject, p, &ctx.needed);
-        unknown_awareness |= check.status == Status::Unknown;
         ex.permissions.push(check);
     }
-    let ok = if req.kind == "ALL" {
+    let all = req.kind == "ALL";
+    let ok = if all {
         ex.permissions.iter().all(|c| c.status == Status::Ok)
     } else {
         ex.permissions.iter().any(|c| c.status == Status::Ok)
+    };
+    // Undecided when a needed permission's division-awareness is unknown: for ALL, only when no
+    // permission certainly fails (one certain failure denies whatever the others are).
+    let unknown_awareness = if all {
+        ex.permissions.iter().any(|c| c.status == Status::Unknown)
+            && !ex.permissions.iter().any(|c| c.status == Status::Fail)
+    } else {
+        ex.permissions.iter().any(|c| c.status == Status::Unknown)
     };
     let where_ = ctx
         .needed
@@ -199,7 +220,7 @@ fn permissions(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)>
         ));
     }
     // Grants rolecall could not read may hold the permission: the denial is not certain.
-    let missing: Vec<String> = gaps(org, &GRANT_DATA).map(unread).collect();
+    let missing: Vec<String> = gaps(org, grant_data(ctx.subject)).map(unread).collect();
     if !missing.is_empty() {
         return Some((
             detail,
@@ -272,17 +293,22 @@ fn agents(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)> {
     let mut failed = Vec::new();
     let mut unplaced = Vec::new();
     let mut own_division = Vec::new();
+    // Source units whose coverage the catalog cannot decide (division-awareness unknown).
+    let mut unsure = Vec::new();
     for &a in ctx.agents {
         let name = org.subject_name(SubjectRef::User(a)).to_owned();
         match org.agent_management_unit(a) {
             None => unplaced.push(format!("`{name}`")),
             Some(src) => {
                 let divs = unit_targets(org, Some(TargetObject::ManagementUnit(src)), true);
-                if check_permission(org, ctx.subject, perm, &divs).status != Status::Ok {
-                    failed.push(format!(
-                        "`{name}` ({})",
-                        target_text(org, TargetObject::ManagementUnit(src))
-                    ));
+                let unit = format!(
+                    "`{name}` ({})",
+                    target_text(org, TargetObject::ManagementUnit(src))
+                );
+                match check_permission(org, ctx.subject, perm, &divs).status {
+                    Status::Fail => failed.push(unit),
+                    Status::Unknown => unsure.push(unit),
+                    Status::Ok | Status::Skipped => {}
                 }
             }
         }
@@ -298,6 +324,22 @@ fn agents(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)> {
     }
     let members_gap = gaps(org, &["managementUnitMembers"]).next().map(unread);
     let mut undecided = Vec::new();
+    // Grants rolecall could not read may cover the source units: then no failure is certain.
+    let grant_gaps: Vec<String> = gaps(org, grant_data(ctx.subject)).map(unread).collect();
+    if !grant_gaps.is_empty() && !failed.is_empty() {
+        undecided.push(format!(
+            "the source units of {} seem not covered, but {}",
+            failed.join(", "),
+            grant_gaps.join("; ")
+        ));
+        failed.clear();
+    }
+    if !unsure.is_empty() {
+        undecided.push(format!(
+            "whether `{perm}` covers the source units of {} depends on its division-awareness, which the catalog does not say",
+            unsure.join(", ")
+        ));
+    }
     if !unplaced.is_empty() {
         undecided.push(match &members_gap {
             Some(g) => format!(
@@ -329,7 +371,7 @@ fn agents(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)> {
         return Some((
             detail,
             Outcome::Denied(Denial {
-                code: "SourceManagementUnitNotAuthorized (per agent, in a 202)".to_owned(),
+                code: super::explanation::PER_AGENT_CODE.to_owned(),
                 ..Denial::default()
             }),
         ));
@@ -348,33 +390,80 @@ fn agents(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)> {
 /// subject, or that targets what the call needs, is explained: the cause, may be, or not.
 fn policies(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)> {
     let org = ctx.org;
-    if let Some(gap) = gaps(org, &["accessPolicies"]).next() {
-        let perm = gap
-            .permission
-            .as_deref()
-            .unwrap_or("authorization:policy:view");
-        let why = format!("a DENY policy cannot be ruled out (`{perm}` is missing)");
-        return Some((why.clone(), Outcome::Unknown(why)));
-    }
     let required: Vec<&str> = ctx
         .op
         .permissions
         .iter()
         .flat_map(|r| r.list.iter().map(String::as_str))
         .collect();
+    // A policy targets a permission: a call that needs none is out of every policy's reach.
+    if required.is_empty() {
+        return Some((
+            "the call needs no permission a policy could target".to_owned(),
+            Outcome::Allowed,
+        ));
+    }
+    if let Some(gap) = gaps(org, &["accessPolicies"]).next() {
+        let why = match (gap.http_status, gap.permission.as_deref()) {
+            (Some(403), Some(perm)) => {
+                format!("a DENY policy cannot be ruled out (`{perm}` is missing)")
+            }
+            _ => format!("a DENY policy cannot be ruled out: {}", unread(gap)),
+        };
+        return Some((why.clone(), Outcome::Unknown(why)));
+    }
+    // With ANY of several permissions, a policy on one of them decides only if the subject
+    // holds no other one the policy leaves alone.
+    let held: Vec<&str> = ex
+        .permissions
+        .iter()
+        .filter(|c| c.status == Status::Ok)
+        .map(|c| c.permission.as_str())
+        .collect();
+    let any = ctx.op.permissions.as_ref().is_some_and(|r| r.kind != "ALL");
     let (mut causes, mut conditional) = (Vec::new(), Vec::new());
     for p in &org.snapshot().access_policies {
         if !p.active || p.effect != "DENY" {
             continue;
         }
-        let applies = policy_applies(org, p, ctx.subject);
         let covers = policy_covers_any(&p.target_resource, &required);
         let name = format!("`{}` ({})", p.name, p.id);
+        // Team membership is not modelled, and group membership is unknown when groups are
+        // unread: whether such a policy applies cannot be told.
+        let unsure = matches!(ctx.subject, SubjectRef::User(_))
+            && (p.subject.kind == "TEAM"
+                || (p.subject.kind == "GROUP" && gaps(org, &["groups"]).next().is_some()));
+        if covers && unsure {
+            conditional.push(p.name.clone());
+            ex.policies.push(format!(
+                "{name} denies `{}` for {} `{}`, and rolecall cannot tell whether {} belongs to it: may be the cause",
+                p.target_resource,
+                p.subject.kind.to_ascii_lowercase(),
+                p.subject.id.as_deref().unwrap_or("?"),
+                ex.subject
+            ));
+            continue;
+        }
+        let bypass: Vec<&str> = held
+            .iter()
+            .copied()
+            .filter(|h| any && !policy_covers_any(&p.target_resource, &[h]))
+            .collect();
+        let applies = policy_applies(org, p, ctx.subject);
         let line = match (applies, covers) {
             (false, false) => continue,
             (true, true) if p.condition.is_some() => {
                 conditional.push(p.name.clone());
                 format!("{name} denies `{}` when its condition holds, which rolecall does not evaluate: may be the cause", p.target_resource)
+            }
+            (true, true) if !bypass.is_empty() => {
+                conditional.push(p.name.clone());
+                format!(
+                    "{name} denies `{}`, but the call accepts any of its permissions and {} also holds {}, which it does not target: may be the cause",
+                    p.target_resource,
+                    ex.subject,
+                    list(&bypass.iter().map(|b| (*b).to_owned()).collect::<Vec<_>>())
+                )
             }
             (true, true) => {
                 causes.push(p.name.clone());
@@ -424,13 +513,19 @@ fn policies(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)> {
         return Some((detail, Outcome::Denied(denial(&causes))));
     }
     if !conditional.is_empty() {
-        ex.assumptions.push(
-            "policy conditions are not evaluated: a policy with a condition may or may not match"
-                .to_owned(),
-        );
+        if ex
+            .policies
+            .iter()
+            .any(|l| l.contains("when its condition holds"))
+        {
+            ex.assumptions.push(
+                "policy conditions are not evaluated: a policy with a condition may or may not match"
+                    .to_owned(),
+            );
+        }
         return Some((
             format!(
-                "active DENY policy {} may deny the call, under a condition",
+                "active DENY policy {} may deny the call (see below)",
                 list(&conditional)
             ),
             Outcome::MayBeDenied(denial(&conditional)),
@@ -447,9 +542,15 @@ fn coverage(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)> {
     ex.gaps = gaps(ctx.org, &GRANT_DATA)
         .chain(gaps(ctx.org, &["accessPolicies"]))
         .chain(gaps(ctx.org, &OTHER_DATA))
+        .chain(gaps(ctx.org, &WFM_DATA))
         .map(unread)
         .collect();
-    let other: Vec<String> = gaps(ctx.org, &OTHER_DATA).map(unread).collect();
+    // Unread WFM units matter only to WFM calls: a client without WFM view rights is common.
+    let wfm = ctx.op.path.starts_with("/api/v2/workforcemanagement/");
+    let other: Vec<String> = gaps(ctx.org, &OTHER_DATA)
+        .chain(gaps(ctx.org, if wfm { &WFM_DATA[..] } else { &[] }))
+        .map(unread)
+        .collect();
     if other.is_empty() {
         return None;
     }

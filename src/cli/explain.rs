@@ -141,7 +141,7 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
             };
             let answer = explain_baseline(
                 &org,
-                (subject, target, &args.op),
+                (subject, target, &args.op, &q.agents),
                 &ex,
                 &other,
                 &other_catalog,

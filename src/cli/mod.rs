@@ -45,7 +45,8 @@ impl Termination for Exit {
 
 const EXIT_HELP: &str =
     "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage, input or rule error; \
-     `explain --exit-code`: 0 allowed, 1 denied, 3 unknown or may be denied.";
+     `explain --exit-code`: 0 allowed, 1 denied (or cannot get a token, or denied for some target), \
+     3 unknown or may be denied (or undecided for some target and denied for none).";
 
 #[derive(Debug, Parser)]
 #[command(name = "rolecall", version, about = "Audit Genesys Cloud permissions as code", after_help = EXIT_HELP)]

@@ -401,7 +401,8 @@ async fn read_unit_agents(
         })
     }))
     .await?;
-    let mut denied = None;
+    let mut denied: Option<Coverage> = None;
+    let mut unread = Vec::new();
     for (id, got) in answers {
         match got {
             Ok(page) => {
@@ -409,12 +410,26 @@ async fn read_unit_agents(
                     unit.user_ids = page.entities.into_iter().map(|r| r.id).collect();
                 }
             }
+            // A unit deleted since the listing has no agents to move.
+            Err(gap) if gap.http_status == Some(404) => {}
             Err(gap) => {
+                unread.push(id);
                 denied.get_or_insert(gap);
             }
         }
     }
-    coverage.push(denied.unwrap_or_else(|| ok(&format!("GET {PATH}"), "managementUnitMembers")));
+    coverage.push(match denied {
+        // One gap for the dataset, naming every unit it covers.
+        Some(mut gap) => {
+            let units = unread.join(", ");
+            gap.message = Some(match gap.message.take() {
+                Some(m) => format!("{m} (units {units})"),
+                None => format!("units {units}"),
+            });
+            gap
+        }
+        None => ok(&format!("GET {PATH}"), "managementUnitMembers"),
+    });
     Ok(())
 }
 

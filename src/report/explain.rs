@@ -117,6 +117,8 @@ pub fn render_explanation(
             b.code,
             if b.agrees {
                 "confirms the prediction"
+            } else if b.settles {
+                "settles the undecided prediction"
             } else {
                 "CONTRADICTS the prediction"
             }

@@ -72,6 +72,7 @@ fn explain_map(
         ex.fix.clone().map_or(Dynamic::UNIT, Dynamic::from),
     );
     m.insert("operation".into(), ex.operation.clone().into());
+    m.insert("undecided".into(), ex.undecided().into());
     m.insert(
         "catalog".into(),
         ex.catalog.describe(std::time::SystemTime::now()).into(),
