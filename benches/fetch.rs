@@ -52,16 +52,61 @@ fn main() {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
 
-    // 1. Requests against the plan.
-    let fake = FakeGenesys::start(served.clone(), FakeConfig::default());
-    let (_, stats) = run(&fake, 1_000_000, 8);
-    let s = fake_genesys::plan_shape(&served);
+    // 1. Requests: the naive plan, the fixed sizes rolecall used before (100), and learned
+    //    sizes, against a server accepting 500 everywhere and one accepting 100 for grants.
+    let today = |s: &rolecall::fetch::plan::Shape| {
+        planned_requests(&rolecall::fetch::plan::Shape {
+            sizes: rolecall::fetch::plan::Sizes::uniform(rolecall::fetch::plan::page_size::DEFAULT),
+            learning: 0,
+            ..s.clone()
+        })
+    };
+    let wide = fake_genesys::PageLimits::uniform(500);
+    let narrow_grants = fake_genesys::PageLimits {
+        subject_grants: 100,
+        ..fake_genesys::PageLimits::uniform(500)
+    };
+    for (label, limits) in [
+        ("500 everywhere", &wide),
+        ("100 for subjectgrants", &narrow_grants),
+    ] {
+        let fake = FakeGenesys::start(
+            served.clone(),
+            FakeConfig {
+                page_limits: limits.clone(),
+                ..FakeConfig::default()
+            },
+        );
+        let (_, stats) = run(&fake, 1_000_000, 8);
+        let s = fake_genesys::plan_shape_with(&served, limits);
+        println!(
+            "requests, server max {label}: naive {} · today's plan (page size 100) {} · adaptive {} made = {} planned ({} learning); {:.2} s unthrottled",
+            naive_requests(&s),
+            today(&s),
+            stats.requests,
+            planned_requests(&s),
+            s.learning,
+            stats.elapsed.as_secs_f64()
+        );
+    }
+    // The 100k-user org by the plan's formula (the fetch is exact to it, as the tests show).
+    let big = synthetic_org(100_000, 1);
+    let s = fake_genesys::plan_shape_with(&big, &wide);
+    // No page size can go below one request per role, role-holding group and unit: the floor.
+    let floor = planned_requests(&rolecall::fetch::plan::Shape {
+        sizes: rolecall::fetch::plan::Sizes::uniform(usize::MAX / 2),
+        ..s.clone()
+    });
     println!(
-        "requests: {} made, {} planned minimum, {} for the naive plan (one grants call per subject); {:.2} s unthrottled",
-        stats.requests,
-        planned_requests(&s),
+        "plan for 100000 users, server max 500: naive {} · today's {} · adaptive {} = {:.0}% of today's (target ≤ 40%); floor at any page size {} ({} roles, {} role-holding groups, {} units)",
         naive_requests(&s),
-        stats.elapsed.as_secs_f64()
+        today(&s),
+        planned_requests(&s),
+        100.0 * planned_requests(&s) as f64 / today(&s) as f64,
+        floor,
+        s.role_subjects.len(),
+        s.role_group_members.len(),
+        s.management_units
     );
 
     // 2. A binding rate limit: the server allows R per second; rolecall is told R per minute.
@@ -70,6 +115,7 @@ fn main() {
         served.clone(),
         FakeConfig {
             rate_limit: Some((per_second, Duration::from_secs(1))),
+            page_limits: wide.clone(),
             ..FakeConfig::default()
         },
     );
@@ -91,6 +137,7 @@ fn main() {
         served,
         FakeConfig {
             latency: Duration::from_millis(20),
+            page_limits: wide,
             ..FakeConfig::default()
         },
     );

@@ -191,6 +191,17 @@ pub fn fetch_org(c: &ConnectArgs) -> miette::Result<(OrgSnapshot, FetchStats)> {
             stats.gaps,
             stats.elapsed.as_secs_f64()
         ));
+        let sizes: Vec<String> = stats
+            .page_sizes
+            .iter()
+            .map(|p| match p.learning_requests {
+                0 => format!("{} {}", p.family, p.size),
+                n => format!("{} {} ({n} request(s) to learn it)", p.family, p.size),
+            })
+            .collect();
+        if !sizes.is_empty() {
+            note(&format!("page sizes: {}", sizes.join(", ")));
+        }
         for n in snap.coverage.iter().filter(|c| c.status == "ok") {
             if let Some(m) = &n.message {
                 note(&format!("note: {}: {m}", n.endpoint));

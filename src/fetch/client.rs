@@ -10,7 +10,7 @@ use std::time::Instant;
 use super::conn::{join_all, Conn, Got};
 use super::credentials::Auth;
 pub use super::options::{FetchError, FetchOptions, FetchStats, Progress, ProgressFn};
-use super::plan::page_size;
+use super::plan::{family, page_size};
 use super::wire;
 use crate::catalog::Catalog;
 use crate::model::{
@@ -63,7 +63,9 @@ pub async fn fetch(opts: FetchOptions) -> Result<(OrgSnapshot, FetchStats), Fetc
     name_permissions(&mut coverage, &snap.operations);
     snap.coverage = coverage;
     let gaps = snap.coverage.iter().filter(|c| c.status != "ok").count();
-    Ok((snap, conn.stats(started, gaps)))
+    let stats = conn.stats(started, gaps);
+    snap.source.page_sizes.clone_from(&stats.page_sizes);
+    Ok((snap, stats))
 }
 
 fn empty_snapshot(opts: &FetchOptions) -> OrgSnapshot {
@@ -80,6 +82,7 @@ fn empty_snapshot(opts: &FetchOptions) -> OrgSnapshot {
                 Auth::Token(_) => None,
             },
             description: None,
+            page_sizes: Vec::new(),
         },
         ..OrgSnapshot::default()
     }
@@ -120,25 +123,25 @@ async fn read_listings(
 ) -> Result<Listings, FetchError> {
     let c = conn;
     let (active, inactive, groups, clients, divisions, perms, settings, org, bus, mus, swagger) = tokio::join!(
-        c.pages::<wire::User>("/api/v2/users?state=active", page_size::USERS, "users"),
+        c.pages::<wire::User>("/api/v2/users?state=active", family::USERS, "users"),
         // Inactive users cannot be listed past 10,000 (API-FACTS §2.1); the rest that matter
         // are read by id once grants and members are known.
         c.pages_capped::<wire::User>(
             "/api/v2/users?state=inactive",
-            page_size::USERS,
+            family::USERS,
             "users",
             page_size::INACTIVE_USER_LIMIT / page_size::USERS
         ),
-        c.pages::<wire::Group>("/api/v2/groups", page_size::DEFAULT, "groups"),
+        c.pages::<wire::Group>("/api/v2/groups", family::GROUPS, "groups"),
         c.json::<wire::Page<wire::Client>>("/api/v2/oauth/clients", "oauthClients"),
         c.pages::<wire::Division>(
             "/api/v2/authorization/divisions",
-            page_size::DEFAULT,
+            family::DIVISIONS,
             "divisions"
         ),
         c.pages::<wire::PermissionCollection>(
             "/api/v2/authorization/permissions",
-            page_size::DEFAULT,
+            family::PERMISSIONS,
             "permissionCatalog"
         ),
         c.json::<wire::AuthSettings>(
@@ -223,6 +226,13 @@ async fn read_listings(
             coverage.push(ok("GET /api/v2/docs/swagger", "operations"));
         }
         Got::Denied(gap) => coverage.push(gap),
+        Got::TooLarge => {
+            return Err(FetchError::Http {
+                endpoint: "GET /api/v2/docs/swagger".to_owned(),
+                attempts: 1,
+                detail: "HTTP 400: the response is over the size limit".to_owned(),
+            })
+        }
     }
     let mut listings = Listings {
         groups: None,
@@ -283,7 +293,7 @@ async fn read_roles_and_grants(
     conn: &Arc<Conn>,
 ) -> Result<Part<(Vec<Role>, Vec<Grant>)>, FetchError> {
     let roles = match conn
-        .pages::<wire::Role>("/api/v2/authorization/roles", page_size::DEFAULT, "roles")
+        .pages::<wire::Role>("/api/v2/authorization/roles", family::ROLES, "roles")
         .await?
     {
         Ok(roles) => roles,
@@ -299,6 +309,7 @@ async fn read_roles_and_grants(
         .pages_each::<wire::SubjectGrants>(
             ids,
             |id| format!("/api/v2/authorization/roles/{id}/subjectgrants"),
+            family::SUBJECT_GRANTS,
             "grants",
         )
         .await?;
@@ -358,6 +369,7 @@ async fn read_members(
         .pages_each::<wire::User>(
             holding,
             |id| format!("/api/v2/groups/{id}/members"),
+            family::GROUP_MEMBERS,
             "groups",
         )
         .await?;

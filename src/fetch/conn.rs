@@ -4,6 +4,7 @@
 //! Tokens and the client secret live in [`Secret`]s and are sent only in headers; error text
 //! passes through [`redact`] so a library error can never echo them.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -13,8 +14,9 @@ use tokio::sync::Semaphore;
 
 use super::budget::Budget;
 use super::credentials::{Auth, Secret};
+use super::options::PageSizeUse;
 use super::options::{FetchError, FetchOptions, FetchStats, Progress};
-use super::plan::page_size;
+use super::plan::{Family, LADDER};
 use super::retry::{backoff, classify, jitter, parse_retry_after, Verdict};
 use super::wire;
 use crate::model::Coverage;
@@ -22,6 +24,16 @@ use crate::model::Coverage;
 pub(super) enum Got {
     Body(Vec<u8>),
     Denied(Coverage),
+    /// 400 for an oversized page: `response.entity.too.large`, or a bad request that names
+    /// `pageSize` (API-FACTS §2.1).
+    TooLarge,
+}
+
+/// What one paged family learned: the size it settled on, and the requests spent learning it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Learned {
+    size: Option<usize>,
+    learning: usize,
 }
 
 pub(super) struct Conn {
@@ -37,6 +49,9 @@ pub(super) struct Conn {
     planned: AtomicUsize,
     done: AtomicUsize,
     objects: Mutex<Vec<(&'static str, usize)>>,
+    /// Per learning family: a gate the first request holds while it probes, so concurrent
+    /// requests of the family wait and then fan out at the learned size.
+    families: Mutex<HashMap<&'static str, Arc<tokio::sync::Mutex<Learned>>>>,
 }
 
 fn endpoint_of(path: &str) -> String {
@@ -72,6 +87,7 @@ impl Conn {
             planned: AtomicUsize::new(16),
             done: AtomicUsize::new(0),
             objects: Mutex::new(Vec::new()),
+            families: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -88,7 +104,32 @@ impl Conn {
             elapsed: started.elapsed(),
             gaps,
             busy: Duration::from_micros(self.busy_micros.load(Ordering::Relaxed)),
+            page_sizes: self.page_sizes(),
         }
+    }
+
+    /// The page size each paged family used and the requests spent learning it, by name.
+    fn page_sizes(&self) -> Vec<PageSizeUse> {
+        let families = self.families.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut out: Vec<PageSizeUse> = families
+            .iter()
+            .filter_map(|(name, gate)| {
+                // Every probe has finished when the fetch reports: the lock is free.
+                let l = gate.try_lock().ok()?;
+                Some(PageSizeUse {
+                    family: (*name).to_owned(),
+                    size: l.size?,
+                    learning_requests: l.learning,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.family.cmp(&b.family));
+        out
+    }
+
+    fn gate(&self, family: &'static str) -> Arc<tokio::sync::Mutex<Learned>> {
+        let mut families = self.families.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(families.entry(family).or_default())
     }
 
     /// The current token; `stale` names a token the API rejected, to be replaced unless another
@@ -263,6 +304,19 @@ impl Conn {
                     );
                     match body {
                         Ok(body) if status == 200 => return Ok(Got::Body(body.to_vec())),
+                        Ok(body) if status == 400 => {
+                            let err: wire::ErrorBody =
+                                serde_json::from_slice(&body).unwrap_or_default();
+                            let code = err.code.as_deref().unwrap_or_default();
+                            let names_size = err
+                                .message
+                                .as_deref()
+                                .is_some_and(|m| m.contains("pageSize"));
+                            if code == "response.entity.too.large" || names_size {
+                                return Ok(Got::TooLarge);
+                            }
+                            (Some(status), retry_after, format!("HTTP 400 `{code}`"))
+                        }
                         Ok(body) if status == 403 || status == 404 => {
                             let err: wire::ErrorBody =
                                 serde_json::from_slice(&body).unwrap_or_default();
@@ -336,6 +390,11 @@ impl Conn {
     ) -> Result<Result<T, Coverage>, FetchError> {
         match self.get(path, dataset).await? {
             Got::Denied(c) => Ok(Err(c)),
+            Got::TooLarge => Err(FetchError::Http {
+                endpoint: endpoint_of(path),
+                attempts: 1,
+                detail: "HTTP 400: the page is over the size limit".to_owned(),
+            }),
             Got::Body(b) => serde_json::from_slice(&b)
                 .map(Ok)
                 .map_err(|e| FetchError::Shape {
@@ -346,35 +405,90 @@ impl Conn {
     }
 
     /// Every page of a page-number listing: page 1 first (it tells the page count), then the
-    /// rest concurrently.
+    /// rest concurrently, at the family's page size.
     pub(super) async fn pages<T: DeserializeOwned + Send + 'static>(
         self: &Arc<Self>,
         base: &str,
-        size: usize,
+        family: Family,
         dataset: &str,
     ) -> Result<Result<Vec<T>, Coverage>, FetchError> {
         Ok(self
-            .pages_capped(base, size, dataset, usize::MAX)
+            .pages_capped(base, family, dataset, usize::MAX)
             .await?
             .map(|(items, _)| items))
+    }
+
+    /// Page 1 of a listing, at the family's size: a size known from the facts, the size learned
+    /// by an earlier request, or (for the first request of a learning family, holding its gate
+    /// so the others wait) the largest size on the ladder the server accepts.
+    async fn first_page<T: DeserializeOwned>(
+        &self,
+        base: &str,
+        family: Family,
+        dataset: &str,
+    ) -> Result<Result<(wire::Page<T>, usize), Coverage>, FetchError> {
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let at = |size: usize| format!("{base}{sep}pageSize={size}&pageNumber=1");
+        let parse = |b: Vec<u8>| -> Result<wire::Page<T>, FetchError> {
+            serde_json::from_slice(&b).map_err(|e| FetchError::Shape {
+                endpoint: endpoint_of(base),
+                detail: e.to_string(),
+            })
+        };
+        if let Some(size) = family.fixed {
+            return Ok(self.json(&at(size), dataset).await?.map(|p| (p, size)));
+        }
+        let gate = self.gate(family.name);
+        let mut learned = gate.lock().await;
+        if let Some(size) = learned.size {
+            // Learned: release the gate before asking, so the family's requests run at once.
+            drop(learned);
+            return Ok(self.json(&at(size), dataset).await?.map(|p| (p, size)));
+        }
+        // The first request probes, holding the gate: the others wait for its answer.
+        for size in LADDER {
+            match self.get(&at(size), dataset).await? {
+                Got::Body(b) => {
+                    learned.size = Some(size);
+                    return Ok(Ok((parse(b)?, size)));
+                }
+                Got::Denied(gap) => return Ok(Err(gap)),
+                Got::TooLarge if learned.size.is_none() => {
+                    log::debug!(
+                        "{}: page size {size} refused; trying a smaller one",
+                        family.name
+                    );
+                    learned.learning += 1;
+                    // One more request than the plan knew of.
+                    self.plan(1);
+                }
+                Got::TooLarge => break,
+            }
+        }
+        Err(FetchError::Http {
+            endpoint: endpoint_of(base),
+            attempts: u32::try_from(learned.learning + 1).unwrap_or(u32::MAX),
+            detail: format!(
+                "HTTP 400: no page size down to {} was accepted",
+                LADDER[LADDER.len() - 1]
+            ),
+        })
     }
 
     /// At most `max_pages` pages of a listing, and whether there were more.
     pub(super) async fn pages_capped<T: DeserializeOwned + Send + 'static>(
         self: &Arc<Self>,
         base: &str,
-        size: usize,
+        family: Family,
         dataset: &str,
         max_pages: usize,
     ) -> Result<Result<(Vec<T>, bool), Coverage>, FetchError> {
         let sep = if base.contains('?') { '&' } else { '?' };
-        let first: wire::Page<T> = match self
-            .json(&format!("{base}{sep}pageSize={size}&pageNumber=1"), dataset)
-            .await?
-        {
+        let (first, size) = match self.first_page::<T>(base, family, dataset).await? {
             Ok(p) => p,
             Err(gap) => return Ok(Err(gap)),
         };
+        // Never past the page count the first page reported.
         let available = first.page_count.unwrap_or(1);
         let count = available.min(max_pages);
         self.count(dataset, first.entities.len());
@@ -411,15 +525,17 @@ impl Conn {
         self: &Arc<Self>,
         ids: Vec<String>,
         path_of: fn(&str) -> String,
+        family: Family,
         dataset: &'static str,
     ) -> Result<Vec<(String, Result<Vec<T>, Coverage>)>, FetchError> {
         self.plan(ids.len());
         join_all(ids.into_iter().map(|id| {
             let conn = Arc::clone(self);
             let path = path_of(&id);
-            (id, async move {
-                conn.pages::<T>(&path, page_size::DEFAULT, dataset).await
-            })
+            (
+                id,
+                async move { conn.pages::<T>(&path, family, dataset).await },
+            )
         }))
         .await
     }

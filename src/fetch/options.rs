@@ -72,7 +72,11 @@ pub struct FetchStats {
     pub gaps: usize,
     /// Time requests spent in flight, summed (busy share = busy / (elapsed × concurrency)).
     pub busy: Duration,
+    /// The page size each paged family used, and the requests spent learning it.
+    pub page_sizes: Vec<PageSizeUse>,
 }
+
+pub use crate::model::PageSizeUse;
 
 /// A fetch that could not complete. No snapshot is produced; an existing file stays as it was.
 #[derive(Debug, Error, Diagnostic)]

@@ -103,6 +103,22 @@ pub struct SnapshotSource {
     /// Free text, e.g. the generator's parameters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// For `api` sources: the page size each paged family used, and the requests spent
+    /// learning it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub page_sizes: Vec<PageSizeUse>,
+}
+
+/// The page size one family of paged endpoints used in a fetch.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PageSizeUse {
+    /// The family (`subjectgrants`, `users`, …).
+    pub family: String,
+    /// The size used.
+    pub size: usize,
+    /// Requests answered 400 for an oversized page while learning it.
+    pub learning_requests: usize,
 }
 
 /// `Organization` (subset).

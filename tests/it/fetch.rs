@@ -697,3 +697,66 @@ fn a_base_url_whose_host_follows_an_at_sign_is_refused_before_any_connection() {
     );
     assert!(!home.path().join("org.json").exists());
 }
+
+/// Issue 15: each family's page size is learned from the server's 400s (both documented forms),
+/// once per fetch even with hundreds of concurrent requests, recorded in the statistics and the
+/// snapshot, and counted exactly by the plan; the snapshot is the org whatever the sizes.
+#[test]
+fn page_sizes_are_learned_once_per_family_and_the_org_is_the_same() {
+    use crate::support::fake_genesys::{plan_shape_with, PageLimits};
+    use rolecall::fetch::plan::learned;
+    let served = synthetic_org(2_000, 7);
+    // Users take the documented 500 in every case: that size is not learned.
+    let smallest = PageLimits {
+        users: 500,
+        ..PageLimits::uniform(25)
+    };
+    for limits in [PageLimits::default(), PageLimits::uniform(500), smallest] {
+        let fake = FakeGenesys::start(
+            served.clone(),
+            FakeConfig {
+                page_limits: limits.clone(),
+                ..FakeConfig::default()
+            },
+        );
+        let (got, stats) = run(options(&fake, "fake-secret")).unwrap();
+        same(&got, &served);
+        assert_eq!(
+            stats.requests,
+            planned_requests(&plan_shape_with(&served, &limits)),
+            "{limits:?}"
+        );
+        let size_of = |family: &str| {
+            stats
+                .page_sizes
+                .iter()
+                .find(|p| p.family == family)
+                .map(|p| (p.size, p.learning_requests))
+        };
+        assert_eq!(size_of("roles"), Some(learned(limits.roles)), "{limits:?}");
+        assert_eq!(
+            size_of("subjectgrants"),
+            Some(learned(limits.subject_grants))
+        );
+        assert_eq!(
+            size_of("divisions"),
+            Some(learned(limits.divisions)),
+            "the pageSize-naming 400"
+        );
+        assert_eq!(
+            size_of("users"),
+            None,
+            "a size known from the facts is not probed"
+        );
+        assert_eq!(got.source.page_sizes, stats.page_sizes);
+        // Hundreds of roles' grants at once: the oversized size was asked once, not per role.
+        if limits.subject_grants < 500 {
+            let probes = fake
+                .log()
+                .iter()
+                .filter(|l| l.contains("/subjectgrants?pageSize=500"))
+                .count();
+            assert_eq!(probes, 1);
+        }
+    }
+}

@@ -58,6 +58,51 @@ pub struct FakeConfig {
     pub latency: Duration,
     /// Paths that always fail with 500.
     pub broken: Vec<String>,
+    /// The largest page each family accepts; larger ones answer 400.
+    pub page_limits: PageLimits,
+}
+
+/// The largest `pageSize` each paged family accepts. The defaults differ between families, as
+/// a real org's may: an oversized page answers 400 `response.entity.too.large`, except for
+/// divisions, which answer a bad request naming `pageSize` (both documented forms).
+#[derive(Clone, Debug)]
+pub struct PageLimits {
+    pub users: usize,
+    pub roles: usize,
+    pub subject_grants: usize,
+    pub groups: usize,
+    pub members: usize,
+    pub divisions: usize,
+    pub permissions: usize,
+}
+
+impl Default for PageLimits {
+    fn default() -> Self {
+        Self {
+            users: 500,
+            roles: 100,
+            subject_grants: 500,
+            groups: 500,
+            members: 100,
+            divisions: 100,
+            permissions: 250,
+        }
+    }
+}
+
+impl PageLimits {
+    /// Every family at `n`.
+    pub fn uniform(n: usize) -> Self {
+        Self {
+            users: n,
+            roles: n,
+            subject_grants: n,
+            groups: n,
+            members: n,
+            divisions: n,
+            permissions: n,
+        }
+    }
 }
 
 impl Default for FakeConfig {
@@ -73,6 +118,7 @@ impl Default for FakeConfig {
             rate_headers: true,
             latency: Duration::ZERO,
             broken: Vec::new(),
+            page_limits: PageLimits::default(),
         }
     }
 }
@@ -305,7 +351,7 @@ fn page(items: &[Value], q: &HashMap<String, String>, max: usize) -> Result<Valu
         return Err(error(
             StatusCode::BAD_REQUEST,
             "response.entity.too.large",
-            "page size too large",
+            "The response is over the size limit. Reduce pageSize or expand list to reduce response size if applicable",
         ));
     }
     let total = items.len();
@@ -538,6 +584,7 @@ async fn answer(s: &Inner, uri: &Uri, q: HashMap<String, String>) -> Response {
         return error(StatusCode::FORBIDDEN, "missing.permissions", "Unable to perform the requested action. You are missing the following permission(s): authorization:policy:view");
     }
     let org = &s.org;
+    let lim = &s.cfg.page_limits;
     let result: Result<Value, Response> = match path.as_str() {
         "/api/v2/authorization/roles" => page(
             &org.roles.iter().map(|r| json!({"id": r.id, "name": r.name, "description": r.description, "permissions": [],
@@ -545,7 +592,7 @@ async fn answer(s: &Inner, uri: &Uri, q: HashMap<String, String>) -> Response {
                     "actionSet": p.action_set, "allowConditions": p.allow_conditions})).collect::<Vec<_>>(),
                 "default": r.default, "base": false, "userCount": 0})).collect::<Vec<_>>(),
             &q,
-            100,
+            lim.roles,
         ),
         "/api/v2/users" => {
             let state = q.get("state").map_or("active", String::as_str);
@@ -564,7 +611,7 @@ async fn answer(s: &Inner, uri: &Uri, q: HashMap<String, String>) -> Response {
                     .filter(|u| u["id"].as_str().is_some_and(|id| ids.contains(id)))
                     .cloned()
                     .collect();
-                page(&found, &q, 500)
+                page(&found, &q, lim.users)
             } else if state == "inactive" && number.saturating_sub(1) * size >= INACTIVE_LIMIT {
                 Err(error(
                     StatusCode::BAD_REQUEST,
@@ -572,25 +619,37 @@ async fn answer(s: &Inner, uri: &Uri, q: HashMap<String, String>) -> Response {
                     "Inactive users cannot be paged past 10000 results.",
                 ))
             } else {
-                page(listed, &q, 500)
+                page(listed, &q, lim.users)
             }
         }
         "/api/v2/groups" => page(
             &org.groups.iter().map(|g| json!({"id": g.id, "name": g.name, "state": g.state, "rolesEnabled": g.roles_enabled,
                 "memberCount": g.member_ids.len(), "type": "official", "visibility": "public", "version": 1})).collect::<Vec<_>>(),
             &q,
-            100,
+            lim.groups,
         ),
         "/api/v2/oauth/clients" => Ok(json!({"entities": org.oauth_clients.iter().map(|c| json!({"id": c.id, "name": c.name,
             "description": c.description, "authorizedGrantType": c.authorized_grant_type,
             "roleDivisions": c.role_divisions.iter().map(|r| json!({"roleId": r.role_id, "divisionId": r.division_id})).collect::<Vec<_>>(),
             "scope": c.scope, "state": c.state, "dateToDelete": c.date_to_delete, "accessTokenValiditySeconds": 86400})).collect::<Vec<_>>(),
             "pageSize": 25, "pageNumber": 1, "total": org.oauth_clients.len(), "pageCount": 1})),
-        "/api/v2/authorization/divisions" => page(
-            &org.divisions.iter().map(|d| json!({"id": d.id, "name": d.name, "description": d.description, "homeDivision": d.home_division})).collect::<Vec<_>>(),
-            &q,
-            100,
-        ),
+        "/api/v2/authorization/divisions" => {
+            // The other documented form of the answer: a bad request naming the parameter.
+            let (size, _) = paging(&q);
+            if size > lim.divisions {
+                Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid.query.param.value",
+                    &format!("Value [{size}] is not valid for parameter [pageSize]. Allowable values are: 1-{}", lim.divisions),
+                ))
+            } else {
+                page(
+                    &org.divisions.iter().map(|d| json!({"id": d.id, "name": d.name, "description": d.description, "homeDivision": d.home_division})).collect::<Vec<_>>(),
+                    &q,
+                    lim.divisions,
+                )
+            }
+        }
         "/api/v2/authorization/permissions" => {
             let mut domains: Vec<String> = org.permission_catalog.iter().map(|p| p.domain.clone()).collect();
             domains.sort();
@@ -609,7 +668,7 @@ async fn answer(s: &Inner, uri: &Uri, q: HashMap<String, String>) -> Response {
                     })
                     .collect::<Vec<_>>(),
                 &q,
-                100,
+                lim.permissions,
             )
         }
         "/api/v2/authorization/policies" => {
@@ -635,7 +694,7 @@ async fn answer(s: &Inner, uri: &Uri, q: HashMap<String, String>) -> Response {
         "/api/v2/docs/swagger" => Ok(mini_swagger(org)),
         p => {
             if let Some(role) = p.strip_prefix("/api/v2/authorization/roles/").and_then(|r| r.strip_suffix("/subjectgrants")) {
-                page(s.role_grants.get(role).map_or(&[][..], Vec::as_slice), &q, 100)
+                page(s.role_grants.get(role).map_or(&[][..], Vec::as_slice), &q, lim.subject_grants)
             } else if let Some(unit) = p
                 .strip_prefix("/api/v2/workforcemanagement/managementunits/")
                 .and_then(|r| r.strip_suffix("/users"))
@@ -648,7 +707,7 @@ async fn answer(s: &Inner, uri: &Uri, q: HashMap<String, String>) -> Response {
                 }
             } else if let Some(group) = p.strip_prefix("/api/v2/groups/").and_then(|r| r.strip_suffix("/members")) {
                 match s.members.get(group) {
-                    Some(m) => page(m, &q, 100),
+                    Some(m) => page(m, &q, lim.members),
                     None => Err(error(StatusCode::NOT_FOUND, "not.found", "no such group")),
                 }
             } else {
@@ -691,6 +750,47 @@ mod tokio_stream_like {
 /// The request plan's inputs for `org` as this server lists it (used to check the fetcher's
 /// request count against [`rolecall::fetch::plan::planned_requests`]).
 pub fn plan_shape(org: &OrgSnapshot) -> rolecall::fetch::plan::Shape {
+    plan_shape_with(org, &PageLimits::default())
+}
+
+/// The plan's shape of `org` served with these page limits: the sizes the fetch learns from
+/// them, and the requests it spends learning (one 400 per refused size, per family it reads).
+pub fn plan_shape_with(org: &OrgSnapshot, limits: &PageLimits) -> rolecall::fetch::plan::Shape {
+    use rolecall::fetch::plan::{learned, Sizes};
+    let mut shape = plan_shape_fixed(org);
+    let (roles, l_roles) = learned(limits.roles);
+    let (grants, l_grants) = learned(limits.subject_grants);
+    let (groups, l_groups) = learned(limits.groups);
+    let (members, l_members) = learned(limits.members);
+    let (divisions, l_divisions) = learned(limits.divisions);
+    let (permissions, l_permissions) = learned(limits.permissions);
+    shape.sizes = Sizes {
+        roles,
+        subject_grants: grants,
+        groups,
+        group_members: members,
+        divisions,
+        permissions,
+    };
+    // A family that sends no request learns nothing.
+    shape.learning = l_roles
+        + if shape.role_subjects.is_empty() {
+            0
+        } else {
+            l_grants
+        }
+        + l_groups
+        + if shape.role_group_members.is_empty() {
+            0
+        } else {
+            l_members
+        }
+        + l_divisions
+        + l_permissions;
+    shape
+}
+
+fn plan_shape_fixed(org: &OrgSnapshot) -> rolecall::fetch::plan::Shape {
     let index = rolecall::model::Org::new(org.clone());
     let holders: HashSet<&str> = org
         .grants
@@ -747,5 +847,6 @@ pub fn plan_shape(org: &OrgSnapshot) -> rolecall::fetch::plan::Shape {
         management_units: org.management_units.len(),
         subjects: org.users.len() + org.groups.len() + org.oauth_clients.len(),
         unlisted_users,
+        ..rolecall::fetch::plan::Shape::default()
     }
 }
