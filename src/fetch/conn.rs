@@ -435,10 +435,12 @@ impl Conn {
                 detail: e.to_string(),
             })
         };
+        let gate = self.gate(family.name);
         if let Some(size) = family.fixed {
+            // Known from the facts: recorded, never probed.
+            gate.lock().await.size = Some(size);
             return Ok(self.json(&at(size), dataset).await?.map(|p| (p, size)));
         }
-        let gate = self.gate(family.name);
         let mut learned = gate.lock().await;
         if let Some(size) = learned.size {
             // Learned: release the gate before asking, so the family's requests run at once.
