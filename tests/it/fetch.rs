@@ -745,7 +745,7 @@ fn page_sizes_are_learned_once_per_family_and_the_org_is_the_same() {
         );
         assert_eq!(
             size_of("users"),
-            None,
+            Some((500, 0)),
             "a size known from the facts is not probed"
         );
         assert_eq!(got.source.page_sizes, stats.page_sizes);
