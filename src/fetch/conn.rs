@@ -455,7 +455,7 @@ impl Conn {
                     return Ok(Ok((parse(b)?, size)));
                 }
                 Got::Denied(gap) => return Ok(Err(gap)),
-                Got::TooLarge if learned.size.is_none() => {
+                Got::TooLarge => {
                     log::debug!(
                         "{}: page size {size} refused; trying a smaller one",
                         family.name
@@ -464,7 +464,6 @@ impl Conn {
                     // One more request than the plan knew of.
                     self.plan(1);
                 }
-                Got::TooLarge => break,
             }
         }
         Err(FetchError::Http {
