@@ -236,7 +236,9 @@ impl Settings {
                 engine.add_dir(dir)?;
             }
         }
-        let notes = if replaced.is_empty() {
+        let skipped = engine.warnings().iter().map(|w| format!("skipped {w}"));
+        let mut notes: Vec<String> = skipped.collect();
+        notes.extend(if replaced.is_empty() {
             Vec::new()
         } else {
             replaced.sort();
@@ -246,7 +248,7 @@ impl Settings {
                 ids.len(),
                 ids.join(", ")
             )]
-        };
+        });
         Ok((engine, notes))
     }
 

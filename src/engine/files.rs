@@ -1,5 +1,6 @@
 //! The files of a rule directory: which `.rhai` files are rules, helper modules (`_name.rhai`,
-//! for `import`) or rule tests (`*.test.rhai`), and the one walk that lists them. Loading rules,
+//! for `import`) or rule tests (`*.test.rhai`), and the one walk that lists them, reading only
+//! regular files inside the directory. Loading rules,
 //! finding tests and watch mode all read directories through here, so they agree on what a
 //! directory holds.
 
@@ -33,37 +34,81 @@ impl RhaiFile {
     }
 }
 
-/// Every `.rhai` file under `dir`, recursively and sorted, with the directories that could not
-/// be listed (each with its error; `dir` itself first if it is one of them).
+/// What a walk of a rule directory found.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// The `.rhai` files, sorted.
+    pub files: Vec<PathBuf>,
+    /// Directories that could not be listed, with the error (`dir` itself first if it is one).
+    pub errors: Vec<(PathBuf, std::io::Error)>,
+    /// `.rhai` entries passed over, and why: links that lead outside the directory or to a
+    /// directory, FIFOs, devices and sockets. Rules come from pull requests: a link to
+    /// `/proc/self/environ` or a FIFO must not be read.
+    pub skipped: Vec<String>,
+}
+
+/// Every `.rhai` file under `dir`, recursively and sorted. Only regular files are read, and a
+/// link only when it resolves to a regular file inside `dir`; directory links are never
+/// followed (two links to `.` would make the walk exponential).
 #[must_use]
-pub fn rhai_files(dir: &Path) -> (Vec<PathBuf>, Vec<(PathBuf, std::io::Error)>) {
-    fn walk(d: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, std::io::Error)>) {
-        let entries = match std::fs::read_dir(d) {
-            Ok(e) => e,
+pub fn rhai_files(dir: &Path) -> Listing {
+    let mut out = Listing::default();
+    let root = match dir.canonicalize() {
+        Ok(r) => r,
+        Err(e) => {
+            out.errors.push((dir.to_owned(), e));
+            return out;
+        }
+    };
+    walk(&root, dir, &mut out);
+    out.files.sort();
+    out
+}
+
+fn walk(root: &Path, d: &Path, out: &mut Listing) {
+    let entries = match std::fs::read_dir(d) {
+        Ok(e) => e,
+        Err(e) => {
+            out.errors.push((d.to_owned(), e));
+            return;
+        }
+    };
+    for entry in entries {
+        let path = match entry {
+            Ok(e) => e.path(),
             Err(e) => {
-                errors.push((d.to_owned(), e));
-                return;
+                out.errors.push((d.to_owned(), e));
+                continue;
             }
         };
-        for entry in entries {
-            let path = match entry {
-                Ok(e) => e.path(),
-                Err(e) => {
-                    errors.push((d.to_owned(), e));
-                    continue;
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let named = RhaiFile::of(&path).is_some();
+        let shown = path.display();
+        if meta.file_type().is_symlink() {
+            match path.canonicalize() {
+                Ok(t) if t.is_dir() => {
+                    out.skipped.push(format!("`{shown}`: a link to a directory is not followed"));
                 }
-            };
-            if path.is_dir() {
-                walk(&path, out, errors);
-            } else if RhaiFile::of(&path).is_some() {
-                out.push(path);
+                Ok(t) if named && t.starts_with(root) && t.is_file() => out.files.push(path),
+                _ if named => out.skipped.push(format!(
+                    "`{shown}`: a link that leads outside the rule directory (or nowhere) is not read"
+                )),
+                _ => {}
             }
+        } else if meta.is_dir() {
+            walk(root, &path, out);
+        } else if meta.is_file() {
+            if named {
+                out.files.push(path);
+            }
+        } else if named {
+            out.skipped.push(format!(
+                "`{shown}`: not a regular file (a FIFO, device or socket) and not read"
+            ));
         }
     }
-    let (mut out, mut errors) = (Vec::new(), Vec::new());
-    walk(dir, &mut out, &mut errors);
-    out.sort();
-    (out, errors)
 }
 
 /// The files of one kind under each directory, sorted; unreadable directories are skipped.
@@ -71,7 +116,7 @@ pub fn rhai_files(dir: &Path) -> (Vec<PathBuf>, Vec<(PathBuf, std::io::Error)>) 
 pub fn files_of(dirs: &[PathBuf], kind: Option<RhaiFile>) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = dirs
         .iter()
-        .flat_map(|d| rhai_files(d).0)
+        .flat_map(|d| rhai_files(d).files)
         .filter(|p| kind.is_none() || RhaiFile::of(p) == kind)
         .collect();
     out.sort();
@@ -93,16 +138,16 @@ mod tests {
         for f in ["b.rhai", "_h.rhai", "sub/a.test.rhai", "notes.md"] {
             std::fs::write(dir.path().join(f), "").unwrap();
         }
-        let (all, errors) = rhai_files(dir.path());
-        assert!(errors.is_empty());
-        assert_eq!(all.len(), 3);
+        let listing = rhai_files(dir.path());
+        assert!(listing.errors.is_empty());
+        assert_eq!(listing.files.len(), 3);
         let dirs = [dir.path().to_owned()];
         assert_eq!(
             files_of(&dirs, Some(RhaiFile::Rule)),
             [dir.path().join("b.rhai")]
         );
         assert_eq!(files_of(&dirs, Some(RhaiFile::Test)).len(), 1);
-        let (none, errors) = rhai_files(&dir.path().join("missing"));
-        assert!(none.is_empty() && errors.len() == 1);
+        let none = rhai_files(&dir.path().join("missing"));
+        assert!(none.files.is_empty() && none.errors.len() == 1);
     }
 }

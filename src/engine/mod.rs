@@ -52,7 +52,7 @@ use thiserror::Error;
 
 pub use builtin::BUILTIN_RULES;
 pub use err::{RuleError, RuleErrorKind, RuleLoadErrors};
-pub use files::{files_of, rhai_files, RhaiFile};
+pub use files::{files_of, rhai_files, Listing, RhaiFile};
 pub use finding::{Finding, FindingStatus, ObjectKey};
 pub use finish::{today, valid_date, Baseline, Finish, Waiver, WaiverMark, CHECK_FORMAT};
 pub use host::glob_match;
@@ -120,6 +120,8 @@ pub struct RuleEngine {
     limits: Limits,
     rules: Vec<CompiledRule>,
     load_errors: Vec<RuleError>,
+    /// Entries of rule directories that were passed over (links out, FIFOs, devices).
+    warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for RuleEngine {
@@ -143,6 +145,7 @@ impl RuleEngine {
             limits,
             rules: Vec::new(),
             load_errors: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -249,7 +252,8 @@ impl RuleEngine {
     /// # Errors
     /// [`RuleDirError`] if the directory cannot be listed.
     pub fn add_dir(&mut self, dir: &Path) -> Result<usize, RuleDirError> {
-        let files = rule_files(dir)?;
+        let (files, skipped) = rule_files(dir)?;
+        self.warnings.extend(skipped);
         let count = files.len();
         for file in files {
             if let Some((name, text)) = self.read_rule_file(&file) {
@@ -267,7 +271,9 @@ impl RuleEngine {
     /// [`RuleDirError`] if the directory cannot be listed.
     pub fn add_dir_replacing_builtins(&mut self, dir: &Path) -> Result<Vec<String>, RuleDirError> {
         let mut replaced = Vec::new();
-        for file in rule_files(dir)? {
+        let (files, skipped) = rule_files(dir)?;
+        self.warnings.extend(skipped);
+        for file in files {
             let Some((name, text)) = self.read_rule_file(&file) else {
                 continue;
             };
@@ -304,7 +310,7 @@ impl RuleEngine {
     /// A rule file's name and text, or `None` with the problem recorded as a load error.
     fn read_rule_file(&mut self, file: &Path) -> Option<(String, String)> {
         let name = file.to_string_lossy().into_owned();
-        match std::fs::read_to_string(file) {
+        match read_bounded(file, self.limits.max_rule_bytes) {
             Ok(text) => Some((name, text)),
             Err(e) => {
                 self.load_errors.push(RuleError::new(
@@ -318,6 +324,13 @@ impl RuleEngine {
                 None
             }
         }
+    }
+
+    /// Entries of rule directories passed over, and why (links out of the directory, FIFOs,
+    /// devices): for the person at the terminal.
+    #[must_use]
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Metadata of every loaded rule, by id.
@@ -472,21 +485,41 @@ fn gap_fix(gaps: &[&crate::model::Coverage]) -> String {
     }
 }
 
+/// A rule file's text: at most `max` bytes (a file that says it is small may not be, as `/proc`
+/// files do), and UTF-8. The error never quotes the content.
+fn read_bounded(file: &Path, max: u64) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)?
+        .take(max.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(std::io::Error::other(format!(
+            "it is larger than the {} KiB a rule file may be",
+            max >> 10
+        )));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| std::io::Error::other("it is not UTF-8 text, so it is not a rule"))
+}
+
 /// The source name of built-in rules starts with this.
 pub const BUILTIN_PREFIX: &str = "builtin:";
 
-/// The rule files under `dir`, sorted. Any directory that cannot be listed fails the whole
-/// directory, named by `dir`.
-fn rule_files(dir: &Path) -> Result<Vec<PathBuf>, RuleDirError> {
-    let (files, errors) = files::rhai_files(dir);
-    if let Some((_, source)) = errors.into_iter().next() {
+/// The rule files under `dir`, sorted, and the entries passed over (with why). Any directory
+/// that cannot be listed fails the whole directory, named by `dir`.
+fn rule_files(dir: &Path) -> Result<(Vec<PathBuf>, Vec<String>), RuleDirError> {
+    let listing = files::rhai_files(dir);
+    if let Some((_, source)) = listing.errors.into_iter().next() {
         return Err(RuleDirError {
             path: dir.to_owned(),
             source,
         });
     }
-    Ok(files
+    let rules = listing
+        .files
         .into_iter()
         .filter(|p| files::RhaiFile::of(p) == Some(files::RhaiFile::Rule))
-        .collect())
+        .collect();
+    Ok((rules, listing.skipped))
 }

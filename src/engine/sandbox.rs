@@ -38,6 +38,8 @@ pub struct Limits {
     pub max_memory: u64,
     /// Most findings one rule may report in one run.
     pub max_findings: usize,
+    /// Largest rule file read, in bytes.
+    pub max_rule_bytes: u64,
 }
 
 impl Default for Limits {
@@ -53,6 +55,7 @@ impl Default for Limits {
             max_map_size: 100_000,
             max_memory: 2 << 30,
             max_findings: 1_000_000,
+            max_rule_bytes: 1 << 20,
         }
     }
 }

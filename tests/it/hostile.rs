@@ -202,3 +202,91 @@ fn deep_recursion_is_contained_on_the_callers_thread_too() {
         RuleErrorKind::Limit
     );
 }
+
+/// Issue 12, item 1 and 7: a rules directory from a pull request cannot make rolecall read the
+/// environment (`env.rhai -> /proc/self/environ`) or any file outside it, hang on a FIFO, or
+/// walk forever through directory links; each is passed over with a warning naming it, files
+/// over the size limit and non-UTF-8 files are refused without a snippet, and the other rules'
+/// findings are still reported.
+#[test]
+fn a_hostile_rules_directory_cannot_read_out_hang_or_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    let link = |target: &std::path::Path, name: &str| {
+        std::os::unix::fs::symlink(target, rules.join(name)).unwrap();
+    };
+    link(std::path::Path::new("/proc/self/environ"), "env.rhai");
+    let outside = dir.path().join("outside.rhai");
+    std::fs::write(&outside, "CANARY-OUTSIDE").unwrap();
+    link(&outside, "outside.rhai");
+    link(std::path::Path::new("."), "a");
+    link(std::path::Path::new("."), "b");
+    let fifo = rules.join("x.rhai");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    std::fs::write(rules.join("huge.rhai"), vec![b'/'; (1 << 20) + 10]).unwrap();
+    std::fs::write(
+        rules.join("binary.rhai"),
+        [0xff, 0xfe, b'C', b'A', b'N', b'A', b'R', b'Y'],
+    )
+    .unwrap();
+    // A link inside the directory to a real rule is fine.
+    std::fs::copy(
+        fixture("importing/uses-helper.rhai"),
+        rules.join("real.rhai"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixture("importing/_helpers.rhai"),
+        rules.join("_helpers.rhai"),
+    )
+    .unwrap();
+    link(&rules.join("real.rhai"), "again.rhai");
+
+    let mut child = rolecall()
+        .args(["check", "--no-config", "--fail-on", "none", "--rules"])
+        .arg(&rules)
+        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", "CANARY-SECRET-b7e1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A hang on the FIFO must fail the test, not stall it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("rolecall hung on the rules directory");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    let all = format!("{stdout}{stderr}");
+    for canary in ["CANARY-SECRET-b7e1", "CANARY-OUTSIDE", "CANARY"] {
+        assert!(!all.contains(canary), "`{canary}` leaked:\n{all}");
+    }
+    for skipped in [
+        "env.rhai`: a link that leads outside",
+        "outside.rhai`: a link that leads outside",
+        "x.rhai`: not a regular file",
+        "a`: a link to a directory is not followed",
+    ] {
+        assert!(
+            stderr.contains(skipped),
+            "no warning `{skipped}`:\n{stderr}"
+        );
+    }
+    assert!(stdout.contains("larger than the 1024 KiB"), "{stdout}");
+    assert!(stdout.contains("not UTF-8 text"), "{stdout}");
+    // The other rules still ran: the built-ins' findings and the real rule's.
+    assert!(
+        stdout.contains("WFM001 wfm-client-division-gap"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("IMP001"), "{stdout}");
+}
