@@ -279,6 +279,7 @@ fn engine(s: &Settings) -> miette::Result<rolecall::engine::RuleEngine> {
     for n in &notes {
         note(n);
     }
+    s.check_names(&engine)?;
     Ok(engine)
 }
 

@@ -252,6 +252,55 @@ impl Settings {
         Ok((engine, notes))
     }
 
+    /// Every `select`/`ignore` entry, `[severity]` key and `[params.RULE]` names a loaded rule:
+    /// a typo (`--select WFM01`) would otherwise run nothing and pass a CI gate.
+    ///
+    /// # Errors
+    /// A [`SettingsError`] naming the entry and the ids there are.
+    pub fn check_names(&self, engine: &RuleEngine) -> Result<(), SettingsError> {
+        let ids: Vec<&str> = engine.rules().map(|m| m.id.as_str()).collect();
+        let known = || {
+            format!(
+                "`rolecall rules list` shows the rules; loaded ids: {}",
+                ids.join(", ")
+            )
+        };
+        for (key, list) in [
+            ("select", &self.check.select),
+            ("ignore", &self.check.ignore),
+        ] {
+            for sel in list.iter() {
+                if !engine.rules().any(|m| m.matches_selector(sel)) {
+                    return Err(flag(
+                        format!("`{key}` entry `{sel}` matches no rule"),
+                        known(),
+                    ));
+                }
+            }
+        }
+        for (key, names) in [
+            ("[severity]", self.check.severity.keys().collect::<Vec<_>>()),
+            ("[params]", self.check.params.keys().collect::<Vec<_>>()),
+        ] {
+            // A built-in's id is known even when `--no-builtin` leaves it unloaded.
+            let builtin = |id: &str| {
+                crate::engine::BUILTIN_RULES
+                    .iter()
+                    .any(|(_, text)| text.contains(&format!("id: \"{id}\"")))
+            };
+            if let Some(id) = names
+                .into_iter()
+                .find(|id| !ids.contains(&id.as_str()) && !builtin(id))
+            {
+                return Err(flag(
+                    format!("`{key}` names rule `{id}`, which is not loaded"),
+                    known(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Run the selected rules on `org` and apply the finishing step (waivers, baseline).
     #[must_use]
     pub fn check(&self, engine: &RuleEngine, org: &std::sync::Arc<Org>) -> CheckReport {

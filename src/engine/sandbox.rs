@@ -193,6 +193,14 @@ pub(crate) fn build(limits: &Limits) -> Engine {
 /// Resolves `import "x"` only to `x.rhai` inside the importing rule's own directory.
 struct RuleDirResolver;
 
+/// Deepest chain of imports one rule may make.
+const MAX_IMPORT_DEPTH: usize = 16;
+
+thread_local! {
+    // The modules being imported on this thread, outermost first (rules run one per thread).
+    static IMPORTS: RefCell<Vec<PathBuf>> = const { RefCell::new(Vec::new()) };
+}
+
 fn import_error(message: String, pos: Position) -> Box<EvalAltResult> {
     EvalAltResult::ErrorRuntime(format!("{IMPORT_ERROR}{message}").into(), pos).into()
 }
@@ -244,10 +252,39 @@ impl ModuleResolver for RuleDirResolver {
         };
         let dir = Path::new(source).parent().unwrap_or(Path::new("."));
         let file = confined_import(dir, path).map_err(|m| import_error(m, pos))?;
-        let mut ast = engine.compile_file(file.clone())?;
-        ast.set_source(file.to_string_lossy().as_ref());
-        let module = Module::eval_ast_as_new(Scope::new(), &ast, engine)?;
-        Ok(module.into())
+        // A module that imports itself, or two that import each other, would recurse until the
+        // stack overflows and kill the process: the import stack names the cycle instead.
+        let key = file.canonicalize().unwrap_or_else(|_| file.clone());
+        let cycle = IMPORTS.with(|stack| {
+            let stack = stack.borrow();
+            if stack.contains(&key) || stack.len() >= MAX_IMPORT_DEPTH {
+                let names: Vec<String> = stack
+                    .iter()
+                    .chain(std::iter::once(&key))
+                    .map(|p| {
+                        p.file_name()
+                            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+                    })
+                    .collect();
+                Some(names.join(" → "))
+            } else {
+                None
+            }
+        });
+        if let Some(chain) = cycle {
+            return Err(import_error(
+                format!("import of `{path}` makes a cycle (or is nested too deep): {chain}"),
+                pos,
+            ));
+        }
+        IMPORTS.with(|stack| stack.borrow_mut().push(key));
+        let result = (|| {
+            let mut ast = engine.compile_file(file.clone())?;
+            ast.set_source(file.to_string_lossy().as_ref());
+            Module::eval_ast_as_new(Scope::new(), &ast, engine)
+        })();
+        IMPORTS.with(|stack| stack.borrow_mut().pop());
+        Ok(result?.into())
     }
 }
 

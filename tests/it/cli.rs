@@ -303,3 +303,21 @@ fn out_of_range_limits_are_refused() {
         );
     }
 }
+
+/// Issue 12, item 10: a selector, severity override or parameter that names no rule is an
+/// error, so a typo cannot run nothing and pass a CI gate.
+#[test]
+fn names_that_match_no_rule_are_errors() {
+    for args in [
+        &["--select", "WFM01"][..],
+        &["--ignore", "nosuchtag"][..],
+        &["--param", "ZZZ999.x=1"][..],
+    ] {
+        let out = run(&[&["check", "--no-config"][..], args].concat());
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("rolecall rules list"), "{stderr}");
+    }
+    let out = run(&["check", "--no-config", "--select", "WFM"]);
+    assert_eq!(out.status.code(), Some(1), "a prefix that matches runs");
+}

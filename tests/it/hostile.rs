@@ -290,3 +290,28 @@ fn a_hostile_rules_directory_cannot_read_out_hang_or_loop() {
     );
     assert!(stdout.contains("IMP001"), "{stdout}");
 }
+
+/// Issue 12, item 2: a rule that imports itself, or whose helpers import each other, is the
+/// rule's error (the process overflowed its stack, exit 134, with no report at all).
+#[test]
+fn import_cycles_are_rule_errors_not_crashes() {
+    let out = rolecall()
+        .args(["check", "--no-config", "--fail-on", "none", "--rules"])
+        .arg(fixture("cycles"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("imports-itself.rhai → imports-itself.rhai"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("_ping.rhai → _pong.rhai → _ping.rhai"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("WFM001 wfm-client-division-gap"),
+        "the other rules ran: {stdout}"
+    );
+}
