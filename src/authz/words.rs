@@ -47,22 +47,21 @@ pub fn target_text(org: &Org, t: TargetObject) -> String {
             |d| format!("division `{}`", org.scope_name(Scope::Division(d))),
         )
     };
+    let unit = |kind: &str, name: Option<&str>, d: Option<u32>| {
+        format!("{kind} `{}` ({})", name.unwrap_or("?"), div(d))
+    };
     match t {
         TargetObject::Division(d) => div(Some(d)),
-        TargetObject::ManagementUnit(m) => {
-            let name = s
-                .management_units
-                .get(m as usize)
-                .map_or("?", |x| x.name.as_str());
-            format!("management unit `{name}` ({})", div(org.mu_division(m)))
-        }
-        TargetObject::BusinessUnit(b) => {
-            let name = s
-                .business_units
-                .get(b as usize)
-                .map_or("?", |x| x.name.as_str());
-            format!("business unit `{name}` ({})", div(org.bu_division(b)))
-        }
+        TargetObject::ManagementUnit(m) => unit(
+            "management unit",
+            s.management_units.get(m as usize).map(|x| x.name.as_str()),
+            org.mu_division(m),
+        ),
+        TargetObject::BusinessUnit(b) => unit(
+            "business unit",
+            s.business_units.get(b as usize).map(|x| x.name.as_str()),
+            org.bu_division(b),
+        ),
     }
 }
 
