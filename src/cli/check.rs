@@ -77,6 +77,7 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
     };
     let org = Arc::new(Org::new(snapshot));
     let engine = engine(&settings)?;
+    settings.check_names(&engine)?;
     if engine.rules().next().is_none() && engine.load_errors().is_empty() {
         return Err(miette::miette!(
             help = "drop --no-builtin, or give --rules DIR with rule files",

@@ -279,7 +279,6 @@ fn engine(s: &Settings) -> miette::Result<rolecall::engine::RuleEngine> {
     for n in &notes {
         note(n);
     }
-    s.check_names(&engine)?;
     Ok(engine)
 }
 

@@ -258,6 +258,10 @@ impl Settings {
     /// # Errors
     /// A [`SettingsError`] naming the entry and the ids there are.
     pub fn check_names(&self, engine: &RuleEngine) -> Result<(), SettingsError> {
+        // A rule that failed to load is reported as such; its name is not the problem.
+        if !engine.load_errors().is_empty() {
+            return Ok(());
+        }
         let ids: Vec<&str> = engine.rules().map(|m| m.id.as_str()).collect();
         let known = || {
             format!(
@@ -265,10 +269,18 @@ impl Settings {
                 ids.join(", ")
             )
         };
-        for (key, list) in [
-            ("select", &self.check.select),
-            ("ignore", &self.check.ignore),
-        ] {
+        // Without the built-ins, a shared config's selectors may name them: only the sections
+        // below are checked then.
+        let none: &[String] = &[];
+        let selectors: [(&str, &[String]); 2] = if self.builtin {
+            [
+                ("select", &self.check.select),
+                ("ignore", &self.check.ignore),
+            ]
+        } else {
+            [("select", none), ("ignore", none)]
+        };
+        for (key, list) in selectors {
             for sel in list.iter() {
                 if !engine.rules().any(|m| m.matches_selector(sel)) {
                     return Err(flag(

@@ -487,7 +487,7 @@ fn gap_fix(gaps: &[&crate::model::Coverage]) -> String {
 
 /// A rule file's text: at most `max` bytes (a file that says it is small may not be, as `/proc`
 /// files do), and UTF-8. The error never quotes the content.
-fn read_bounded(file: &Path, max: u64) -> std::io::Result<String> {
+pub(crate) fn read_bounded(file: &Path, max: u64) -> std::io::Result<String> {
     use std::io::Read as _;
     let mut bytes = Vec::new();
     std::fs::File::open(file)?

@@ -277,9 +277,19 @@ impl ModuleResolver for RuleDirResolver {
                 pos,
             ));
         }
-        IMPORTS.with(|stack| stack.borrow_mut().push(key));
+        IMPORTS.with(|stack| stack.borrow_mut().push(key.clone()));
         let result = (|| {
-            let mut ast = engine.compile_file(file.clone())?;
+            // Only a regular file, read with the rule files' bounds: a FIFO would block the
+            // open forever, and a huge helper would slip past the size cap.
+            if !key.is_file() {
+                return Err(import_error(
+                    format!("import of `{path}` is not allowed: it is not a regular file"),
+                    pos,
+                ));
+            }
+            let text = super::read_bounded(&key, Limits::default().max_rule_bytes)
+                .map_err(|e| import_error(format!("cannot import `{path}`: {e}"), pos))?;
+            let mut ast = engine.compile(&text)?;
             ast.set_source(file.to_string_lossy().as_ref());
             Module::eval_ast_as_new(Scope::new(), &ast, engine)
         })();

@@ -34,6 +34,9 @@ pub(super) enum Got {
 struct Learned {
     size: Option<usize>,
     learning: usize,
+    /// The ladder position the next probe starts at (past every size already refused), so a
+    /// probe cut short by a 403 does not pay for the refused sizes again.
+    next: usize,
 }
 
 pub(super) struct Conn {
@@ -52,6 +55,31 @@ pub(super) struct Conn {
     /// Per learning family: a gate the first request holds while it probes, so concurrent
     /// requests of the family wait and then fan out at the learned size.
     families: Mutex<HashMap<&'static str, Arc<tokio::sync::Mutex<Learned>>>>,
+}
+
+/// `base` with the page-number parameters.
+fn page_path(base: &str, size: usize, number: usize) -> String {
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}pageSize={size}&pageNumber={number}")
+}
+
+fn parse_page<T: DeserializeOwned>(base: &str, body: &[u8]) -> Result<wire::Page<T>, FetchError> {
+    serde_json::from_slice(body).map_err(|e| FetchError::Shape {
+        endpoint: endpoint_of(base),
+        detail: e.to_string(),
+    })
+}
+
+/// No page size down to the ladder's smallest was accepted.
+fn too_large(base: &str, learning: usize) -> FetchError {
+    FetchError::Http {
+        endpoint: endpoint_of(base),
+        attempts: u32::try_from(learning + 1).unwrap_or(u32::MAX),
+        detail: format!(
+            "HTTP 400: no page size down to {} was accepted",
+            LADDER[LADDER.len() - 1]
+        ),
+    }
 }
 
 fn endpoint_of(path: &str) -> String {
@@ -427,32 +455,37 @@ impl Conn {
         family: Family,
         dataset: &str,
     ) -> Result<Result<(wire::Page<T>, usize), Coverage>, FetchError> {
-        let sep = if base.contains('?') { '&' } else { '?' };
-        let at = |size: usize| format!("{base}{sep}pageSize={size}&pageNumber=1");
-        let parse = |b: Vec<u8>| -> Result<wire::Page<T>, FetchError> {
-            serde_json::from_slice(&b).map_err(|e| FetchError::Shape {
-                endpoint: endpoint_of(base),
-                detail: e.to_string(),
-            })
-        };
         let gate = self.gate(family.name);
         if let Some(size) = family.fixed {
             // Known from the facts: recorded, never probed.
             gate.lock().await.size = Some(size);
-            return Ok(self.json(&at(size), dataset).await?.map(|p| (p, size)));
+            return Ok(self
+                .json(&page_path(base, size, 1), dataset)
+                .await?
+                .map(|p| (p, size)));
         }
         let mut learned = gate.lock().await;
-        if let Some(size) = learned.size {
-            // Learned: release the gate before asking, so the family's requests run at once.
+        // Learned: release the gate before asking, so the family's requests run at once. A
+        // refusal after all steps the family down (each time to a smaller size: bounded).
+        while let Some(size) = learned.size {
             drop(learned);
-            return Ok(self.json(&at(size), dataset).await?.map(|p| (p, size)));
+            match self.get(&page_path(base, size, 1), dataset).await? {
+                Got::Body(b) => return Ok(Ok((parse_page(base, &b)?, size))),
+                Got::Denied(gap) => return Ok(Err(gap)),
+                Got::TooLarge => {
+                    if self.step_down(family, size).await.is_none() {
+                        return Err(too_large(base, 0));
+                    }
+                }
+            }
+            learned = gate.lock().await;
         }
         // The first request probes, holding the gate: the others wait for its answer.
-        for size in LADDER {
-            match self.get(&at(size), dataset).await? {
+        while let Some(&size) = LADDER.get(learned.next) {
+            match self.get(&page_path(base, size, 1), dataset).await? {
                 Got::Body(b) => {
                     learned.size = Some(size);
-                    return Ok(Ok((parse(b)?, size)));
+                    return Ok(Ok((parse_page(base, &b)?, size)));
                 }
                 Got::Denied(gap) => return Ok(Err(gap)),
                 Got::TooLarge => {
@@ -461,22 +494,41 @@ impl Conn {
                         family.name
                     );
                     learned.learning += 1;
+                    learned.next += 1;
                     // One more request than the plan knew of.
                     self.plan(1);
                 }
             }
         }
-        Err(FetchError::Http {
-            endpoint: endpoint_of(base),
-            attempts: u32::try_from(learned.learning + 1).unwrap_or(u32::MAX),
-            detail: format!(
-                "HTTP 400: no page size down to {} was accepted",
-                LADDER[LADDER.len() - 1]
-            ),
-        })
+        Err(too_large(base, learned.learning))
     }
 
-    /// At most `max_pages` pages of a listing, and whether there were more.
+    /// A page at the learned size was refused as too large after all (the limit is on the
+    /// response's size, and this listing's items are bigger): step the family down one size,
+    /// unless another request already did. `None` when no smaller size is left.
+    async fn step_down(&self, family: Family, refused: usize) -> Option<usize> {
+        if family.fixed.is_some() {
+            return None;
+        }
+        let gate = self.gate(family.name);
+        let mut learned = gate.lock().await;
+        match learned.size {
+            Some(size) if size < refused => return Some(size),
+            _ => {}
+        }
+        let smaller = LADDER.iter().copied().find(|&s| s < refused)?;
+        learned.size = Some(smaller);
+        learned.learning += 1;
+        learned.next = LADDER
+            .iter()
+            .position(|&s| s == smaller)
+            .unwrap_or(LADDER.len());
+        self.plan(1);
+        Some(smaller)
+    }
+
+    /// At most `max_pages` pages of a listing, and whether there were more. A page refused as
+    /// too large steps the family down and reads the listing again from page 1 at the new size.
     pub(super) async fn pages_capped<T: DeserializeOwned + Send + 'static>(
         self: &Arc<Self>,
         base: &str,
@@ -484,40 +536,46 @@ impl Conn {
         dataset: &str,
         max_pages: usize,
     ) -> Result<Result<(Vec<T>, bool), Coverage>, FetchError> {
-        let sep = if base.contains('?') { '&' } else { '?' };
-        let (first, size) = match self.first_page::<T>(base, family, dataset).await? {
-            Ok(p) => p,
-            Err(gap) => return Ok(Err(gap)),
-        };
-        // Never past the page count the first page reported.
-        let available = first.page_count.unwrap_or(1);
-        let count = available.min(max_pages);
-        self.count(dataset, first.entities.len());
-        let mut items = first.entities;
-        let pages = join_all((2..=count).map(|n| {
-            let conn = Arc::clone(self);
-            let (path, dataset) = (
-                format!("{base}{sep}pageSize={size}&pageNumber={n}"),
-                dataset.to_owned(),
-            );
-            (n, async move {
-                conn.json::<wire::Page<T>>(&path, &dataset).await
-            })
-        }))
-        .await?;
-        let mut rest = Vec::new();
-        for (n, page) in pages {
-            match page {
-                Ok(p) => {
-                    self.count(dataset, p.entities.len());
-                    rest.push((n, p.entities));
-                }
+        // Bounded: each retry is at a smaller ladder size.
+        for _ in 0..=LADDER.len() {
+            let (first, size) = match self.first_page::<T>(base, family, dataset).await? {
+                Ok(p) => p,
                 Err(gap) => return Ok(Err(gap)),
+            };
+            // Never past the page count the first page reported.
+            let available = first.page_count.unwrap_or(1);
+            let count = available.min(max_pages);
+            let pages = join_all((2..=count).map(|n| {
+                let conn = Arc::clone(self);
+                let (path, dataset) = (page_path(base, size, n), dataset.to_owned());
+                (n, async move { conn.get(&path, &dataset).await })
+            }))
+            .await?;
+            let mut rest = Vec::new();
+            let mut refused = false;
+            for (n, got) in pages {
+                match got {
+                    Got::Body(b) => rest.push((n, parse_page::<T>(base, &b)?.entities)),
+                    Got::Denied(gap) => return Ok(Err(gap)),
+                    Got::TooLarge => refused = true,
+                }
             }
+            if refused {
+                if self.step_down(family, size).await.is_none() {
+                    return Err(too_large(base, 0));
+                }
+                continue;
+            }
+            self.count(dataset, first.entities.len());
+            let mut items = first.entities;
+            rest.sort_by_key(|(n, _)| *n);
+            for (_, e) in rest {
+                self.count(dataset, e.len());
+                items.extend(e);
+            }
+            return Ok(Ok((items, available > count)));
         }
-        rest.sort_by_key(|(n, _)| *n);
-        items.extend(rest.into_iter().flat_map(|(_, e)| e));
-        Ok(Ok((items, available > count)))
+        Err(too_large(base, LADDER.len()))
     }
 
     /// Every page of one listing per id (`path_of(id)`), all ids concurrently, in completion

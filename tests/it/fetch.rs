@@ -760,3 +760,33 @@ fn page_sizes_are_learned_once_per_family_and_the_org_is_the_same() {
         }
     }
 }
+
+/// A learned size refused later (the limit is on the response's size, and later pages are
+/// bigger) steps the family down and reads the listing again, instead of failing the fetch.
+#[test]
+fn a_later_refusal_steps_the_size_down_and_the_org_is_the_same() {
+    use crate::support::fake_genesys::PageLimits;
+    // 400 users: one page of users; the default role's ~400 holders need two pages at 250.
+    let served = synthetic_org(400, 7);
+    let fake = FakeGenesys::start(
+        served.clone(),
+        FakeConfig {
+            page_limits: PageLimits {
+                users: 500,
+                ..PageLimits::uniform(250)
+            },
+            later_page_limit: Some(100),
+            ..FakeConfig::default()
+        },
+    );
+    let (got, stats) = run(options(&fake, "fake-secret")).unwrap();
+    same(&got, &served);
+    let grants = stats
+        .page_sizes
+        .iter()
+        .find(|p| p.family == "subjectgrants")
+        .unwrap();
+    assert_eq!(grants.size, 100, "{:?}", stats.page_sizes);
+    // One refusal while probing (500), one later (a second page at 250).
+    assert_eq!(grants.learning_requests, 2);
+}

@@ -60,6 +60,9 @@ pub struct FakeConfig {
     pub broken: Vec<String>,
     /// The largest page each family accepts; larger ones answer 400.
     pub page_limits: PageLimits,
+    /// Pages after the first larger than this answer 400 `response.entity.too.large`, as a
+    /// limit on the response's size does when later items are bigger.
+    pub later_page_limit: Option<usize>,
 }
 
 /// The largest `pageSize` each paged family accepts. The defaults differ between families, as
@@ -119,6 +122,7 @@ impl Default for FakeConfig {
             latency: Duration::ZERO,
             broken: Vec::new(),
             page_limits: PageLimits::default(),
+            later_page_limit: None,
         }
     }
 }
@@ -585,6 +589,16 @@ async fn answer(s: &Inner, uri: &Uri, q: HashMap<String, String>) -> Response {
     }
     let org = &s.org;
     let lim = &s.cfg.page_limits;
+    if let Some(max) = s.cfg.later_page_limit {
+        let (size, number) = paging(&q);
+        if q.contains_key("pageSize") && number > 1 && size > max {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "response.entity.too.large",
+                "The response is over the size limit. Reduce pageSize or expand list to reduce response size if applicable",
+            );
+        }
+    }
     let result: Result<Value, Response> = match path.as_str() {
         "/api/v2/authorization/roles" => page(
             &org.roles.iter().map(|r| json!({"id": r.id, "name": r.name, "description": r.description, "permissions": [],
