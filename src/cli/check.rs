@@ -9,7 +9,9 @@ use std::time::SystemTime;
 use clap::{Args, ValueEnum};
 use miette::IntoDiagnostic;
 
-use super::{color_allowed, emit, engine, load_source, note, settings, Exit, RuleSetArgs};
+use super::{
+    color_allowed, emit_data, engine, json_text, load_source, note, settings, Exit, RuleSetArgs,
+};
 use rolecall::config::Overrides;
 use rolecall::model::Org;
 use rolecall::report::{
@@ -109,20 +111,25 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
         Format::Json => {
             let mut buf = Vec::new();
             write_json(&report, &ctx, &mut buf).into_diagnostic()?;
-            String::from_utf8(buf).into_diagnostic()?
+            let doc = String::from_utf8(buf).into_diagnostic()?;
+            rolecall::text::json_safe(&doc).into_owned()
         }
-        Format::Sarif => {
-            serde_json::to_string_pretty(&render_sarif(&report, &ctx)).into_diagnostic()? + "\n"
-        }
+        Format::Sarif => json_text(&render_sarif(&report, &ctx))?,
         Format::Junit => render_junit(&report, &ctx),
         Format::Markdown => render_markdown(&report, &ctx),
+    };
+    // Human and Markdown text get the terminal pass wherever they go (a file is `cat` later);
+    // the documents are already safe and must stay byte-exact.
+    let text = match args.format {
+        Format::Human | Format::Markdown => rolecall::text::for_terminal(&text).into_owned(),
+        Format::Json | Format::Sarif | Format::Junit => text,
     };
     match &args.output {
         Some(file) => {
             write_atomic(file, text.as_bytes())?;
             note(&summary_line(&report, &ctx));
         }
-        None => emit(&text)?,
+        None => emit_data(&text)?,
     }
     let summary = Summary::of(&report, &ctx);
     Ok(if summary.errors > 0 {

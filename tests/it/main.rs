@@ -12,6 +12,7 @@ mod docs;
 mod engine;
 mod explain;
 mod fetch;
+mod forgery;
 mod formats;
 mod hostile;
 mod layout;
