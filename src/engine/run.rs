@@ -113,6 +113,8 @@ pub(crate) fn run_one(
         severity: job.meta.severity,
         findings: Arc::clone(&sink),
         max_findings: limits.max_findings,
+        bytes: Arc::default(),
+        max_bytes: limits.max_output_bytes,
     };
     let mut options = CallFnOptions::new();
     options.tag = Some(Dynamic::from(ctx));

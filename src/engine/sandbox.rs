@@ -38,6 +38,9 @@ pub struct Limits {
     pub max_memory: u64,
     /// Most findings one rule may report in one run.
     pub max_findings: usize,
+    /// Most bytes of findings text (messages, fixes, evidence; each piece is also cut at 4 KiB)
+    /// one rule may report in one run: what `report` in a loop can make is bounded.
+    pub max_output_bytes: usize,
     /// Largest rule file read, in bytes.
     pub max_rule_bytes: u64,
 }
@@ -55,6 +58,7 @@ impl Default for Limits {
             max_map_size: 100_000,
             max_memory: 2 << 30,
             max_findings: 1_000_000,
+            max_output_bytes: 64 << 20,
             max_rule_bytes: 1 << 20,
         }
     }
@@ -97,6 +101,47 @@ fn parse_vm_rss(status: &str) -> Option<u64> {
     match parts.next() {
         Some("kB") => value.checked_mul(1024),
         _ => None,
+    }
+}
+
+/// The error a native function returns when the run's time is up: the same token the
+/// progress callback uses, so it is reported as the rule's timeout wherever it happens.
+pub(crate) fn budget_error() -> Box<EvalAltResult> {
+    EvalAltResult::ErrorTerminated(Dynamic::from(BUDGET_TOKEN), Position::NONE).into()
+}
+
+/// Whether the current run's time is up. Host functions whose cost grows with their input
+/// ask this in their loops (see [`Meter`]), so the budget holds inside native calls too.
+pub(crate) fn out_of_time() -> bool {
+    DEADLINE.with(|d| d.get().is_some_and(|d| Instant::now() >= d))
+}
+
+/// Fails with the budget error when the run's time is up.
+pub(crate) fn check_time() -> Result<(), Box<EvalAltResult>> {
+    if out_of_time() {
+        Err(budget_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Counts the steps of a native loop and reads the clock every [`Meter::EVERY`] of them:
+/// cheap enough for inner loops, fine-grained enough that a call stops within milliseconds
+/// of the deadline.
+#[derive(Debug, Default)]
+pub(crate) struct Meter(u32);
+
+impl Meter {
+    const EVERY: u32 = 4096;
+
+    /// One step; fails with the budget error when the run's time is up.
+    pub(crate) fn tick(&mut self) -> Result<(), Box<EvalAltResult>> {
+        self.0 = self.0.wrapping_add(1);
+        if self.0 % Self::EVERY == 0 {
+            check_time()
+        } else {
+            Ok(())
+        }
     }
 }
 

@@ -7,6 +7,10 @@ use crate::engine::{CheckReport, RuleError, Severity};
 // Every piece of text from rules, org data or file names goes through `v` (the one sanitiser).
 use crate::text::visible as v;
 
+/// Most findings shown per rule without `--verbose`: a terminal is read by a person, and a rule
+/// that reports thousands (or a runaway one) would bury the rest of the report.
+const MAX_SHOWN: usize = 100;
+
 /// Presentation switches for the human report.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HumanOptions {
@@ -66,7 +70,8 @@ pub fn render_human(report: &CheckReport, ctx: &ReportContext<'_>, opts: HumanOp
             let _ = write!(out, " ({})", human_ms(o.elapsed));
         }
         out.push('\n');
-        for f in &o.findings {
+        let shown = if opts.verbose { usize::MAX } else { MAX_SHOWN };
+        for f in o.findings.iter().take(shown) {
             let mut tags = String::new();
             if f.is_unknown() {
                 tags.push_str(&paint(c, "1;33", "[unknown] "));
@@ -97,6 +102,13 @@ pub fn render_human(report: &CheckReport, ctx: &ReportContext<'_>, opts: HumanOp
             for e in &f.evidence {
                 let _ = writeln!(out, "    {} {}", paint(c, "2", "evidence:"), v(e));
             }
+        }
+        if o.findings.len() > shown {
+            let _ = writeln!(
+                out,
+                "  … and {} more (`--verbose` or `--format json` shows them all)",
+                o.findings.len() - shown
+            );
         }
         if opts.verbose {
             for line in &o.log {
