@@ -60,7 +60,8 @@ pub struct CheckArgs {
     /// gate fails closed: an unknown counts at its rule's severity.
     #[arg(long)]
     allow_unknown: bool,
-    /// Show per-rule timings and what rules printed.
+    /// Show per-rule timings, what rules printed, every finding (not the first 100 per rule)
+    /// and the peak memory.
     #[arg(short, long)]
     verbose: bool,
 }
@@ -130,6 +131,11 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
             note(&summary_line(&report, &ctx));
         }
         None => emit_data(&text)?,
+    }
+    if args.verbose {
+        if let Some(peak) = rolecall::engine::peak_rss_bytes() {
+            note(&format!("peak memory: {} MiB resident", peak >> 20));
+        }
     }
     let summary = Summary::of(&report, &ctx);
     Ok(if summary.errors > 0 {

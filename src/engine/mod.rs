@@ -58,7 +58,7 @@ pub use finish::{today, valid_date, Baseline, Finish, Waiver, WaiverMark, CHECK_
 pub use host::glob_match;
 pub use meta::{RuleMeta, Severity, REQUIRED_SECTIONS};
 pub use run::RuleOutcome;
-pub use sandbox::{memory_limit_available, rss_bytes, Limits};
+pub use sandbox::{memory_limit_available, peak_rss_bytes, rss_bytes, set_memory_probe, Limits};
 
 use crate::model::Org;
 use load::CompiledRule;

@@ -120,7 +120,7 @@ pub(crate) fn run_one(
     options.tag = Some(Dynamic::from(ctx));
     let mut scope = Scope::new();
     let started = Instant::now();
-    let guard = RunGuard::start(limits.budget);
+    let guard = RunGuard::start(limits);
     let org_h = OrgH(Arc::clone(org));
     let result = if rule.takes_params {
         engine.call_fn_with_options::<Dynamic>(

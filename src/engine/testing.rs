@@ -374,7 +374,7 @@ pub fn run_tests(
             }
             let started = Instant::now();
             let result = stacker::maybe_grow(32 << 20, 64 << 20, || {
-                let _guard = RunGuard::start(limits.budget);
+                let _guard = RunGuard::start(&limits);
                 let mut scope = Scope::new();
                 engine.call_fn_with_options::<Dynamic>(
                     CallFnOptions::new(),

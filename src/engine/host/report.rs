@@ -72,10 +72,7 @@ pub struct FindingRef {
 
 impl FindingRef {
     /// Apply `f` to each finding; `f` returns the bytes of text it added, charged to the run.
-    fn update(
-        &self,
-        mut f: impl FnMut(&mut Finding) -> usize,
-    ) -> Result<Self, Box<EvalAltResult>> {
+    fn update(&self, mut f: impl FnMut(&mut Finding) -> usize) -> Result<Self, Box<EvalAltResult>> {
         let mut list = self.sink.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(findings) = list.get_mut(self.start..self.end) {
             for x in findings {
@@ -112,7 +109,11 @@ fn push_many(
     let mut list = run.findings.lock().unwrap_or_else(PoisonError::into_inner);
     let start = list.len();
     for subject in subjects {
-        charge(&run.bytes, run.max_bytes, message.len() + subject.name.len())?;
+        charge(
+            &run.bytes,
+            run.max_bytes,
+            message.len() + subject.name.len(),
+        )?;
         // A runaway script could report without end; the cap keeps memory bounded.
         if list.len() >= run.max_findings {
             return Err(format!("more than {} findings from one rule", run.max_findings).into());

@@ -80,10 +80,10 @@ fn glob_steps(
 /// gigabytes in one native call).
 fn join(list: &Array, sep: &str, max: usize) -> Result<String, Box<EvalAltResult>> {
     let items: Vec<String> = list.iter().map(ToString::to_string).collect();
-    let total = items
-        .iter()
-        .map(String::len)
-        .fold(sep.len().saturating_mul(items.len().saturating_sub(1)), usize::saturating_add);
+    let total = items.iter().map(String::len).fold(
+        sep.len().saturating_mul(items.len().saturating_sub(1)),
+        usize::saturating_add,
+    );
     if total > max {
         return Err(format!(
             "`join` would make a string of {total} bytes, more than the largest a rule may hold ({max})"
@@ -96,16 +96,20 @@ fn join(list: &Array, sep: &str, max: usize) -> Result<String, Box<EvalAltResult
 /// `sort(array, comparer)` and `sort_by`: a stable merge sort whose comparer's errors and
 /// timeouts are the rule's errors. (Rhai's own sort ignores a failing comparer and sorts by
 /// type instead, so a rule that throws or runs out of time in one would end with no error.)
-fn sort_by(ctx: &NativeCallContext, array: &mut Array, comparer: &FnPtr) -> Result<(), Box<EvalAltResult>> {
+fn sort_by(
+    ctx: &NativeCallContext,
+    array: &mut Array,
+    comparer: &FnPtr,
+) -> Result<(), Box<EvalAltResult>> {
     let cmp = |a: &Dynamic, b: &Dynamic| -> Result<bool, Box<EvalAltResult>> {
         let v = comparer.call_within_context::<Dynamic>(ctx, (a.clone(), b.clone()))?;
         // As Rhai documents it: a number (> 0: greater) or a bool (true: less).
         if let Ok(n) = v.as_int() {
             return Ok(n > 0);
         }
-        v.as_bool()
-            .map(|less| !less)
-            .map_err(|t| format!("the sort comparer returned a `{t}`, not a number or a bool").into())
+        v.as_bool().map(|less| !less).map_err(|t| {
+            format!("the sort comparer returned a `{t}`, not a number or a bool").into()
+        })
     };
     let items = std::mem::take(array);
     let mut runs: Vec<Vec<Dynamic>> = items.into_iter().map(|x| vec![x]).collect();
@@ -136,7 +140,11 @@ fn sort_by(ctx: &NativeCallContext, array: &mut Array, comparer: &FnPtr) -> Resu
 }
 
 /// `dedup(array, comparer)`: Rhai's own ignores a failing comparer; here its errors count.
-fn dedup_by(ctx: &NativeCallContext, array: &mut Array, comparer: &FnPtr) -> Result<(), Box<EvalAltResult>> {
+fn dedup_by(
+    ctx: &NativeCallContext,
+    array: &mut Array,
+    comparer: &FnPtr,
+) -> Result<(), Box<EvalAltResult>> {
     let items = std::mem::take(array);
     for x in items {
         let same = match array.last() {
@@ -183,12 +191,13 @@ pub(crate) fn register(engine: &mut Engine) {
         },
     );
     let max_string = engine.max_string_size();
-    engine.register_fn("join", move |list: Array, sep: &str| join(&list, sep, max_string));
+    engine.register_fn("join", move |list: Array, sep: &str| {
+        join(&list, sep, max_string)
+    });
     for name in ["sort", "sort_by"] {
-        engine.register_fn(
-            name,
-            |ctx: NativeCallContext, a: &mut Array, f: FnPtr| sort_by(&ctx, a, &f),
-        );
+        engine.register_fn(name, |ctx: NativeCallContext, a: &mut Array, f: FnPtr| {
+            sort_by(&ctx, a, &f)
+        });
     }
     engine.register_fn(
         "dedup",
