@@ -69,6 +69,11 @@ fn finding_map(f: &Finding) -> Map {
     m.insert("subject".into(), f.subject.name.clone().into());
     m.insert("id".into(), f.subject.id.clone().into());
     m.insert("message".into(), f.message.clone().into());
+    // `found`, or `unknown` for a finding the rule could not decide (`.unknown()`).
+    m.insert(
+        "status".into(),
+        if f.is_unknown() { "unknown" } else { "found" }.into(),
+    );
     m.insert(
         "fix".into(),
         f.fix.clone().map_or(Dynamic::UNIT, Dynamic::from),

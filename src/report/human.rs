@@ -138,6 +138,10 @@ pub fn render_human(report: &CheckReport, ctx: &ReportContext<'_>, opts: HumanOp
             )
         );
         for g in gaps {
+            if g.status == "missing" {
+                let _ = writeln!(out, "  {}: not in the snapshot file", v(&g.dataset));
+                continue;
+            }
             let _ = write!(out, "  {} ({})", v(&g.endpoint), v(&g.dataset));
             if let Some(s) = g.http_status {
                 let _ = write!(out, ": {s}");
@@ -255,7 +259,7 @@ pub fn summary_line(report: &CheckReport, ctx: &ReportContext<'_>) -> String {
             let _ = write!(line, ", fetched {}, {}", v(at), human_age(age));
         }
         (Some(at), None) => {
-            let _ = write!(line, ", fetched {}", v(at));
+            let _ = write!(line, ", fetch time unreadable (`{}`)", v(at));
         }
         _ => line.push_str(", fetch time unknown"),
     }

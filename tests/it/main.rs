@@ -16,6 +16,7 @@ mod forgery;
 mod formats;
 mod hostile;
 mod layout;
+mod malformed;
 mod rules;
 mod support;
 mod verdicts;
