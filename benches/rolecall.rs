@@ -46,9 +46,97 @@ fn main() {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     builtin_catalog();
+    hostile_corpus();
     for users in sizes {
         bench_size(&dir, users);
     }
+}
+
+/// The hostile-rules corpus (`tests/fixtures/hostile/`) under the CLI's limits, in its own
+/// process with the built-in rules: how many hostile rules end with an error of their own while
+/// the built-ins still report, the worst time a rule ran past its budget, and the peak memory
+/// against a quiet run's (HOS015 alone fills memory; the limit holds it).
+fn hostile_corpus() {
+    const BUDGET_S: f64 = 1.0;
+    const LIMIT_MIB: u64 = 256;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_rolecall"))
+            .args(["check", "--no-config", "--verbose", "--format", "json"])
+            .args([
+                "--budget",
+                &BUDGET_S.to_string(),
+                "--max-memory",
+                &LIMIT_MIB.to_string(),
+            ])
+            .args(args)
+            .output()
+            .expect("run rolecall")
+    };
+    let peak = |stderr: &[u8]| -> u64 {
+        let text = String::from_utf8_lossy(stderr);
+        text.split("peak memory: ")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    let hostile = root.join("tests/fixtures/hostile");
+    let out = run(&["--rules", hostile.to_str().expect("utf-8 path")]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    let errors = doc["errors"].as_array().cloned().unwrap_or_default();
+    let files = std::fs::read_dir(&hostile)
+        .expect("hostile corpus")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "rhai"))
+        })
+        .count();
+    let contained = errors.len();
+    let builtin_findings = doc["findings"].as_array().map_or(0, |f| {
+        f.iter()
+            .filter(|f| !f["ruleId"].as_str().unwrap_or("").starts_with("HOS"))
+            .count()
+    });
+    let worst = doc["rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["elapsedMs"].as_f64())
+        .fold(0.0_f64, f64::max);
+    let quiet = run(&["--select", "WFM001"]);
+    let (p_all, p_quiet) = (peak(&out.stderr), peak(&quiet.stderr));
+    // Each hostile rule alone, in its own process: the limit's figure per rule.
+    let mut worst_rule = (String::new(), 0u64);
+    for i in 1..=99 {
+        let id = format!("HOS{i:03}");
+        let alone = run(&[
+            "--no-builtin",
+            "--select",
+            &id,
+            "--rules",
+            hostile.to_str().expect("utf-8 path"),
+        ]);
+        let doc: serde_json::Value = serde_json::from_slice(&alone.stdout).unwrap_or_default();
+        if doc["rules"].as_array().is_none_or(Vec::is_empty) {
+            continue;
+        }
+        let growth = peak(&alone.stderr).saturating_sub(p_quiet);
+        if growth > worst_rule.1 {
+            worst_rule = (id, growth);
+        }
+    }
+    println!(
+        "hostile corpus: {contained} of {files} hostile rule files ended in an error of their own; the built-ins still reported {builtin_findings} findings; worst rule time {worst:.0} ms under a {BUDGET_S} s budget ({:+.0} ms, target <= +1000 ms)",
+        worst - BUDGET_S * 1000.0,
+    );
+    println!(
+        "hostile memory under --max-memory {LIMIT_MIB}: worst single rule {} grew the resident peak by {} MiB over a quiet run's {p_quiet} MiB (target <= {} MiB); all rules at once: {} MiB",
+        worst_rule.0,
+        worst_rule.1,
+        LIMIT_MIB + 64,
+        p_all.saturating_sub(p_quiet)
+    );
 }
 
 /// Decoding the built-in operation catalog, which `explain` and ACC001 pay once per process

@@ -113,7 +113,11 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
             let mut buf = Vec::new();
             write_json(&report, &ctx, &mut buf).into_diagnostic()?;
             let doc = String::from_utf8(buf).into_diagnostic()?;
-            rolecall::text::json_safe(&doc).into_owned()
+            // Copied only when something needed escaping: a report can be tens of MiB.
+            match rolecall::text::json_safe(&doc) {
+                std::borrow::Cow::Borrowed(_) => doc,
+                std::borrow::Cow::Owned(safe) => safe,
+            }
         }
         Format::Sarif => json_text(&render_sarif(&report, &ctx))?,
         Format::Junit => render_junit(&report, &ctx),
@@ -122,7 +126,10 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
     // Human and Markdown text get the terminal pass wherever they go (a file is `cat` later);
     // the documents are already safe and must stay byte-exact.
     let text = match args.format {
-        Format::Human | Format::Markdown => rolecall::text::for_terminal(&text).into_owned(),
+        Format::Human | Format::Markdown => match rolecall::text::for_terminal(&text) {
+            std::borrow::Cow::Borrowed(_) => text,
+            std::borrow::Cow::Owned(safe) => safe,
+        },
         Format::Json | Format::Sarif | Format::Junit => text,
     };
     match &args.output {

@@ -264,7 +264,8 @@ pub struct RuleSetArgs {
     /// Wall-clock budget per rule, in seconds (default 10).
     #[arg(long, value_name = "SECONDS")]
     budget: Option<f64>,
-    /// Most memory one rule's run may add, in MiB (default 2048).
+    /// Most memory the rules may add while a check runs, in MiB (default 2048): the rule that
+    /// passes it is stopped with an error.
     #[arg(long, value_name = "MIB")]
     max_memory: Option<u64>,
 }
@@ -336,7 +337,12 @@ fn note(text: &str) {
 fn json_text(doc: &impl serde::Serialize) -> miette::Result<String> {
     let text =
         serde_json::to_string_pretty(doc).map_err(|e| miette::miette!("cannot write JSON: {e}"))?;
-    Ok(rolecall::text::json_safe(&text).into_owned() + "\n")
+    let mut safe = match rolecall::text::json_safe(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(safe) => safe,
+    };
+    safe.push('\n');
+    Ok(safe)
 }
 
 #[cfg(test)]

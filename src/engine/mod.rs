@@ -365,6 +365,9 @@ impl RuleEngine {
     #[must_use]
     pub fn check(&self, org: &Arc<Org>, config: &CheckConfig) -> CheckReport {
         let started = Instant::now();
+        // `max_memory` bounds what the rules add while this check runs, together: rules run
+        // on several threads, and each one's growth is counted from here.
+        let _memory = sandbox::CheckMemory::start();
         let selected: Vec<run::Job<'_>> = self
             .rules
             .iter()

@@ -6,6 +6,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -40,7 +41,7 @@ pub struct Limits {
     /// Most findings one rule may report in one run.
     pub max_findings: usize,
     /// Most bytes of findings text (messages, fixes, evidence; each piece is also cut at 4 KiB)
-    /// one rule may report in one run: what `report` in a loop can make is bounded.
+    /// one rule may report in one run (32 MiB): what `report` in a loop can make is bounded.
     pub max_output_bytes: usize,
     /// Largest rule file read, in bytes.
     pub max_rule_bytes: u64,
@@ -59,7 +60,7 @@ impl Default for Limits {
             max_map_size: 100_000,
             max_memory: 2 << 30,
             max_findings: 1_000_000,
-            max_output_bytes: 64 << 20,
+            max_output_bytes: 32 << 20,
             max_rule_bytes: 1 << 20,
         }
     }
@@ -85,6 +86,36 @@ static MEMORY_PROBE: OnceLock<fn() -> u64> = OnceLock::new();
 /// every 65,536 operations (Linux). The first probe set stays; returns whether this one did.
 pub fn set_memory_probe(probe: fn() -> u64) -> bool {
     MEMORY_PROBE.set(probe).is_ok()
+}
+
+/// The probe's reading when the outermost running check began (0: none running), and how many
+/// checks are running (a rule test runs checks inside a check; the outermost one counts).
+static CHECK_BASELINE: AtomicU64 = AtomicU64::new(0);
+static CHECKS_RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+/// Marks a check as running until dropped, so every rule's memory growth is counted from the
+/// check's start: the process's peak stays within `max_memory` of it, however many rules run
+/// at once. Without a probe it does nothing (the resident-set sampling stays per rule).
+pub(crate) struct CheckMemory;
+
+impl CheckMemory {
+    pub(crate) fn start() -> Self {
+        if let Some(probe) = MEMORY_PROBE.get() {
+            if CHECKS_RUNNING.fetch_add(1, AtomicOrdering::SeqCst) == 0 {
+                CHECK_BASELINE.store(probe().max(1), AtomicOrdering::SeqCst);
+            }
+        }
+        Self
+    }
+}
+
+impl Drop for CheckMemory {
+    fn drop(&mut self) {
+        if MEMORY_PROBE.get().is_some() && CHECKS_RUNNING.fetch_sub(1, AtomicOrdering::SeqCst) == 1
+        {
+            CHECK_BASELINE.store(0, AtomicOrdering::SeqCst);
+        }
+    }
 }
 
 thread_local! {
@@ -195,7 +226,11 @@ pub(crate) struct RunGuard {
 impl RunGuard {
     pub(crate) fn start(limits: &Limits) -> Self {
         let previous = DEADLINE.with(|d| d.replace(Instant::now().checked_add(limits.budget)));
-        let baseline = MEMORY_PROBE.get().map_or(0, |p| p());
+        // From the running check's start when there is one, else from this run's.
+        let baseline = match CHECK_BASELINE.load(AtomicOrdering::SeqCst) {
+            0 => MEMORY_PROBE.get().map_or(0, |p| p()),
+            b => b,
+        };
         let previous_memory = (
             MEMORY_LIMIT.with(|m| m.replace(limits.max_memory)),
             PROBE_BASELINE.with(|b| b.replace(baseline)),

@@ -26,7 +26,7 @@ fn covered(list: &[Ipv4Net], inner: &Ipv4Net) -> bool {
 /// Glob match, ASCII case-insensitive: `*` matches any run of characters, `?` one character.
 ///
 /// Works on bytes without allocating, because bulk queries call it for every user. The
-/// backtracking is bounded by `|pattern| × |text|` steps; inside a rule, [`glob_match_metered`]
+/// backtracking is bounded by `|pattern| × |text|` steps; inside a rule, `glob_match_metered`
 /// also stops at the run's deadline.
 #[must_use]
 pub fn glob_match(pattern: &str, text: &str) -> bool {
