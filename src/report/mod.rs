@@ -9,6 +9,7 @@ mod human;
 mod json;
 mod junit;
 mod markdown;
+mod query;
 mod sarif;
 
 use std::time::{Duration, SystemTime};
@@ -19,6 +20,10 @@ pub use human::{render_human, summary_line, HumanOptions};
 pub use json::{render_json, write_json, JSON_FORMAT};
 pub use junit::render_junit;
 pub use markdown::render_markdown;
+pub use query::{
+    access_json, render_access, render_who_can, terminal_safe, who_can_csv, who_can_json,
+    ACCESS_FORMAT, WHO_CAN_FORMAT,
+};
 pub use sarif::render_sarif;
 
 use crate::engine::{CheckReport, Severity};
