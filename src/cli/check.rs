@@ -13,8 +13,8 @@ use super::{color_allowed, emit, engine, load_source, note, settings, Exit, Rule
 use rolecall::config::Overrides;
 use rolecall::model::Org;
 use rolecall::report::{
-    render_human, render_junit, render_markdown, render_sarif, summary_line, write_json,
-    HumanOptions, ReportContext, Summary,
+    render_html, render_human, render_junit, render_markdown, render_sarif, summary_line, write_json,
+    HtmlOptions, HumanOptions, ReportContext, Summary,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -24,6 +24,7 @@ enum Format {
     Sarif,
     Junit,
     Markdown,
+    Html,
 }
 
 #[derive(Debug, Args)]
@@ -58,6 +59,10 @@ pub struct CheckArgs {
     /// gate fails closed: an unknown counts at its rule's severity.
     #[arg(long)]
     allow_unknown: bool,
+    /// With `--format html`: also map who holds this permission per division (repeatable;
+    /// the permissions the findings name are always mapped).
+    #[arg(long = "map-permission", value_name = "PERM")]
+    map_permissions: Vec<String>,
     /// Show per-rule timings and what rules printed.
     #[arg(short, long)]
     verbose: bool,
@@ -116,6 +121,13 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
         }
         Format::Junit => render_junit(&report, &ctx),
         Format::Markdown => render_markdown(&report, &ctx),
+        Format::Html => render_html(
+            &report,
+            &ctx,
+            &HtmlOptions {
+                map_permissions: args.map_permissions.clone(),
+            },
+        ),
     };
     match &args.output {
         Some(file) => {

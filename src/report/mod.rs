@@ -5,6 +5,7 @@
 
 mod diff;
 mod explain;
+mod html;
 mod human;
 mod json;
 mod junit;
@@ -16,6 +17,7 @@ use std::time::{Duration, SystemTime};
 
 pub use diff::{diff_json, render_diff};
 pub use explain::{explanation_json, render_baseline, render_explanation};
+pub use html::{escape, render_html, HtmlOptions, HTML_DATA_FORMAT};
 pub use human::{render_human, summary_line, HumanOptions};
 pub use json::{render_json, write_json, JSON_FORMAT};
 pub use junit::render_junit;
