@@ -6,6 +6,7 @@
 )]
 
 mod authoring;
+mod browser;
 mod catalog;
 mod cli;
 mod docs;
@@ -15,6 +16,8 @@ mod fetch;
 mod formats;
 mod hostile;
 mod layout;
+mod query;
+mod report_html;
 mod rules;
 mod support;
 mod verdicts;

@@ -48,10 +48,16 @@
     if (f.flags.indexOf("u") >= 0) { p.appendChild(el("span", { "class": "badge mark", title: "the rule could not decide" }, "unknown")); }
     if (f.flags.indexOf("n") >= 0) { p.appendChild(el("span", { "class": "badge mark", title: "not in the findings baseline" }, "new")); }
     if (f.flags.indexOf("w") >= 0) { p.appendChild(el("span", { "class": "badge mark", title: "accepted by a waiver" }, "waived")); }
+    p.appendChild(document.createTextNode(" "));
     p.appendChild(el("strong", null, f.kind + " " + f.name));
     p.appendChild(document.createTextNode(": " + f.msg));
     a.appendChild(p);
-    if (f.fix) { a.appendChild(el("p", { "class": "fix" }, f.fix)); }
+    if (f.fix) {
+      var fix = el("p", { "class": "fix" });
+      fix.appendChild(el("strong", null, "Fix:"));
+      fix.appendChild(document.createTextNode(" " + f.fix));
+      a.appendChild(fix);
+    }
     if (f.ev.length) {
       var d = el("details");
       var explained = f.rule === "ACC001";
