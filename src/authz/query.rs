@@ -111,8 +111,7 @@ impl Holder {
     /// permission that is not division-aware).
     #[must_use]
     pub fn everywhere(&self, aware: bool) -> bool {
-        self.grants_at(Target::All, aware).next().is_some()
-            || (!aware && !self.grants.is_empty())
+        self.grants_at(Target::All, aware).next().is_some() || (!aware && !self.grants.is_empty())
     }
 
     /// Whether every grant that gives it at `target` comes through a group.
@@ -356,7 +355,10 @@ fn who_can_notes(org: &Org, permission: &str, a: Awareness, holders: &[Holder]) 
         Awareness::Aware => {}
     }
     notes.extend(gaps(org, &WHO_CAN_DATA).map(|c| {
-        format!("{}: holders through that data are missing from this answer", unread(c))
+        format!(
+            "{}: holders through that data are missing from this answer",
+            unread(c)
+        )
     }));
     if let Some(gap) = gaps(org, &["accessPolicies"]).next() {
         notes.push(format!(
@@ -413,9 +415,8 @@ fn glob_pattern(glob: &str) -> Option<[Option<&str>; 3]> {
 
 /// Whether a granted pattern overlaps a filter: every part equal, or a wildcard on either side.
 fn overlaps(p: &Pattern, glob: &[Option<&str>; 3]) -> bool {
-    let part = |have: Option<&str>, want: Option<&str>| {
-        have.is_none() || want.is_none() || have == want
-    };
+    let part =
+        |have: Option<&str>, want: Option<&str>| have.is_none() || want.is_none() || have == want;
     part(Some(&p.domain), glob[0])
         && part(p.entity.as_deref(), glob[1])
         && part(p.action.as_deref(), glob[2])

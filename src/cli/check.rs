@@ -13,8 +13,8 @@ use super::{color_allowed, emit, engine, load_source, note, settings, Exit, Rule
 use rolecall::config::Overrides;
 use rolecall::model::Org;
 use rolecall::report::{
-    render_html, render_human, render_junit, render_markdown, render_sarif, summary_line, write_json,
-    HtmlOptions, HumanOptions, ReportContext, Summary,
+    render_html, render_human, render_junit, render_markdown, render_sarif, summary_line,
+    write_json, HtmlOptions, HumanOptions, ReportContext, Summary,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

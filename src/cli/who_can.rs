@@ -77,7 +77,9 @@ pub fn run(args: &WhoCanArgs) -> miette::Result<Exit> {
     )?;
     let text = match args.format {
         Format::Human => render_who_can(&org, &w),
-        Format::Json => serde_json::to_string_pretty(&who_can_json(&org, &w)).into_diagnostic()? + "\n",
+        Format::Json => {
+            serde_json::to_string_pretty(&who_can_json(&org, &w)).into_diagnostic()? + "\n"
+        }
         Format::Csv => who_can_csv(&org, &w),
     };
     emit(&text)?;

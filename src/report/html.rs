@@ -281,11 +281,11 @@ fn header(report: &CheckReport, ctx: &ReportContext<'_>) -> String {
             format!("{} ({})", escape(at), escape(&age))
         },
     );
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<dt>Source</dt><dd>{source}</dd><dt>Fetched</dt><dd>{fetched}</dd>\
          <dt>Rules</dt><dd>{} ran, {} error(s)</dd><dt>Verification</dt>\
-         <dd>not verified against the platform (no verification results in the snapshot)</dd></dl>\n",
+         <dd>not verified against the platform (no verification results in the snapshot)</dd></dl>",
         s.rules, s.errors
     );
     h.push_str("<ul class=\"cards\" aria-label=\"Findings by severity\">");
@@ -296,9 +296,9 @@ fn header(report: &CheckReport, ctx: &ReportContext<'_>) -> String {
             sev.as_str()
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<li class=\"card\"><span class=\"n\">{}</span> unknown</li><li class=\"card\"><span class=\"n\">{}</span> waived</li></ul>\n",
+        "<li class=\"card\"><span class=\"n\">{}</span> unknown</li><li class=\"card\"><span class=\"n\">{}</span> waived</li></ul>",
         s.unknown, s.waived
     );
     let gaps: Vec<_> = snap.coverage.iter().filter(|c| c.status != "ok").collect();
@@ -340,4 +340,3 @@ fn header(report: &CheckReport, ctx: &ReportContext<'_>) -> String {
     h.push_str("</header>\n");
     h
 }
-

@@ -30,11 +30,18 @@ fn assert_quiet(b: &Browser, page: &str) {
         .iter()
         .filter_map(|e| serde_json::from_str::<serde_json::Value>(e["message"].as_str()?).ok())
         .filter(|m| m["message"]["method"] == "Network.requestWillBeSent")
-        .filter_map(|m| m["message"]["params"]["request"]["url"].as_str().map(str::to_owned))
+        .filter_map(|m| {
+            m["message"]["params"]["request"]["url"]
+                .as_str()
+                .map(str::to_owned)
+        })
         .collect();
     // `chrome://` pages are the browser's own (never the network); everything else but the
     // page itself is a request the report made.
-    let requests: Vec<&String> = requests.iter().filter(|u| !u.starts_with("chrome://")).collect();
+    let requests: Vec<&String> = requests
+        .iter()
+        .filter(|u| !u.starts_with("chrome://"))
+        .collect();
     assert!(
         requests.iter().all(|u| *u == page),
         "requests besides the page itself: {requests:?}"
@@ -53,12 +60,18 @@ fn the_sample_report_in_chromium() {
         .arg(&page)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let b = Browser::start(&dir.path().join("profile")).unwrap();
     let url = file_url(&page);
     b.open(&url).unwrap();
     assert_eq!(
-        b.script("return document.documentElement.getAttribute('data-ready');").unwrap(),
+        b.script("return document.documentElement.getAttribute('data-ready');")
+            .unwrap(),
         "true"
     );
 
@@ -66,16 +79,31 @@ fn the_sample_report_in_chromium() {
     let wfm = b.find("article.finding[data-rule='WFM001']").unwrap();
     assert!(b.displayed(&wfm).unwrap());
     let text = b.text(&wfm).unwrap();
-    assert!(text.contains("client wfm-sync: cannot use `wfm:agent:edit` on management unit `EU Agents`"), "{text}");
-    assert!(text.contains("Fix: grant role `WFM Integration` to client `wfm-sync` in division `Support EU`"), "{text}");
+    assert!(
+        text.contains(
+            "client wfm-sync: cannot use `wfm:agent:edit` on management unit `EU Agents`"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "Fix: grant role `WFM Integration` to client `wfm-sync` in division `Support EU`"
+        ),
+        "{text}"
+    );
 
     // Filtering by severity changes the count.
     let count = b.find("#finding-count").unwrap();
     assert_eq!(b.text(&count).unwrap(), "(14 of 14 shown)");
-    b.click(&b.find("button[data-severity='high']").unwrap()).unwrap();
+    b.click(&b.find("button[data-severity='high']").unwrap())
+        .unwrap();
     assert_eq!(b.text(&count).unwrap(), "(9 of 14 shown)");
-    assert!(b.find_all("article.finding[data-rule='WFM001']").unwrap().is_empty());
-    b.click(&b.find("button[data-severity='high']").unwrap()).unwrap();
+    assert!(b
+        .find_all("article.finding[data-rule='WFM001']")
+        .unwrap()
+        .is_empty());
+    b.click(&b.find("button[data-severity='high']").unwrap())
+        .unwrap();
     assert_eq!(b.text(&count).unwrap(), "(14 of 14 shown)");
 
     // The access map: who can edit WFM agents; `wfm-sync` holds it in Home only, directly.
@@ -87,16 +115,23 @@ fn the_sample_report_in_chromium() {
         .expect("wfm:agent:edit is mapped");
     b.click(&b.find("#map-permission").unwrap()).unwrap();
     b.click(&option).unwrap();
-    b.type_text(&b.find("#map-search").unwrap(), "wfm-sync").unwrap();
+    b.type_text(&b.find("#map-search").unwrap(), "wfm-sync")
+        .unwrap();
     let rows = b.find_all("#map-table tbody tr").unwrap();
     assert_eq!(rows.len(), 1, "the search leaves one subject");
     let home = b
         .find("#map-table tr[data-subject='wfm-sync'] td[data-division='Home']")
         .unwrap();
-    assert_eq!(b.attr(&home, "data-held").unwrap().as_deref(), Some("direct"));
+    assert_eq!(
+        b.attr(&home, "data-held").unwrap().as_deref(),
+        Some("direct")
+    );
     assert_eq!(b.text(&home).unwrap(), "D");
     let label = b.attr(&home, "aria-label").unwrap().unwrap();
-    assert!(label.contains("role WFM Integration in division Home"), "{label}");
+    assert!(
+        label.contains("role WFM Integration in division Home"),
+        "{label}"
+    );
     let eu = b
         .find("#map-table tr[data-subject='wfm-sync'] td[data-division='Support EU']")
         .unwrap();
@@ -111,9 +146,15 @@ fn the_sample_report_in_chromium() {
         .find(|o| b.text(o).unwrap() == "Support EU")
         .unwrap();
     b.click(&eu_option).unwrap();
-    assert!(b.find_all("#map-table tbody tr").unwrap().is_empty(), "wfm-sync cannot in Support EU");
+    assert!(
+        b.find_all("#map-table tbody tr").unwrap().is_empty(),
+        "wfm-sync cannot in Support EU"
+    );
     let status = b.text(&b.find("#map-status").unwrap()).unwrap();
-    assert!(status.starts_with("0 of 3 holders of wfm:agent:edit in Support EU"), "{status}");
+    assert!(
+        status.starts_with("0 of 3 holders of wfm:agent:edit in Support EU"),
+        "{status}"
+    );
 
     let shot = b.screenshot().unwrap();
     assert!(shot.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG screenshot");
@@ -134,11 +175,13 @@ fn hostile_names_stay_text_in_chromium() {
     // An alert would leave a dialog open and fail every command below.
     b.open(&url).unwrap();
     assert_eq!(
-        b.script("return document.getElementById('org-name').textContent;").unwrap(),
+        b.script("return document.getElementById('org-name').textContent;")
+            .unwrap(),
         "<script>alert(1)</script>"
     );
     assert_eq!(
-        b.script("return document.querySelectorAll('img, b, i, svg').length;").unwrap(),
+        b.script("return document.querySelectorAll('img, b, i, svg').length;")
+            .unwrap(),
         0,
         "no element came from the data"
     );
@@ -146,7 +189,9 @@ fn hostile_names_stay_text_in_chromium() {
         .script("return Array.from(document.querySelectorAll('#map-table tbody th')).map(e => e.textContent);")
         .unwrap();
     assert!(
-        names.to_string().contains("</script><img src=x onerror=alert(2)>"),
+        names
+            .to_string()
+            .contains("</script><img src=x onerror=alert(2)>"),
         "{names}"
     );
     assert_quiet(&b, &url);

@@ -23,7 +23,16 @@ fn who_can_on_the_sample_org() {
     assert_eq!(out.status.code(), Some(0));
     insta::assert_snapshot!("who_can_sample_human", text(&out.stdout));
 
-    let out = run(&["who-can", "wfm:agent:edit", "--division", "Support EU", "--kind", "client", "--format", "json"]);
+    let out = run(&[
+        "who-can",
+        "wfm:agent:edit",
+        "--division",
+        "Support EU",
+        "--kind",
+        "client",
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["format"], "rolecall.who-can/1");
@@ -39,10 +48,22 @@ fn who_can_on_the_sample_org() {
     assert_eq!(names, ["ci-deployer"], "wfm-sync holds it in Home only");
     assert_eq!(eu["holders"][0]["grants"][0]["division"], "*");
 
-    let out = run(&["who-can", "wfm:agent:edit", "--division", "Home", "--format", "csv"]);
+    let out = run(&[
+        "who-can",
+        "wfm:agent:edit",
+        "--division",
+        "Home",
+        "--format",
+        "csv",
+    ]);
     let csv = text(&out.stdout);
-    assert!(csv.starts_with("division,kind,id,name,role,grant_division,via_group,cannot_sign_in,denied_by\n"));
-    assert!(csv.contains(",client,") && csv.contains(",wfm-sync,WFM Integration,Home,"), "{csv}");
+    assert!(csv.starts_with(
+        "division,kind,id,name,role,grant_division,via_group,cannot_sign_in,denied_by\n"
+    ));
+    assert!(
+        csv.contains(",client,") && csv.contains(",wfm-sync,WFM Integration,Home,"),
+        "{csv}"
+    );
 }
 
 #[test]
@@ -50,7 +71,10 @@ fn who_can_says_what_it_does_not_know() {
     let out = run(&["who-can", "nosuch:thing:do"]);
     assert_eq!(out.status.code(), Some(0));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("not in the snapshot's permission catalog: it was matched literally"), "{stdout}");
+    assert!(
+        stdout.contains("not in the snapshot's permission catalog: it was matched literally"),
+        "{stdout}"
+    );
     let out = run(&["who-can", "admin"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("`admin` is not a `domain:entity:action` permission"));
@@ -61,16 +85,31 @@ fn who_can_says_what_it_does_not_know() {
 
 #[test]
 fn access_of_a_client_with_an_operation() {
-    let out = run(&["access", "client:wfm-sync", "--op", "POST /api/v2/workforcemanagement/agents"]);
+    let out = run(&[
+        "access",
+        "client:wfm-sync",
+        "--op",
+        "POST /api/v2/workforcemanagement/agents",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     insta::assert_snapshot!("access_wfm_sync_human", text(&out.stdout));
 
-    let out = run(&["access", "user:erin.security@acme.example", "--permission", "authorization:*:*", "--format", "json"]);
+    let out = run(&[
+        "access",
+        "user:erin.security@acme.example",
+        "--permission",
+        "authorization:*:*",
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["format"], "rolecall.access/1");
     let grant = &v["scopes"][0]["grants"][0];
-    assert_eq!(grant["via"]["group"]["name"], "Security Team", "inherited: {v}");
+    assert_eq!(
+        grant["via"]["group"]["name"], "Security Team",
+        "inherited: {v}"
+    );
     assert!(grant["permissions"]
         .as_array()
         .unwrap()
@@ -104,8 +143,15 @@ fn check(org) {
 }"#,
     )
     .unwrap();
-    let report = e.check(&Arc::new(Org::new(sample().unwrap())), &CheckConfig::default());
-    assert!(report.outcomes[0].error.is_none(), "{:?}", report.outcomes[0].error);
+    let report = e.check(
+        &Arc::new(Org::new(sample().unwrap())),
+        &CheckConfig::default(),
+    );
+    assert!(
+        report.outcomes[0].error.is_none(),
+        "{:?}",
+        report.outcomes[0].error
+    );
     assert_eq!(
         report.outcomes[0].findings[0].message,
         "user Alice Admin direct 1|user Erin Security group Security Team 1|group Security Team direct 1|client ci-deployer direct 1|home:3|eu:2"

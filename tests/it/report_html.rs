@@ -43,7 +43,11 @@ pub fn hostile_org() -> OrgSnapshot {
             &[("R&D <i>", "<b>EU</b>")],
         )
         .client("<svg onload=alert(3)>", "PASSWORD", &[])
-        .client("wfm-sync", "CLIENT-CREDENTIALS", &[("R&D <i>", "<b>EU</b>")])
+        .client(
+            "wfm-sync",
+            "CLIENT-CREDENTIALS",
+            &[("R&D <i>", "<b>EU</b>")],
+        )
         .catalog("wfm:agent:edit", true)
         .build()
 }
@@ -61,7 +65,16 @@ fn the_page_is_self_contained() {
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.contains("Content-Security-Policy\" content=\"default-src 'none';"));
     // Rule docs cite web pages as text; nothing the browser would load refers to one.
-    for remote in ["href=\"http", "src=\"", "src=", "<link", "url(", "@import", "fetch(", "XMLHttpRequest"] {
+    for remote in [
+        "href=\"http",
+        "src=\"",
+        "src=",
+        "<link",
+        "url(",
+        "@import",
+        "fetch(",
+        "XMLHttpRequest",
+    ] {
         assert!(!html.contains(remote), "the page refers to `{remote}`");
     }
     let data = island(&html);
@@ -74,23 +87,41 @@ fn the_page_is_self_contained() {
         .iter()
         .map(|m| m["permission"].as_str().unwrap())
         .collect();
-    assert!(maps.contains(&"wfm:agent:edit"), "the findings' permissions are mapped: {maps:?}");
+    assert!(
+        maps.contains(&"wfm:agent:edit"),
+        "the findings' permissions are mapped: {maps:?}"
+    );
 }
 
 #[test]
 fn hostile_names_are_text_not_markup() {
     let html = html_of(hostile_org(), &["wfm:agent:edit"]);
-    assert!(!html.contains("<script>alert"), "the org name was not escaped");
-    assert!(!html.contains("<img src=x"), "a client name was not escaped");
+    assert!(
+        !html.contains("<script>alert"),
+        "the org name was not escaped"
+    );
+    assert!(
+        !html.contains("<img src=x"),
+        "a client name was not escaped"
+    );
     assert!(!html.contains("<b>EU"), "a division name was not escaped");
-    assert!(!html.contains("<svg"), "a finding's subject was not escaped");
-    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "the header shows it as text");
+    assert!(
+        !html.contains("<svg"),
+        "a finding's subject was not escaped"
+    );
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the header shows it as text"
+    );
     // Exactly the page's own two script elements, whatever the data says.
     assert_eq!(html.matches("<script").count(), 2);
     assert_eq!(html.matches("</script>").count(), 2);
     let data = island(&html);
     let subjects = data["subjects"].to_string();
-    assert!(subjects.contains("</script><img src=x onerror=alert(2)>"), "the data keeps the name as it is: {subjects}");
+    assert!(
+        subjects.contains("</script><img src=x onerror=alert(2)>"),
+        "the data keeps the name as it is: {subjects}"
+    );
 }
 
 #[test]
@@ -98,7 +129,14 @@ fn check_writes_an_html_file_with_map_permissions() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("report.html");
     let out = rolecall()
-        .args(["check", "--format", "html", "--map-permission", "routing:queue:view", "-o"])
+        .args([
+            "check",
+            "--format",
+            "html",
+            "--map-permission",
+            "routing:queue:view",
+            "-o",
+        ])
         .arg(&path)
         .output()
         .unwrap();

@@ -12,8 +12,16 @@ fn org() -> Org {
             .role("WFM Integration", &["wfm:agent:edit", "wfm:agent:view"])
             .role("Wild", &["wfm:*:*"])
             .role("Viewer", &["directory:user:view"])
-            .client("wfm-sync", "CLIENT-CREDENTIALS", &[("WFM Integration", "Home")])
-            .client("wfm-global", "CLIENT-CREDENTIALS", &[("WFM Integration", "*")])
+            .client(
+                "wfm-sync",
+                "CLIENT-CREDENTIALS",
+                &[("WFM Integration", "Home")],
+            )
+            .client(
+                "wfm-global",
+                "CLIENT-CREDENTIALS",
+                &[("WFM Integration", "*")],
+            )
             .client("portal", "CODE", &[("WFM Integration", "*")])
             .user("Ann", "ann@x.example", "active")
             .user("Ben", "ben@x.example", "inactive")
@@ -56,7 +64,12 @@ fn who_can_lists_holders_per_division_with_how_they_hold_it() {
     );
     assert_eq!(
         names(&org, &w, &w.divisions[1]),
-        ["user `Ann`", "group `Off`", "group `Sup`", "client `wfm-global`"],
+        [
+            "user `Ann`",
+            "group `Off`",
+            "group `Sup`",
+            "client `wfm-global`"
+        ],
         "Support EU: Ann through `Sup`'s wildcard role, `wfm-sync` not (granted in Home only)"
     );
     let ann = w
@@ -70,10 +83,7 @@ fn who_can_lists_holders_per_division_with_how_they_hold_it() {
         Via::Group(org.group("Sup").unwrap()),
         "held through the group"
     );
-    assert!(ann.only_through_groups(
-        Target::Division(org.division("Support EU").unwrap()),
-        true
-    ));
+    assert!(ann.only_through_groups(Target::Division(org.division("Support EU").unwrap()), true));
 }
 
 #[test]
@@ -118,7 +128,10 @@ fn who_can_filters_by_division_and_kind_and_names_what_it_leans_on() {
     .unwrap();
     assert_eq!(flat.divisions.len(), 1, "not division-aware: one bucket");
     assert_eq!(flat.divisions[0].division, None);
-    assert_eq!(flat.holders[0].sign_in, Some("the user is inactive and cannot sign in"));
+    assert_eq!(
+        flat.holders[0].sign_in,
+        Some("the user is inactive and cannot sign in")
+    );
     assert!(flat.notes.iter().any(|n| n.contains("cannot sign in")));
 
     assert!(who_can(
@@ -157,14 +170,24 @@ fn who_can_names_gaps_and_deny_policies() {
     .unwrap();
     assert_eq!(w.holders.len(), 1);
     assert_eq!(w.holders[0].denied_by, [0]);
-    assert!(w.notes.iter().any(|n| n.contains("`groups` could not be read")), "{:?}", w.notes);
+    assert!(
+        w.notes
+            .iter()
+            .any(|n| n.contains("`groups` could not be read")),
+        "{:?}",
+        w.notes
+    );
     assert!(w.notes.iter().any(|n| n.contains("DENY access policy")));
 }
 
 #[test]
 fn who_can_agrees_with_can_on_a_synthetic_org() {
     let org = Org::new(crate::model::synthetic_org(2000, 5));
-    for perm in ["wfm:agent:edit", "routing:queue:view", "directory:user:edit"] {
+    for perm in [
+        "wfm:agent:edit",
+        "routing:queue:view",
+        "directory:user:edit",
+    ] {
         let w = who_can(
             &org,
             &WhoCanQuery {
@@ -206,15 +229,24 @@ fn access_of_groups_grants_by_scope_and_filters_permissions() {
     let ann = SubjectRef::User(org.user("ann@x.example").unwrap());
     let a = access_of(&org, ann, None).unwrap();
     assert_eq!(a.scopes.len(), 1);
-    assert_eq!(a.scopes[0].0, Scope::Division(org.division("Support EU").unwrap()));
+    assert_eq!(
+        a.scopes[0].0,
+        Scope::Division(org.division("Support EU").unwrap())
+    );
     assert_eq!(a.scopes[0].1[0].permissions, ["wfm:*:*"]);
-    assert_eq!(a.scopes[0].1[0].grant.via, Via::Group(org.group("Sup").unwrap()));
+    assert_eq!(
+        a.scopes[0].1[0].grant.via,
+        Via::Group(org.group("Sup").unwrap())
+    );
 
     let global = SubjectRef::Client(org.client("wfm-global").unwrap());
     let edit = access_of(&org, global, Some("*:agent:edit")).unwrap();
     assert_eq!(edit.scopes[0].0, Scope::All);
     assert_eq!(edit.scopes[0].1[0].permissions, ["wfm:agent:edit"]);
-    assert!(access_of(&org, global, Some("quality:*:*")).unwrap().scopes.is_empty());
+    assert!(access_of(&org, global, Some("quality:*:*"))
+        .unwrap()
+        .scopes
+        .is_empty());
     assert!(access_of(&org, global, Some("bad")).is_err());
 
     let portal = SubjectRef::Client(org.client("portal").unwrap());

@@ -12,8 +12,8 @@ mod report;
 mod util;
 
 pub use handles::{
-    BusinessUnitH, ClientH, DivisionH, GrantH, GroupH, HoldingH, List, ManagementUnitH, OrgH, PolicyH, RoleH,
-    SettingsH, SubjectList, UserH,
+    BusinessUnitH, ClientH, DivisionH, GrantH, GroupH, HoldingH, List, ManagementUnitH, OrgH,
+    PolicyH, RoleH, SettingsH, SubjectList, UserH,
 };
 pub use report::FindingRef;
 pub(crate) use report::RunCtx;

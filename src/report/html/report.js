@@ -187,4 +187,5 @@
   renderFindings();
   renderMap();
   document.documentElement.setAttribute("data-ready", "true");
+  document.documentElement.setAttribute("data-ready-ms", String(Math.round(performance.now())));
 })();

@@ -22,6 +22,7 @@ const DRIVER: &str = "/usr/bin/chromedriver";
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// Whether the browser tests should be skipped: only when asked for explicitly.
+#[expect(clippy::print_stderr, reason = "a skipped browser test says so loudly")]
 pub fn skipped(test: &str) -> bool {
     if std::env::var(SKIP_VAR).is_ok_and(|v| v == "1") {
         eprintln!("!!! SKIPPED browser test `{test}`: {SKIP_VAR}=1 is set; the HTML report was NOT checked in a browser !!!");
@@ -52,7 +53,8 @@ impl Browser {
     /// Start `chromedriver` on a free loopback port and open a headless Chromium session with
     /// a fresh profile under `profile`.
     pub fn start(profile: &Path) -> Result<Self, String> {
-        let driver = std::env::var_os("CHROMEDRIVER").map_or_else(|| PathBuf::from(DRIVER), PathBuf::from);
+        let driver =
+            std::env::var_os("CHROMEDRIVER").map_or_else(|| PathBuf::from(DRIVER), PathBuf::from);
         if !driver.exists() {
             return Err(format!(
                 "`{}` is missing: install Debian's `chromium` and `chromium-driver` (`.ci/run` does), or set {SKIP_VAR}=1 to skip the browser tests",
@@ -123,7 +125,12 @@ impl Browser {
         Ok(b)
     }
 
-    fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, String> {
+    fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
         let url = format!("{}{path}", self.base);
         let req = self.http.request(method, &url);
         let req = match body {
@@ -145,7 +152,12 @@ impl Browser {
         Ok(v.get("value").cloned().unwrap_or(Value::Null))
     }
 
-    fn session_call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, String> {
+    fn session_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
         self.call(method, &format!("/session/{}{path}", self.session), body)
     }
 
@@ -204,8 +216,12 @@ impl Browser {
 
     /// Click an element, as a person would.
     pub fn click(&self, e: &Element) -> Result<(), String> {
-        self.session_call(reqwest::Method::POST, &format!("/element/{}/click", e.0), Some(json!({})))
-            .map(|_| ())
+        self.session_call(
+            reqwest::Method::POST,
+            &format!("/element/{}/click", e.0),
+            Some(json!({})),
+        )
+        .map(|_| ())
     }
 
     /// Type into an element.
@@ -220,7 +236,11 @@ impl Browser {
 
     /// An element's rendered (visible) text.
     pub fn text(&self, e: &Element) -> Result<String, String> {
-        let v = self.session_call(reqwest::Method::GET, &format!("/element/{}/text", e.0), None)?;
+        let v = self.session_call(
+            reqwest::Method::GET,
+            &format!("/element/{}/text", e.0),
+            None,
+        )?;
         Ok(v.as_str().unwrap_or_default().to_owned())
     }
 
@@ -236,7 +256,11 @@ impl Browser {
 
     /// Whether an element is displayed.
     pub fn displayed(&self, e: &Element) -> Result<bool, String> {
-        let v = self.session_call(reqwest::Method::GET, &format!("/element/{}/displayed", e.0), None)?;
+        let v = self.session_call(
+            reqwest::Method::GET,
+            &format!("/element/{}/displayed", e.0),
+            None,
+        )?;
         Ok(v.as_bool().unwrap_or(false))
     }
 
@@ -249,7 +273,11 @@ impl Browser {
     /// Chrome's log of one type (`browser` for the console, `performance` for DevTools
     /// events), drained.
     pub fn log(&self, kind: &str) -> Result<Vec<Value>, String> {
-        let v = self.session_call(reqwest::Method::POST, "/se/log", Some(json!({ "type": kind })))?;
+        let v = self.session_call(
+            reqwest::Method::POST,
+            "/se/log",
+            Some(json!({ "type": kind })),
+        )?;
         Ok(v.as_array().cloned().unwrap_or_default())
     }
 }
