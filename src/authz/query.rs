@@ -189,9 +189,15 @@ pub fn who_can(org: &Org, q: &WhoCanQuery<'_>) -> Result<WhoCan, QueryError> {
     })?;
     let awareness = awareness(org, q.permission);
     let aware = awareness.treated_as_aware();
-    let mut holders = collect_holders(org, &perm, &q.kinds);
+    let holders = collect_holders(org, &perm, &q.kinds);
     let buckets: Vec<Option<u32>> = if !q.divisions.is_empty() {
-        q.divisions.iter().copied().map(Some).collect()
+        let mut seen = Vec::new();
+        for &d in &q.divisions {
+            if !seen.contains(&Some(d)) {
+                seen.push(Some(d));
+            }
+        }
+        seen
     } else if aware {
         (0..org.snapshot().divisions.len())
             .filter_map(|d| u32::try_from(d).ok())
@@ -200,33 +206,21 @@ pub fn who_can(org: &Org, q: &WhoCanQuery<'_>) -> Result<WhoCan, QueryError> {
     } else {
         vec![None]
     };
-    // Only holders reaching an asked division stay (a grant in `Home` does not answer for
-    // `Support EU` when the permission is division-aware).
-    holders.retain(|h| {
-        buckets.iter().any(|&d| {
-            h.grants_at(d.map_or(Target::Any, Target::Division), aware)
-                .next()
-                .is_some()
-        })
-    });
-    let divisions = buckets
-        .into_iter()
-        .map(|division| {
-            let target = division.map_or(Target::Any, Target::Division);
-            let list = holders
+    let (mut holders, divisions) = bucket(holders, buckets, aware, org.snapshot().divisions.len());
+    let denying = denying_policies(org, q.permission);
+    if !denying.is_empty() {
+        let policies = &org.snapshot().access_policies;
+        for h in &mut holders {
+            h.denied_by = denying
                 .iter()
-                .enumerate()
-                .filter(|(_, h)| h.grants_at(target, aware).next().is_some())
-                .filter_map(|(i, _)| u32::try_from(i).ok())
+                .copied()
+                .filter(|&p| {
+                    policies
+                        .get(p as usize)
+                        .is_some_and(|p| super::policy_applies(org, p, h.subject))
+                })
                 .collect();
-            DivisionHolders {
-                division,
-                holders: list,
-            }
-        })
-        .collect();
-    for h in &mut holders {
-        h.denied_by = denying_policies(org, q.permission, h.subject);
+        }
     }
     let notes = who_can_notes(org, q.permission, awareness, &holders);
     Ok(WhoCan {
@@ -236,6 +230,59 @@ pub fn who_can(org: &Org, q: &WhoCanQuery<'_>) -> Result<WhoCan, QueryError> {
         divisions,
         notes,
     })
+}
+
+/// Sort holders into the asked divisions in one pass over their grants (the same reading as
+/// `covers`: a `*` grant, or any grant of a permission that is not division-aware, covers every
+/// division; another grant only its own). Holders reaching no asked division are dropped.
+fn bucket(
+    holders: Vec<Holder>,
+    buckets: Vec<Option<u32>>,
+    aware: bool,
+    n_divisions: usize,
+) -> (Vec<Holder>, Vec<DivisionHolders>) {
+    let mut pos: Vec<Option<usize>> = vec![None; n_divisions];
+    for (b, d) in buckets.iter().enumerate() {
+        if let Some(slot) = d.and_then(|d| pos.get_mut(d as usize)) {
+            *slot = Some(b);
+        }
+    }
+    let mut lists: Vec<Vec<u32>> = vec![Vec::new(); buckets.len()];
+    let mut kept = Vec::with_capacity(holders.len());
+    for h in holders {
+        let Ok(idx) = u32::try_from(kept.len()) else {
+            break;
+        };
+        let everywhere = !aware || h.grants.iter().any(|g| g.grant.scope == Scope::All);
+        let mut reached = false;
+        if everywhere {
+            for l in &mut lists {
+                l.push(idx);
+                reached = true;
+            }
+        } else {
+            for g in &h.grants {
+                let Scope::Division(d) = g.grant.scope else {
+                    continue;
+                };
+                if let Some(b) = pos.get(d as usize).copied().flatten() {
+                    if lists[b].last() != Some(&idx) {
+                        lists[b].push(idx);
+                    }
+                    reached = true;
+                }
+            }
+        }
+        if reached {
+            kept.push(h);
+        }
+    }
+    let divisions = buckets
+        .into_iter()
+        .zip(lists)
+        .map(|(division, holders)| DivisionHolders { division, holders })
+        .collect();
+    (kept, divisions)
 }
 
 /// Every subject whose grants give `perm` in some scope, with those grants.
@@ -327,8 +374,8 @@ fn collect_holders(org: &Org, perm: &Permission<'_>, kinds: &[SubjectKind]) -> V
     out
 }
 
-/// Active DENY policies covering `permission` that apply to `s`.
-fn denying_policies(org: &Org, permission: &str, s: SubjectRef) -> Vec<u32> {
+/// Active DENY policies covering `permission` (whom each applies to is asked per holder).
+fn denying_policies(org: &Org, permission: &str) -> Vec<u32> {
     org.snapshot()
         .access_policies
         .iter()
@@ -337,7 +384,6 @@ fn denying_policies(org: &Org, permission: &str, s: SubjectRef) -> Vec<u32> {
             p.active
                 && p.effect.eq_ignore_ascii_case("DENY")
                 && super::policy_covers(&p.target_resource, permission)
-                && super::policy_applies(org, p, s)
         })
         .filter_map(|(i, _)| u32::try_from(i).ok())
         .collect()

@@ -406,3 +406,25 @@ fn scope_json(org: &Org, scope: Scope) -> Value {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_text_loses_control_sequences() {
+        assert_eq!(
+            terminal_safe("a\u{1b}]0;pwned\u{7}b\nc\td\u{9b}"),
+            "a\u{fffd}]0;pwned\u{fffd}b\nc\td\u{fffd}"
+        );
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("@cmd"), "'@cmd");
+    }
+}

@@ -254,3 +254,20 @@ fn access_of_groups_grants_by_scope_and_filters_permissions() {
     assert!(p.scopes.is_empty(), "a CODE client's roles do not apply");
     assert!(p.notes[0].contains("does not use client-credentials"));
 }
+
+#[test]
+fn a_division_asked_twice_is_answered_once() {
+    let org = org();
+    let home = org.division("Home").unwrap();
+    let w = who_can(
+        &org,
+        &WhoCanQuery {
+            permission: "wfm:agent:edit",
+            divisions: vec![home, home],
+            ..WhoCanQuery::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(w.divisions.len(), 1);
+    assert_eq!(w.divisions[0].holders.len(), 3);
+}
