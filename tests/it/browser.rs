@@ -160,6 +160,35 @@ fn the_sample_report_in_chromium() {
     assert!(shot.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG screenshot");
     std::fs::write(dir.path().join("report.png"), &shot).unwrap();
     assert_quiet(&b, &url);
+
+    // A denied ACC001 expectation is explained step by step, open.
+    let acc = dir.path().join("acc.html");
+    let out = rolecall()
+        .args(["check", "--format", "html", "--select", "ACC001", "--param"])
+        .arg(r#"ACC001.expectations=[{"subject":"client:wfm-sync","op":"POST /api/v2/workforcemanagement/agents","target":"management-unit:EU Agents"}]"#)
+        .arg("-o")
+        .arg(&acc)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let acc_url = file_url(&acc);
+    b.open(&acc_url).unwrap();
+    let steps = b
+        .find_all("article.finding[data-rule='ACC001'] ol li")
+        .unwrap();
+    assert!(!steps.is_empty(), "the explanation's steps are listed");
+    assert!(b.displayed(&steps[0]).unwrap(), "and shown without a click");
+    let first = b.text(&steps[0]).unwrap();
+    assert!(
+        first.contains("`wfm:agent:edit` is needed in division `Support EU`"),
+        "{first}"
+    );
+    assert_quiet(&b, &acc_url);
 }
 
 #[test]
