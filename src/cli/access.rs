@@ -3,10 +3,8 @@
 
 use std::path::PathBuf;
 
+use super::{emit, emit_data, json_text, load_source, Exit};
 use clap::{Args, ValueEnum};
-use miette::IntoDiagnostic;
-
-use super::{emit, load_source, Exit};
 use rolecall::authz::{access_of, explain, resolve_subject, ExplainInputError, Question};
 use rolecall::catalog::Catalog;
 use rolecall::model::Org;
@@ -59,14 +57,9 @@ pub fn run(args: &AccessArgs) -> miette::Result<Exit> {
             Some(explain(&org, &catalog, &q).map_err(input)?)
         }
     };
-    let text = match args.format {
-        Format::Human => render_access(&org, &access, ex.as_ref()),
-        Format::Json => {
-            serde_json::to_string_pretty(&access_json(&org, &access, ex.as_ref()))
-                .into_diagnostic()?
-                + "\n"
-        }
-    };
-    emit(&text)?;
+    match args.format {
+        Format::Human => emit(&render_access(&org, &access, ex.as_ref()))?,
+        Format::Json => emit_data(&json_text(&access_json(&org, &access, ex.as_ref()))?)?,
+    }
     Ok(Exit::Clean)
 }

@@ -3,9 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use miette::IntoDiagnostic;
 
-use super::{emit, Exit};
+use super::{emit, emit_data, json_text, Exit};
 use rolecall::authz::{diff, resolve_subject, subject_key, DiffOptions};
 use rolecall::catalog::Catalog;
 use rolecall::model::{load_snapshot, Org};
@@ -103,7 +102,7 @@ pub fn run(args: &DiffArgs) -> miette::Result<Exit> {
                 &args.base.display().to_string(),
                 &args.other.display().to_string(),
             );
-            emit(&(serde_json::to_string_pretty(&doc).into_diagnostic()? + "\n"))?;
+            emit_data(&json_text(&doc)?)?;
         }
     }
     Ok(if args.exit_code && !d.is_empty() {

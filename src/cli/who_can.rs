@@ -2,10 +2,8 @@
 
 use std::path::PathBuf;
 
+use super::{emit, emit_data, json_text, load_source, Exit};
 use clap::{Args, ValueEnum};
-use miette::IntoDiagnostic;
-
-use super::{emit, load_source, Exit};
 use rolecall::authz::{SubjectKind, WhoCanQuery};
 use rolecall::model::Org;
 use rolecall::report::{render_who_can, who_can_csv, who_can_json};
@@ -75,13 +73,11 @@ pub fn run(args: &WhoCanArgs) -> miette::Result<Exit> {
             kinds,
         },
     )?;
-    let text = match args.format {
-        Format::Human => render_who_can(&org, &w),
-        Format::Json => {
-            serde_json::to_string_pretty(&who_can_json(&org, &w)).into_diagnostic()? + "\n"
-        }
-        Format::Csv => who_can_csv(&org, &w),
-    };
-    emit(&text)?;
+    // CSV keeps the values but still gets the terminal pass: it is often read with `cat`.
+    match args.format {
+        Format::Human => emit(&render_who_can(&org, &w))?,
+        Format::Json => emit_data(&json_text(&who_can_json(&org, &w))?)?,
+        Format::Csv => emit(&who_can_csv(&org, &w))?,
+    }
     Ok(Exit::Clean)
 }

@@ -3,6 +3,8 @@
 use std::fmt::Write as _;
 
 use crate::authz::OrgDiff;
+// Names and the sentences built from them go through `v` (the one sanitiser).
+use crate::text::visible as v;
 
 /// Most subjects listed in the human diff; JSON has them all.
 const MAX_SUBJECTS: usize = 50;
@@ -10,7 +12,7 @@ const MAX_SUBJECTS: usize = 50;
 /// Render a diff for a terminal.
 #[must_use]
 pub fn render_diff(d: &OrgDiff, base: &str, other: &str) -> String {
-    let mut out = format!("diff {base} → {other}\n");
+    let mut out = format!("diff {} → {}\n", v(base), v(other));
     if d.is_empty() {
         out.push_str("no differences\n");
         return out;
@@ -19,19 +21,19 @@ pub fn render_diff(d: &OrgDiff, base: &str, other: &str) -> String {
         if !lines.is_empty() {
             let _ = writeln!(out, "\n{title}:");
             for l in lines {
-                let _ = writeln!(out, "  {l}");
+                let _ = writeln!(out, "  {}", v(l));
             }
         }
     };
     if !d.subjects.is_empty() {
         let _ = writeln!(out, "\neffective access ({} subject(s)):", d.subjects.len());
         for s in d.subjects.iter().take(MAX_SUBJECTS) {
-            let _ = writeln!(out, "  {} `{}`", s.kind, s.name);
+            let _ = writeln!(out, "  {} `{}`", v(s.kind), v(&s.name));
             for g in &s.gained {
-                let _ = writeln!(out, "    + {g}");
+                let _ = writeln!(out, "    + {}", v(&g.to_string()));
             }
             for l in &s.lost {
-                let _ = writeln!(out, "    - {l}");
+                let _ = writeln!(out, "    - {}", v(&l.to_string()));
             }
         }
         if d.subjects.len() > MAX_SUBJECTS {
@@ -46,9 +48,9 @@ pub fn render_diff(d: &OrgDiff, base: &str, other: &str) -> String {
     if !d.roles.is_empty() {
         let _ = writeln!(out, "\nroles:");
         for r in &d.roles {
-            let mut parts: Vec<String> = r.added.iter().map(|p| format!("+ `{p}`")).collect();
-            parts.extend(r.removed.iter().map(|p| format!("- `{p}`")));
-            let _ = writeln!(out, "  `{}`: {}", r.name, parts.join(", "));
+            let mut parts: Vec<String> = r.added.iter().map(|p| format!("+ `{}`", v(p))).collect();
+            parts.extend(r.removed.iter().map(|p| format!("- `{}`", v(p))));
+            let _ = writeln!(out, "  `{}`: {}", v(&r.name), parts.join(", "));
         }
     }
     section(&mut out, "subjects in one org only", &d.subjects_only);

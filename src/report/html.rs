@@ -55,9 +55,9 @@ pub fn escape(text: &str) -> String {
 }
 
 /// JSON for a `<script type="application/json">` island: nothing in it can end the element
-/// or start a comment.
+/// or start a comment, and raw control and bidi characters are escapes (`text::json_safe`).
 fn island(v: &Value) -> String {
-    v.to_string()
+    crate::text::json_safe(&v.to_string())
         .replace('<', "\\u003c")
         .replace('>', "\\u003e")
         .replace('&', "\\u0026")

@@ -23,8 +23,8 @@ pub use json::{render_json, write_json, JSON_FORMAT};
 pub use junit::render_junit;
 pub use markdown::render_markdown;
 pub use query::{
-    access_json, render_access, render_who_can, terminal_safe, who_can_csv, who_can_json,
-    ACCESS_FORMAT, WHO_CAN_FORMAT,
+    access_json, render_access, render_who_can, who_can_csv, who_can_json, ACCESS_FORMAT,
+    WHO_CAN_FORMAT,
 };
 pub use sarif::render_sarif;
 

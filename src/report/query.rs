@@ -1,8 +1,9 @@
 //! Rendering of the access queries: `who-can` (human, JSON `rolecall.who-can/1`, CSV) and
 //! `access` (human, JSON `rolecall.access/1`), with `access --op`'s per-target answers.
 //!
-//! Human text passes through [`terminal_safe`] once, at the end: names come from org data and
-//! must not carry terminal control sequences.
+//! Every piece of org text in human output goes through the one sanitiser
+//! ([`crate::text::visible`]); JSON and CSV keep the values (the CLI writes JSON through
+//! `text::json_safe`).
 
 use std::fmt::Write as _;
 
@@ -13,31 +14,17 @@ use crate::authz::{
     Verdict, Via, WhoCan,
 };
 use crate::model::{Org, Scope, SubjectRef};
+use crate::text::visible as v;
 
 /// The `format` tag of `who-can` JSON.
 pub const WHO_CAN_FORMAT: &str = "rolecall.who-can/1";
 /// The `format` tag of `access` JSON.
 pub const ACCESS_FORMAT: &str = "rolecall.access/1";
 
-/// Replace control characters (other than newline and tab) so that org data cannot move the
-/// cursor, change colours or rewrite the terminal title.
-#[must_use]
-pub fn terminal_safe(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                '\u{fffd}'
-            } else {
-                c
-            }
-        })
-        .collect()
-}
-
 fn bucket_name(org: &Org, division: Option<u32>) -> String {
     division.map_or_else(
         || "in any division".to_owned(),
-        |d| scope_phrase(org, Scope::Division(d)),
+        |d| v(&scope_phrase(org, Scope::Division(d))).into_owned(),
     )
 }
 
@@ -48,7 +35,7 @@ fn marks(org: &Org, h: &Holder) -> String {
     }
     for &p in &h.denied_by {
         if let Some(p) = org.snapshot().access_policies.get(p as usize) {
-            let _ = write!(m, " [denied by policy `{}`]", p.name);
+            let _ = write!(m, " [denied by policy `{}`]", v(&p.name));
         }
     }
     m
@@ -84,7 +71,7 @@ pub fn render_who_can(org: &Org, w: &WhoCan) -> String {
     let aware = w.aware();
     let mut out = format!(
         "`{}` ({}): {} holder{}\n",
-        w.permission,
+        v(&w.permission),
         match w.awareness {
             crate::authz::Awareness::Aware => "division-aware",
             crate::authz::Awareness::NotAware => "not division-aware",
@@ -114,21 +101,21 @@ pub fn render_who_can(org: &Org, w: &WhoCan) -> String {
             };
             let how: Vec<String> = h
                 .grants_at(b.target(), aware)
-                .map(|g| held_grant_phrase(org, g))
+                .map(|g| v(&held_grant_phrase(org, g)).into_owned())
                 .collect();
             let _ = writeln!(
                 out,
                 "  {}: {}{}",
-                subject_phrase(org, h.subject),
+                v(&subject_phrase(org, h.subject)),
                 how.join("; "),
                 marks(org, h)
             );
         }
     }
     for n in &w.notes {
-        let _ = writeln!(out, "\nnote: {n}");
+        let _ = writeln!(out, "\nnote: {}", v(n));
     }
-    terminal_safe(&out)
+    out
 }
 
 fn subject_json(org: &Org, s: SubjectRef) -> Value {
@@ -211,15 +198,18 @@ pub fn who_can_json(org: &Org, w: &WhoCan) -> Value {
     })
 }
 
-/// One CSV field: quoted when needed, and a leading `=`, `+`, `-` or `@` defused so that a
-/// spreadsheet does not run org data as a formula.
+/// One CSV field: control and bidi characters (newlines too) shown as escapes by the one
+/// sanitiser, since CSV is read with `cat` as often as with a spreadsheet; a leading `=`, `+`,
+/// `-` or `@` defused so that a spreadsheet does not run org data as a formula; quoted when
+/// needed.
 fn csv_field(s: &str) -> String {
+    let s = v(s);
     let s = if s.starts_with(['=', '+', '-', '@']) {
         format!("'{s}")
     } else {
-        s.to_owned()
+        s.into_owned()
     };
-    if s.contains([',', '"', '\n', '\r']) {
+    if s.contains([',', '"']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s
@@ -284,20 +274,20 @@ pub fn render_access(org: &Org, a: &Access, op: Option<&Explanation>) -> String 
     let grants: usize = a.scopes.iter().map(|(_, g)| g.len()).sum();
     let mut out = format!(
         "{}: {grants} grant{}\n",
-        subject_phrase(org, a.subject),
+        v(&subject_phrase(org, a.subject)),
         if grants == 1 { "" } else { "s" }
     );
     if let Some(why) = a.sign_in {
-        let _ = writeln!(out, "  cannot sign in: {why}");
+        let _ = writeln!(out, "  cannot sign in: {}", v(why));
     }
     for (scope, list) in &a.scopes {
-        let _ = writeln!(out, "\n{}:", scope_phrase(org, *scope));
+        let _ = writeln!(out, "\n{}:", v(&scope_phrase(org, *scope)));
         for g in list {
             let _ = writeln!(
                 out,
                 "  {}: {}",
-                held_grant_phrase(org, &g.grant),
-                g.permissions.join(", ")
+                v(&held_grant_phrase(org, &g.grant)),
+                v(&g.permissions.join(", "))
             );
         }
     }
@@ -306,9 +296,9 @@ pub fn render_access(org: &Org, a: &Access, op: Option<&Explanation>) -> String 
         out.push_str(&op_lines(ex));
     }
     for n in &a.notes {
-        let _ = writeln!(out, "\nnote: {n}");
+        let _ = writeln!(out, "\nnote: {}", v(n));
     }
-    terminal_safe(&out)
+    out
 }
 
 fn op_lines(ex: &Explanation) -> String {
@@ -317,11 +307,11 @@ fn op_lines(ex: &Explanation) -> String {
         let _ = writeln!(
             out,
             "`{}`: {}{}",
-            ex.operation,
+            v(&ex.operation),
             ex.verdict.as_str(),
             ex.target
                 .as_deref()
-                .map(|t| format!(" on {t}"))
+                .map(|t| format!(" on {}", v(t)))
                 .unwrap_or_default()
         );
     } else {
@@ -334,7 +324,7 @@ fn op_lines(ex: &Explanation) -> String {
         let _ = writeln!(
             out,
             "`{}`: allowed on {} of {} target{}",
-            ex.operation,
+            v(&ex.operation),
             allowed.len(),
             ex.targets.len(),
             if ex.targets.len() == 1 { "" } else { "s" }
@@ -343,18 +333,18 @@ fn op_lines(ex: &Explanation) -> String {
             let _ = writeln!(
                 out,
                 "  {}: {}{}",
-                t.target,
+                v(&t.target),
                 t.verdict.as_str(),
                 if t.verdict == Verdict::Allowed {
                     String::new()
                 } else {
-                    format!(" ({})", t.reason)
+                    format!(" ({})", v(&t.reason))
                 }
             );
         }
     }
     for a in &ex.assumptions {
-        let _ = writeln!(out, "  assumed: {a}");
+        let _ = writeln!(out, "  assumed: {}", v(a));
     }
     out
 }
@@ -412,19 +402,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn terminal_text_loses_control_sequences() {
-        assert_eq!(
-            terminal_safe("a\u{1b}]0;pwned\u{7}b\nc\td\u{9b}"),
-            "a\u{fffd}]0;pwned\u{fffd}b\nc\td\u{fffd}"
-        );
-    }
-
-    #[test]
     fn csv_fields_are_quoted_and_formulas_defused() {
         assert_eq!(csv_field("plain"), "plain");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(csv_field("@cmd"), "'@cmd");
+        assert_eq!(csv_field("a\r\nb\u{1b}"), "a\\r\\nb\\u{1b}");
     }
 }
