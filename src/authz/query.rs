@@ -107,13 +107,6 @@ impl Holder {
             .filter(move |g| covers(g.grant.scope, target, aware))
     }
 
-    /// How it holds the permission everywhere: a grant in all divisions (or any grant, for a
-    /// permission that is not division-aware).
-    #[must_use]
-    pub fn everywhere(&self, aware: bool) -> bool {
-        self.grants_at(Target::All, aware).next().is_some() || (!aware && !self.grants.is_empty())
-    }
-
     /// Whether every grant that gives it at `target` comes through a group.
     #[must_use]
     pub fn only_through_groups(&self, target: Target, aware: bool) -> bool {

@@ -224,6 +224,7 @@ pub fn render_html(report: &CheckReport, ctx: &ReportContext<'_>, opts: &HtmlOpt
     }
     let mut subjects = Subjects::default();
     let maps = access_maps(org, &permissions, &mut subjects);
+    let left_out = permissions.len().saturating_sub(MAX_MAP_PERMISSIONS);
     let (findings, rules) = findings_data(report);
     let data = json!({
         "format": HTML_DATA_FORMAT,
@@ -237,6 +238,7 @@ pub fn render_html(report: &CheckReport, ctx: &ReportContext<'_>, opts: &HtmlOpt
             org.subject_name(s),
         ])).collect::<Vec<_>>(),
         "maps": maps,
+        "mapsLeftOut": left_out,
     });
     let mut out = String::with_capacity(64 * 1024);
     out.push_str(concat!(

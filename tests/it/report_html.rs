@@ -150,3 +150,17 @@ fn check_writes_an_html_file_with_map_permissions() {
         .any(|m| m["permission"] == "routing:queue:view"));
     assert!(String::from_utf8_lossy(&out.stderr).contains("14 findings"));
 }
+
+#[test]
+fn a_map_past_its_cap_says_what_it_left_out() {
+    let named = island(&html_of(sample().unwrap(), &[]))["maps"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(island(&html_of(sample().unwrap(), &[]))["mapsLeftOut"], 0);
+    let perms: Vec<String> = (0..40).map(|i| format!("wfm:entity{i}:view")).collect();
+    let refs: Vec<&str> = perms.iter().map(String::as_str).collect();
+    let data = island(&html_of(sample().unwrap(), &refs));
+    assert_eq!(data["maps"].as_array().unwrap().len(), 32);
+    assert_eq!(data["mapsLeftOut"], named + 40 - 32);
+}

@@ -136,6 +136,9 @@
     var status = document.getElementById("map-status");
     if (!m) { status.textContent = "No permissions to map: name one with --map-permission."; return; }
     m.notes.forEach(function (n) { notes.appendChild(el("li", null, n)); });
+    if (data.mapsLeftOut > 0) {
+      notes.appendChild(el("li", null, data.mapsLeftOut + " more permission(s) were not mapped: at most " + data.maps.length + " are; name fewer with --map-permission"));
+    }
     var notAware = m.aware === "not-aware";
     var div = divSel.value === "" ? null : Number(divSel.value);
     var cols = div === null ? data.divisions.map(function (_, i) { return i; }) : [div];
