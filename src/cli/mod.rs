@@ -60,7 +60,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run rules against a snapshot (the built-in sample org when no source is given).
-    Check(check::CheckArgs),
+    Check(Box<check::CheckArgs>),
     /// Differences in effective access between two orgs (matched by name).
     Diff(diff::DiffArgs),
     /// Read a live org into a snapshot file.
@@ -158,7 +158,7 @@ pub fn main() -> Exit {
         }
     };
     let result = match cli.command {
-        Command::Check(args) => check::run(args),
+        Command::Check(args) => check::run(*args),
         Command::Diff(args) => diff::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Fetch(args) => fetch::run(&args),
