@@ -249,8 +249,66 @@ fn bench_size(dir: &Path, users: usize) {
     for (perm, division) in QUERIES {
         representative(&org, runs, perm, division);
     }
+    who_can_and_html(&org, &report, runs, dir, users);
     explain_and_diff(&bytes, runs);
     watch_latency(&path);
+}
+
+/// `who-can` after load (every division, and one), and the HTML report of the check: time to
+/// render it and its size. The page is kept for `cargo bench --bench html_view`, which opens it
+/// in headless Chromium.
+fn who_can_and_html(
+    org: &Arc<Org>,
+    report: &rolecall::engine::CheckReport,
+    runs: usize,
+    dir: &Path,
+    users: usize,
+) {
+    use rolecall::authz::{who_can, WhoCanQuery};
+    for (perm, division) in [
+        ("wfm:agent:edit", None),
+        ("wfm:agent:edit", Some("Division 001")),
+        ("routing:queue:view", None),
+    ] {
+        let q = WhoCanQuery {
+            permission: perm,
+            divisions: division.and_then(|d| org.division(d)).into_iter().collect(),
+            kinds: Vec::new(),
+        };
+        let (best, median, w) = time(runs, || who_can(org, &q).expect("who-can"));
+        let per_division: usize = w.divisions.iter().map(|d| d.holders.len()).sum();
+        println!(
+            "who-can `{perm}` in {}: {} holders ({per_division} holder-divisions) in {} (median {}; target <= 50 ms)",
+            division.unwrap_or("every division"),
+            w.holders.len(),
+            ms(best),
+            ms(median)
+        );
+    }
+    let ctx = ReportContext {
+        org,
+        source_kind: "snapshot".into(),
+        source_path: None,
+        fail_on: None,
+        now: std::time::SystemTime::now(),
+        allow_unknown: false,
+    };
+    let opts = rolecall::report::HtmlOptions {
+        map_permissions: vec!["wfm:agent:edit".to_owned(), "routing:queue:view".to_owned()],
+    };
+    let (best, median, html) = time(runs, || rolecall::report::render_html(report, &ctx, &opts));
+    let path = dir.join(format!("report-{users}.html"));
+    let (write, _, ()) = time(1, || {
+        std::fs::write(&path, &html).expect("write the HTML report")
+    });
+    println!(
+        "HTML report: {:.1} MiB rendered in {} (median {}), written in {} (targets <= 25 MB, <= 2 s): `{}`",
+        html.len() as f64 / 1048576.0,
+        ms(best),
+        ms(median),
+        ms(write),
+        path.display()
+    );
 }
 
 /// `rolecall watch` on this org: time from saving a rule to the redraw that shows it

@@ -14,6 +14,7 @@ mod diff;
 mod explain;
 mod explanation;
 mod policy;
+mod query;
 mod question;
 mod reach;
 mod steps;
@@ -30,6 +31,10 @@ pub use explain::{
     explain, CatalogUsed, Explanation, PermissionCheck, Question, Status, Step, TargetVerdict,
 };
 pub use policy::{policy_applies, policy_covers, policy_covers_any, policy_hits};
+pub use query::{
+    access_of, who_can, Access, AccessGrant, DivisionHolders, Holder, Queries, QueryError,
+    SubjectKind, WhoCan, WhoCanQuery,
+};
 pub use question::{resolve_subject, resolve_target, ExplainInputError, TargetObject};
 pub use reach::{can_reach, unit_targets};
 pub use verdict::{combine, Combined, Denial, Outcome, Verdict};

@@ -50,7 +50,7 @@ const GRANT_DATA: [&str; 4] = ["roles", "grants", "groups", "oauthClients"];
 /// The datasets a subject's grants come from: a permission that seems missing may be held
 /// through data rolecall has not seen in one of these. Clients hold `roleDivisions`; users their
 /// grants and their groups'; groups their grants.
-fn grant_data(s: SubjectRef) -> &'static [&'static str] {
+pub(super) fn grant_data(s: SubjectRef) -> &'static [&'static str] {
     match s {
         SubjectRef::Client(_) => &["roles", "oauthClients"],
         SubjectRef::User(_) => &["roles", "grants", "groups"],
@@ -63,14 +63,14 @@ fn grant_data(s: SubjectRef) -> &'static [&'static str] {
 const OTHER_DATA: [&str; 1] = ["permissionCatalog"];
 const WFM_DATA: [&str; 2] = ["managementUnits", "businessUnits"];
 
-fn gaps<'a>(org: &'a Org, datasets: &'a [&str]) -> impl Iterator<Item = &'a Coverage> {
+pub(super) fn gaps<'a>(org: &'a Org, datasets: &'a [&str]) -> impl Iterator<Item = &'a Coverage> {
     org.snapshot()
         .coverage
         .iter()
         .filter(move |c| c.status != "ok" && datasets.contains(&c.dataset.as_str()))
 }
 
-fn unread(c: &Coverage) -> String {
+pub(super) fn unread(c: &Coverage) -> String {
     let status = c.http_status.map(|s| format!(", {s}")).unwrap_or_default();
     let needs = c
         .permission

@@ -15,8 +15,8 @@ use super::{
 use rolecall::config::Overrides;
 use rolecall::model::Org;
 use rolecall::report::{
-    render_human, render_junit, render_markdown, render_sarif, summary_line, write_json,
-    HumanOptions, ReportContext, Summary,
+    render_html, render_human, render_junit, render_markdown, render_sarif, summary_line,
+    write_json, HtmlOptions, HumanOptions, ReportContext, Summary,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -26,6 +26,7 @@ enum Format {
     Sarif,
     Junit,
     Markdown,
+    Html,
 }
 
 #[derive(Debug, Args)]
@@ -60,6 +61,10 @@ pub struct CheckArgs {
     /// gate fails closed: an unknown counts at its rule's severity.
     #[arg(long)]
     allow_unknown: bool,
+    /// With `--format html`: also map who holds this permission per division (repeatable;
+    /// the permissions the findings name are always mapped).
+    #[arg(long = "map-permission", value_name = "PERM")]
+    map_permissions: Vec<String>,
     /// Show per-rule timings, what rules printed, every finding (not the first 100 per rule)
     /// and the peak memory.
     #[arg(short, long)]
@@ -122,6 +127,13 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
         Format::Sarif => json_text(&render_sarif(&report, &ctx))?,
         Format::Junit => render_junit(&report, &ctx),
         Format::Markdown => render_markdown(&report, &ctx),
+        Format::Html => render_html(
+            &report,
+            &ctx,
+            &HtmlOptions {
+                map_permissions: args.map_permissions.clone(),
+            },
+        ),
     };
     // Human and Markdown text get the terminal pass wherever they go (a file is `cat` later);
     // the documents are already safe and must stay byte-exact.
@@ -130,7 +142,7 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
             std::borrow::Cow::Borrowed(_) => text,
             std::borrow::Cow::Owned(safe) => safe,
         },
-        Format::Json | Format::Sarif | Format::Junit => text,
+        Format::Json | Format::Sarif | Format::Junit | Format::Html => text,
     };
     match &args.output {
         Some(file) => {

@@ -3,6 +3,7 @@
 //! Owns clap types and terminal concerns only; all work is done by library calls. One file per
 //! subcommand.
 
+mod access;
 mod check;
 mod diff;
 mod explain;
@@ -11,6 +12,7 @@ mod generate;
 mod rules;
 mod test;
 mod watch;
+mod who_can;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -58,7 +60,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run rules against a snapshot (the built-in sample org when no source is given).
-    Check(check::CheckArgs),
+    Check(Box<check::CheckArgs>),
     /// Differences in effective access between two orgs (matched by name).
     Diff(diff::DiffArgs),
     /// Read a live org into a snapshot file.
@@ -74,6 +76,10 @@ enum Command {
     /// List, show, scaffold rules; write editor definitions.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
+    /// Who holds a permission, per division, and how (role, division, through which group).
+    WhoCan(who_can::WhoCanArgs),
+    /// What one subject can do: its grants per division; with `--op`, where a call is allowed.
+    Access(access::AccessArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -152,7 +158,7 @@ pub fn main() -> Exit {
         }
     };
     let result = match cli.command {
-        Command::Check(args) => check::run(args),
+        Command::Check(args) => check::run(*args),
         Command::Diff(args) => diff::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Fetch(args) => fetch::run(&args),
@@ -160,6 +166,8 @@ pub fn main() -> Exit {
         Command::Rules(cmd) => rules::run(&cmd),
         Command::Test(args) => test::run(&args),
         Command::Watch(args) => watch::run(&args),
+        Command::WhoCan(args) => who_can::run(&args),
+        Command::Access(args) => access::run(&args),
         Command::Completions { shell } => completions(shell),
         Command::Man => man(),
     };

@@ -5,20 +5,27 @@
 
 mod diff;
 mod explain;
+mod html;
 mod human;
 mod json;
 mod junit;
 mod markdown;
+mod query;
 mod sarif;
 
 use std::time::{Duration, SystemTime};
 
 pub use diff::{diff_json, render_diff};
 pub use explain::{explanation_json, render_baseline, render_explanation};
+pub use html::{escape, render_html, HtmlOptions, HTML_DATA_FORMAT};
 pub use human::{render_human, summary_line, HumanOptions};
 pub use json::{render_json, write_json, JSON_FORMAT};
 pub use junit::render_junit;
 pub use markdown::render_markdown;
+pub use query::{
+    access_json, render_access, render_who_can, who_can_csv, who_can_json, ACCESS_FORMAT,
+    WHO_CAN_FORMAT,
+};
 pub use sarif::render_sarif;
 
 use crate::engine::{CheckReport, Severity};

@@ -326,3 +326,32 @@ fn fetch_summary_and_logs_show_a_hostile_org_escaped() {
     let saved = rolecall::model::load_snapshot(&out).unwrap();
     assert!(saved.organization.name.ends_with(PAYLOAD));
 }
+
+#[test]
+fn who_can_and_access_show_hostile_names_escaped() {
+    let s = setup();
+    for format in ["human", "csv"] {
+        let out = run(&[
+            "who-can".as_ref(),
+            "wfm:agent:edit".as_ref(),
+            "--snapshot".as_ref(),
+            s.hostile.as_os_str(),
+            "--format".as_ref(),
+            format.as_ref(),
+        ]);
+        assert_clean(&format!("who-can --format {format}"), &out);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(r"\u{1b}]0;pwned"), "who-can {format}: {text}");
+    }
+    let who = format!("client:{}", s.client_id);
+    let out = run(&[
+        "access".as_ref(),
+        who.as_ref(),
+        "--snapshot".as_ref(),
+        s.hostile.as_os_str(),
+        "--op".as_ref(),
+        "POST /api/v2/workforcemanagement/agents".as_ref(),
+    ]);
+    assert_clean("access", &out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(r"\u{1b}"));
+}

@@ -6,6 +6,7 @@
 )]
 
 mod authoring;
+mod browser;
 mod catalog;
 mod cli;
 mod docs;
@@ -17,6 +18,8 @@ mod formats;
 mod hostile;
 mod layout;
 mod malformed;
+mod query;
+mod report_html;
 mod rules;
 mod support;
 mod verdicts;

@@ -26,7 +26,7 @@ fn strings(items: impl IntoIterator<Item = impl Into<ImmutableString>>) -> Array
 }
 
 /// Resolve a division argument: a division handle, a name or id, or `"*"`.
-fn target(org: &Org, d: &Dynamic) -> Res<Target> {
+pub(super) fn target(org: &Org, d: &Dynamic) -> Res<Target> {
     if let Some(h) = d.clone().try_cast::<DivisionH>() {
         return Ok(match h.scope {
             Scope::All => Target::All,

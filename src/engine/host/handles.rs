@@ -283,3 +283,22 @@ impl IntoIterator for SubjectList {
         }
     }
 }
+
+/// One holder of a permission, as `org.who_can(perm, division)` returns it: the subject and
+/// the grants that give the permission there.
+#[derive(Clone)]
+pub struct HoldingH {
+    pub(crate) org: Arc<Org>,
+    pub(crate) subject: SubjectRef,
+    pub(crate) grants: Arc<[EffectiveGrant]>,
+    pub(crate) denied_by: Arc<[u32]>,
+}
+
+impl HoldingH {
+    /// The subject as its own handle.
+    pub(crate) fn subject_dynamic(&self) -> rhai::Dynamic {
+        SubjectList::new(&self.org, vec![self.subject])
+            .get(0)
+            .unwrap_or(rhai::Dynamic::UNIT)
+    }
+}

@@ -7,12 +7,13 @@ mod access;
 mod api;
 mod handles;
 mod predicates;
+mod query;
 mod report;
 mod util;
 
 pub use handles::{
-    BusinessUnitH, ClientH, DivisionH, GrantH, GroupH, List, ManagementUnitH, OrgH, PolicyH, RoleH,
-    SettingsH, SubjectList, UserH,
+    BusinessUnitH, ClientH, DivisionH, GrantH, GroupH, HoldingH, List, ManagementUnitH, OrgH,
+    PolicyH, RoleH, SettingsH, SubjectList, UserH,
 };
 pub use report::FindingRef;
 pub(crate) use report::RunCtx;
@@ -24,6 +25,7 @@ pub(crate) fn register(engine: &mut rhai::Engine) {
     api::register(engine);
     access::register(engine);
     predicates::register(engine);
+    query::register(engine);
     report::register(engine);
     util::register(engine);
 }

@@ -63,3 +63,4 @@ pub fn stable_filters() -> Vec<(&'static str, &'static str)> {
     ]
 }
 pub mod fake_genesys;
+pub mod webdriver;

@@ -1,0 +1,65 @@
+//! `rolecall access SUBJECT`: what one subject can do, per division; with `--op`, where one
+//! call is allowed (answered by `explain` per candidate target).
+
+use std::path::PathBuf;
+
+use super::{emit, emit_data, json_text, load_source, Exit};
+use clap::{Args, ValueEnum};
+use rolecall::authz::{access_of, explain, resolve_subject, ExplainInputError, Question};
+use rolecall::catalog::Catalog;
+use rolecall::model::Org;
+use rolecall::report::{access_json, render_access};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct AccessArgs {
+    /// The subject: `client:NAME`, `user:EMAIL` or `group:NAME`.
+    #[arg(value_name = "SUBJECT")]
+    subject: String,
+    /// Only permissions overlapping this pattern (`wfm:*:*`, `*:agent:edit`).
+    #[arg(long, value_name = "GLOB")]
+    permission: Option<String>,
+    /// Also list the divisions and WFM units where this call is allowed.
+    #[arg(long, value_name = "\"METHOD PATH\"")]
+    op: Option<String>,
+    /// Snapshot file (default: the built-in sample org).
+    #[arg(long, value_name = "FILE")]
+    snapshot: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+}
+
+fn input(e: ExplainInputError) -> miette::Report {
+    miette::miette!(help = e.help, "{}", e.message)
+}
+
+pub fn run(args: &AccessArgs) -> miette::Result<Exit> {
+    let (snapshot, _, _) = load_source(args.snapshot.as_deref())?;
+    let org = Org::new(snapshot);
+    let subject = resolve_subject(&org, &args.subject).map_err(input)?;
+    let access = access_of(&org, subject, args.permission.as_deref())?;
+    let ex = match &args.op {
+        None => None,
+        Some(op) => {
+            let catalog = Catalog::for_org(&org);
+            let q = Question {
+                subject,
+                operation: op,
+                target: None,
+                agents: Vec::new(),
+            };
+            Some(explain(&org, &catalog, &q).map_err(input)?)
+        }
+    };
+    match args.format {
+        Format::Human => emit(&render_access(&org, &access, ex.as_ref()))?,
+        Format::Json => emit_data(&json_text(&access_json(&org, &access, ex.as_ref()))?)?,
+    }
+    Ok(Exit::Clean)
+}
