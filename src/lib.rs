@@ -9,4 +9,5 @@ pub mod engine;
 pub mod fetch;
 pub mod model;
 pub mod report;
+pub mod verify;
 pub mod watch;

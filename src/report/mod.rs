@@ -10,6 +10,7 @@ mod json;
 mod junit;
 mod markdown;
 mod sarif;
+mod verify;
 
 use std::time::{Duration, SystemTime};
 
@@ -20,6 +21,9 @@ pub use json::{render_json, write_json, JSON_FORMAT};
 pub use junit::render_junit;
 pub use markdown::render_markdown;
 pub use sarif::render_sarif;
+pub use verify::{
+    render_plan, render_verify, verification_line, verify_headline, verify_json, VERIFY_FORMAT,
+};
 
 use crate::engine::{CheckReport, Severity};
 use crate::model::Org;
