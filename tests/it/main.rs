@@ -18,4 +18,5 @@ mod layout;
 mod rules;
 mod support;
 mod verdicts;
+mod verify;
 mod watch;
