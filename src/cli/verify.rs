@@ -33,7 +33,13 @@ pub struct VerifyArgs {
     #[arg(long)]
     save: bool,
     /// Where `--save` writes a fetched snapshot.
-    #[arg(short, long, value_name = "FILE", default_value = "org.json", conflicts_with = "snapshot")]
+    #[arg(
+        short,
+        long,
+        value_name = "FILE",
+        default_value = "org.json",
+        conflicts_with = "snapshot"
+    )]
     output: PathBuf,
     /// Only these users (ids or emails, comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "USERS")]
@@ -86,9 +92,9 @@ pub fn run_verify(args: &VerifyArgs) -> miette::Result<Exit> {
     let report = rt.block_on(run(&org, &plan, opts))?;
     match args.format {
         Format::Human => emit(&render_verify(&report))?,
-        Format::Json => emit(
-            &(serde_json::to_string_pretty(&verify_json(&report)).into_diagnostic()? + "\n"),
-        )?,
+        Format::Json => {
+            emit(&(serde_json::to_string_pretty(&verify_json(&report)).into_diagnostic()? + "\n"))?
+        }
     }
     if args.format == Format::Json {
         note(&verify_headline(&report));

@@ -25,7 +25,9 @@ fn concrete(token: &str) -> bool {
 
 /// Permission-shaped words of a text.
 fn words(text: &str, out: &mut BTreeSet<String>) {
-    for token in text.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '-' | '.'))) {
+    for token in
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '-' | '.')))
+    {
         let token = token.trim_end_matches('.');
         if out.len() < MAX_PERMISSIONS && concrete(token) {
             out.insert(token.to_owned());
@@ -37,7 +39,9 @@ fn words(text: &str, out: &mut BTreeSet<String>) {
 fn strings(v: &serde_json::Value, out: &mut BTreeSet<String>, depth: usize) {
     match v {
         serde_json::Value::String(s) => words(s, out),
-        serde_json::Value::Array(a) if depth < 16 => a.iter().for_each(|x| strings(x, out, depth + 1)),
+        serde_json::Value::Array(a) if depth < 16 => {
+            a.iter().for_each(|x| strings(x, out, depth + 1))
+        }
         serde_json::Value::Object(m) if depth < 16 => {
             m.values().for_each(|x| strings(x, out, depth + 1));
         }

@@ -165,10 +165,7 @@ mod tests {
             query_path(&q, 2),
             "/api/v2/authorization/divisionspermitted/paged/u%201%2Fx?permission=wfm:agent:*%26x%3D1&pageSize=25&pageNumber=2"
         );
-        let me = PermittedQuery {
-            subject: None,
-            ..q
-        };
+        let me = PermittedQuery { subject: None, ..q };
         assert!(query_path(&me, 1).starts_with(ME_PATH));
     }
 }

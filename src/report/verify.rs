@@ -145,7 +145,11 @@ pub fn render_verify(r: &VerifyReport) -> String {
         } else {
             "disagreement"
         };
-        let via = if p.caller { " (asked as `…/paged/me`)" } else { "" };
+        let via = if p.caller {
+            " (asked as `…/paged/me`)"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
             "\n{kind}: {}{via}, `{}`",

@@ -144,12 +144,7 @@ pub fn disagreement(
         }
     }
     Some(likely_cause(
-        org,
-        subject,
-        permission,
-        model,
-        platform,
-        &listed,
+        org, subject, permission, model, platform, &listed,
     ))
 }
 
@@ -197,8 +192,7 @@ fn likely_cause(
     if !extra.is_empty() || platform.all_divs_permitted {
         if let SubjectRef::User(u) = subject {
             let from_quiet_group = org.groups_of(u).iter().any(|&g| {
-                !org
-                    .snapshot()
+                !org.snapshot()
                     .groups
                     .get(g as usize)
                     .is_some_and(|x| x.roles_enabled)

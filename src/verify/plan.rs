@@ -335,12 +335,19 @@ fn relevant(org: &Org, subject: SubjectRef, perms: &[String]) -> Vec<String> {
         .collect();
     if let SubjectRef::User(u) = subject {
         for &g in org.groups_of(u) {
-            roles.extend(org.direct_grants(SubjectRef::Group(g)).iter().map(|x| x.role));
+            roles.extend(
+                org.direct_grants(SubjectRef::Group(g))
+                    .iter()
+                    .map(|x| x.role),
+            );
         }
     }
     let (held, lacking): (Vec<&String>, Vec<&String>) = perms.iter().partition(|p| {
-        Permission::parse(p)
-            .is_some_and(|perm| roles.iter().any(|&r| crate::authz::role_grants(org, r, &perm)))
+        Permission::parse(p).is_some_and(|perm| {
+            roles
+                .iter()
+                .any(|&r| crate::authz::role_grants(org, r, &perm))
+        })
     });
     let mut out: Vec<String> = held.into_iter().cloned().collect();
     out.extend(lacking.into_iter().next().cloned());

@@ -123,7 +123,11 @@ fn the_plan_stands_one_user_for_every_way_of_holding_access() {
         .pairs
         .iter()
         .any(|x| x.asked == Asked::User(dan) && x.permission == "routing:queue:view"));
-    assert_eq!(p.requests, 1 + p.pairs.len(), "one page per pair, one token");
+    assert_eq!(
+        p.requests,
+        1 + p.pairs.len(),
+        "one page per pair, one token"
+    );
     assert_eq!(p.left_out, 0);
 }
 
@@ -231,7 +235,10 @@ fn planted_disagreements_name_the_pair_both_answers_and_the_cause() {
     let bob = block("Bob", "wfm:agent:edit");
     assert!(bob.contains("platform: none"), "{bob}");
     assert!(bob.contains("through group `Schedulers`"), "{bob}");
-    assert!(bob.contains("group inheritance is read differently"), "{bob}");
+    assert!(
+        bob.contains("group inheritance is read differently"),
+        "{bob}"
+    );
     let dan = block("Dan", "routing:queue:view");
     assert!(dan.contains("(by a wildcard)"), "{dan}");
     assert!(dan.contains("a wildcard role permission is read"), "{dan}");
@@ -324,7 +331,10 @@ fn max_requests_is_never_exceeded_even_with_retries() {
     assert_eq!(clean.log().len(), 5, "{:?}", clean.log());
     assert!(stderr.contains("plan: 4 pairs"), "{stderr}");
     assert!(stderr.contains("at most 5 requests"), "{stderr}");
-    assert!(stdout.contains("pairs not asked (--max-requests)"), "{stdout}");
+    assert!(
+        stdout.contains("pairs not asked (--max-requests)"),
+        "{stdout}"
+    );
     // With half the requests failing: retries count too, and the rest is unknown, never "agree".
     let faulty = fake(
         org,
@@ -344,7 +354,10 @@ fn max_requests_is_never_exceeded_even_with_retries() {
     assert!(faulty.log().len() <= 7, "{:?}", faulty.log());
     assert!(!faulty.faults().is_empty(), "no fault was injected");
     assert_eq!(o.status.code(), Some(3), "{stdout}\n{stderr}");
-    assert!(stdout.contains("unknown (the platform's answer could not be had)"), "{stdout}");
+    assert!(
+        stdout.contains("unknown (the platform's answer could not be had)"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -369,7 +382,8 @@ fn a_refused_endpoint_is_a_clear_error_naming_what_the_catalog_says() {
     assert_eq!(o.status.code(), Some(2), "{stdout}\n{stderr}");
     assert!(stdout.is_empty(), "{stdout}");
     assert!(
-        stderr.contains("the platform refused `GET /api/v2/authorization/divisionspermitted/paged/")
+        stderr
+            .contains("the platform refused `GET /api/v2/authorization/divisionspermitted/paged/")
             && stderr.contains("403 `missing.permissions`"),
         "{stderr}"
     );
@@ -451,7 +465,11 @@ fn secrets_never_show_in_verify_output() {
     );
     let dir = tempfile::tempdir().unwrap();
     let snap = write(dir.path(), &org);
-    for (secret, format) in [(SECRET, "human"), (SECRET, "json"), ("wrong-Vv7-secret", "human")] {
+    for (secret, format) in [
+        (SECRET, "human"),
+        (SECRET, "json"),
+        ("wrong-Vv7-secret", "human"),
+    ] {
         let o = verify_cli(
             &fake,
             secret,

@@ -771,11 +771,19 @@ fn divisions_permitted(
 ) -> Result<Value, Response> {
     let org = &s.org;
     let Some(permission) = q.get("permission") else {
-        return Err(error(StatusCode::BAD_REQUEST, "missing.permission.param", "Missing required permission parameter"));
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "missing.permission.param",
+            "Missing required permission parameter",
+        ));
     };
     let parts: Vec<&str> = permission.split(':').collect();
     if parts.len() != 3 {
-        return Err(error(StatusCode::BAD_REQUEST, "bad.request", "The request could not be understood by the server due to malformed syntax."));
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "bad.request",
+            "The request could not be understood by the server due to malformed syntax.",
+        ));
     }
     let planted = s
         .cfg
@@ -788,10 +796,15 @@ fn divisions_permitted(
             let mut held: Vec<(String, String)> = Vec::new();
             if subject == "me" {
                 for c in org.oauth_clients.iter().filter(|c| c.id == s.cfg.client_id) {
-                    held.extend(c.role_divisions.iter().map(|r| (r.role_id.clone(), r.division_id.clone())));
+                    held.extend(
+                        c.role_divisions
+                            .iter()
+                            .map(|r| (r.role_id.clone(), r.division_id.clone())),
+                    );
                 }
             } else {
-                let known = org.users.iter().any(|u| u.id == subject) || org.groups.iter().any(|g| g.id == subject);
+                let known = org.users.iter().any(|u| u.id == subject)
+                    || org.groups.iter().any(|g| g.id == subject);
                 if !known {
                     return Err(error(StatusCode::NOT_FOUND, "not.found", "no such subject"));
                 }
