@@ -166,10 +166,15 @@ pub fn plan(org: &Org, o: &PlanOptions) -> Result<Plan, VerifyError> {
         });
     }
     // Round-robin over subjects, so a limit keeps every way asked about at least once.
-    let mut pairs = Vec::new();
+    // Stops at the limit: a large org's candidate pairs are counted, never all built.
+    let total: usize = per_subject.iter().map(Vec::len).sum();
+    let mut pairs = Vec::with_capacity(total.min(room));
     let longest = per_subject.iter().map(Vec::len).max().unwrap_or(0);
-    for k in 0..longest {
+    'rounds: for k in 0..longest {
         for ((asked, _), list) in chosen.iter().zip(&per_subject) {
+            if pairs.len() >= room {
+                break 'rounds;
+            }
             if let Some(p) = list.get(k) {
                 pairs.push(Pair {
                     asked: *asked,
@@ -178,8 +183,7 @@ pub fn plan(org: &Org, o: &PlanOptions) -> Result<Plan, VerifyError> {
             }
         }
     }
-    let left_out = pairs.len().saturating_sub(room);
-    pairs.truncate(room);
+    let left_out = total - pairs.len();
     let kept: BTreeSet<Asked> = pairs.iter().map(|p| p.asked).collect();
     chosen.retain(|(a, _)| kept.contains(a));
     let permissions = pairs

@@ -242,6 +242,10 @@ fn planted_disagreements_name_the_pair_both_answers_and_the_cause() {
     let dan = block("Dan", "routing:queue:view");
     assert!(dan.contains("(by a wildcard)"), "{dan}");
     assert!(dan.contains("a wildcard role permission is read"), "{dan}");
+    // What a person sees, whole (the run's duration filtered).
+    insta::with_settings!({ filters => vec![(r"in \d+\.\d s", "in [TIME]")] }, {
+        insta::assert_snapshot!("verify_disagreements_human", stdout);
+    });
 
     // The same as `rolecall.verify/1`.
     let o = verify_cli(
