@@ -46,6 +46,11 @@ fn run(fake: &FakeGenesys, per_minute: u32, concurrency: usize) -> (OrgSnapshot,
 
 fn main() {
     let served = synthetic_org(20_000, 1);
+    // `ROLECALL_BENCH_ONLY=verify`: the verify figures alone.
+    if std::env::var("ROLECALL_BENCH_ONLY").is_ok_and(|v| v == "verify") {
+        verify_at_limit(&served);
+        return;
+    }
     println!(
         "fetch benchmark: synthetic org of {} users ({} cores)",
         served.users.len(),
@@ -157,7 +162,10 @@ fn main() {
 /// allows 50 requests a second: wall time against the floor (requests ÷ rate).
 fn verify_at_limit(served: &OrgSnapshot) {
     use rolecall::verify::{plan, run, PlanOptions};
-    let per_second: u32 = 50;
+    let per_second: u32 = std::env::var("ROLECALL_BENCH_RATE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
     let org = rolecall::model::Org::new(served.clone());
     let pages = served
         .divisions
@@ -173,15 +181,8 @@ fn verify_at_limit(served: &OrgSnapshot) {
         },
     )
     .expect("plan");
-    let fake = FakeGenesys::start(
-        served.clone(),
-        FakeConfig {
-            rate_limit: Some((per_second as usize, Duration::from_secs(1))),
-            ..FakeConfig::default()
-        },
-    );
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let opts = FetchOptions {
+    let options = |fake: &FakeGenesys, per_minute: u32| FetchOptions {
         api_base: fake.base.clone(),
         login_base: fake.base.clone(),
         auth: Auth::ClientCredentials {
@@ -189,29 +190,43 @@ fn verify_at_limit(served: &OrgSnapshot) {
             secret: Secret::new("fake-secret"),
         },
         region: None,
-        per_minute: per_second * 60,
+        per_minute,
         concurrency: 8,
         max_attempts: 8,
         progress: None,
     };
-    let report = tokio::runtime::Builder::new_multi_thread()
+    let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .expect("runtime")
-        .block_on(run(&org, &p, opts))
+        .expect("runtime");
+    // Unthrottled first: what the fake and the comparison cost without a rate limit.
+    let free = FakeGenesys::start(served.clone(), FakeConfig::default());
+    let unthrottled = rt
+        .block_on(run(&org, &p, options(&free, 1_000_000)))
+        .expect("verify");
+    let fake = FakeGenesys::start(
+        served.clone(),
+        FakeConfig {
+            rate_limit: Some((per_second as usize, Duration::from_secs(1))),
+            ..FakeConfig::default()
+        },
+    );
+    let report = rt
+        .block_on(run(&org, &p, options(&fake, per_second * 60)))
         .expect("verify");
     let sent = report.stats.requests;
     // The token request is not rate limited.
     let floor = (sent - 1) as f64 / f64::from(per_second);
     let elapsed = report.stats.elapsed_ms as f64 / 1000.0;
     println!(
-        "verify, {} pairs at a binding limit of {per_second}/s: {elapsed:.2} s for {sent} requests (plan at most {}), floor {floor:.2} s → {:.3}× the floor (target ≤ 1.1×); {} agree, {} disagree, {} unknown, {} 429s",
+        "verify, {} pairs at a binding limit of {per_second}/s: {elapsed:.2} s for {sent} requests (plan at most {}), floor {floor:.2} s → {:.3}× the floor (target ≤ 1.1×); {} agree, {} disagree, {} unknown, {} 429s; unthrottled {:.2} s",
         report.pairs.len(),
         p.requests,
         elapsed / floor,
         report.agreements(),
         report.disagreements(),
         report.unknown(),
-        report.stats.rate_limited
+        report.stats.rate_limited,
+        unthrottled.stats.elapsed_ms as f64 / 1000.0
     );
 }

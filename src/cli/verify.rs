@@ -72,8 +72,12 @@ pub fn run_verify(args: &VerifyArgs) -> miette::Result<Exit> {
         Auth::ClientCredentials { client_id, .. } => (Some(client_id.clone()), true),
         Auth::Token(_) => (None, false),
     };
-    if caller.as_deref().and_then(|c| org.client(c)).is_none() {
-        note("the fetching client is not in the snapshot: no `…/paged/me` pairs");
+    match caller.as_deref() {
+        None => note("signed in with a token, not a client: no `…/paged/me` pairs"),
+        Some(c) if org.client(c).is_none() => {
+            note("the fetching client is not in the snapshot: no `…/paged/me` pairs");
+        }
+        Some(_) => {}
     }
     let plan = plan(
         &org,

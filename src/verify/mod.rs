@@ -52,6 +52,13 @@ pub enum VerifyError {
         help("give `domain:entity:action` without wildcards, e.g. `wfm:agent:edit`")
     )]
     BadPermission(String),
+    /// No pair to ask about: no user, or no permission.
+    #[error("nothing to verify: no (user, permission) pair could be chosen")]
+    #[diagnostic(
+        code(rolecall::verify::empty),
+        help("the snapshot needs active users and roles, or give --subjects and --permissions")
+    )]
+    NothingToAsk,
     /// `--max-requests` leaves no room for one pair.
     #[error("`--max-requests {max}` leaves no room for a single pair ({needed} requests needed)")]
     #[diagnostic(code(rolecall::verify::budget))]

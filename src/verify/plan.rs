@@ -184,6 +184,10 @@ pub fn plan(org: &Org, o: &PlanOptions) -> Result<Plan, VerifyError> {
         }
     }
     let left_out = total - pairs.len();
+    if pairs.is_empty() {
+        // Agreement on nothing is no agreement: say so instead of a clean result.
+        return Err(VerifyError::NothingToAsk);
+    }
     let kept: BTreeSet<Asked> = pairs.iter().map(|p| p.asked).collect();
     chosen.retain(|(a, _)| kept.contains(a));
     let permissions = pairs

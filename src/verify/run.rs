@@ -27,8 +27,9 @@ pub async fn run(org: &Org, plan: &Plan, opts: FetchOptions) -> Result<VerifyRep
         })
         .collect();
     let (answers, stats) = ask(opts, queries, plan.requests).await?;
+    // A 404 speaks of one subject (gone since the snapshot); a 403 of the credentials.
     if let Some(gap) = answers.iter().find_map(|a| match a {
-        PermittedAnswer::Refused(g) => Some(g),
+        PermittedAnswer::Refused(g) if g.http_status != Some(404) => Some(g),
         _ => None,
     }) {
         return Err(VerifyError::Refused {
@@ -54,7 +55,11 @@ pub async fn run(org: &Org, plan: &Plan, opts: FetchOptions) -> Result<VerifyRep
                  org has divisions the snapshot lacks"
             )),
             PermittedAnswer::Failed(why) => Answer::Missing(why),
-            PermittedAnswer::Refused(_) => Answer::Missing("refused".to_owned()),
+            PermittedAnswer::Refused(_) => Answer::Missing(
+                "the platform does not know this subject (404): it was probably deleted after \
+                 the snapshot was read"
+                    .to_owned(),
+            ),
         })
         .collect();
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();

@@ -493,3 +493,54 @@ fn secrets_never_show_in_verify_output() {
     let saved = std::fs::read_to_string(&snap).unwrap();
     assert!(!saved.contains(SECRET));
 }
+
+#[test]
+fn a_user_deleted_since_the_snapshot_is_unknown_and_an_empty_plan_is_an_error() {
+    let served = every_path_org();
+    let mut snap = served.clone();
+    snap.users.push(rolecall::model::User {
+        id: "user-gone".into(),
+        name: "Gus".into(),
+        email: Some("gus@x.example".into()),
+        username: None,
+        state: "active".into(),
+        division: None,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), &snap);
+    let fake = fake(served, FakeConfig::default());
+    let o = verify_cli(
+        &fake,
+        "fake-secret",
+        dir.path(),
+        &[
+            "--snapshot",
+            file.to_str().unwrap(),
+            "--subjects",
+            "gus@x.example",
+            "--permissions",
+            "wfm:agent:edit",
+        ],
+    );
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("unknown: user `Gus`, `wfm:agent:edit`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("does not know this subject (404)"),
+        "{stdout}"
+    );
+
+    let empty = Org::new(OrgBuilder::new("Empty").division("Home").build());
+    let err = plan(
+        &empty,
+        &PlanOptions {
+            max_requests: 200,
+            ..PlanOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert!(err.to_string().starts_with("nothing to verify"), "{err}");
+}
