@@ -1,5 +1,5 @@
 //! `verify`: rolecall's model of access checked against the platform's own answers. For chosen
-//! (subject, permission) pairs ([`plan`]), the platform says in which divisions the subject holds
+//! (subject, permission) pairs ([`plan()`]), the platform says in which divisions the subject holds
 //! the permission (`GET /api/v2/authorization/divisionspermitted/paged/{subjectId}`, and
 //! `…/paged/me` for the fetching client); rolecall computes the same from the snapshot with
 //! `authz` ([`compare`]); the [`VerifyReport`] says where they agree, and for each disagreement
