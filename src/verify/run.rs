@@ -40,7 +40,18 @@ pub async fn run(org: &Org, plan: &Plan, opts: FetchOptions) -> Result<VerifyRep
                 .as_deref()
                 .map(|c| format!(" `{c}`"))
                 .unwrap_or_default(),
-            help: needed_permission_words(org),
+            help: match gap.message.as_deref() {
+                // The server's words, without control characters (they reach a terminal).
+                Some(m) => format!(
+                    "{}; the platform said: {}",
+                    needed_permission_words(org),
+                    m.chars()
+                        .filter(|c| !c.is_control())
+                        .take(500)
+                        .collect::<String>()
+                ),
+                None => needed_permission_words(org),
+            },
         });
     }
     let answers: Vec<Answer> = answers

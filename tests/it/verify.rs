@@ -392,6 +392,8 @@ fn a_refused_endpoint_is_a_clear_error_naming_what_the_catalog_says() {
         "{stderr}"
     );
     assert!(stderr.contains("operation catalog"), "{stderr}");
+    // The platform's own words are passed on.
+    assert!(stderr.contains("the platform said:"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
