@@ -167,15 +167,10 @@ fn verify_at_limit(served: &OrgSnapshot) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(50);
     let org = rolecall::model::Org::new(served.clone());
-    let pages = served
-        .divisions
-        .len()
-        .max(1)
-        .div_ceil(rolecall::fetch::plan::page_size::DIVISIONS_PERMITTED);
     let p = plan(
         &org,
         &PlanOptions {
-            max_requests: 1 + 200 * pages,
+            max_requests: 201,
             token_request: true,
             ..PlanOptions::default()
         },

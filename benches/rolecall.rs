@@ -197,6 +197,7 @@ fn verify_side(org: &Org, runs: usize) {
         .map(|i| Pair {
             asked: Asked::User(u32::try_from(i.wrapping_mul(7_919) % users).unwrap_or(0)),
             permission: perms[i % perms.len().max(1)].clone(),
+            pages: 1,
         })
         .collect();
     let (best, _, held) = time(runs.max(5), || {

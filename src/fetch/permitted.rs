@@ -41,6 +41,8 @@ pub enum PermittedAnswer {
     },
     /// More pages than the plan allowed, and not every division permitted: the list is partial.
     CutShort {
+        /// The division ids of the pages read.
+        ids: Vec<String>,
         /// Pages the listing has.
         pages: usize,
     },
@@ -144,7 +146,7 @@ async fn ask_one(conn: &Conn, q: &PermittedQuery) -> PermittedAnswer {
             };
         }
         if page >= q.max_pages {
-            return PermittedAnswer::CutShort { pages };
+            return PermittedAnswer::CutShort { ids, pages };
         }
         page += 1;
     }

@@ -159,13 +159,18 @@ pub fn render_verify(r: &VerifyReport) -> String {
         if let Some(pl) = &p.platform {
             let _ = writeln!(
                 out,
-                "  platform: {}{}",
+                "  platform: {}{}{}",
                 if pl.all_divs_permitted {
                     "all divisions (`allDivsPermitted`); listed: "
                 } else {
                     ""
                 },
-                list(&pl.divisions)
+                list(&pl.divisions),
+                if pl.complete {
+                    ""
+                } else {
+                    ", and more (the listing is longer than rolecall's answer; not read further)"
+                }
             );
         }
         let _ = writeln!(

@@ -69,6 +69,9 @@ pub struct PlatformSide {
     pub division_ids: Vec<String>,
     /// `allDivsPermitted`.
     pub all_divs_permitted: bool,
+    /// Whether every page was read. A listing longer than the pages rolecall's answer needs
+    /// was cut short: it lists more divisions than rolecall does.
+    pub complete: bool,
 }
 
 /// Why the two sides differ, most likely.
@@ -137,7 +140,11 @@ pub fn disagreement(
         return None;
     }
     let platform_set: BTreeSet<u32> = listed.iter().flatten().copied().collect();
-    if !platform.all_divs_permitted && !model.all && platform_set == model.divisions {
+    if platform.complete
+        && !platform.all_divs_permitted
+        && !model.all
+        && platform_set == model.divisions
+    {
         // A division the snapshot lacks cannot equal a model division: counted below.
         if !listed.contains(&None) {
             return None;

@@ -147,6 +147,9 @@ pub struct PlatformWords {
     pub divisions: Vec<String>,
     /// `allDivsPermitted`.
     pub all_divs_permitted: bool,
+    /// Whether the whole listing was read (else it lists more divisions than rolecall's answer,
+    /// and only the pages rolecall's answer needs were read).
+    pub complete: bool,
 }
 
 /// Requests and time spent asking.
@@ -325,6 +328,7 @@ fn platform_words(org: &Org, side: &PlatformSide) -> PlatformWords {
     PlatformWords {
         divisions,
         all_divs_permitted: side.all_divs_permitted,
+        complete: side.complete,
     }
 }
 

@@ -80,6 +80,8 @@ pub struct Pair {
     pub asked: Asked,
     /// Which permission.
     pub permission: String,
+    /// The most pages to read for it (see [`pages_for`]).
+    pub pages: usize,
 }
 
 /// The chosen pairs and what they cost.
@@ -91,9 +93,7 @@ pub struct Plan {
     pub subjects: Vec<(Asked, Vec<Way>)>,
     /// Distinct permissions in the pairs.
     pub permissions: usize,
-    /// Pages each pair may read (the snapshot's divisions at the endpoint's page size).
-    pub pages_per_pair: usize,
-    /// The most requests the plan sends (pairs × pages, and the token request).
+    /// The most requests the plan sends (every pair's pages, and the token request).
     pub requests: usize,
     /// Pairs left out to stay within `--max-requests`.
     pub left_out: usize,
@@ -151,34 +151,34 @@ pub fn plan(org: &Org, o: &PlanOptions) -> Result<Plan, VerifyError> {
         chosen.push((Asked::Caller(c), vec![Way::Caller]));
         per_subject.push(perms.clone());
     }
-    let pages_per_pair = org
-        .snapshot()
-        .divisions
-        .len()
-        .max(1)
-        .div_ceil(crate::fetch::plan::page_size::DIVISIONS_PERMITTED);
     let fixed = usize::from(o.token_request);
-    let room = o.max_requests.saturating_sub(fixed) / pages_per_pair;
+    let room = o.max_requests.saturating_sub(fixed);
     if room == 0 {
         return Err(VerifyError::TooFewRequests {
             max: o.max_requests,
-            needed: fixed + pages_per_pair,
+            needed: fixed + 1,
         });
     }
     // Round-robin over subjects, so a limit keeps every way asked about at least once.
     // Stops at the limit: a large org's candidate pairs are counted, never all built.
     let total: usize = per_subject.iter().map(Vec::len).sum();
     let mut pairs = Vec::with_capacity(total.min(room));
+    let mut spent = 0;
     let longest = per_subject.iter().map(Vec::len).max().unwrap_or(0);
     'rounds: for k in 0..longest {
         for ((asked, _), list) in chosen.iter().zip(&per_subject) {
-            if pairs.len() >= room {
+            if spent >= room {
                 break 'rounds;
             }
-            if let Some(p) = list.get(k) {
+            let Some(p) = list.get(k) else { continue };
+            let pages = pages_for(org, asked.subject(), p);
+            // A pair that does not fit is left out; a later, shorter one may still fit.
+            if spent + pages <= room {
+                spent += pages;
                 pairs.push(Pair {
                     asked: *asked,
                     permission: p.clone(),
+                    pages,
                 });
             }
         }
@@ -196,13 +196,32 @@ pub fn plan(org: &Org, o: &PlanOptions) -> Result<Plan, VerifyError> {
         .collect::<BTreeSet<_>>()
         .len();
     Ok(Plan {
-        requests: fixed + pairs.len() * pages_per_pair,
+        requests: fixed + spent,
         pairs,
         subjects: chosen,
         permissions,
-        pages_per_pair,
         left_out,
     })
+}
+
+/// Pages a pair may read: as many as rolecall's answer needs (one when it says every division:
+/// the first page then says `allDivsPermitted` and the rest adds nothing). A platform answer
+/// longer than that lists more divisions than rolecall's: a disagreement, seen without reading
+/// the rest.
+#[must_use]
+pub fn pages_for(org: &Org, subject: SubjectRef, permission: &str) -> usize {
+    let Some(perm) = Permission::parse(permission) else {
+        return 1;
+    };
+    let m = super::model_answer(org, subject, &perm);
+    if m.all {
+        1
+    } else {
+        m.divisions
+            .len()
+            .max(1)
+            .div_ceil(crate::fetch::plan::page_size::DIVISIONS_PERMITTED)
+    }
 }
 
 fn active(org: &Org, user: u32) -> bool {

@@ -23,7 +23,7 @@ pub async fn run(org: &Org, plan: &Plan, opts: FetchOptions) -> Result<VerifyRep
                 Asked::Caller(_) => None,
             },
             permission: p.permission.clone(),
-            max_pages: plan.pages_per_pair,
+            max_pages: p.pages,
         })
         .collect();
     let (answers, stats) = ask(opts, queries, plan.requests).await?;
@@ -60,11 +60,13 @@ pub async fn run(org: &Org, plan: &Plan, opts: FetchOptions) -> Result<VerifyRep
             PermittedAnswer::Divisions { ids, all } => Answer::Listed(PlatformSide {
                 division_ids: ids,
                 all_divs_permitted: all,
+                complete: true,
             }),
-            PermittedAnswer::CutShort { pages } => Answer::Missing(format!(
-                "the answer has {pages} pages, more than the snapshot's divisions need: the \
-                 org has divisions the snapshot lacks"
-            )),
+            PermittedAnswer::CutShort { ids, .. } => Answer::Listed(PlatformSide {
+                division_ids: ids,
+                all_divs_permitted: false,
+                complete: false,
+            }),
             PermittedAnswer::Failed(why) => Answer::Missing(why),
             PermittedAnswer::Refused(_) => Answer::Missing(
                 "the platform does not know this subject (404): it was probably deleted after \

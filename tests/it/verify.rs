@@ -288,6 +288,7 @@ fn the_causes_of_star_and_awareness_differences_are_named() {
     let side = |ids: &[&str], all: bool| PlatformSide {
         division_ids: ids.iter().map(|s| (*s).to_owned()).collect(),
         all_divs_permitted: all,
+        complete: true,
     };
     assert_eq!(disagreement(&org, cat, &p, &m, &side(&[], true)), None);
     assert_eq!(
@@ -545,4 +546,64 @@ fn a_user_deleted_since_the_snapshot_is_unknown_and_an_empty_plan_is_an_error() 
     )
     .unwrap_err();
     assert!(err.to_string().starts_with("nothing to verify"), "{err}");
+}
+
+#[test]
+fn a_listing_longer_than_rolecall_answer_is_a_disagreement_read_no_further() {
+    // 30 divisions: Ann holds the permission in one, the platform (planted) says all 30 but
+    // not `allDivsPermitted`. One page was planned for her answer; the second is never read.
+    let mut b = OrgBuilder::new("Many Divisions");
+    for i in 0..30 {
+        b = b.division(&format!("D{i:02}"));
+    }
+    let org = b
+        .role("Agent Editor", &["wfm:agent:edit"])
+        .user("Ann", "ann@x.example", "active")
+        .grant_user("ann@x.example", "Agent Editor", "D05")
+        .catalog("wfm:agent:edit", true)
+        .build();
+    let every: Vec<String> = org.divisions.iter().map(|d| d.id.clone()).collect();
+    let fake = fake(
+        org.clone(),
+        FakeConfig {
+            permitted_overrides: vec![PermittedOverride {
+                subject: "user-ann-x-example".into(),
+                permission: "wfm:agent:edit".into(),
+                divisions: every,
+                all: false,
+            }],
+            ..FakeConfig::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), &org);
+    let o = verify_cli(
+        &fake,
+        "fake-secret",
+        dir.path(),
+        &[
+            "--snapshot",
+            file.to_str().unwrap(),
+            "--permissions",
+            "wfm:agent:edit",
+        ],
+    );
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stderr.contains("plan: 1 pair"), "{stderr}");
+    assert!(
+        stdout.contains("disagreement: user `Ann`, `wfm:agent:edit`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(", and more (the listing is longer"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("rolecall: D05"), "{stdout}");
+    let pages: Vec<String> = fake
+        .log()
+        .into_iter()
+        .filter(|l| l.contains("/divisionspermitted/paged/"))
+        .collect();
+    assert_eq!(pages.len(), 1, "{pages:?}");
 }
