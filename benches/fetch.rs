@@ -1,7 +1,7 @@
 //! Fetch benchmark against the fake Genesys API (`cargo bench --bench fetch`): a 20k-user org,
 //! the request count against the plan and the naive one-call-per-subject plan, wall time under
 //! a binding rate limit against its floor, and how busy the concurrency budget stays when every
-//! response takes 20 ms.
+//! response takes 20 ms; and `verify` of 200 pairs under a binding rate limit against its floor.
 #![expect(
     clippy::print_stdout,
     clippy::expect_used,
@@ -47,6 +47,11 @@ fn run(fake: &FakeGenesys, per_minute: u32, concurrency: usize) -> (OrgSnapshot,
 
 fn main() {
     let served = synthetic_org(20_000, 1);
+    // `ROLECALL_BENCH_ONLY=verify`: the verify figures alone.
+    if std::env::var("ROLECALL_BENCH_ONLY").is_ok_and(|v| v == "verify") {
+        verify_at_limit(&served);
+        return;
+    }
     println!(
         "fetch benchmark: synthetic org of {} users ({} cores)",
         served.users.len(),
@@ -132,6 +137,8 @@ fn main() {
         stats.rate_limited
     );
 
+    verify_at_limit(&served);
+
     // 3. 20 ms per response, no binding limit: how busy the concurrency budget stays.
     let concurrency = 8;
     let fake = FakeGenesys::start(
@@ -149,5 +156,74 @@ fn main() {
         stats.elapsed.as_secs_f64(),
         stats.requests,
         busy * 100.0
+    );
+}
+
+/// `verify` of 200 pairs (the default `--max-requests` worth of pairs) against a server that
+/// allows 50 requests a second: wall time against the floor (requests ÷ rate).
+fn verify_at_limit(served: &OrgSnapshot) {
+    use rolecall::verify::{plan, run, PlanOptions};
+    let per_second: u32 = std::env::var("ROLECALL_BENCH_RATE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let org = rolecall::model::Org::new(served.clone());
+    let p = plan(
+        &org,
+        &PlanOptions {
+            max_requests: 201,
+            token_request: true,
+            ..PlanOptions::default()
+        },
+    )
+    .expect("plan");
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let options = |fake: &FakeGenesys, per_minute: u32| FetchOptions {
+        api_base: fake.base.clone(),
+        login_base: fake.base.clone(),
+        auth: Auth::ClientCredentials {
+            client_id: "fake-client".into(),
+            secret: Secret::new("fake-secret"),
+        },
+        region: None,
+        per_minute,
+        concurrency: 8,
+        max_attempts: 8,
+        progress: None,
+        max_body_bytes: rolecall::fetch::client::DEFAULT_MAX_BODY,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    // Unthrottled first: what the fake and the comparison cost without a rate limit.
+    let free = FakeGenesys::start(served.clone(), FakeConfig::default());
+    let unthrottled = rt
+        .block_on(run(&org, &p, options(&free, 1_000_000)))
+        .expect("verify");
+    let fake = FakeGenesys::start(
+        served.clone(),
+        FakeConfig {
+            rate_limit: Some((per_second as usize, Duration::from_secs(1))),
+            ..FakeConfig::default()
+        },
+    );
+    let report = rt
+        .block_on(run(&org, &p, options(&fake, per_second * 60)))
+        .expect("verify");
+    let sent = report.stats.requests;
+    // The token request is not rate limited.
+    let floor = (sent - 1) as f64 / f64::from(per_second);
+    let elapsed = report.stats.elapsed_ms as f64 / 1000.0;
+    println!(
+        "verify, {} pairs at a binding limit of {per_second}/s: {elapsed:.2} s for {sent} requests (plan at most {}), floor {floor:.2} s → {:.3}× the floor (target ≤ 1.1×); {} agree, {} disagree, {} unknown, {} 429s; unthrottled {:.2} s",
+        report.pairs.len(),
+        p.requests,
+        elapsed / floor,
+        report.agreements(),
+        report.disagreements(),
+        report.unknown(),
+        report.stats.rate_limited,
+        unthrottled.stats.elapsed_ms as f64 / 1000.0
     );
 }

@@ -251,6 +251,7 @@ fn bench_size(dir: &Path, users: usize) {
     }
     who_can_and_html(&org, &report, runs, dir, users);
     explain_and_diff(&bytes, runs);
+    verify_side(&org, runs);
     watch_latency(&path);
 }
 
@@ -308,6 +309,57 @@ fn who_can_and_html(
         ms(median),
         ms(write),
         path.display()
+    );
+}
+
+/// `verify`: choosing the pairs, and rolecall's side of 10,000 (user, permission) pairs (users
+/// spread over the org, the permissions its roles grant), computed from the snapshot.
+fn verify_side(org: &Org, runs: usize) {
+    use rolecall::verify::{model_side, plan, Asked, Pair, PlanOptions};
+    let (plan_best, _, p) = time(runs, || {
+        plan(
+            org,
+            &PlanOptions {
+                max_requests: 200,
+                token_request: true,
+                ..PlanOptions::default()
+            },
+        )
+        .expect("plan")
+    });
+    let mut perms: Vec<String> = Vec::new();
+    for r in 0..u32::try_from(org.snapshot().roles.len()).unwrap_or(u32::MAX) {
+        for pat in org.role_patterns(r) {
+            if let (Some(e), Some(a)) = (&pat.entity, &pat.action) {
+                let p = format!("{}:{e}:{a}", pat.domain);
+                if !perms.contains(&p) {
+                    perms.push(p);
+                }
+            }
+        }
+    }
+    let users = org.snapshot().users.len().max(1);
+    let pairs: Vec<Pair> = (0..10_000usize)
+        .map(|i| Pair {
+            asked: Asked::User(u32::try_from(i.wrapping_mul(7_919) % users).unwrap_or(0)),
+            permission: perms[i % perms.len().max(1)].clone(),
+            pages: 1,
+        })
+        .collect();
+    let (best, _, held) = time(runs.max(5), || {
+        pairs
+            .iter()
+            .filter_map(|p| model_side(org, p))
+            .filter(|m| m.all || !m.divisions.is_empty())
+            .count()
+    });
+    println!(
+        "verify: plan {} ({} pairs, {} users) | rolecall's side of {} pairs {} ({held} held; target <= 100 ms)",
+        ms(plan_best),
+        p.pairs.len(),
+        p.subjects.len(),
+        pairs.len(),
+        ms(best)
     );
 }
 

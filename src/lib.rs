@@ -10,4 +10,5 @@ pub mod fetch;
 pub mod model;
 pub mod report;
 pub mod text;
+pub mod verify;
 pub mod watch;

@@ -165,10 +165,12 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
                     &answer.differences,
                 ));
             }
+            text.push_str(&rolecall::report::verification_line(org.snapshot()));
+            text.push('\n');
             emit(&text)?;
         }
         Format::Json => {
-            let doc = explanation_json(
+            let mut doc = explanation_json(
                 &ex,
                 path.as_deref(),
                 &org.snapshot().organization.name,
@@ -177,6 +179,8 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
                     .as_ref()
                     .map(|(file, name, answer)| (file.as_str(), name.as_str(), answer)),
             );
+            doc["verification"] =
+                serde_json::to_value(&org.snapshot().verification).into_diagnostic()?;
             emit_data(&json_text(&doc)?)?;
         }
     }

@@ -102,8 +102,8 @@ fn base_flag(flag: &str, value: Option<&str>) -> miette::Result<Option<String>> 
         .transpose()
 }
 
-/// Resolve credentials and hosts, then fetch.
-pub fn fetch_org(c: &ConnectArgs) -> miette::Result<(OrgSnapshot, FetchStats)> {
+/// Resolve credentials and hosts into the options of a connection (`fetch`, `verify`).
+pub fn connect_options(c: &ConnectArgs) -> miette::Result<FetchOptions> {
     let api_flag = base_flag("--api-base", c.api_base.as_deref())?;
     let login_flag = base_flag("--login-base", c.login_base.as_deref())?;
     let creds = credentials::resolve(
@@ -142,11 +142,11 @@ pub fn fetch_org(c: &ConnectArgs) -> miette::Result<(OrgSnapshot, FetchStats)> {
     );
     if !c.quiet {
         note(&format!(
-            "fetching from {api} with credentials from {}",
+            "connecting to {api} with credentials from {}",
             creds.source
         ));
     }
-    let opts = FetchOptions {
+    Ok(FetchOptions {
         api_base: api,
         login_base: login,
         auth: creds.auth,
@@ -156,12 +156,21 @@ pub fn fetch_org(c: &ConnectArgs) -> miette::Result<(OrgSnapshot, FetchStats)> {
         max_attempts: 6,
         progress: progress_bar(c.quiet),
         max_body_bytes: c.max_response_mib << 20,
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    })
+}
+
+/// The async runtime HTTP work runs on.
+pub fn runtime() -> miette::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| miette::miette!("cannot start the async runtime: {e}"))?;
-    let (snap, stats) = rt.block_on(fetch(opts))?;
+        .map_err(|e| miette::miette!("cannot start the async runtime: {e}"))
+}
+
+/// Resolve credentials and hosts, then fetch.
+pub fn fetch_org(c: &ConnectArgs) -> miette::Result<(OrgSnapshot, FetchStats)> {
+    let opts = connect_options(c)?;
+    let (snap, stats) = runtime()?.block_on(fetch(opts))?;
     if !c.quiet {
         // A dataset that could not be read is said to be so, never counted as 0.
         let count = |dataset: &str, label: &str, n: usize| {

@@ -11,6 +11,7 @@ mod fetch;
 mod generate;
 mod rules;
 mod test;
+mod verify;
 mod watch;
 mod who_can;
 
@@ -48,7 +49,8 @@ impl Termination for Exit {
 const EXIT_HELP: &str =
     "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage, input or rule error; \
      `explain --exit-code`: 0 allowed, 1 denied (or cannot get a token, or denied for some target), \
-     3 unknown or may be denied (or undecided for some target and denied for none).";
+     3 unknown or may be denied (or undecided for some target and denied for none); \
+     `verify`: 0 full agreement, 1 any disagreement, 3 some pairs unknown.";
 
 #[derive(Debug, Parser)]
 #[command(name = "rolecall", version, about = "Audit Genesys Cloud permissions as code", after_help = EXIT_HELP)]
@@ -69,6 +71,8 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Write a deterministic synthetic org snapshot (for benchmarks and experiments).
     Generate(generate::GenerateArgs),
+    /// Check rolecall's model against the platform's own answers (divisions permitted).
+    Verify(verify::VerifyArgs),
     /// Check once, then re-check on every save of a rule, the config or the snapshot.
     Watch(watch::WatchArgs),
     /// Run rule tests (`*.test.rhai`).
@@ -165,6 +169,7 @@ pub fn main() -> Exit {
         Command::Generate(args) => generate::run(&args),
         Command::Rules(cmd) => rules::run(&cmd),
         Command::Test(args) => test::run(&args),
+        Command::Verify(args) => verify::run_verify(&args),
         Command::Watch(args) => watch::run(&args),
         Command::WhoCan(args) => who_can::run(&args),
         Command::Access(args) => access::run(&args),

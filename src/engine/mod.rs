@@ -38,6 +38,7 @@ mod finish;
 pub mod host;
 mod load;
 mod meta;
+mod perms;
 mod run;
 mod sandbox;
 pub mod testing;

@@ -46,6 +46,9 @@ pub(super) struct Conn {
     budget: Mutex<Budget>,
     permits: Semaphore,
     requests: AtomicUsize,
+    /// The most requests this connection may send, token requests and retries included
+    /// (`verify --max-requests`); `usize::MAX` for a fetch, whose plan bounds it.
+    cap: AtomicUsize,
     retries: AtomicUsize,
     rate_limited: AtomicUsize,
     busy_micros: AtomicU64,
@@ -190,6 +193,7 @@ impl Conn {
             opts,
             token: tokio::sync::Mutex::new(None),
             requests: AtomicUsize::new(0),
+            cap: AtomicUsize::new(usize::MAX),
             retries: AtomicUsize::new(0),
             rate_limited: AtomicUsize::new(0),
             busy_micros: AtomicU64::new(0),
@@ -200,6 +204,26 @@ impl Conn {
             objects: Mutex::new(Vec::new()),
             families: Mutex::new(HashMap::new()),
         }))
+    }
+
+    /// Never send more than `cap` requests in all: a request past it fails with
+    /// [`FetchError::Cap`] instead of being sent.
+    pub(super) fn set_cap(&self, cap: usize) {
+        self.cap.store(cap, Ordering::Relaxed);
+    }
+
+    /// Count one request about to be sent, unless the cap is reached.
+    fn spend(&self, endpoint: &str) -> Result<(), FetchError> {
+        let cap = self.cap.load(Ordering::Relaxed);
+        self.requests
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < cap).then_some(n + 1)
+            })
+            .map(|_| ())
+            .map_err(|_| FetchError::Cap {
+                endpoint: endpoint.to_owned(),
+                cap,
+            })
     }
 
     pub(super) fn options(&self) -> &FetchOptions {
@@ -306,7 +330,8 @@ impl Conn {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.requests.fetch_add(1, Ordering::Relaxed);
+            // The login counts against a request cap like any request (`verify`'s).
+            self.spend(url)?;
             let sent = self
                 .http
                 .post(url)
@@ -370,6 +395,11 @@ impl Conn {
         self.budget.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Replace the planned request count (a fetch starts from its fixed part instead).
+    pub(super) fn set_planned(&self, requests: usize) {
+        self.planned.store(requests, Ordering::Relaxed);
+    }
+
     pub(super) fn plan(&self, requests: usize) {
         self.planned.fetch_add(requests, Ordering::Relaxed);
     }
@@ -414,8 +444,8 @@ impl Conn {
                 .acquire()
                 .await
                 .map_err(|e| FetchError::Client(e.to_string()))?;
+            self.spend(&endpoint)?;
             self.take_budget().await;
-            self.requests.fetch_add(1, Ordering::Relaxed);
             let sent_at = Instant::now();
             let sent = self.http.get(&url).bearer_auth(token.expose()).send().await;
             let (status, retry_after, detail) = match sent {

@@ -12,6 +12,8 @@ mod conn;
 pub mod credentials;
 #[cfg(feature = "fetch")]
 mod options;
+#[cfg(feature = "fetch")]
+pub mod permitted;
 pub mod plan;
 pub mod regions;
 pub mod retry;

@@ -136,6 +136,18 @@ pub enum FetchError {
         /// The parse error.
         detail: String,
     },
+    /// A request would have gone past the most requests allowed (`verify --max-requests`).
+    #[error("not sending `{endpoint}`: the limit of {cap} request(s) is reached")]
+    #[diagnostic(
+        code(rolecall::fetch::cap),
+        help("raise `--max-requests`, or ask about fewer pairs")
+    )]
+    Cap {
+        /// Method and path (or the token URL).
+        endpoint: String,
+        /// The limit.
+        cap: usize,
+    },
     /// The HTTP client could not be set up.
     #[error("cannot start the HTTP client: {0}")]
     #[diagnostic(code(rolecall::fetch::client))]

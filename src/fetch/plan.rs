@@ -17,6 +17,10 @@ pub mod page_size {
     pub const INACTIVE_USER_LIMIT: usize = 10_000;
     /// Ids per `GET /api/v2/users?id=…` request, for users the listings could not return.
     pub const USERS_BY_ID: usize = 100;
+    /// `GET /api/v2/authorization/divisionspermitted/paged/…` (`verify`): the documented
+    /// default. Larger sizes are UNCONFIRMED there, and learning one would spend requests
+    /// `--max-requests` must count.
+    pub const DIVISIONS_PERMITTED: usize = 25;
 }
 
 /// The sizes a learning family tries, largest first: an oversized page answers 400

@@ -449,6 +449,22 @@ pub struct Token {
     pub expires_in: Option<u64>,
 }
 
+/// `DivsPermittedEntityListing`: the page-number envelope plus `allDivsPermitted`
+/// (`GET /api/v2/authorization/divisionspermitted/paged/{subjectId}` and `…/paged/me`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DivsPermittedPage {
+    /// The divisions (`AuthzDivision`; only `id` is read).
+    #[serde(default = "Vec::new")]
+    pub entities: Vec<Ref>,
+    /// Whether the subject holds the permission in every division.
+    #[serde(default)]
+    pub all_divs_permitted: bool,
+    /// Pages in the listing.
+    #[serde(default)]
+    pub page_count: Option<usize>,
+}
+
 /// A Genesys error body (the fields rolecall uses).
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]

@@ -85,6 +85,34 @@ pub struct OrgSnapshot {
     /// Per endpoint: read fully, or the status that stopped it.
     #[serde(default)]
     pub coverage: Vec<Coverage>,
+    /// The last `rolecall verify` of this snapshot's model against the platform's own answers,
+    /// when one was stored (`verify --save`). Absent in older snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
+}
+
+/// The outcome of `rolecall verify`, kept in the snapshot it verified: rolecall's division sets
+/// compared with `GET /api/v2/authorization/divisionspermitted/paged/…` for chosen pairs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Verification {
+    /// RFC 3339 time the platform was asked.
+    pub verified_at: String,
+    /// (subject, permission) pairs asked.
+    pub pairs: usize,
+    /// Pairs on which rolecall and the platform agreed.
+    pub agreements: usize,
+    /// Pairs on which they disagreed.
+    pub disagreements: usize,
+    /// Pairs the platform could not answer (a failed request, an answer cut short).
+    #[serde(default)]
+    pub unknown: usize,
+    /// Distinct users asked about (the fetching client itself not included).
+    #[serde(default)]
+    pub users: usize,
+    /// Distinct permissions asked about.
+    #[serde(default)]
+    pub permissions: usize,
 }
 
 /// Provenance of a snapshot.

@@ -368,6 +368,7 @@ pub fn synthetic_org(users: usize, seed: u64) -> OrgSnapshot {
         permission_catalog: catalog,
         operations: Vec::new(),
         coverage: Vec::new(),
+        verification: None,
     }
 }
 

@@ -179,6 +179,8 @@ pub fn render_human(report: &CheckReport, ctx: &ReportContext<'_>, opts: HumanOp
     }
     out.push_str(&summary_line(report, ctx));
     out.push('\n');
+    out.push_str(&super::verification_line(ctx.org.snapshot()));
+    out.push('\n');
     out
 }
 

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::{ReportContext, Summary};
 use crate::engine::{CheckReport, Finding, RuleError, Severity};
-use crate::model::{Coverage, Organization, SnapshotSource};
+use crate::model::{Coverage, Organization, SnapshotSource, Verification};
 
 /// The `format` tag of JSON reports.
 pub const JSON_FORMAT: &str = crate::engine::CHECK_FORMAT;
@@ -28,6 +28,8 @@ struct JsonReport<'a> {
     gaps: Vec<&'a Coverage>,
     warnings: &'a [String],
     notes: &'a [String],
+    /// The snapshot's stored `verify` result, `null` when it was never verified.
+    verification: Option<&'a Verification>,
 }
 
 #[derive(Serialize)]
@@ -143,6 +145,7 @@ pub fn write_json(
         gaps: snap.coverage.iter().filter(|c| c.status != "ok").collect(),
         warnings: ctx.org.warnings(),
         notes: &report.notes,
+        verification: snap.verification.as_ref(),
     };
     let mut out = std::io::BufWriter::new(out);
     serde_json::to_writer_pretty(&mut out, &doc)?;

@@ -35,6 +35,11 @@ pub fn render_markdown(report: &CheckReport, ctx: &ReportContext<'_>) -> String 
         },
         cell(&ctx.org.snapshot().organization.name)
     );
+    let _ = writeln!(
+        out,
+        "_{}_\n",
+        cell(&super::verification_line(ctx.org.snapshot()))
+    );
     let mut findings: Vec<_> = report.findings().collect();
     findings.sort_by(|a, b| {
         b.severity

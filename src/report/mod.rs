@@ -12,6 +12,7 @@ mod junit;
 mod markdown;
 mod query;
 mod sarif;
+mod verify;
 
 use std::time::{Duration, SystemTime};
 
@@ -27,6 +28,9 @@ pub use query::{
     WHO_CAN_FORMAT,
 };
 pub use sarif::render_sarif;
+pub use verify::{
+    render_plan, render_verify, verification_line, verify_headline, verify_json, VERIFY_FORMAT,
+};
 
 use crate::engine::{CheckReport, Severity};
 use crate::model::Org;

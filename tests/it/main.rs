@@ -23,4 +23,5 @@ mod report_html;
 mod rules;
 mod support;
 mod verdicts;
+mod verify;
 mod watch;

@@ -70,6 +70,20 @@ pub struct FakeConfig {
     /// Every page-number listing claims this many pages and leaves out `total`; pages past
     /// the real ones are empty (a server whose counts cannot be believed).
     pub claimed_page_count: Option<usize>,
+    /// `…/divisionspermitted/paged/…` answers that differ from the fake's own data, for chosen
+    /// (subject, permission) pairs: the disagreement path of `verify`.
+    pub permitted_overrides: Vec<PermittedOverride>,
+}
+
+/// A planted answer of `…/divisionspermitted/paged/{subject}` for one permission.
+#[derive(Clone, Debug)]
+pub struct PermittedOverride {
+    /// A user or group id, or `me`.
+    pub subject: String,
+    pub permission: String,
+    /// Division ids to list.
+    pub divisions: Vec<String>,
+    pub all: bool,
 }
 
 /// The largest `pageSize` each paged family accepts. The defaults differ between families, as
@@ -84,6 +98,7 @@ pub struct PageLimits {
     pub members: usize,
     pub divisions: usize,
     pub permissions: usize,
+    pub divs_permitted: usize,
 }
 
 impl Default for PageLimits {
@@ -96,6 +111,7 @@ impl Default for PageLimits {
             members: 100,
             divisions: 100,
             permissions: 250,
+            divs_permitted: 100,
         }
     }
 }
@@ -111,6 +127,7 @@ impl PageLimits {
             members: n,
             divisions: n,
             permissions: n,
+            divs_permitted: n,
         }
     }
 }
@@ -133,6 +150,7 @@ impl Default for FakeConfig {
             login_failures: 0,
             endless: Vec::new(),
             claimed_page_count: None,
+            permitted_overrides: Vec::new(),
         }
     }
 }
@@ -738,6 +756,8 @@ async fn answer(s: &Inner, uri: &Uri, q: HashMap<String, String>) -> Response {
                         "selfUri": format!("/api/v2/users/{u}")})).collect::<Vec<_>>()})),
                     None => Err(error(StatusCode::NOT_FOUND, "not.found", "no such management unit")),
                 }
+            } else if let Some(subject) = p.strip_prefix("/api/v2/authorization/divisionspermitted/paged/") {
+                divisions_permitted(s, subject, &q)
             } else if let Some(group) = p.strip_prefix("/api/v2/groups/").and_then(|r| r.strip_suffix("/members")) {
                 match s.members.get(group) {
                     Some(m) => page(m, &q, lim.members),
@@ -770,6 +790,110 @@ async fn answer(s: &Inner, uri: &Uri, q: HashMap<String, String>) -> Response {
         }
         Err(r) => r,
     }
+}
+
+/// `DivsPermittedEntityListing` for a user or group id, or `me` (the fake's one OAuth client):
+/// the divisions of the subject's grants whose role grants the permission, its own reading of
+/// the facts (direct grants, grants of `rolesEnabled` groups the user is in, `*` entity or action
+/// in a role policy matching anything, a `*` grant meaning every division), written here, not
+/// taken from rolecall. Planted answers win.
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the HTTP response itself, built once per request"
+)]
+fn divisions_permitted(
+    s: &Inner,
+    subject: &str,
+    q: &HashMap<String, String>,
+) -> Result<Value, Response> {
+    let org = &s.org;
+    let Some(permission) = q.get("permission") else {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "missing.permission.param",
+            "Missing required permission parameter",
+        ));
+    };
+    let parts: Vec<&str> = permission.split(':').collect();
+    if parts.len() != 3 {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "bad.request",
+            "The request could not be understood by the server due to malformed syntax.",
+        ));
+    }
+    let planted = s
+        .cfg
+        .permitted_overrides
+        .iter()
+        .find(|o| o.subject == subject && &o.permission == permission);
+    let (ids, all) = match planted {
+        Some(o) => (o.divisions.clone(), o.all),
+        None => {
+            let mut held: Vec<(String, String)> = Vec::new();
+            if subject == "me" {
+                for c in org.oauth_clients.iter().filter(|c| c.id == s.cfg.client_id) {
+                    held.extend(
+                        c.role_divisions
+                            .iter()
+                            .map(|r| (r.role_id.clone(), r.division_id.clone())),
+                    );
+                }
+            } else {
+                let known = org.users.iter().any(|u| u.id == subject)
+                    || org.groups.iter().any(|g| g.id == subject);
+                if !known {
+                    return Err(error(StatusCode::NOT_FOUND, "not.found", "no such subject"));
+                }
+                let mut holders = vec![subject.to_owned()];
+                holders.extend(
+                    org.groups
+                        .iter()
+                        .filter(|g| g.roles_enabled && g.member_ids.iter().any(|m| m == subject))
+                        .map(|g| g.id.clone()),
+                );
+                held.extend(
+                    org.grants
+                        .iter()
+                        .filter(|g| holders.contains(&g.subject_id))
+                        .map(|g| (g.role_id.clone(), g.division_id.clone())),
+                );
+            }
+            let grants_it = |role: &str| {
+                org.roles.iter().filter(|r| r.id == role).any(|r| {
+                    r.permission_policies.iter().any(|p| {
+                        p.domain == parts[0]
+                            && (p.entity_name == "*" || p.entity_name == parts[1])
+                            && p.action_set.iter().any(|a| a == "*" || a == parts[2])
+                    })
+                })
+            };
+            let mut ids: Vec<String> = Vec::new();
+            let mut all = false;
+            for (_, div) in held.iter().filter(|(r, _)| grants_it(r)) {
+                if div == "*" {
+                    all = true;
+                } else if !ids.contains(div) {
+                    ids.push(div.clone());
+                }
+            }
+            if all {
+                ids = org.divisions.iter().map(|d| d.id.clone()).collect();
+            }
+            (ids, all)
+        }
+    };
+    let items: Vec<Value> = ids
+        .iter()
+        .map(|id| {
+            let d = org.divisions.iter().find(|d| &d.id == id);
+            json!({"id": id, "name": d.map_or(id.as_str(), |d| d.name.as_str()), "homeDivision": d.is_some_and(|d| d.home_division),
+                   "selfUri": format!("/api/v2/authorization/divisions/{id}")})
+        })
+        .collect();
+    let mut listing = page(&items, q, s.cfg.page_limits.divs_permitted)?;
+    listing["allDivsPermitted"] = json!(all);
+    Ok(listing)
 }
 
 /// A stream over the given items, without pulling in a futures crate.
