@@ -287,8 +287,10 @@ fn header(report: &CheckReport, ctx: &ReportContext<'_>) -> String {
         h,
         "<dt>Source</dt><dd>{source}</dd><dt>Fetched</dt><dd>{fetched}</dd>\
          <dt>Rules</dt><dd>{} ran, {} error(s)</dd><dt>Verification</dt>\
-         <dd>not verified against the platform (no verification results in the snapshot)</dd></dl>",
-        s.rules, s.errors
+         <dd id=\"verification\">{}</dd></dl>",
+        s.rules,
+        s.errors,
+        escape(&super::verify::verification_line(snap))
     );
     h.push_str("<ul class=\"cards\" aria-label=\"Findings by severity\">");
     for (sev, n) in Severity::ALL.iter().zip(s.by_severity) {

@@ -434,6 +434,11 @@ fn the_stored_verification_is_shown_by_check_and_explain() {
     assert!(human.contains("after this snapshot"), "{human}");
     let md = String::from_utf8_lossy(&check("markdown").stdout).into_owned();
     assert!(md.contains(&line), "{md}");
+    let html = String::from_utf8_lossy(&check("html").stdout).into_owned();
+    assert!(
+        html.contains(&format!("<dd id=\"verification\">{line}")),
+        "no verification line in the HTML header"
+    );
     let json: serde_json::Value = serde_json::from_slice(&check("json").stdout).unwrap();
     assert_eq!(json["verification"]["pairs"], pairs);
     assert_eq!(json["verification"]["disagreements"], 0);
