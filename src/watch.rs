@@ -468,6 +468,7 @@ impl Session {
             load_errors,
             elapsed: self.last_elapsed,
             notes: self.notes.clone(),
+            resolved: Vec::new(),
         };
         self.settings.finish(&mut report);
         report

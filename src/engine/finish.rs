@@ -109,6 +109,48 @@ impl Finish {
     }
 }
 
+/// Compare the report of the org after a planned change with the report of the org before it:
+/// mark each finding `new` or `unchanged`, list the before-org's findings the change resolves
+/// in `after.resolved`, and attribute each to the resource addresses `causes` names for its
+/// object (kind, id). With `new_only`, only new findings count against `--fail-on`, through the
+/// same mark a findings baseline sets.
+pub fn mark_plan_changes(
+    after: &mut CheckReport,
+    before: &CheckReport,
+    new_only: bool,
+    causes: impl Fn(&str, &str) -> Vec<String>,
+) {
+    let known = Baseline::of(before.findings());
+    for f in after
+        .outcomes
+        .iter_mut()
+        .flat_map(|o| o.findings.iter_mut())
+    {
+        let was = known.contains(f);
+        f.plan_change = Some(if was {
+            super::PlanChange::Unchanged
+        } else {
+            super::PlanChange::New
+        });
+        f.caused_by = causes(f.subject.kind, &f.subject.id);
+        if new_only {
+            f.new = Some(!was);
+        }
+    }
+    let now = Baseline::of(after.findings());
+    after.resolved = before
+        .findings()
+        .filter(|f| !now.contains(f))
+        .map(|f| {
+            let mut f = f.clone();
+            f.plan_change = Some(super::PlanChange::Resolved);
+            f.caused_by = causes(f.subject.kind, &f.subject.id);
+            f.new = None;
+            f
+        })
+        .collect();
+}
+
 /// Whether `s` is a `YYYY-MM-DD` date that exists on the calendar (`2027-02-31` does not).
 #[must_use]
 pub fn valid_date(s: &str) -> bool {
@@ -248,6 +290,7 @@ mod tests {
             load_errors: Vec::new(),
             elapsed: std::time::Duration::ZERO,
             notes: Vec::new(),
+            resolved: Vec::new(),
         }
     }
 

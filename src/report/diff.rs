@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::authz::OrgDiff;
+use crate::change::DiffCauses;
 
 /// Most subjects listed in the human diff; JSON has them all.
 const MAX_SUBJECTS: usize = 50;
@@ -10,6 +11,20 @@ const MAX_SUBJECTS: usize = 50;
 /// Render a diff for a terminal.
 #[must_use]
 pub fn render_diff(d: &OrgDiff, base: &str, other: &str) -> String {
+    render_diff_attributed(d, base, other, &DiffCauses::default())
+}
+
+fn causes_line(out: &mut String, indent: &str, causes: Option<&Vec<String>>) {
+    if let Some(c) = causes.filter(|c| !c.is_empty()) {
+        let list: Vec<String> = c.iter().map(|a| format!("`{a}`")).collect();
+        let _ = writeln!(out, "{indent}caused by: {}", list.join(", "));
+    }
+}
+
+/// Render a diff with the resource addresses behind each subject and role (a planned change's
+/// diff; the plain diff passes no causes).
+#[must_use]
+pub fn render_diff_attributed(d: &OrgDiff, base: &str, other: &str, causes: &DiffCauses) -> String {
     let mut out = format!("diff {base} → {other}\n");
     if d.is_empty() {
         out.push_str("no differences\n");
@@ -25,7 +40,7 @@ pub fn render_diff(d: &OrgDiff, base: &str, other: &str) -> String {
     };
     if !d.subjects.is_empty() {
         let _ = writeln!(out, "\neffective access ({} subject(s)):", d.subjects.len());
-        for s in d.subjects.iter().take(MAX_SUBJECTS) {
+        for (i, s) in d.subjects.iter().enumerate().take(MAX_SUBJECTS) {
             let _ = writeln!(out, "  {} `{}`", s.kind, s.name);
             for g in &s.gained {
                 let _ = writeln!(out, "    + {g}");
@@ -33,6 +48,7 @@ pub fn render_diff(d: &OrgDiff, base: &str, other: &str) -> String {
             for l in &s.lost {
                 let _ = writeln!(out, "    - {l}");
             }
+            causes_line(&mut out, "    ", causes.subjects.get(i));
         }
         if d.subjects.len() > MAX_SUBJECTS {
             let _ = writeln!(
@@ -45,13 +61,20 @@ pub fn render_diff(d: &OrgDiff, base: &str, other: &str) -> String {
     section(&mut out, "grants", &d.grants);
     if !d.roles.is_empty() {
         let _ = writeln!(out, "\nroles:");
-        for r in &d.roles {
+        for (i, r) in d.roles.iter().enumerate() {
             let mut parts: Vec<String> = r.added.iter().map(|p| format!("+ `{p}`")).collect();
             parts.extend(r.removed.iter().map(|p| format!("- `{p}`")));
             let _ = writeln!(out, "  `{}`: {}", r.name, parts.join(", "));
+            causes_line(&mut out, "    ", causes.roles.get(i));
         }
     }
-    section(&mut out, "subjects in one org only", &d.subjects_only);
+    if !d.subjects_only.is_empty() {
+        let _ = writeln!(out, "\nsubjects in one org only:");
+        for (i, l) in d.subjects_only.iter().enumerate() {
+            let _ = writeln!(out, "  {l}");
+            causes_line(&mut out, "    ", causes.subjects_only.get(i));
+        }
+    }
     section(&mut out, "divisions", &d.divisions);
     section(&mut out, "access policies", &d.policies);
     section(&mut out, "settings", &d.settings);

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{human_age, human_ms, ReportContext, Summary};
-use crate::engine::{CheckReport, RuleError, Severity};
+use crate::engine::{CheckReport, Finding, PlanChange, RuleError, RuleOutcome, Severity};
 
 /// Presentation switches for the human report.
 #[derive(Debug, Clone, Copy, Default)]
@@ -45,61 +45,41 @@ pub fn render_human(report: &CheckReport, ctx: &ReportContext<'_>, opts: HumanOp
             .cmp(&a.meta.severity)
             .then_with(|| a.meta.id.cmp(&b.meta.id))
     });
-    for o in outcomes {
-        if o.findings.is_empty() && o.error.is_none() && !opts.verbose {
-            continue;
-        }
-        let sev = paint(c, severity_color(o.meta.severity), o.meta.severity.as_str());
-        let count = match o.findings.len() {
-            1 => "1 finding".to_owned(),
-            n => format!("{n} findings"),
-        };
-        let _ = write!(
-            out,
-            "{} {} [{sev}] {count}",
-            paint(c, "1", &o.meta.id),
-            o.meta.name
-        );
-        if opts.verbose {
-            let _ = write!(out, " ({})", human_ms(o.elapsed));
-        }
-        out.push('\n');
-        for f in &o.findings {
-            let mut tags = String::new();
-            if f.is_unknown() {
-                tags.push_str(&paint(c, "1;33", "[unknown] "));
-            }
-            if f.new == Some(true) {
-                tags.push_str(&paint(c, "1", "[new] "));
-            }
-            match &f.waiver {
-                Some(w) if w.expired => {
-                    let _ = write!(tags, "[waiver expired {}] ", w.expires);
+    let planned = !report.resolved.is_empty() || report.findings().any(|f| f.plan_change.is_some());
+    if planned {
+        // Grouped by what the change does to them; within a group, worst rule first.
+        for (group, title) in [
+            (PlanChange::New, "new with the change"),
+            (PlanChange::Resolved, "resolved by the change"),
+            (PlanChange::Unchanged, "unchanged by the change"),
+        ] {
+            let pool: Vec<&Finding> = if group == PlanChange::Resolved {
+                report.resolved.iter().collect()
+            } else {
+                report
+                    .findings()
+                    .filter(|f| f.plan_change == Some(group))
+                    .collect()
+            };
+            let _ = writeln!(out, "{} ({}):\n", paint(c, "1", title), pool.len());
+            for o in &outcomes {
+                let fs: Vec<&Finding> = pool
+                    .iter()
+                    .copied()
+                    .filter(|f| f.rule_id == o.meta.id)
+                    .collect();
+                if !fs.is_empty() {
+                    write_rule(&mut out, o, &fs, opts);
                 }
-                Some(w) => {
-                    let label = format!("[waived until {}: {}]", w.expires, w.reason);
-                    let _ = write!(tags, "{} ", paint(c, "2", &label));
-                }
-                None => {}
-            }
-            let _ = writeln!(
-                out,
-                "  {tags}{} `{}`: {}",
-                f.subject.kind, f.subject.name, f.message
-            );
-            if let Some(fix) = &f.fix {
-                let _ = writeln!(out, "    {} {fix}", paint(c, "32", "fix:"));
-            }
-            for e in &f.evidence {
-                let _ = writeln!(out, "    {} {e}", paint(c, "2", "evidence:"));
             }
         }
-        if opts.verbose {
-            for line in &o.log {
-                let _ = writeln!(out, "    {} {line}", paint(c, "2", "print:"));
+    } else {
+        for o in outcomes {
+            if o.findings.is_empty() && o.error.is_none() && !opts.verbose {
+                continue;
             }
+            write_rule(&mut out, o, &o.findings.iter().collect::<Vec<_>>(), opts);
         }
-        out.push('\n');
     }
     for e in report.errors() {
         render_error(&mut out, e, c);
@@ -160,6 +140,75 @@ pub fn render_human(report: &CheckReport, ctx: &ReportContext<'_>, opts: HumanOp
     out.push_str(&summary_line(report, ctx));
     out.push('\n');
     out
+}
+
+/// One rule's block: its header, then the given findings (fix, evidence, causes).
+fn write_rule(out: &mut String, o: &RuleOutcome, findings: &[&Finding], opts: HumanOptions) {
+    let c = opts.color;
+    let sev = paint(c, severity_color(o.meta.severity), o.meta.severity.as_str());
+    let count = match findings.len() {
+        1 => "1 finding".to_owned(),
+        n => format!("{n} findings"),
+    };
+    let _ = write!(
+        out,
+        "{} {} [{sev}] {count}",
+        paint(c, "1", &o.meta.id),
+        o.meta.name
+    );
+    if opts.verbose {
+        let _ = write!(out, " ({})", human_ms(o.elapsed));
+    }
+    out.push('\n');
+    for f in findings {
+        let mut tags = String::new();
+        if f.is_unknown() {
+            tags.push_str(&paint(c, "1;33", "[unknown] "));
+        }
+        // With a plan the group heading says new/resolved; the tag is for a findings baseline.
+        if f.new == Some(true) && f.plan_change.is_none() {
+            tags.push_str(&paint(c, "1", "[new] "));
+        }
+        match &f.waiver {
+            Some(w) if w.expired => {
+                let _ = write!(tags, "[waiver expired {}] ", w.expires);
+            }
+            Some(w) => {
+                let label = format!("[waived until {}: {}]", w.expires, w.reason);
+                let _ = write!(tags, "{} ", paint(c, "2", &label));
+            }
+            None => {}
+        }
+        let _ = writeln!(
+            out,
+            "  {tags}{} `{}`: {}",
+            f.subject.kind, f.subject.name, f.message
+        );
+        if let Some(fix) = &f.fix {
+            let _ = writeln!(out, "    {} {fix}", paint(c, "32", "fix:"));
+        }
+        for e in &f.evidence {
+            let _ = writeln!(out, "    {} {e}", paint(c, "2", "evidence:"));
+        }
+        if !f.caused_by.is_empty() {
+            let _ = writeln!(
+                out,
+                "    {} {}",
+                paint(c, "35", "caused by:"),
+                f.caused_by
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    if opts.verbose {
+        for line in &o.log {
+            let _ = writeln!(out, "    {} {line}", paint(c, "2", "print:"));
+        }
+    }
+    out.push('\n');
 }
 
 fn render_error(out: &mut String, e: &RuleError, c: bool) {

@@ -9,16 +9,18 @@ mod human;
 mod json;
 mod junit;
 mod markdown;
+mod plan;
 mod sarif;
 
 use std::time::{Duration, SystemTime};
 
-pub use diff::{diff_json, render_diff};
+pub use diff::{diff_json, render_diff, render_diff_attributed};
 pub use explain::{explanation_json, render_baseline, render_explanation};
 pub use human::{render_human, summary_line, HumanOptions};
 pub use json::{render_json, write_json, JSON_FORMAT};
 pub use junit::render_junit;
 pub use markdown::render_markdown;
+pub use plan::{plan_access_json, render_gates, render_plan_access, GateResult};
 pub use sarif::render_sarif;
 
 use crate::engine::{CheckReport, Severity};
