@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use super::{Causes, ChangeSet, Edit, PlannedGrant, SubjectKind, PLANNED_PREFIX};
 use crate::authz::{
-    can, combine, effective_grants, role_grants, same_subject, sign_in_problem, subject_phrase,
-    subjects_with, why, Denial, Outcome, Target, Verdict,
+    can, combine, effective_grants, is_admin_equivalent, role_grants, same_subject,
+    sign_in_problem, subject_phrase, subjects_with, why, Denial, Outcome, Target, Verdict,
 };
 use crate::catalog::Catalog;
 use crate::model::{Org, Permission, Scope, SubjectRef, ALL_DIVISIONS};
@@ -389,6 +389,7 @@ impl Checker<'_> {
                 .and_then(|i| after.snapshot().roles.get(i as usize))
                 .map_or(id.to_owned(), |r| r.name.clone())
         };
+        let mut seen = BTreeSet::new();
         for g in roles {
             let id = after
                 .role(&g.role)
@@ -396,7 +397,7 @@ impl Checker<'_> {
                 .map_or(g.role.as_str(), |r| r.id.as_str());
             let name = role_name(id);
             let check = format!("the deployer holds role `{name}`");
-            if held.contains(id) {
+            if held.contains(id) || !seen.insert(id.to_owned()) {
                 continue;
             }
             let reason = if id.starts_with(PLANNED_PREFIX) {
@@ -405,15 +406,21 @@ impl Checker<'_> {
                 "the provider gives a client only roles the deploying client itself holds"
                     .to_owned()
             };
-            let fix = format!(
-                "grant role `{name}` to {} first",
-                subject_phrase(self.org, self.deployer)
-            );
+            // No fix hands the deployer an admin-equivalent role.
+            let fix = after
+                .role(id)
+                .filter(|&r| !is_admin_equivalent(after, r) && !id.starts_with(PLANNED_PREFIX))
+                .map(|_| {
+                    format!(
+                        "grant role `{name}` to {} first",
+                        subject_phrase(self.org, self.deployer)
+                    )
+                });
             self.push(
                 operation,
                 check,
                 reason,
-                Outcome::Denied(denial("missing.permissions", Some(fix))),
+                Outcome::Denied(denial("missing.permissions", fix)),
             );
         }
     }
@@ -627,12 +634,12 @@ pub fn new_access(
     let mut out = Vec::new();
     for t in targets {
         let name = after.scope_name(Scope::Division(t)).to_owned();
-        let before_target = before.division(&name).map(Target::Division);
+        // A division the change creates is covered before it only by `*` grants (all
+        // divisions, present and future).
+        let before_target = before.division(&name).map_or(Target::All, Target::Division);
         for s in subjects_with(after, permission, Target::Division(t)) {
-            let had = match (same_subject(after, s, before), before_target) {
-                (Some(b), Some(bt)) => can(before, b, permission, bt),
-                _ => false,
-            };
+            let had = same_subject(after, s, before)
+                .is_some_and(|b| can(before, b, permission, before_target));
             if had {
                 continue;
             }

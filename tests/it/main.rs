@@ -15,6 +15,7 @@ mod fetch;
 mod formats;
 mod hostile;
 mod layout;
+mod plan;
 mod rules;
 mod support;
 mod verdicts;
