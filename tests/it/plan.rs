@@ -592,3 +592,27 @@ fn a_change_file_grants_like_the_plan_and_its_mistakes_name_the_entry() {
     let dan = resolve_subject(&after, "user:dan.agent@acme.example").unwrap();
     assert!(can(&after, dan, "wfm:agent:view", Target::All));
 }
+
+#[test]
+fn the_readme_change_file_example_applies_to_the_fixture_org() {
+    let readme = std::fs::read_to_string(crate::support::root().join("README.md")).unwrap();
+    let start = readme
+        .find("```toml\nformat = \"rolecall.change/1\"")
+        .expect("the README documents the change file");
+    let body = &readme[start + "```toml\n".len()..];
+    let body = &body[..body.find("```").unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("example.toml");
+    std::fs::write(&path, body).unwrap();
+    let set = load_change(&path).unwrap();
+    assert_eq!(set.changes.len(), 5);
+    let before = org();
+    let after = Org::new(apply(&before, &set).unwrap().snapshot);
+    assert!(after.role("WFM Viewer").is_some() && after.division("APAC").is_some());
+    let old = &after.snapshot().oauth_clients[after.client("old-etl").unwrap() as usize];
+    assert_eq!(old.state, "inactive");
+    let bob = |o: &Org| resolve_subject(o, "user:bob.supervisor@acme.example").unwrap();
+    let view = "analytics:conversationDetail:view";
+    assert!(can(&before, bob(&before), view, Target::Any), "held through `Supervisor` before");
+    assert!(!can(&after, bob(&after), view, Target::Any));
+}
