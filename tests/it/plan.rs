@@ -613,6 +613,9 @@ fn the_readme_change_file_example_applies_to_the_fixture_org() {
     assert_eq!(old.state, "inactive");
     let bob = |o: &Org| resolve_subject(o, "user:bob.supervisor@acme.example").unwrap();
     let view = "analytics:conversationDetail:view";
-    assert!(can(&before, bob(&before), view, Target::Any), "held through `Supervisor` before");
+    assert!(
+        can(&before, bob(&before), view, Target::Any),
+        "held through `Supervisor` before"
+    );
     assert!(!can(&after, bob(&after), view, Target::Any));
 }
