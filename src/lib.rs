@@ -10,4 +10,5 @@ pub mod engine;
 pub mod fetch;
 pub mod model;
 pub mod report;
+pub mod text;
 pub mod watch;

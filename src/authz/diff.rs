@@ -217,9 +217,13 @@ pub fn diff(base: &Org, other: &Org, opts: &DiffOptions) -> OrgDiff {
     }
 
     // Subjects and their access.
-    let others: HashMap<(&'static str, String), SubjectRef> = all_subjects(other)
-        .map(|s| ((kind(s), match_name(other, s)), s))
-        .collect();
+    // Two subjects with one name: the first is the one matched, as the snapshot's warning says
+    // (and as `--as` looks names up); the later ones are left out of the comparison.
+    let mut others: HashMap<(&'static str, String), SubjectRef> = HashMap::new();
+    for s in all_subjects(other) {
+        others.entry((kind(s), match_name(other, s))).or_insert(s);
+    }
+    let mut seen: BTreeSet<SubjectKey> = BTreeSet::new();
     let mut matched = 0usize;
     let mut grants_b: BTreeSet<String> = BTreeSet::new();
     let mut grants_o: BTreeSet<String> = BTreeSet::new();
@@ -227,7 +231,7 @@ pub fn diff(base: &Org, other: &Org, opts: &DiffOptions) -> OrgDiff {
     let perms = opts.permissions.as_deref();
     for s in all_subjects(base) {
         let key = subject_key(base, s);
-        if !wanted(&key) {
+        if !wanted(&key) || !seen.insert(key.clone()) {
             continue;
         }
         let Some(&o) = others.get(&key) else {

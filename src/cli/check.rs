@@ -9,7 +9,9 @@ use std::time::SystemTime;
 use clap::{Args, ValueEnum};
 use miette::IntoDiagnostic;
 
-use super::{color_allowed, emit, engine, load_source, note, settings, Exit, RuleSetArgs};
+use super::{
+    color_allowed, emit_data, engine, json_text, load_source, note, settings, Exit, RuleSetArgs,
+};
 use rolecall::config::Overrides;
 use rolecall::model::Org;
 use rolecall::report::{
@@ -66,7 +68,8 @@ pub struct CheckArgs {
     /// gate fails closed: an unknown counts at its rule's severity.
     #[arg(long)]
     allow_unknown: bool,
-    /// Show per-rule timings and what rules printed.
+    /// Show per-rule timings, what rules printed, every finding (not the first 100 per rule)
+    /// and the peak memory.
     #[arg(short, long)]
     verbose: bool,
 }
@@ -125,20 +128,30 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
         Format::Json => {
             let mut buf = Vec::new();
             write_json(&report, &ctx, &mut buf).into_diagnostic()?;
-            String::from_utf8(buf).into_diagnostic()?
+            let doc = String::from_utf8(buf).into_diagnostic()?;
+            rolecall::text::json_safe(&doc).into_owned()
         }
-        Format::Sarif => {
-            serde_json::to_string_pretty(&render_sarif(&report, &ctx)).into_diagnostic()? + "\n"
-        }
+        Format::Sarif => json_text(&render_sarif(&report, &ctx))?,
         Format::Junit => render_junit(&report, &ctx),
         Format::Markdown => render_markdown(&report, &ctx),
+    };
+    // Human and Markdown text get the terminal pass wherever they go (a file is `cat` later);
+    // the documents are already safe and must stay byte-exact.
+    let text = match args.format {
+        Format::Human | Format::Markdown => rolecall::text::for_terminal(&text).into_owned(),
+        Format::Json | Format::Sarif | Format::Junit => text,
     };
     match &args.output {
         Some(file) => {
             write_atomic(file, text.as_bytes())?;
             note(&summary_line(&report, &ctx));
         }
-        None => emit(&text)?,
+        None => emit_data(&text)?,
+    }
+    if args.verbose {
+        if let Some(peak) = rolecall::engine::peak_rss_bytes() {
+            note(&format!("peak memory: {} MiB resident", peak >> 20));
+        }
     }
     let summary = Summary::of(&report, &ctx);
     Ok(if summary.errors > 0 {

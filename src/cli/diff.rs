@@ -4,11 +4,12 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use miette::IntoDiagnostic;
 
 use std::sync::Arc;
 
-use super::{emit, load_source, Exit};
+use miette::IntoDiagnostic;
+
+use super::{emit, emit_data, json_text, load_source, Exit};
 use rolecall::authz::{diff, resolve_subject, subject_key, DiffOptions, OrgDiff};
 use rolecall::catalog::Catalog;
 use rolecall::change::{new_access, AccessGain, DiffCauses};
@@ -155,7 +156,7 @@ pub fn run(args: &DiffArgs) -> miette::Result<Exit> {
                 doc["gates"] = serde_json::to_value(&gates).into_diagnostic()?;
                 doc["notes"] = serde_json::to_value(&p.notes).into_diagnostic()?;
             }
-            emit(&(serde_json::to_string_pretty(&doc).into_diagnostic()? + "\n"))?;
+            emit_data(&json_text(&doc)?)?;
         }
     }
     Ok(

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use miette::IntoDiagnostic;
 
-use super::{emit, load_source, Exit};
+use super::{emit, emit_data, json_text, load_source, Exit};
 use rolecall::authz::{
     check_error_body, explain, explain_baseline, resolve_subject, resolve_target,
     ExplainInputError, Question, Verdict,
@@ -213,7 +213,7 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
                     "notes": p.notes,
                 });
             }
-            emit(&(serde_json::to_string_pretty(&doc).into_diagnostic()? + "\n"))?;
+            emit_data(&json_text(&doc)?)?;
         }
     }
     Ok(match (args.exit_code, ex.verdict) {

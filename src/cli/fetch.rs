@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use rolecall::text::visible;
+
 use super::{note, Exit};
 use rolecall::fetch::client::{fetch, FetchOptions, FetchStats};
 use rolecall::fetch::credentials;
@@ -183,7 +185,8 @@ pub fn fetch_org(c: &ConnectArgs) -> miette::Result<(OrgSnapshot, FetchStats)> {
             count("operations", "operations", snap.operations.len()),
         ];
         note(&format!(
-            "fetched {}; {} requests, {} retries, {} rate-limited, {} gap(s) in {:.1} s",
+            "fetched org `{}`: {}; {} requests, {} retries, {} rate-limited, {} gap(s) in {:.1} s",
+            visible(&snap.organization.name),
             counts.join(", "),
             stats.requests,
             stats.retries,
@@ -204,21 +207,21 @@ pub fn fetch_org(c: &ConnectArgs) -> miette::Result<(OrgSnapshot, FetchStats)> {
         }
         for n in snap.coverage.iter().filter(|c| c.status == "ok") {
             if let Some(m) = &n.message {
-                note(&format!("note: {}: {m}", n.endpoint));
+                note(&format!("note: {}: {}", visible(&n.endpoint), visible(m)));
             }
         }
         for g in snap.coverage.iter().filter(|g| g.status != "ok") {
             note(&format!(
                 "gap: {} answered {}{}{}",
-                g.endpoint,
+                visible(&g.endpoint),
                 g.http_status.unwrap_or(0),
                 g.error_code
                     .as_deref()
-                    .map(|c| format!(" `{c}`"))
+                    .map(|c| format!(" `{}`", visible(c)))
                     .unwrap_or_default(),
                 g.permission
                     .as_deref()
-                    .map(|p| format!(" (needs `{p}`)"))
+                    .map(|p| format!(" (needs `{}`)", visible(p)))
                     .unwrap_or_default()
             ));
         }

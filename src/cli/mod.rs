@@ -117,18 +117,32 @@ fn man() -> miette::Result<Exit> {
 pub fn main() -> Exit {
     // Logs go to stderr, off unless `RUST_LOG` asks (`RUST_LOG=rolecall=debug` shows each
     // request). Nothing logged carries a secret: tokens travel only in headers, never logged.
+    // Log lines can carry ids and names from the server: each goes through the sanitiser.
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format_timestamp_millis()
+        .format(|buf, record| {
+            let line = record.args().to_string();
+            writeln!(
+                buf,
+                "[{} {:<5} {}] {}",
+                humantime::format_rfc3339_millis(std::time::SystemTime::now()),
+                record.level(),
+                rolecall::text::visible(record.target()),
+                rolecall::text::visible(&line)
+            )
+        })
         .init();
     // Diagnostics wrap at the terminal width; `COLUMNS` overrides it (scripts, tests, CI logs).
-    if let Some(width) = std::env::var("COLUMNS")
+    // No hyperlink sequences: the terminal pass of the sanitiser lets only colours through.
+    let width = std::env::var("COLUMNS")
         .ok()
-        .and_then(|c| c.parse::<usize>().ok())
-    {
-        let _ = miette::set_hook(Box::new(move |_| {
-            Box::new(miette::MietteHandlerOpts::new().width(width).build())
-        }));
-    }
+        .and_then(|c| c.parse::<usize>().ok());
+    let _ = miette::set_hook(Box::new(move |_| {
+        let opts = miette::MietteHandlerOpts::new().terminal_links(false);
+        Box::new(match width {
+            Some(w) => opts.width(w).build(),
+            None => opts.build(),
+        })
+    }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -162,13 +176,21 @@ pub fn main() -> Exit {
     }
 }
 
-/// Render a diagnostic on stderr with miette's handler (colors follow `NO_COLOR` and the terminal).
+/// Render a diagnostic on stderr with miette's handler (colors follow `NO_COLOR` and the
+/// terminal), through the sanitiser's terminal pass: an error can quote a name or a file.
 fn eprint_report(report: &miette::Report) {
-    let _ = writeln!(std::io::stderr(), "{report:?}");
+    let text = format!("{report:?}");
+    let _ = writeln!(std::io::stderr(), "{}", rolecall::text::for_terminal(&text));
 }
 
-/// Write to stdout; a closed pipe (`rolecall check | head`) is not an error.
+/// Write human text (a report, a listing) to stdout, through the sanitiser's terminal pass.
 fn emit(text: &str) -> miette::Result<()> {
+    emit_data(&rolecall::text::for_terminal(text))
+}
+
+/// Write a document to stdout as it is: JSON made safe by `text::json_safe`, XML by its escaper.
+/// A closed pipe (`rolecall check | head`) is not an error.
+fn emit_data(text: &str) -> miette::Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
@@ -296,9 +318,20 @@ fn color_allowed_by(no_color: Option<&std::ffi::OsStr>) -> bool {
     no_color.is_none_or(std::ffi::OsStr::is_empty)
 }
 
-/// A note for the person at the terminal, on stderr.
+/// A note for the person at the terminal, on stderr, through the sanitiser's terminal pass.
 fn note(text: &str) {
-    let _ = writeln!(std::io::stderr(), "rolecall: {text}");
+    let _ = writeln!(
+        std::io::stderr(),
+        "rolecall: {}",
+        rolecall::text::for_terminal(text)
+    );
+}
+
+/// A JSON document for stdout or a file: pretty, with unsafe characters as `\uXXXX` escapes.
+fn json_text(doc: &impl serde::Serialize) -> miette::Result<String> {
+    let text =
+        serde_json::to_string_pretty(doc).map_err(|e| miette::miette!("cannot write JSON: {e}"))?;
+    Ok(rolecall::text::json_safe(&text).into_owned() + "\n")
 }
 
 #[cfg(test)]

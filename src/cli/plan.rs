@@ -5,9 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
-use miette::IntoDiagnostic;
 
-use super::{emit, load_source, note, Exit};
+use super::{emit, emit_data, json_text, load_source, note, Exit};
 use rolecall::authz::{resolve_subject, subject_phrase, Verdict};
 use rolecall::catalog::Catalog;
 use rolecall::change::{apply, load_change, plan_access, Causes, ChangeSet};
@@ -96,11 +95,7 @@ pub fn run(args: &PlanAccessArgs) -> miette::Result<Exit> {
     ));
     match args.format {
         Format::Human => emit(&render_plan_access(&results, &who, &notes))?,
-        Format::Json => emit(
-            &(serde_json::to_string_pretty(&plan_access_json(&results, &who, &notes))
-                .into_diagnostic()?
-                + "\n"),
-        )?,
+        Format::Json => emit_data(&json_text(&plan_access_json(&results, &who, &notes))?)?,
     }
     // A gate fails closed: what may be denied or is unknown fails as a denial does.
     Ok(if results.iter().all(|r| r.verdict == Verdict::Allowed) {

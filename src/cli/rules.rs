@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use rolecall::text::visible;
+
 use super::{emit, engine, settings, ConfigArgs, Exit};
 use rolecall::config::Overrides;
 use rolecall::engine::RuleEngine;
@@ -187,11 +189,11 @@ pub fn run(cmd: &RulesCommand) -> miette::Result<Exit> {
             for m in e.rules() {
                 out.push_str(&format!(
                     "{:<7} {:<38} {:<8} {:<32} {}\n",
-                    m.id,
-                    m.name,
+                    visible(&m.id),
+                    visible(&m.name),
                     m.severity.as_str(),
-                    m.tags.join(","),
-                    m.source
+                    visible(&m.tags.join(",")),
+                    visible(&m.source)
                 ));
             }
             emit(&out)?;
@@ -207,12 +209,12 @@ pub fn run(cmd: &RulesCommand) -> miette::Result<Exit> {
             };
             emit(&format!(
                 "{} {} [{}] tags: {}\nsource: {}\n\n{}\n",
-                m.id,
-                m.name,
+                visible(&m.id),
+                visible(&m.name),
                 m.severity,
-                m.tags.join(", "),
-                m.source,
-                m.docs
+                visible(&m.tags.join(", ")),
+                visible(&m.source),
+                rolecall::text::visible_lines(&m.docs)
             ))?;
             Ok(Exit::Clean)
         }

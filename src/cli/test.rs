@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use clap::Args;
 
+use rolecall::text::visible;
+
 use super::{emit, engine, settings, ConfigArgs, Exit};
 use rolecall::config::Overrides;
 use rolecall::engine::testing::{find_test_files, run_tests, BUILTIN_TESTS};
@@ -29,15 +31,17 @@ pub struct TestArgs {
 
 fn render_failure(out: &mut String, e: &RuleError, with_message: bool) {
     if with_message {
+        // The assertion's own lines (`left:`, `right:`) stay lines; the values in them are
+        // quoted with escapes already, and anything else is made visible.
         for line in e.message.lines() {
-            let _ = writeln!(out, "  {line}");
+            let _ = writeln!(out, "  {}", visible(line));
         }
     }
-    let _ = writeln!(out, "  --> {}", e.location());
+    let _ = writeln!(out, "  --> {}", visible(&e.location()));
     let mut lines = e.snippet.lines();
     if let Some(code) = lines.next() {
         let w = e.line.to_string().len();
-        let _ = writeln!(out, "  {:>w$} | {code}", e.line);
+        let _ = writeln!(out, "  {:>w$} | {}", e.line, visible(code));
         if let Some(caret) = lines.next() {
             let _ = writeln!(out, "  {:>w$} | {caret}", "");
         }
@@ -77,17 +81,22 @@ pub fn run(args: &TestArgs) -> miette::Result<Exit> {
     let report = run_tests(&engine, &sources, args.filter.as_deref());
     let mut out = String::new();
     for e in engine.load_errors().iter().chain(&report.load_errors) {
-        let _ = writeln!(out, "error: {} ({})", e.message, e.kind);
+        let _ = writeln!(out, "error: {} ({})", visible(&e.message), e.kind);
         render_failure(&mut out, e, false);
     }
     for o in &report.outcomes {
         let ms = o.elapsed.as_secs_f64() * 1000.0;
         match &o.failure {
             None => {
-                let _ = writeln!(out, "ok    {}::{} ({ms:.1} ms)", o.file, o.name);
+                let _ = writeln!(
+                    out,
+                    "ok    {}::{} ({ms:.1} ms)",
+                    visible(&o.file),
+                    visible(&o.name)
+                );
             }
             Some(e) => {
-                let _ = writeln!(out, "FAIL  {}::{}", o.file, o.name);
+                let _ = writeln!(out, "FAIL  {}::{}", visible(&o.file), visible(&o.name));
                 render_failure(&mut out, e, true);
             }
         }

@@ -12,7 +12,9 @@ use clap::Args;
 use notify_debouncer_full::notify::{RecursiveMode, Watcher};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult};
 
-use super::{color_allowed, emit, load_source, note, settings, Exit, RuleSetArgs};
+use rolecall::text::visible;
+
+use super::{color_allowed, emit, emit_data, load_source, note, settings, Exit, RuleSetArgs};
 use rolecall::model::Org;
 use rolecall::report::{render_human, HumanOptions, ReportContext};
 use rolecall::watch::{Delta, Session};
@@ -36,11 +38,17 @@ struct View<'a> {
     color: bool,
 }
 
+/// Show a run's text, on a cleared screen when colours are on. The clear is written apart: the
+/// sanitiser's terminal pass lets no sequence but colours through `emit`.
+fn show(text: &str, clear: bool) -> miette::Result<()> {
+    if clear {
+        emit_data("\x1b[2J\x1b[H")?;
+    }
+    emit(text)
+}
+
 fn render(session: &Session, delta: &Delta, view: &View<'_>) -> String {
     let mut out = String::new();
-    if view.color {
-        out.push_str("\x1b[2J\x1b[H");
-    }
     let report = session.report();
     let ctx = ReportContext {
         org: session.org(),
@@ -62,13 +70,19 @@ fn render(session: &Session, delta: &Delta, view: &View<'_>) -> String {
     for f in delta.new.iter().filter(|_| view.run > 1) {
         out.push_str(&format!(
             "+ new      {} {} `{}`: {}\n",
-            f.rule_id, f.subject.kind, f.subject.name, f.message
+            visible(&f.rule_id),
+            f.subject.kind,
+            visible(&f.subject.name),
+            visible(&f.message)
         ));
     }
     for f in &delta.resolved {
         out.push_str(&format!(
             "- resolved {} {} `{}`: {}\n",
-            f.rule_id, f.subject.kind, f.subject.name, f.message
+            visible(&f.rule_id),
+            f.subject.kind,
+            visible(&f.subject.name),
+            visible(&f.message)
         ));
     }
     out.push('\n');
@@ -145,7 +159,7 @@ pub fn run(args: &WatchArgs) -> miette::Result<Exit> {
     watch_paths(&mut debouncer, &mut watched, &session)?;
     // Watch before the first run, so saves made while it runs are not missed.
     let first = session.run(None);
-    emit(&render(&session, &first, &view))?;
+    show(&render(&session, &first, &view), view.color)?;
 
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
@@ -173,7 +187,7 @@ pub fn run(args: &WatchArgs) -> miette::Result<Exit> {
         // A reloaded config may name new rule directories.
         watch_paths(&mut debouncer, &mut watched, &session)?;
         view.run += 1;
-        emit(&render(&session, &delta, &view))?;
+        show(&render(&session, &delta, &view), view.color)?;
         session.notes.clear();
     }
     drop(debouncer);

@@ -3,9 +3,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use miette::{Diagnostic, NamedSource, SourceSpan};
+use miette::{Diagnostic, MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 use serde::Serialize;
 use thiserror::Error;
+
+use crate::text::visible;
 
 /// What went wrong with a rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -56,7 +58,7 @@ impl fmt::Display for RuleErrorKind {
 /// A rule that could not be loaded or did not finish. The other rules still run.
 #[derive(Debug, Clone, Error, Diagnostic, Serialize)]
 #[serde(rename_all = "camelCase")]
-#[error("{}rule `{file}` {kind} error: {message}", rule_id.as_deref().map(|i| format!("{i}: ")).unwrap_or_default())]
+#[error("{}rule `{}` {kind} error: {}", rule_id.as_deref().map(|i| format!("{}: ", visible(i))).unwrap_or_default(), visible(file), visible(message))]
 #[diagnostic(code(rolecall::rule::error))]
 pub struct RuleError {
     /// The rule's id, when its metadata could be read.
@@ -78,7 +80,7 @@ pub struct RuleError {
     pub help: Option<String>,
     #[serde(skip)]
     #[source_code]
-    src: Option<NamedSource<Arc<str>>>,
+    src: Option<Excerpt>,
     #[serde(skip)]
     #[label("here")]
     span: Option<SourceSpan>,
@@ -93,7 +95,8 @@ impl RuleError {
         column: usize,
         message: impl Into<String>,
     ) -> Self {
-        let (snippet, span) = locate(text, line, column);
+        let (snippet, located) = locate(file, text, line, column);
+        let (src, span) = located.map_or((None, None), |(e, s)| (Some(e), Some(s)));
         Self {
             rule_id: None,
             kind,
@@ -103,7 +106,7 @@ impl RuleError {
             message: message.into(),
             snippet,
             help: None,
-            src: span.map(|_| NamedSource::new(file, Arc::clone(text))),
+            src,
             span,
         }
     }
@@ -134,30 +137,83 @@ impl RuleError {
     }
 }
 
-/// The source line and a caret, plus a byte span for miette.
-fn locate(text: &str, line: usize, column: usize) -> (String, Option<SourceSpan>) {
+/// Most characters of a source line shown around an error's column: a minified or generated
+/// rule can have a line of megabytes, and the reader needs only the place it points at.
+const EXCERPT_CHARS: usize = 120;
+
+/// A bounded, sanitised excerpt of the offending source line, for miette. It keeps the line's
+/// number, so the diagnostic shows where in the file it is, and holds nothing unsafe to print.
+#[derive(Debug, Clone)]
+struct Excerpt {
+    name: String,
+    text: String,
+    line: usize,
+}
+
+impl SourceCode for Excerpt {
+    fn read_span<'a>(
+        &'a self,
+        _span: &SourceSpan,
+        _before: usize,
+        _after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            self.text.as_bytes(),
+            SourceSpan::from((0, self.text.len())),
+            self.line.saturating_sub(1),
+            0,
+            1,
+        )))
+    }
+}
+
+/// The source line (an excerpt of at most [`EXCERPT_CHARS`] characters around the column, made
+/// visible by the one sanitiser) and a caret under the column, plus the excerpt and the span
+/// in it for miette.
+fn locate(
+    file: &str,
+    text: &str,
+    line: usize,
+    column: usize,
+) -> (String, Option<(Excerpt, SourceSpan)>) {
     if line == 0 {
         return (String::new(), None);
     }
-    let mut offset = 0;
-    for (i, l) in text.split_inclusive('\n').enumerate() {
-        if i + 1 == line {
-            let content = l.trim_end_matches(['\n', '\r']);
-            let col = column.max(1);
-            let byte_col = content
-                .char_indices()
-                .nth(col - 1)
-                .map_or(content.len(), |(b, _)| b);
-            let caret = format!("{}^", " ".repeat(content[..byte_col].chars().count()));
-            let len = usize::from(byte_col < content.len());
-            return (
-                format!("{content}\n{caret}"),
-                Some(SourceSpan::from((offset + byte_col, len))),
-            );
-        }
-        offset += l.len();
+    let Some(content) = text.split_inclusive('\n').nth(line - 1) else {
+        return (String::new(), None);
+    };
+    let content = content.trim_end_matches(['\n', '\r']);
+    let col = column.max(1) - 1;
+    let total = content.chars().count();
+    let start = col
+        .saturating_sub(EXCERPT_CHARS / 2)
+        .min(total.saturating_sub(EXCERPT_CHARS));
+    let mut shown = String::new();
+    if start > 0 {
+        shown.push('…');
     }
-    (String::new(), None)
+    let mut caret_at = None;
+    for (i, c) in content.chars().enumerate().skip(start).take(EXCERPT_CHARS) {
+        if i == col {
+            caret_at = Some(shown.len());
+        }
+        let mut buf = [0; 4];
+        shown.push_str(&visible(c.encode_utf8(&mut buf)));
+    }
+    if start + EXCERPT_CHARS < total {
+        shown.push('…');
+    }
+    let byte_col = caret_at.unwrap_or(shown.len());
+    let caret = format!("{}^", " ".repeat(shown[..byte_col].chars().count()));
+    let len = shown[byte_col..].chars().next().map_or(0, char::len_utf8);
+    let snippet = format!("{shown}\n{caret}");
+    let excerpt = Excerpt {
+        name: visible(file).into_owned(),
+        text: shown,
+        line,
+    };
+    (snippet, Some((excerpt, SourceSpan::from((byte_col, len)))))
 }
 
 /// Problems loading rule files: each file's errors, together.
@@ -190,6 +246,30 @@ mod tests {
         );
         assert_eq!(e.snippet, "let b = oops;\n        ^");
         assert_eq!(e.location(), "r.rhai:2:9");
-        assert_eq!(e.span, Some(SourceSpan::from((19, 1))));
+        assert_eq!(e.span, Some(SourceSpan::from((8, 1))));
+    }
+
+    #[test]
+    fn a_long_line_is_shown_as_a_bounded_excerpt_around_the_column() {
+        let line = format!("{}oops{}", "a".repeat(100_000), "b".repeat(100_000));
+        let text: Arc<str> = Arc::from(line.as_str());
+        let e = RuleError::new(RuleErrorKind::Compile, "r.rhai", &text, 1, 100_001, "x");
+        let (code, caret) = e.snippet.split_once('\n').unwrap();
+        assert!(code.chars().count() <= EXCERPT_CHARS + 2, "{}", code.len());
+        assert!(code.starts_with('…') && code.ends_with('…'));
+        let at = caret.len() - 1;
+        assert_eq!(code.chars().skip(at).take(4).collect::<String>(), "oops");
+    }
+
+    #[test]
+    fn a_snippet_shows_control_characters_escaped_with_the_caret_under_the_column() {
+        let text: Arc<str> = Arc::from("let a = \"\u{1b}[2J\r\";  oops\n");
+        let e = RuleError::new(RuleErrorKind::Compile, "bad\nname.rhai", &text, 1, 19, "x");
+        let shown = "let a = \"\\u{1b}[2J\\r\";  oops";
+        assert_eq!(
+            e.snippet,
+            format!("{shown}\n{}^", " ".repeat(shown.find("oops").unwrap()))
+        );
+        assert!(!e.to_string().contains('\n'), "{e}");
     }
 }

@@ -60,7 +60,7 @@ pub use finish::{
 pub use host::glob_match;
 pub use meta::{RuleMeta, Severity, REQUIRED_SECTIONS};
 pub use run::RuleOutcome;
-pub use sandbox::{memory_limit_available, rss_bytes, Limits};
+pub use sandbox::{memory_limit_available, peak_rss_bytes, rss_bytes, set_memory_probe, Limits};
 
 use crate::model::Org;
 use load::CompiledRule;
@@ -427,6 +427,9 @@ impl RuleEngine {
             let missing: Vec<String> = hit
                 .iter()
                 .map(|g| {
+                    if g.status == MISSING {
+                        return format!("`{}` (not in the snapshot file)", g.dataset);
+                    }
                     let status = g.http_status.map(|s| format!(" {s}")).unwrap_or_default();
                     let code = g
                         .error_code
@@ -475,7 +478,14 @@ impl RuleEngine {
 
 /// The fix for a rule blinded by `gaps`: the permissions the refused endpoints need, when the
 /// catalog names them.
+/// The coverage status of a dataset the snapshot file lacks (see `model::parse_snapshot`).
+const MISSING: &str = "missing";
+
 fn gap_fix(gaps: &[&crate::model::Coverage]) -> String {
+    if gaps.iter().all(|g| g.status == MISSING) {
+        return "fetch the snapshot again with `rolecall fetch`, or add the missing data to the file"
+            .to_owned();
+    }
     let mut perms: Vec<String> = gaps
         .iter()
         .filter_map(|g| g.permission.as_ref().map(|p| format!("`{p}`")))

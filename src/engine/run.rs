@@ -113,12 +113,14 @@ pub(crate) fn run_one(
         severity: job.meta.severity,
         findings: Arc::clone(&sink),
         max_findings: limits.max_findings,
+        bytes: Arc::default(),
+        max_bytes: limits.max_output_bytes,
     };
     let mut options = CallFnOptions::new();
     options.tag = Some(Dynamic::from(ctx));
     let mut scope = Scope::new();
     let started = Instant::now();
-    let guard = RunGuard::start(limits.budget);
+    let guard = RunGuard::start(limits);
     let org_h = OrgH(Arc::clone(org));
     let result = if rule.takes_params {
         engine.call_fn_with_options::<Dynamic>(

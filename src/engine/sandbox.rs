@@ -6,6 +6,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::path::{Component, Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use rhai::module_resolvers::ModuleResolver;
@@ -38,6 +39,9 @@ pub struct Limits {
     pub max_memory: u64,
     /// Most findings one rule may report in one run.
     pub max_findings: usize,
+    /// Most bytes of findings text (messages, fixes, evidence; each piece is also cut at 4 KiB)
+    /// one rule may report in one run: what `report` in a loop can make is bounded.
+    pub max_output_bytes: usize,
     /// Largest rule file read, in bytes.
     pub max_rule_bytes: u64,
 }
@@ -55,6 +59,7 @@ impl Default for Limits {
             max_map_size: 100_000,
             max_memory: 2 << 30,
             max_findings: 1_000_000,
+            max_output_bytes: 64 << 20,
             max_rule_bytes: 1 << 20,
         }
     }
@@ -69,9 +74,25 @@ pub(crate) const IMPORT_ERROR: &str = "rolecall-import-error: ";
 /// Most `print`/`debug` lines kept per rule run.
 const MAX_LOG_LINES: usize = 200;
 
+/// How to read the bytes the process has allocated, when the program can tell (the CLI installs
+/// a counting global allocator and sets this). See [`set_memory_probe`].
+static MEMORY_PROBE: OnceLock<fn() -> u64> = OnceLock::new();
+
+/// Give the engine a cheap reading of the bytes this process has allocated, such as a counting
+/// global allocator's total. With one, `max_memory` is checked at every script operation and
+/// in the host calls that can allocate much (`report`, `join`, glob matching), so a run stops
+/// within one operation's growth of its limit. Without one, the resident set size is sampled
+/// every 65,536 operations (Linux). The first probe set stays; returns whether this one did.
+pub fn set_memory_probe(probe: fn() -> u64) -> bool {
+    MEMORY_PROBE.set(probe).is_ok()
+}
+
 thread_local! {
     // Rules run one at a time per thread, so per-thread state is per-run state.
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+    // The run's memory limit in bytes (0 = none) and the probe's reading when it started.
+    static MEMORY_LIMIT: Cell<u64> = const { Cell::new(0) };
+    static PROBE_BASELINE: Cell<u64> = const { Cell::new(0) };
     static LOG: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
     static BASELINE_RSS: Cell<u64> = const { Cell::new(0) };
 }
@@ -82,6 +103,15 @@ thread_local! {
 #[must_use]
 pub fn rss_bytes() -> Option<u64> {
     parse_vm_rss(&std::fs::read_to_string("/proc/self/status").ok()?)
+}
+
+/// The most resident memory this process has used so far, in bytes (Linux's `VmHWM`), for
+/// `--verbose` summaries and the hostile-rules figures. `None` elsewhere.
+#[must_use]
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    parse_vm_rss(&line.replacen("VmHWM:", "VmRSS:", 1))
 }
 
 /// Whether `--max-memory` can be enforced here (the process's resident memory can be read).
@@ -100,16 +130,76 @@ fn parse_vm_rss(status: &str) -> Option<u64> {
     }
 }
 
+/// The error a native function returns when the run's time is up: the same token the
+/// progress callback uses, so it is reported as the rule's timeout wherever it happens.
+pub(crate) fn budget_error() -> Box<EvalAltResult> {
+    EvalAltResult::ErrorTerminated(Dynamic::from(BUDGET_TOKEN), Position::NONE).into()
+}
+
+/// Whether the current run's time is up. Host functions whose cost grows with their input
+/// ask this in their loops (see [`Meter`]), so the budget holds inside native calls too.
+pub(crate) fn out_of_time() -> bool {
+    DEADLINE.with(|d| d.get().is_some_and(|d| Instant::now() >= d))
+}
+
+/// Whether the run has grown memory past its limit, by the probe (never without one: the
+/// resident-set sampling belongs to the progress callback, which rations it).
+fn over_memory() -> bool {
+    let Some(probe) = MEMORY_PROBE.get() else {
+        return false;
+    };
+    let limit = MEMORY_LIMIT.with(Cell::get);
+    limit > 0 && probe().saturating_sub(PROBE_BASELINE.with(Cell::get)) > limit
+}
+
+/// Fails with the budget error when the run's time is up, or the memory error when it has
+/// grown past its memory limit.
+pub(crate) fn check_time() -> Result<(), Box<EvalAltResult>> {
+    if over_memory() {
+        Err(EvalAltResult::ErrorTerminated(Dynamic::from(MEMORY_TOKEN), Position::NONE).into())
+    } else if out_of_time() {
+        Err(budget_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Counts the steps of a native loop and reads the clock every [`Meter::EVERY`] of them:
+/// cheap enough for inner loops, fine-grained enough that a call stops within milliseconds
+/// of the deadline.
+#[derive(Debug, Default)]
+pub(crate) struct Meter(u32);
+
+impl Meter {
+    const EVERY: u32 = 4096;
+
+    /// One step; fails with the budget error when the run's time is up.
+    pub(crate) fn tick(&mut self) -> Result<(), Box<EvalAltResult>> {
+        self.0 = self.0.wrapping_add(1);
+        if self.0 % Self::EVERY == 0 {
+            check_time()
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// Arms the deadline for the current thread until dropped; restores the previous one, so runs
 /// nest (a rule test runs rules inside its own budget).
 pub(crate) struct RunGuard {
     previous: Option<Instant>,
     previous_log: Vec<String>,
+    previous_memory: (u64, u64),
 }
 
 impl RunGuard {
-    pub(crate) fn start(budget: Duration) -> Self {
-        let previous = DEADLINE.with(|d| d.replace(Instant::now().checked_add(budget)));
+    pub(crate) fn start(limits: &Limits) -> Self {
+        let previous = DEADLINE.with(|d| d.replace(Instant::now().checked_add(limits.budget)));
+        let baseline = MEMORY_PROBE.get().map_or(0, |p| p());
+        let previous_memory = (
+            MEMORY_LIMIT.with(|m| m.replace(limits.max_memory)),
+            PROBE_BASELINE.with(|b| b.replace(baseline)),
+        );
         let previous_log = LOG.with(|l| std::mem::take(&mut *l.borrow_mut()));
         // The baseline is taken at the first memory check, not here: reading it costs a file
         // read, which would dominate the run time of small rules.
@@ -117,6 +207,7 @@ impl RunGuard {
         Self {
             previous,
             previous_log,
+            previous_memory,
         }
     }
     /// Lines the script printed during this run.
@@ -128,6 +219,8 @@ impl RunGuard {
 impl Drop for RunGuard {
     fn drop(&mut self) {
         DEADLINE.with(|d| d.set(self.previous));
+        MEMORY_LIMIT.with(|m| m.set(self.previous_memory.0));
+        PROBE_BASELINE.with(|b| b.set(self.previous_memory.1));
         let previous = std::mem::take(&mut self.previous_log);
         LOG.with(|l| *l.borrow_mut() = previous);
     }
@@ -164,6 +257,12 @@ pub(crate) fn build(limits: &Limits) -> Engine {
     });
     let max_memory = limits.max_memory;
     engine.on_progress(move |ops| {
+        // The probe is an atomic read, taken every 16 operations: one operation allocates at
+        // most about a string's or an array's size limit, so a run stops within tens of MiB
+        // of its limit, for a few per cent of run time.
+        if ops % 16 == 0 && over_memory() {
+            return Some(Dynamic::from(MEMORY_TOKEN));
+        }
         // Reading the clock on every operation would cost more than the operation itself.
         if ops == 0 || ops % 1024 != 0 {
             return None;
@@ -172,7 +271,7 @@ pub(crate) fn build(limits: &Limits) -> Engine {
             return Some(Dynamic::from(BUDGET_TOKEN));
         }
         // Memory is read less often: a file read every ~64k operations is noise.
-        if max_memory > 0 && ops % 65_536 == 0 {
+        if max_memory > 0 && MEMORY_PROBE.get().is_none() && ops % 65_536 == 0 {
             let now = rss_bytes().unwrap_or(0);
             let base = BASELINE_RSS.with(|b| {
                 if b.get() == 0 {

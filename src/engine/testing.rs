@@ -69,6 +69,11 @@ fn finding_map(f: &Finding) -> Map {
     m.insert("subject".into(), f.subject.name.clone().into());
     m.insert("id".into(), f.subject.id.clone().into());
     m.insert("message".into(), f.message.clone().into());
+    // `found`, or `unknown` for a finding the rule could not decide (`.unknown()`).
+    m.insert(
+        "status".into(),
+        if f.is_unknown() { "unknown" } else { "found" }.into(),
+    );
     m.insert(
         "fix".into(),
         f.fix.clone().map_or(Dynamic::UNIT, Dynamic::from),
@@ -374,7 +379,7 @@ pub fn run_tests(
             }
             let started = Instant::now();
             let result = stacker::maybe_grow(32 << 20, 64 << 20, || {
-                let _guard = RunGuard::start(limits.budget);
+                let _guard = RunGuard::start(&limits);
                 let mut scope = Scope::new();
                 engine.call_fn_with_options::<Dynamic>(
                     CallFnOptions::new(),

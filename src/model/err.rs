@@ -138,6 +138,19 @@ pub enum SnapshotErrorKind {
         /// What the `format` field held.
         found: String,
     },
+    /// The document parses but cannot be used as it is: a dataset of the wrong kind (a list
+    /// where an object belongs), or two objects of one dataset with the same id.
+    #[error("snapshot `{name}` is invalid: {message}")]
+    #[diagnostic(
+        code(rolecall::snapshot::invalid),
+        help("the file was probably edited by hand; fix it or fetch it again")
+    )]
+    Invalid {
+        /// The file (or the name the document was given).
+        name: String,
+        /// What is wrong, naming the field or the objects.
+        message: String,
+    },
     /// Writing the file failed; any existing file is unchanged.
     #[error("cannot write snapshot `{}`; any existing file is unchanged", path.display())]
     #[diagnostic(code(rolecall::snapshot::write))]

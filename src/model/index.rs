@@ -99,7 +99,7 @@ impl Org {
             role_holders: vec![Vec::new(); snap.roles.len()],
             mu_bu: Vec::new(),
             agent_mu: HashMap::new(),
-            warnings: Vec::new(),
+            warnings: super::validate::object_warnings(&snap),
             snap: OrgSnapshot::default(),
         };
         org.index_names(&snap);

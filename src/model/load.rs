@@ -14,11 +14,18 @@ use super::snapshot::{OrgSnapshot, FORMAT};
 /// # Errors
 /// [`SnapshotErrorKind::Syntax`] with line and column for malformed JSON, [`SnapshotErrorKind::Shape`]
 /// with the field path for a value of the wrong type, [`SnapshotErrorKind::NewerFormat`] or
-/// [`SnapshotErrorKind::NotASnapshot`] for a wrong `format`.
+/// [`SnapshotErrorKind::NotASnapshot`] for a wrong `format`, [`SnapshotErrorKind::Invalid`] for a
+/// dataset of the wrong JSON kind or two objects with one id. A dataset the file lacks is not an
+/// error: it is added to `coverage` as a gap (status `missing`), so rules that need it report
+/// unknown instead of reading it as empty.
 pub fn parse_snapshot(bytes: &[u8], name: &str) -> Result<OrgSnapshot, SnapshotError> {
+    // Editors on some systems start a UTF-8 file with a byte order mark; JSON has no use for it.
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     match serde_json::from_slice::<OrgSnapshot>(bytes) {
-        Ok(snapshot) => {
+        Ok(mut snapshot) => {
             check_format(&snapshot.format)?;
+            super::validate::datasets(bytes, name, &mut snapshot)?;
+            super::validate::unique_ids(&snapshot, name)?;
             Ok(snapshot)
         }
         Err(err) => {

@@ -9,6 +9,7 @@ mod load;
 mod perm;
 mod snapshot;
 mod synth;
+mod validate;
 
 pub use err::{SnapshotError, SnapshotErrorKind};
 pub use fixture::{slug, OrgBuilder};

@@ -4,6 +4,8 @@ use std::fmt::Write as _;
 
 use crate::authz::OrgDiff;
 use crate::change::DiffCauses;
+// Names and the sentences built from them go through `v` (the one sanitiser).
+use crate::text::visible as v;
 
 /// Most subjects listed in the human diff; JSON has them all.
 const MAX_SUBJECTS: usize = 50;
@@ -16,7 +18,7 @@ pub fn render_diff(d: &OrgDiff, base: &str, other: &str) -> String {
 
 fn causes_line(out: &mut String, indent: &str, causes: Option<&Vec<String>>) {
     if let Some(c) = causes.filter(|c| !c.is_empty()) {
-        let list: Vec<String> = c.iter().map(|a| format!("`{a}`")).collect();
+        let list: Vec<String> = c.iter().map(|a| format!("`{}`", v(a))).collect();
         let _ = writeln!(out, "{indent}caused by: {}", list.join(", "));
     }
 }
@@ -25,7 +27,7 @@ fn causes_line(out: &mut String, indent: &str, causes: Option<&Vec<String>>) {
 /// diff; the plain diff passes no causes).
 #[must_use]
 pub fn render_diff_attributed(d: &OrgDiff, base: &str, other: &str, causes: &DiffCauses) -> String {
-    let mut out = format!("diff {base} → {other}\n");
+    let mut out = format!("diff {} → {}\n", v(base), v(other));
     if d.is_empty() {
         out.push_str("no differences\n");
         return out;
@@ -34,19 +36,19 @@ pub fn render_diff_attributed(d: &OrgDiff, base: &str, other: &str, causes: &Dif
         if !lines.is_empty() {
             let _ = writeln!(out, "\n{title}:");
             for l in lines {
-                let _ = writeln!(out, "  {l}");
+                let _ = writeln!(out, "  {}", v(l));
             }
         }
     };
     if !d.subjects.is_empty() {
         let _ = writeln!(out, "\neffective access ({} subject(s)):", d.subjects.len());
         for (i, s) in d.subjects.iter().enumerate().take(MAX_SUBJECTS) {
-            let _ = writeln!(out, "  {} `{}`", s.kind, s.name);
+            let _ = writeln!(out, "  {} `{}`", v(s.kind), v(&s.name));
             for g in &s.gained {
-                let _ = writeln!(out, "    + {g}");
+                let _ = writeln!(out, "    + {}", v(&g.to_string()));
             }
             for l in &s.lost {
-                let _ = writeln!(out, "    - {l}");
+                let _ = writeln!(out, "    - {}", v(&l.to_string()));
             }
             causes_line(&mut out, "    ", causes.subjects.get(i));
         }
@@ -62,16 +64,16 @@ pub fn render_diff_attributed(d: &OrgDiff, base: &str, other: &str, causes: &Dif
     if !d.roles.is_empty() {
         let _ = writeln!(out, "\nroles:");
         for (i, r) in d.roles.iter().enumerate() {
-            let mut parts: Vec<String> = r.added.iter().map(|p| format!("+ `{p}`")).collect();
-            parts.extend(r.removed.iter().map(|p| format!("- `{p}`")));
-            let _ = writeln!(out, "  `{}`: {}", r.name, parts.join(", "));
+            let mut parts: Vec<String> = r.added.iter().map(|p| format!("+ `{}`", v(p))).collect();
+            parts.extend(r.removed.iter().map(|p| format!("- `{}`", v(p))));
+            let _ = writeln!(out, "  `{}`: {}", v(&r.name), parts.join(", "));
             causes_line(&mut out, "    ", causes.roles.get(i));
         }
     }
     if !d.subjects_only.is_empty() {
         let _ = writeln!(out, "\nsubjects in one org only:");
         for (i, l) in d.subjects_only.iter().enumerate() {
-            let _ = writeln!(out, "  {l}");
+            let _ = writeln!(out, "  {}", v(l));
             causes_line(&mut out, "    ", causes.subjects_only.get(i));
         }
     }

@@ -3,6 +3,8 @@
 use std::fmt::Write as _;
 
 use crate::authz::{BaselineAnswer, BodyCheck, Explanation, Status, Verdict};
+// Names, ids and sentences built from them go through `v` (the one sanitiser).
+use crate::text::visible as v;
 
 fn status_word(s: Status) -> &'static str {
     match s {
@@ -24,19 +26,21 @@ pub fn render_explanation(
     let _ = writeln!(
         out,
         "{} calls {} ({})",
-        ex.subject, ex.operation, ex.operation_id
+        v(&ex.subject),
+        v(&ex.operation),
+        v(&ex.operation_id)
     );
     if let Some(t) = &ex.target {
-        let _ = writeln!(out, "target: {t}");
+        let _ = writeln!(out, "target: {}", v(&t.to_string()));
     }
     match &ex.requirement {
         Some((kind, perms)) => {
-            let perms: Vec<String> = perms.iter().map(|p| format!("`{p}`")).collect();
+            let perms: Vec<String> = perms.iter().map(|p| format!("`{}`", v(p))).collect();
             let _ = writeln!(out, "requires: {kind} of {}", perms.join(", "));
         }
         None => out.push_str("requires: no declared permission\n"),
     }
-    let _ = writeln!(out, "catalog: {}", ex.catalog.describe(now));
+    let _ = writeln!(out, "catalog: {}", v(&ex.catalog.describe(now)));
     out.push('\n');
     if !ex.targets.is_empty() {
         out.push_str("without a target (a grant in any division counts):\n");
@@ -48,7 +52,7 @@ pub fn render_explanation(
             i + 1,
             s.check,
             status_word(s.status),
-            s.detail
+            v(&s.detail)
         );
         if s.check == "permissions" {
             for p in &ex.permissions {
@@ -56,20 +60,20 @@ pub fn render_explanation(
                     out,
                     "   {:<8} `{}` ({}, needed {}): {}",
                     status_word(p.status),
-                    p.permission,
+                    v(&p.permission),
                     match p.division_aware {
                         "aware" => "division-aware",
                         "not-aware" => "not division-aware",
                         _ => "division awareness unknown",
                     },
                     p.needed,
-                    p.reason
+                    v(&p.reason)
                 );
             }
         }
         if s.check == "policies" {
             for p in &ex.policies {
-                let _ = writeln!(out, "   - {p}");
+                let _ = writeln!(out, "   - {}", v(&p.to_string()));
             }
         }
     }
@@ -79,25 +83,25 @@ pub fn render_explanation(
             let code = t
                 .code
                 .as_deref()
-                .map(|c| format!(" 403 `{c}`"))
+                .map(|c| format!(" 403 `{}`", v(c)))
                 .unwrap_or_default();
             let why = if t.reason.is_empty() {
                 String::new()
             } else {
-                format!(": {}", t.reason)
+                format!(": {}", v(&t.reason))
             };
             let _ = writeln!(
                 out,
                 "  {:<8} {}{code}{why}",
                 t.verdict.as_str().to_uppercase(),
-                t.target
+                v(&t.target)
             );
         }
     }
     out.push('\n');
-    let _ = writeln!(out, "verdict: {}", ex.verdict_line());
+    let _ = writeln!(out, "verdict: {}", v(&ex.verdict_line()));
     if let Some(fix) = &ex.fix {
-        let _ = writeln!(out, "fix: {fix}");
+        let _ = writeln!(out, "fix: {}", v(fix));
     }
     if !ex.unverified.is_empty() {
         // Beside a denial these do not change it; otherwise they are why it is not "allowed".
@@ -107,14 +111,14 @@ pub fn render_explanation(
             "unverified:\n"
         });
         for u in &ex.unverified {
-            let _ = writeln!(out, "  - {u}");
+            let _ = writeln!(out, "  - {}", v(u));
         }
     }
     if let Some(b) = body {
         let _ = writeln!(
             out,
             "error body: `{}` {}",
-            b.code,
+            v(&b.code),
             if b.agrees {
                 "confirms the prediction"
             } else if b.settles {
@@ -124,22 +128,22 @@ pub fn render_explanation(
             }
         );
         for n in &b.notes {
-            let _ = writeln!(out, "  - {n}");
+            let _ = writeln!(out, "  - {}", v(n));
         }
         if let Some(c) = &b.context_id {
-            let _ = writeln!(out, "  contextId for a support case: {c}");
+            let _ = writeln!(out, "  contextId for a support case: {}", v(c));
         }
     }
     if !ex.gaps.is_empty() {
         out.push_str("coverage gaps:\n");
         for g in &ex.gaps {
-            let _ = writeln!(out, "  - {g}");
+            let _ = writeln!(out, "  - {}", v(&g.to_string()));
         }
     }
     if !ex.assumptions.is_empty() {
         out.push_str("assumptions:\n");
         for a in &ex.assumptions {
-            let _ = writeln!(out, "  - {a}");
+            let _ = writeln!(out, "  - {}", v(&a.to_string()));
         }
     }
     out
@@ -148,15 +152,15 @@ pub fn render_explanation(
 /// The baseline comparison block.
 #[must_use]
 pub fn render_baseline(label: &str, ex: &Explanation, differences: &[String]) -> String {
-    let mut out = format!("\nbaseline {label}: {}\n", ex.verdict_line());
+    let mut out = format!("\nbaseline {}: {}\n", v(label), v(&ex.verdict_line()));
     for p in &ex.permissions {
         if p.status == Status::Ok {
-            let _ = writeln!(out, "  `{}`: {}", p.permission, p.reason);
+            let _ = writeln!(out, "  `{}`: {}", v(&p.permission), v(&p.reason));
         }
     }
     if ex.verdict != Verdict::Allowed {
         if let Some(fix) = &ex.fix {
-            let _ = writeln!(out, "  fix there: {fix}");
+            let _ = writeln!(out, "  fix there: {}", v(fix));
         }
     }
     if differences.is_empty() {
@@ -166,7 +170,7 @@ pub fn render_baseline(label: &str, ex: &Explanation, differences: &[String]) ->
     } else {
         out.push_str("differences:\n");
         for d in differences {
-            let _ = writeln!(out, "  - {d}");
+            let _ = writeln!(out, "  - {}", v(d));
         }
     }
     out

@@ -4,6 +4,12 @@ use std::fmt::Write as _;
 
 use super::{human_age, human_ms, ReportContext, Summary};
 use crate::engine::{CheckReport, Finding, PlanChange, RuleError, RuleOutcome, Severity};
+// Every piece of text from rules, org data or file names goes through `v` (the one sanitiser).
+use crate::text::visible as v;
+
+/// Most findings shown per rule without `--verbose`: a terminal is read by a person, and a rule
+/// that reports thousands (or a runaway one) would bury the rest of the report.
+const MAX_SHOWN: usize = 100;
 
 /// Presentation switches for the human report.
 #[derive(Debug, Clone, Copy, Default)]
@@ -102,15 +108,19 @@ pub fn render_human(report: &CheckReport, ctx: &ReportContext<'_>, opts: HumanOp
             )
         );
         for g in gaps {
-            let _ = write!(out, "  {} ({})", g.endpoint, g.dataset);
+            if g.status == "missing" {
+                let _ = writeln!(out, "  {}: not in the snapshot file", v(&g.dataset));
+                continue;
+            }
+            let _ = write!(out, "  {} ({})", v(&g.endpoint), v(&g.dataset));
             if let Some(s) = g.http_status {
                 let _ = write!(out, ": {s}");
             }
             if let Some(code) = &g.error_code {
-                let _ = write!(out, " `{code}`");
+                let _ = write!(out, " `{}`", v(code));
             }
             if let Some(p) = &g.permission {
-                let _ = write!(out, ", needs `{p}`");
+                let _ = write!(out, ", needs `{}`", v(p));
             }
             out.push('\n');
         }
@@ -120,7 +130,7 @@ pub fn render_human(report: &CheckReport, ctx: &ReportContext<'_>, opts: HumanOp
     if !warnings.is_empty() {
         let _ = writeln!(out, "{} snapshot warning(s):", warnings.len());
         for w in warnings.iter().take(10) {
-            let _ = writeln!(out, "  {w}");
+            let _ = writeln!(out, "  {}", v(&w.to_string()));
         }
         if warnings.len() > 10 {
             let _ = writeln!(
@@ -132,7 +142,7 @@ pub fn render_human(report: &CheckReport, ctx: &ReportContext<'_>, opts: HumanOp
         out.push('\n');
     }
     for n in &report.notes {
-        let _ = writeln!(out, "{} {n}", paint(c, "33", "note:"));
+        let _ = writeln!(out, "{} {}", paint(c, "33", "note:"), v(n));
     }
     if !report.notes.is_empty() {
         out.push('\n');
@@ -153,14 +163,15 @@ fn write_rule(out: &mut String, o: &RuleOutcome, findings: &[&Finding], opts: Hu
     let _ = write!(
         out,
         "{} {} [{sev}] {count}",
-        paint(c, "1", &o.meta.id),
-        o.meta.name
+        paint(c, "1", &v(&o.meta.id)),
+        v(&o.meta.name)
     );
     if opts.verbose {
         let _ = write!(out, " ({})", human_ms(o.elapsed));
     }
     out.push('\n');
-    for f in findings {
+    let shown = if opts.verbose { usize::MAX } else { MAX_SHOWN };
+    for f in findings.iter().take(shown) {
         let mut tags = String::new();
         if f.is_unknown() {
             tags.push_str(&paint(c, "1;33", "[unknown] "));
@@ -171,10 +182,10 @@ fn write_rule(out: &mut String, o: &RuleOutcome, findings: &[&Finding], opts: Hu
         }
         match &f.waiver {
             Some(w) if w.expired => {
-                let _ = write!(tags, "[waiver expired {}] ", w.expires);
+                let _ = write!(tags, "[waiver expired {}] ", v(&w.expires));
             }
             Some(w) => {
-                let label = format!("[waived until {}: {}]", w.expires, w.reason);
+                let label = format!("[waived until {}: {}]", v(&w.expires), v(&w.reason));
                 let _ = write!(tags, "{} ", paint(c, "2", &label));
             }
             None => {}
@@ -182,30 +193,36 @@ fn write_rule(out: &mut String, o: &RuleOutcome, findings: &[&Finding], opts: Hu
         let _ = writeln!(
             out,
             "  {tags}{} `{}`: {}",
-            f.subject.kind, f.subject.name, f.message
+            f.subject.kind,
+            v(&f.subject.name),
+            v(&f.message)
         );
         if let Some(fix) = &f.fix {
-            let _ = writeln!(out, "    {} {fix}", paint(c, "32", "fix:"));
+            let _ = writeln!(out, "    {} {}", paint(c, "32", "fix:"), v(fix));
         }
         for e in &f.evidence {
-            let _ = writeln!(out, "    {} {e}", paint(c, "2", "evidence:"));
+            let _ = writeln!(out, "    {} {}", paint(c, "2", "evidence:"), v(e));
         }
         if !f.caused_by.is_empty() {
+            let list: Vec<String> = f.caused_by.iter().map(|a| format!("`{}`", v(a))).collect();
             let _ = writeln!(
                 out,
                 "    {} {}",
                 paint(c, "35", "caused by:"),
-                f.caused_by
-                    .iter()
-                    .map(|a| format!("`{a}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                list.join(", ")
             );
         }
     }
+    if findings.len() > shown {
+        let _ = writeln!(
+            out,
+            "  … and {} more (`--verbose` or `--format json` shows them all)",
+            findings.len() - shown
+        );
+    }
     if opts.verbose {
         for line in &o.log {
-            let _ = writeln!(out, "    {} {line}", paint(c, "2", "print:"));
+            let _ = writeln!(out, "    {} {}", paint(c, "2", "print:"), v(line));
         }
     }
     out.push('\n');
@@ -215,28 +232,28 @@ fn render_error(out: &mut String, e: &RuleError, c: bool) {
     let id = e
         .rule_id
         .as_deref()
-        .map(|i| format!("[{i}]"))
+        .map(|i| format!("[{}]", v(i)))
         .unwrap_or_default();
     let _ = writeln!(
         out,
         "{}: {}: {}",
         paint(c, "1;31", &format!("error{id}")),
         e.kind,
-        e.message
+        v(&e.message)
     );
-    let _ = writeln!(out, "  --> {}", e.location());
+    let _ = writeln!(out, "  --> {}", v(&e.location()));
     if !e.snippet.is_empty() {
         let width = e.line.to_string().len();
         let mut lines = e.snippet.lines();
         if let Some(code) = lines.next() {
-            let _ = writeln!(out, "  {:>width$} | {code}", e.line);
+            let _ = writeln!(out, "  {:>width$} | {}", e.line, v(code));
         }
         if let Some(caret) = lines.next() {
-            let _ = writeln!(out, "  {:>width$} | {}", "", paint(c, "1;31", caret));
+            let _ = writeln!(out, "  {:>width$} | {}", "", paint(c, "1;31", &v(caret)));
         }
     }
     if let Some(h) = &e.help {
-        let _ = writeln!(out, "  help: {h}");
+        let _ = writeln!(out, "  help: {}", v(h));
     }
     out.push('\n');
 }
@@ -280,15 +297,15 @@ pub fn summary_line(report: &CheckReport, ctx: &ReportContext<'_>) -> String {
     let snap = ctx.org.snapshot();
     let _ = write!(line, " · {}", ctx.source_kind);
     if let Some(p) = &ctx.source_path {
-        let _ = write!(line, " `{p}`");
+        let _ = write!(line, " `{}`", v(p));
     }
-    let _ = write!(line, " (org `{}`", snap.organization.name);
+    let _ = write!(line, " (org `{}`", v(&snap.organization.name));
     match (&snap.fetched_at, ctx.age()) {
         (Some(at), Some(age)) => {
-            let _ = write!(line, ", fetched {at}, {}", human_age(age));
+            let _ = write!(line, ", fetched {}, {}", v(at), human_age(age));
         }
         (Some(at), None) => {
-            let _ = write!(line, ", fetched {at}");
+            let _ = write!(line, ", fetch time unreadable (`{}`)", v(at));
         }
         _ => line.push_str(", fetch time unknown"),
     }

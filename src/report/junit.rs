@@ -17,6 +17,11 @@ fn esc(s: &str) -> String {
             '\'' => out.push_str("&apos;"),
             // XML 1.0 cannot carry most control characters, even escaped.
             c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{fffd}'),
+            // Bidi overrides and other invisible controls: the same character, as a reference a
+            // viewer shows instead of obeying (the one sanitiser's list of unsafe characters).
+            c if crate::text::is_unsafe(c) && !c.is_ascii() => {
+                let _ = write!(out, "&#x{:x};", u32::from(c));
+            }
             c => out.push(c),
         }
     }

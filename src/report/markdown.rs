@@ -8,8 +8,10 @@ use crate::engine::{CheckReport, Severity};
 /// Most rows in the table; the rest are counted.
 const MAX_ROWS: usize = 50;
 
+/// Text from a rule or the org, made visible by the one sanitiser and kept inside its table
+/// cell (a `|` would start a new one).
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    crate::text::visible(s).replace('|', "\\|")
 }
 
 /// Render the report as Markdown.
@@ -31,7 +33,7 @@ pub fn render_markdown(report: &CheckReport, ctx: &ReportContext<'_>) -> String 
         } else {
             format!(" ({})", counts.join(", "))
         },
-        ctx.org.snapshot().organization.name
+        cell(&ctx.org.snapshot().organization.name)
     );
     let mut findings: Vec<_> = report.findings().collect();
     findings.sort_by(|a, b| {
@@ -56,7 +58,7 @@ pub fn render_markdown(report: &CheckReport, ctx: &ReportContext<'_>) -> String 
                 out,
                 "| {} | {} | {} `{}` | {} | {} |",
                 sev,
-                f.rule_id,
+                cell(&f.rule_id),
                 f.subject.kind,
                 cell(&f.subject.name),
                 cell(&f.message),
@@ -72,7 +74,13 @@ pub fn render_markdown(report: &CheckReport, ctx: &ReportContext<'_>) -> String 
     if !errors.is_empty() {
         let _ = writeln!(out, "**{} rule error(s):**\n", errors.len());
         for e in errors {
-            let _ = writeln!(out, "- `{}` {}: {}", e.location(), e.kind, cell(&e.message));
+            let _ = writeln!(
+                out,
+                "- `{}` {}: {}",
+                cell(&e.location()),
+                e.kind,
+                cell(&e.message)
+            );
         }
         out.push('\n');
     }

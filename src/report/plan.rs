@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 
 use crate::authz::Verdict;
 use crate::change::{AccessGain, ResourceAccess};
+// Addresses, names and reasons come from plan files and org data: all through `v`.
+use crate::text::visible as v;
 
 /// Most gains listed per gate in the human output; JSON has them all.
 const MAX_GAINS: usize = 50;
@@ -14,26 +16,29 @@ const MAX_GAINS: usize = 50;
 /// and the fix), then a summary line.
 #[must_use]
 pub fn render_plan_access(results: &[ResourceAccess], deployer: &str, notes: &[String]) -> String {
-    let mut out = format!("can {deployer} apply the change?\n\n");
+    let mut out = format!("can {} apply the change?\n\n", v(deployer));
     for r in results {
         let word = match r.verdict {
             Verdict::Allowed => "ok",
             v => v.as_str(),
         };
-        let _ = writeln!(out, "{word:<14} {}", r.address);
+        let _ = writeln!(out, "{word:<14} {}", v(&r.address));
         for c in r.checks.iter().filter(|c| c.status != "allowed") {
             let _ = writeln!(
                 out,
                 "    {}: {} — {}: {}",
-                c.operation, c.check, c.status, c.reason
+                v(&c.operation),
+                v(&c.check),
+                c.status,
+                v(&c.reason)
             );
             if let Some(fix) = &c.fix {
-                let _ = writeln!(out, "      fix: {fix}");
+                let _ = writeln!(out, "      fix: {}", v(fix));
             }
         }
     }
     for n in notes {
-        let _ = writeln!(out, "\nnote: {n}");
+        let _ = writeln!(out, "\nnote: {}", v(n));
     }
     let ok = results
         .iter()
@@ -41,8 +46,9 @@ pub fn render_plan_access(results: &[ResourceAccess], deployer: &str, notes: &[S
         .count();
     let _ = writeln!(
         out,
-        "\n{ok} of {} resource change(s) ok for {deployer}",
-        results.len()
+        "\n{ok} of {} resource change(s) ok for {}",
+        results.len(),
+        v(deployer)
     );
     out
 }
@@ -78,23 +84,30 @@ pub fn render_gates(gates: &[GateResult]) -> String {
     let mut out = String::new();
     for g in gates {
         if g.gains.is_empty() {
-            let _ = writeln!(out, "\ngate {}: passed", g.gate);
+            let _ = writeln!(out, "\ngate {}: passed", v(&g.gate));
             continue;
         }
-        let _ = writeln!(out, "\ngate {}: FAILED ({} gain(s))", g.gate, g.gains.len());
+        let _ = writeln!(
+            out,
+            "\ngate {}: FAILED ({} gain(s))",
+            v(&g.gate),
+            g.gains.len()
+        );
         for a in g.gains.iter().take(MAX_GAINS) {
             // `--no-new-access` gains carry the diff's own wording (`perm` in place).
             if a.division.is_empty() {
-                let _ = writeln!(out, "  {} gains {}", a.subject, a.permission);
+                let _ = writeln!(out, "  {} gains {}", v(&a.subject), v(&a.permission));
             } else {
                 let _ = writeln!(
                     out,
                     "  {} gains `{}` in division `{}`",
-                    a.subject, a.permission, a.division
+                    v(&a.subject),
+                    v(&a.permission),
+                    v(&a.division)
                 );
             }
             if !a.causes.is_empty() {
-                let list: Vec<String> = a.causes.iter().map(|c| format!("`{c}`")).collect();
+                let list: Vec<String> = a.causes.iter().map(|c| format!("`{}`", v(c))).collect();
                 let _ = writeln!(out, "    caused by: {}", list.join(", "));
             }
         }

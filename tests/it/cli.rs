@@ -237,7 +237,16 @@ fn coverage_gaps_and_dangling_references_are_shown() {
         stdout.contains("GET /api/v2/authorization/policies (accessPolicies): 403 `missing.permissions`, needs `authorization:policy:view`"),
         "{stdout}"
     );
+    // The datasets the file lacks are gaps too; the dangling grant is a warning.
     assert!(stdout.contains("1 snapshot warning(s):"), "{stdout}");
+    assert!(
+        stdout.contains("  roles: not in the snapshot file"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("`authSettings` (not in the snapshot file)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("fetch time unknown"), "{stdout}");
 }
 

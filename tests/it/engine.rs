@@ -241,3 +241,30 @@ fn fixtures_build_orgs_without_dangling_references() {
         org.warnings()
     );
 }
+
+#[test]
+fn sort_and_dedup_with_a_comparer_keep_rhais_meaning() {
+    let mut e = RuleEngine::new(Limits::default());
+    let body = r#"fn check(org) {
+        let a = [5, 3, 9, 1, 3, 7];
+        a.sort(|x, y| x - y);
+        let b = ["bb", "a", "ccc", "dd"];
+        b.sort(|x, y| x.len() < y.len());
+        let c = [1, 1, 2, 2, 2, 3, 1];
+        c.dedup(|x, y| x == y);
+        let d = [4, 2, 8];
+        d.sort_by(|x, y| y - x);
+        report(org, `${a} ${b} ${c} ${d}`);
+    }"#;
+    e.add_source("inline:sort.rhai", &rule("TST001", body))
+        .unwrap();
+    let report = e.check(&sample_org(), &CheckConfig::default());
+    let o = &report.outcomes[0];
+    assert!(o.error.is_none(), "{:?}", o.error);
+    // A bool comparer means "less" when true and "greater" when false, as in Rhai: ties
+    // ("bb", "dd") compare as greater and swap.
+    assert_eq!(
+        o.findings[0].message,
+        r#"[1, 3, 3, 5, 7, 9] ["a", "dd", "bb", "ccc"] [1, 2, 3, 1] [8, 4, 2]"#
+    );
+}

@@ -210,7 +210,7 @@ fn junit_reports_rule_errors() {
         doc.descendants()
             .filter(|n| n.has_tag_name("error"))
             .count(),
-        9
+        15
     );
 }
 

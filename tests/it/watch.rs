@@ -27,14 +27,14 @@ fn rule(message: &str) -> String {
     RULE.replace("MESSAGE", message)
 }
 
-struct Watch {
+pub(crate) struct Watch {
     child: Child,
     lines: mpsc::Receiver<String>,
     seen: String,
 }
 
 impl Watch {
-    fn start(args: &[&str], dir: &Path) -> Self {
+    pub(crate) fn start(args: &[&str], dir: &Path) -> Self {
         let mut child = rolecall()
             .current_dir(dir)
             .args(["watch", "--no-config", "--debounce-ms", "50"])
@@ -63,7 +63,7 @@ impl Watch {
 
     /// Read output until a redraw that ends with the waiting line contains `text`; returns
     /// that redraw.
-    fn wait_for(&mut self, text: &str) -> String {
+    pub(crate) fn wait_for(&mut self, text: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut frame = String::new();
         while Instant::now() < deadline {
@@ -89,7 +89,7 @@ impl Watch {
         );
     }
 
-    fn stop(mut self) -> Option<i32> {
+    pub(crate) fn stop(mut self) -> Option<i32> {
         // SIGINT, as Ctrl-C sends: the watcher exits cleanly.
         let _ = std::process::Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])

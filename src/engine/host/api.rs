@@ -12,6 +12,7 @@ use super::handles::{
     PolicyH, RoleH, SettingsH, Subject, SubjectList, UserH,
 };
 use crate::authz::{self, Target, Via};
+use crate::engine::sandbox::Meter;
 use crate::model::{Org, Scope, SubjectRef};
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
@@ -300,23 +301,40 @@ pub(crate) fn register(engine: &mut Engine) {
             Ok(List::of(&o.0, ids))
         },
     );
-    engine.register_fn("users_matching", |o: &mut OrgH, patterns: Array| {
-        let patterns: Vec<String> = patterns.iter().map(ToString::to_string).collect();
-        let hit = |s: &str| patterns.iter().any(|p| super::util::glob_match(p, s));
-        let ids =
-            o.0.snapshot()
-                .users
-                .iter()
-                .enumerate()
-                .filter(|(_, u)| {
-                    hit(&u.name)
-                        || u.email.as_deref().is_some_and(hit)
-                        || u.username.as_deref().is_some_and(hit)
-                })
-                .filter_map(|(i, _)| u32::try_from(i).ok())
-                .collect();
-        List::<UserH>::of(&o.0, ids)
-    });
+    engine.register_fn(
+        "users_matching",
+        |o: &mut OrgH, patterns: Array| -> Result<List<UserH>, Box<EvalAltResult>> {
+            let patterns: Vec<String> = patterns.iter().map(ToString::to_string).collect();
+            // Patterns × users × characters can be large: one meter for the whole call keeps
+            // it inside the rule's time budget.
+            let mut meter = Meter::default();
+            let mut hit = |s: &str| -> Result<bool, Box<EvalAltResult>> {
+                for p in &patterns {
+                    meter.tick()?;
+                    if super::util::glob_match_metered(p, s, &mut meter)? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            };
+            let mut ids = Vec::new();
+            for (i, u) in o.0.snapshot().users.iter().enumerate() {
+                let matched = hit(&u.name)?
+                    || match u.email.as_deref() {
+                        Some(e) => hit(e)?,
+                        None => false,
+                    }
+                    || match u.username.as_deref() {
+                        Some(n) => hit(n)?,
+                        None => false,
+                    };
+                if matched {
+                    ids.extend(u32::try_from(i).ok());
+                }
+            }
+            Ok(List::<UserH>::of(&o.0, ids))
+        },
+    );
     engine.register_fn("users_in_state", |o: &mut OrgH, state: &str| {
         let ids =
             o.0.snapshot()

@@ -3,6 +3,7 @@
 //! Findings go to the run context carried in the call's tag, so one engine can run rules on
 //! several threads at once without sharing a sink.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use rhai::{Dynamic, Engine, EvalAltResult, NativeCallContext};
@@ -21,6 +22,40 @@ pub(crate) struct RunCtx {
     pub severity: Severity,
     pub findings: Arc<Mutex<Vec<Finding>>>,
     pub max_findings: usize,
+    /// Bytes of text (messages, fixes, evidence) the run has reported so far, and the most it may.
+    pub bytes: Arc<AtomicUsize>,
+    pub max_bytes: usize,
+}
+
+/// Longest message, fix or evidence item kept, in bytes; the rest is cut with a visible mark.
+/// A finding is read by a person: a megabyte message is a bug or an attack, never information.
+pub(crate) const MAX_TEXT_BYTES: usize = 4096;
+/// Most evidence items kept per finding.
+pub(crate) const MAX_EVIDENCE: usize = 200;
+
+/// `text` cut to [`MAX_TEXT_BYTES`] at a character boundary, saying how much was cut.
+fn capped(text: &str) -> String {
+    if text.len() <= MAX_TEXT_BYTES {
+        return text.to_owned();
+    }
+    let mut end = MAX_TEXT_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… [{} more bytes cut]", &text[..end], text.len() - end)
+}
+
+/// Count `n` more bytes of reported text against the run's cap.
+fn charge(bytes: &AtomicUsize, max: usize, n: usize) -> Result<(), Box<EvalAltResult>> {
+    let total = bytes.fetch_add(n, Ordering::Relaxed).saturating_add(n);
+    if total > max {
+        return Err(format!(
+            "reported more than {} MiB of findings text (messages, fixes, evidence) in one run",
+            max >> 20
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// What `report(...)` returns: the stored finding(s), for chaining `.fix()` and `.evidence()`.
@@ -31,14 +66,20 @@ pub struct FindingRef {
     sink: Arc<Mutex<Vec<Finding>>>,
     start: usize,
     end: usize,
+    bytes: Arc<AtomicUsize>,
+    max_bytes: usize,
 }
 
 impl FindingRef {
-    fn update(&self, mut f: impl FnMut(&mut Finding)) {
+    /// Apply `f` to each finding; `f` returns the bytes of text it added, charged to the run.
+    fn update(&self, mut f: impl FnMut(&mut Finding) -> usize) -> Result<Self, Box<EvalAltResult>> {
         let mut list = self.sink.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(findings) = list.get_mut(self.start..self.end) {
-            findings.iter_mut().for_each(&mut f);
+            for x in findings {
+                charge(&self.bytes, self.max_bytes, f(x))?;
+            }
         }
+        Ok(self.clone())
     }
 }
 
@@ -63,9 +104,16 @@ fn push_many(
         .ok_or_else(|| {
             Box::<EvalAltResult>::from("`report` can only be called while a rule runs")
         })?;
+    crate::engine::sandbox::check_time()?;
+    let message = capped(message);
     let mut list = run.findings.lock().unwrap_or_else(PoisonError::into_inner);
     let start = list.len();
     for subject in subjects {
+        charge(
+            &run.bytes,
+            run.max_bytes,
+            message.len() + subject.name.len(),
+        )?;
         // A runaway script could report without end; the cap keeps memory bounded.
         if list.len() >= run.max_findings {
             return Err(format!("more than {} findings from one rule", run.max_findings).into());
@@ -74,7 +122,7 @@ fn push_many(
             rule_id: run.rule_id.to_string(),
             severity: run.severity,
             subject,
-            message: message.to_owned(),
+            message: message.clone(),
             ..Finding::default()
         });
     }
@@ -82,6 +130,8 @@ fn push_many(
         sink: Arc::clone(&run.findings),
         start,
         end: list.len(),
+        bytes: Arc::clone(&run.bytes),
+        max_bytes: run.max_bytes,
     })
 }
 
@@ -110,11 +160,21 @@ fn key_of(value: &Dynamic) -> Option<ObjectKey> {
     None
 }
 
+/// Evidence items from a value or a list, each capped, at most [`MAX_EVIDENCE`] of them (the
+/// rest counted in a last item).
 fn evidence_text(value: &Dynamic) -> Vec<String> {
-    if let Some(arr) = value.clone().try_cast::<rhai::Array>() {
-        return arr.iter().map(ToString::to_string).collect();
+    let Some(arr) = value.read_lock::<rhai::Array>() else {
+        return vec![capped(&value.to_string())];
+    };
+    let mut out: Vec<String> = arr
+        .iter()
+        .take(MAX_EVIDENCE)
+        .map(|v| capped(&v.to_string()))
+        .collect();
+    if arr.len() > MAX_EVIDENCE {
+        out.push(format!("… and {} more", arr.len() - MAX_EVIDENCE));
     }
-    vec![value.to_string()]
+    out
 }
 
 pub(crate) fn register(engine: &mut Engine) {
@@ -167,16 +227,27 @@ pub(crate) fn register(engine: &mut Engine) {
     );
     engine.register_type_with_name::<FindingRef>("Finding");
     engine.register_fn("fix", |f: &mut FindingRef, text: &str| {
-        f.update(|x| x.fix = Some(text.to_owned()));
-        f.clone()
+        let text = capped(text);
+        f.update(|x| {
+            x.fix = Some(text.clone());
+            text.len()
+        })
     });
     engine.register_fn("evidence", |f: &mut FindingRef, value: Dynamic| {
-        f.update(|x| x.evidence.extend(evidence_text(&value)));
-        f.clone()
+        let items = evidence_text(&value);
+        let n: usize = items.iter().map(String::len).sum();
+        f.update(|x| {
+            // Repeated `.evidence(…)` calls add up to the same cap as one call.
+            let room = MAX_EVIDENCE.saturating_sub(x.evidence.len());
+            x.evidence.extend(items.iter().take(room).cloned());
+            n
+        })
     });
     // The rule could not decide this one: shown and counted as unknown, at the rule's severity.
     engine.register_fn("unknown", |f: &mut FindingRef| {
-        f.update(|x| x.status = crate::engine::FindingStatus::Unknown);
-        f.clone()
+        f.update(|x| {
+            x.status = crate::engine::FindingStatus::Unknown;
+            0
+        })
     });
 }

@@ -3,7 +3,9 @@
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
-use rhai::{Array, Dynamic, Engine, EvalAltResult};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, FnPtr, NativeCallContext};
+
+use crate::engine::sandbox::Meter;
 
 /// Marker prefix that turns a script error into a configuration error.
 pub(crate) const CONFIG_ERROR: &str = "rolecall-config-error: ";
@@ -23,15 +25,35 @@ fn covered(list: &[Ipv4Net], inner: &Ipv4Net) -> bool {
 
 /// Glob match, ASCII case-insensitive: `*` matches any run of characters, `?` one character.
 ///
-/// Works on bytes without allocating, because bulk queries call it for every user.
+/// Works on bytes without allocating, because bulk queries call it for every user. The
+/// backtracking is bounded by `|pattern| × |text|` steps; inside a rule, [`glob_match_metered`]
+/// also stops at the run's deadline.
 #[must_use]
 pub fn glob_match(pattern: &str, text: &str) -> bool {
+    glob_steps(pattern, text, &mut || Ok(())).unwrap_or(false)
+}
+
+/// [`glob_match`] under the run's time budget: the clock is read every few thousand steps.
+pub(crate) fn glob_match_metered(
+    pattern: &str,
+    text: &str,
+    meter: &mut Meter,
+) -> Result<bool, Box<EvalAltResult>> {
+    glob_steps(pattern, text, &mut || meter.tick())
+}
+
+fn glob_steps(
+    pattern: &str,
+    text: &str,
+    step: &mut dyn FnMut() -> Result<(), Box<EvalAltResult>>,
+) -> Result<bool, Box<EvalAltResult>> {
     let (p, t) = (pattern.as_bytes(), text.as_bytes());
     let (mut pi, mut ti) = (0, 0);
     let (mut star, mut mark) = (None, 0);
     // Length in bytes of the UTF-8 character starting at `i`.
     let char_len = |i: usize| 1 + t[i + 1..].iter().take_while(|&&b| b & 0xC0 == 0x80).count();
     while ti < t.len() {
+        step()?;
         if pi < p.len() && p[pi] == b'?' {
             pi += 1;
             ti += char_len(ti);
@@ -47,10 +69,96 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
             mark += char_len(mark);
             ti = mark;
         } else {
-            return false;
+            return Ok(false);
         }
     }
-    p[pi..].iter().all(|&c| c == b'*')
+    Ok(p[pi..].iter().all(|&c| c == b'*'))
+}
+
+/// `join(list, sep)`, refused before allocating when the result would exceed the largest
+/// string a rule may hold (a list of thousands of megabyte strings would otherwise ask for
+/// gigabytes in one native call).
+fn join(list: &Array, sep: &str, max: usize) -> Result<String, Box<EvalAltResult>> {
+    let items: Vec<String> = list.iter().map(ToString::to_string).collect();
+    let total = items.iter().map(String::len).fold(
+        sep.len().saturating_mul(items.len().saturating_sub(1)),
+        usize::saturating_add,
+    );
+    if total > max {
+        return Err(format!(
+            "`join` would make a string of {total} bytes, more than the largest a rule may hold ({max})"
+        )
+        .into());
+    }
+    Ok(items.join(sep))
+}
+
+/// `sort(array, comparer)` and `sort_by`: a stable merge sort whose comparer's errors and
+/// timeouts are the rule's errors. (Rhai's own sort ignores a failing comparer and sorts by
+/// type instead, so a rule that throws or runs out of time in one would end with no error.)
+fn sort_by(
+    ctx: &NativeCallContext,
+    array: &mut Array,
+    comparer: &FnPtr,
+) -> Result<(), Box<EvalAltResult>> {
+    let cmp = |a: &Dynamic, b: &Dynamic| -> Result<bool, Box<EvalAltResult>> {
+        let v = comparer.call_within_context::<Dynamic>(ctx, (a.clone(), b.clone()))?;
+        // As Rhai documents it: a number (> 0: greater) or a bool (true: less).
+        if let Ok(n) = v.as_int() {
+            return Ok(n > 0);
+        }
+        v.as_bool().map(|less| !less).map_err(|t| {
+            format!("the sort comparer returned a `{t}`, not a number or a bool").into()
+        })
+    };
+    let items = std::mem::take(array);
+    let mut runs: Vec<Vec<Dynamic>> = items.into_iter().map(|x| vec![x]).collect();
+    // Bottom-up: merge neighbouring runs until one is left. No comparison order can make it
+    // fail or loop: a comparer that is not a total order only gives an odd order.
+    while runs.len() > 1 {
+        let mut merged = Vec::with_capacity(runs.len().div_ceil(2));
+        let mut it = runs.into_iter();
+        while let Some(left) = it.next() {
+            let Some(right) = it.next() else {
+                merged.push(left);
+                break;
+            };
+            let mut out = Vec::with_capacity(left.len() + right.len());
+            let (mut l, mut r) = (left.into_iter().peekable(), right.into_iter().peekable());
+            while let (Some(a), Some(b)) = (l.peek(), r.peek()) {
+                let next = if cmp(a, b)? { r.next() } else { l.next() };
+                out.extend(next);
+            }
+            out.extend(l);
+            out.extend(r);
+            merged.push(out);
+        }
+        runs = merged;
+    }
+    *array = runs.pop().unwrap_or_default();
+    Ok(())
+}
+
+/// `dedup(array, comparer)`: Rhai's own ignores a failing comparer; here its errors count.
+fn dedup_by(
+    ctx: &NativeCallContext,
+    array: &mut Array,
+    comparer: &FnPtr,
+) -> Result<(), Box<EvalAltResult>> {
+    let items = std::mem::take(array);
+    for x in items {
+        let same = match array.last() {
+            Some(last) => comparer
+                .call_within_context::<Dynamic>(ctx, (last.clone(), x.clone()))?
+                .as_bool()
+                .map_err(|t| format!("the dedup comparer returned a `{t}`, not a bool"))?,
+            None => false,
+        };
+        if !same {
+            array.push(x);
+        }
+    }
+    Ok(())
 }
 
 /// A Markdown code span around `text`: one backtick each side, or (CommonMark) a longer fence
@@ -82,12 +190,19 @@ pub(crate) fn register(engine: &mut Engine) {
             Ok(covered(&nets, &inner))
         },
     );
-    engine.register_fn("join", |list: Array, sep: &str| {
-        list.iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(sep)
+    let max_string = engine.max_string_size();
+    engine.register_fn("join", move |list: Array, sep: &str| {
+        join(&list, sep, max_string)
     });
+    for name in ["sort", "sort_by"] {
+        engine.register_fn(name, |ctx: NativeCallContext, a: &mut Array, f: FnPtr| {
+            sort_by(&ctx, a, &f)
+        });
+    }
+    engine.register_fn(
+        "dedup",
+        |ctx: NativeCallContext, a: &mut Array, f: FnPtr| dedup_by(&ctx, a, &f),
+    );
     // `code(x)` puts a value in backticks for messages, so rules need no ```` `` ```` escapes;
     // an array becomes a comma-separated list of code spans.
     engine.register_fn("code", |x: Dynamic| -> String {
@@ -101,7 +216,7 @@ pub(crate) fn register(engine: &mut Engine) {
         }
     });
     engine.register_fn("glob_match", |pattern: &str, text: &str| {
-        glob_match(pattern, text)
+        glob_match_metered(pattern, text, &mut Meter::default())
     });
     engine.register_fn(
         "config_error",

@@ -1,0 +1,226 @@
+//! The one output sanitiser: text from org data, rules and file names made safe to show.
+//!
+//! Anyone in a Genesys org can name a user, a group or a division; anyone who can open a pull
+//! request can write a rule's message or name a file. Printed raw, an escape sequence in such
+//! text can retitle the window, clear the screen or recolour it, a carriage return or newline can
+//! print a line that looks like rolecall's own (a fake summary, a fake error), and a bidi
+//! override can make a line read differently from what it holds. Every human and Markdown
+//! renderer therefore passes each piece of such text through [`visible`] (or
+//! [`visible_lines`] for text that is meant to span lines, such as rule documentation), which
+//! makes these characters visible as Rust-style escapes (`\u{1b}`, `\n`) instead of acting on
+//! the terminal. Machine formats (JSON, SARIF, JUnit) keep the text as it is: their encoders
+//! escape it and their readers want the real value.
+//!
+//! [`for_terminal`] is the last line of defence at the process's output: it passes newlines and
+//! the colour sequences rolecall itself writes, and escapes every other control character.
+//!
+//! ```
+//! use rolecall::text::visible;
+//!
+//! let name = "Support\u{1b}[2J\r\n0 findings";
+//! assert_eq!(visible(name), r"Support\u{1b}[2J\r\n0 findings");
+//! assert_eq!(visible("Support EU"), "Support EU");
+//! ```
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+/// Whether a character must not reach a terminal raw: every control character (C0, DEL, C1),
+/// bidi embeddings, overrides, isolates and marks, zero-width characters, line and paragraph
+/// separators, and the byte order mark.
+#[must_use]
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00ad}'
+                | '\u{061c}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+        )
+}
+
+/// One line of text, safe to show: every unsafe character, newlines included, becomes a visible
+/// escape (`\n`, `\r`, `\t`, or `\u{…}`). Borrowed when nothing needed escaping.
+///
+/// The output holds no unsafe character, so applying it twice changes nothing more.
+#[must_use]
+pub fn visible(s: &str) -> Cow<'_, str> {
+    escape(s, false)
+}
+
+/// Text of several lines, safe to show: as [`visible`], but newlines stay newlines (a carriage
+/// return before one is shown, so a line cannot be overwritten).
+#[must_use]
+pub fn visible_lines(s: &str) -> Cow<'_, str> {
+    escape(s, true)
+}
+
+fn escape(s: &str, keep_newlines: bool) -> Cow<'_, str> {
+    let unsafe_here = |c: char| is_unsafe(c) && !(keep_newlines && c == '\n');
+    let Some(first) = s.find(unsafe_here) else {
+        return Cow::Borrowed(s);
+    };
+    let mut out = String::with_capacity(s.len() + 16);
+    out.push_str(&s[..first]);
+    for c in s[first..].chars() {
+        if unsafe_here(c) {
+            push_escaped(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        _ => {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        }
+    }
+}
+
+/// The whole output of a command, as it goes to a terminal or a log: newlines, tabs and the
+/// SGR colour sequences rolecall writes (`ESC [ digits ; … m`) pass; every other unsafe
+/// character is escaped as [`visible`] does. This catches what a renderer missed; it cannot
+/// stop a newline inside a name from starting a line, which is why renderers use [`visible`].
+#[must_use]
+pub fn for_terminal(s: &str) -> Cow<'_, str> {
+    let Some(first) = s.find(|c: char| is_unsafe(c) && c != '\n' && c != '\t') else {
+        return Cow::Borrowed(s);
+    };
+    let mut out = String::with_capacity(s.len() + 16);
+    out.push_str(&s[..first]);
+    let mut rest = &s[first..];
+    while let Some(c) = rest.chars().next() {
+        if c == '\u{1b}' {
+            if let Some(len) = sgr_len(rest) {
+                out.push_str(&rest[..len]);
+                rest = &rest[len..];
+                continue;
+            }
+        }
+        if is_unsafe(c) && c != '\n' && c != '\t' {
+            push_escaped(&mut out, c);
+        } else {
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    Cow::Owned(out)
+}
+
+/// A JSON document (as `serde_json` writes it), safe to show: every unsafe character, which can
+/// only sit inside a string there, becomes a `\uXXXX` escape. The document's values are unchanged;
+/// only their spelling is.
+#[must_use]
+pub fn json_safe(doc: &str) -> Cow<'_, str> {
+    let Some(first) = doc.find(is_unsafe_raw_in_json) else {
+        return Cow::Borrowed(doc);
+    };
+    let mut out = String::with_capacity(doc.len() + 16);
+    out.push_str(&doc[..first]);
+    for c in doc[first..].chars() {
+        if is_unsafe_raw_in_json(c) {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{u:04x}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Unsafe characters other than the whitespace JSON uses between tokens (serde_json escapes
+/// every control character inside strings itself).
+fn is_unsafe_raw_in_json(c: char) -> bool {
+    is_unsafe(c) && !matches!(c, '\n' | '\t' | '\r' | ' ')
+}
+
+/// The length of a colour sequence `ESC [ (digit | ;)* m` at the start of `s`, if there is one.
+fn sgr_len(s: &str) -> Option<usize> {
+    let body = s.strip_prefix("\u{1b}[")?;
+    // Bounded: a colour sequence is short; anything longer is not one of ours.
+    let params = body
+        .bytes()
+        .take(16)
+        .take_while(|b| b.is_ascii_digit() || *b == b';')
+        .count();
+    (body.as_bytes().get(params) == Some(&b'm')).then_some(2 + params + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_and_bidi_characters_become_visible() {
+        assert_eq!(visible("a\u{1b}]0;t\u{7}b"), r"a\u{1b}]0;t\u{7}b");
+        assert_eq!(visible("x\r\ny\tz"), r"x\r\ny\tz");
+        assert_eq!(visible("abc\u{202e}cba\u{2066}"), r"abc\u{202e}cba\u{2066}");
+        assert_eq!(visible("\u{9b}31m\u{0}\u{7f}"), r"\u{9b}31m\u{0}\u{7f}");
+        assert_eq!(visible("\u{feff}id"), r"\u{feff}id");
+    }
+
+    #[test]
+    fn safe_text_is_borrowed_and_untouched() {
+        for s in [
+            "Support EU",
+            "agent@x.example",
+            "Ünïcødé · → ✓",
+            "C:\\path",
+            "",
+        ] {
+            assert!(matches!(visible(s), Cow::Borrowed(t) if t == s), "{s}");
+        }
+    }
+
+    #[test]
+    fn escaping_twice_changes_nothing_more() {
+        let once = visible("a\u{1b}[2J\nb\u{202e}").into_owned();
+        assert_eq!(visible(&once), once);
+        assert!(!once.chars().any(is_unsafe));
+    }
+
+    #[test]
+    fn lines_keep_newlines_but_not_carriage_returns() {
+        assert_eq!(
+            visible_lines("one\r\ntwo\n\u{1b}[2J"),
+            "one\\r\ntwo\n\\u{1b}[2J"
+        );
+    }
+
+    #[test]
+    fn json_keeps_its_values_and_loses_its_raw_bidi_characters() {
+        let v = serde_json::json!({"name": "a\u{202e}b\u{9b}c\u{1b}"});
+        let doc = serde_json::to_string_pretty(&v).unwrap();
+        let safe = json_safe(&doc);
+        assert!(!safe.chars().any(|c| is_unsafe(c) && c != '\n'), "{safe}");
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, v);
+    }
+
+    #[test]
+    fn the_terminal_pass_keeps_colour_and_newlines_only() {
+        let ours = "\u{1b}[1;31merror\u{1b}[0m: x\n\tnext";
+        assert_eq!(for_terminal(ours), ours);
+        assert_eq!(
+            for_terminal("t\u{1b}]0;title\u{7}\u{1b}[2J\r\u{202e}"),
+            "t\\u{1b}]0;title\\u{7}\\u{1b}[2J\\r\\u{202e}"
+        );
+        // An unterminated or overlong sequence is not a colour.
+        assert_eq!(for_terminal("\u{1b}[31"), "\\u{1b}[31");
+        let long = format!("\u{1b}[{}m", "1;".repeat(20));
+        assert!(for_terminal(&long).starts_with("\\u{1b}"));
+    }
+}
