@@ -619,3 +619,46 @@ fn the_readme_change_file_example_applies_to_the_fixture_org() {
     );
     assert!(!can(&after, bob(&after), view, Target::Any));
 }
+
+#[test]
+fn escape_characters_in_a_change_reach_the_terminal_visible_not_raw() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("forged.json");
+    let doc = serde_json::json!({"format": "rolecall.change/1", "change": [{
+        "id": "ticket\u{1b}[2J\u{1b}[31mFORGED", "op": "grant", "subject": "client:wfm-sync",
+        "role": "WFM Integration", "division": "Support EU"}]});
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let (snap, p) = (plan("org.json"), path.to_str().unwrap().to_owned());
+    for args in [
+        vec!["check", "--snapshot", &snap, "--plan", &p],
+        vec!["diff", "--snapshot", &snap, "--plan", &p, "--no-new-access"],
+        vec![
+            "plan-access",
+            "--snapshot",
+            &snap,
+            "--plan",
+            &p,
+            "--as",
+            "client:tf-deployer",
+        ],
+        vec![
+            "check",
+            "--snapshot",
+            &snap,
+            "--plan",
+            &p,
+            "--format",
+            "json",
+        ],
+    ] {
+        let (_, out, err) = run(&args);
+        assert!(
+            out.contains("FORGED"),
+            "{args:?}: the address is shown: {out}"
+        );
+        assert!(
+            !out.contains('\u{1b}') && !err.contains('\u{1b}'),
+            "{args:?}: raw escape in {out}{err}"
+        );
+    }
+}
