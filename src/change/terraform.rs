@@ -543,6 +543,12 @@ impl Ctx<'_> {
             .into_iter()
             .flatten()
             .collect();
+        // The whole set unknown until apply: read it from the configuration's blocks.
+        if r.unknown.get("roles") == Some(&Value::Bool(true))
+            && r.after.get("roles").is_none_or(Value::is_null)
+        {
+            return self.grants_from_config(r, division_field, &config);
+        }
         // Unknown role ids are paired, in order, with the configuration blocks whose `role_id`
         // is a reference; likewise for unknown divisions.
         let mut role_refs = config
@@ -610,6 +616,60 @@ impl Ctx<'_> {
     }
 }
 
+impl Ctx<'_> {
+    /// Grants from configuration blocks alone: constant values, or references to objects the
+    /// plan creates.
+    fn grants_from_config(
+        &self,
+        r: &Resource<'_>,
+        division_field: &str,
+        config: &[&Value],
+    ) -> Result<Vec<PlannedGrant>, ChangeError> {
+        if config.is_empty() {
+            return Err(ChangeError::Unresolved {
+                address: r.address.to_owned(),
+                field: "roles".to_owned(),
+                reason: "the plan's configuration has no `roles` blocks for it".to_owned(),
+            });
+        }
+        let mut out = Vec::new();
+        for (i, c) in config.iter().enumerate() {
+            let field = |f: &str| format!("roles[{i}].{f}");
+            let value = |f: &str, want: &str| -> Result<Vec<String>, ChangeError> {
+                let expr = c.get(f);
+                match expr.and_then(|e| e.get("constant_value")) {
+                    Some(Value::String(v)) => Ok(vec![v.clone()]),
+                    Some(Value::Array(vs)) => Ok(vs
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()),
+                    Some(_) => Ok(Vec::new()),
+                    None if expr.is_none() => Ok(Vec::new()),
+                    None => Ok(vec![self.planned(r, &field(f), &references(expr), want)?]),
+                }
+            };
+            let role = value("role_id", "genesyscloud_auth_role")?
+                .into_iter()
+                .next()
+                .ok_or_else(|| resource(r.address, format!("`{}` is missing", field("role_id"))))?;
+            let divisions = value(division_field, "genesyscloud_auth_division")?;
+            if divisions.is_empty() {
+                out.push(PlannedGrant {
+                    role,
+                    division: None,
+                });
+            } else {
+                out.extend(divisions.into_iter().map(|d| PlannedGrant {
+                    role: role.clone(),
+                    division: Some(d),
+                }));
+            }
+        }
+        Ok(out)
+    }
+}
+
 fn subject_field(kind: &str) -> (SubjectKind, &'static str) {
     if kind == "genesyscloud_group_roles" {
         (SubjectKind::Group, "group_id")
@@ -621,6 +681,33 @@ fn subject_field(kind: &str) -> (SubjectKind, &'static str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wholly_unknown_role_set_is_read_from_the_configuration() {
+        let doc = serde_json::json!({
+            "format_version": "1.2",
+            "resource_changes": [
+                {"address": "genesyscloud_auth_role.r", "type": "genesyscloud_auth_role", "change": {
+                    "actions": ["create"], "before": null, "after": {"name": "R"}, "after_unknown": {"id": true}}},
+                {"address": "genesyscloud_oauth_client.c", "type": "genesyscloud_oauth_client", "change": {
+                    "actions": ["create"], "before": null,
+                    "after": {"name": "c", "authorized_grant_type": "CLIENT-CREDENTIALS", "roles": null},
+                    "after_unknown": {"id": true, "roles": true}}}],
+            "configuration": {"root_module": {"resources": [{"address": "genesyscloud_oauth_client.c", "expressions": {"roles": [
+                {"role_id": {"references": ["genesyscloud_auth_role.r.id", "genesyscloud_auth_role.r"]}, "division_id": {"constant_value": "*"}}]}}]}}
+        });
+        let set = parse(doc, Path::new("p.json")).unwrap();
+        let Edit::PutClient { spec, .. } = &set.changes[1].edit else {
+            panic!("{set:?}")
+        };
+        assert_eq!(
+            spec.roles,
+            [PlannedGrant {
+                role: format!("{PLANNED_PREFIX}genesyscloud_auth_role.r"),
+                division: Some("*".to_owned())
+            }]
+        );
+    }
 
     #[test]
     fn instance_keys_are_stripped() {
