@@ -506,57 +506,61 @@ impl State<'_> {
         Ok(())
     }
 
-    /// Write the grant edits and drop deleted objects (and grants that name them).
+    /// Write the grant edits and drop deleted objects (and grants that name them), in one
+    /// pass over the grants.
     fn finish(&mut self) {
         let type_of = |k: SubjectKind| match k {
             SubjectKind::User => "PC_USER",
             SubjectKind::Group => "PC_GROUP",
             SubjectKind::Client => "PC_OAUTH_CLIENT",
         };
-        let kind_of = |t: &str| match t {
-            "PC_USER" => Some(SubjectKind::User),
-            "PC_GROUP" => Some(SubjectKind::Group),
+        // Per kind, so a grant's subject id is looked up without copying it.
+        let mut by_kind: [HashMap<String, SubjectEdit>; 2] = Default::default();
+        for ((kind, subject), e) in std::mem::take(&mut self.edits) {
+            let slot = usize::from(kind == SubjectKind::Group);
+            by_kind[slot].insert(subject, e);
+        }
+        let slot_of = |t: &str| match t {
+            "PC_USER" => Some(0),
+            "PC_GROUP" => Some(1),
             _ => None,
         };
-        let edits = std::mem::take(&mut self.edits);
-        let mut kept: HashMap<(SubjectKind, &str), HashSet<GrantKey>> = HashMap::new();
+        // Grants kept for subjects with incremental edits, so additions are not duplicated.
+        let mut kept: [HashMap<String, HashSet<GrantKey>>; 2] = Default::default();
         let grants = std::mem::take(&mut self.snap.grants);
         let mut out = Vec::with_capacity(grants.len());
         for g in grants {
-            let Some(kind) = kind_of(&g.subject_type) else {
+            let Some(slot) = slot_of(&g.subject_type) else {
                 out.push(g);
                 continue;
             };
-            match edits.get(&(kind, g.subject_id.clone())) {
+            match by_kind[slot].get(g.subject_id.as_str()) {
                 None => out.push(g),
                 Some(e) if e.replace.is_some() => {}
                 Some(e) => {
                     let key = (g.role_id.clone(), g.division_id.clone());
                     if !e.remove.contains(&key) {
+                        kept[slot]
+                            .entry(g.subject_id.clone())
+                            .or_default()
+                            .insert(key);
                         out.push(g);
                     }
                 }
             }
         }
-        for ((kind, subject), e) in &edits {
-            let existing = kept.entry((*kind, subject.as_str())).or_default();
-            if e.replace.is_none() {
-                existing.extend(
-                    out.iter()
-                        .filter(|g| {
-                            g.subject_id == *subject && kind_of(&g.subject_type) == Some(*kind)
-                        })
-                        .map(|g| (g.role_id.clone(), g.division_id.clone())),
-                );
-            }
-            for (role_id, division_id) in e.replace.iter().flatten().chain(&e.add) {
-                if existing.insert((role_id.clone(), division_id.clone())) {
-                    out.push(Grant {
-                        subject_id: subject.clone(),
-                        subject_type: type_of(*kind).to_owned(),
-                        role_id: role_id.clone(),
-                        division_id: division_id.clone(),
-                    });
+        for (slot, kind) in [(0, SubjectKind::User), (1, SubjectKind::Group)] {
+            for (subject, e) in &by_kind[slot] {
+                let existing = kept[slot].entry(subject.clone()).or_default();
+                for (role_id, division_id) in e.replace.iter().flatten().chain(&e.add) {
+                    if existing.insert((role_id.clone(), division_id.clone())) {
+                        out.push(Grant {
+                            subject_id: subject.clone(),
+                            subject_type: type_of(kind).to_owned(),
+                            role_id: role_id.clone(),
+                            division_id: division_id.clone(),
+                        });
+                    }
                 }
             }
         }
