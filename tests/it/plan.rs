@@ -591,6 +591,37 @@ fn a_change_file_grants_like_the_plan_and_its_mistakes_name_the_entry() {
     );
     let dan = resolve_subject(&after, "user:dan.agent@acme.example").unwrap();
     assert!(can(&after, dan, "wfm:agent:view", Target::All));
+    // A revoke removes one grant and keeps the others; granting it twice adds it once.
+    let json = write(
+        "r.json",
+        r#"{"format": "rolecall.change/1", "change": [
+        {"op": "revoke", "subject": "user:carol.former@acme.example", "role": "Supervisor", "division": "Support EU"},
+        {"op": "grant", "subject": "user:carol.former@acme.example", "role": "Employee"},
+        {"op": "grant", "subject": "user:carol.former@acme.example", "role": "Employee"}]}"#,
+    );
+    let after = Org::new(
+        apply(&before, &load_change(&json).unwrap())
+            .unwrap()
+            .snapshot,
+    );
+    let carol = |o: &Org| resolve_subject(o, "user:carol.former@acme.example").unwrap();
+    assert!(can(
+        &before,
+        carol(&before),
+        "wfm:schedule:view",
+        Target::Any
+    ));
+    assert!(!can(
+        &after,
+        carol(&after),
+        "wfm:schedule:view",
+        Target::Any
+    ));
+    assert_eq!(
+        after.direct_grants(carol(&after)).len(),
+        1,
+        "Employee in Home, once"
+    );
 }
 
 #[test]
