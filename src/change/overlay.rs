@@ -299,63 +299,9 @@ impl State<'_> {
 
     fn edit(&mut self, address: &str, edit: &Edit) -> Result<(), ChangeError> {
         match edit {
-            Edit::PutRole { id, create, spec } => {
-                let i = if *create {
-                    if self.before.role(&spec.name).is_some() || self.roles.contains_key(&spec.name)
-                    {
-                        return Err(conflict(
-                            address,
-                            format!("a role named `{}` already exists", spec.name),
-                            Some("role names are unique in an org"),
-                        ));
-                    }
-                    self.snap.roles.push(Role {
-                        id: id.clone(),
-                        ..Role::default()
-                    });
-                    let i = self.snap.roles.len() - 1;
-                    self.roles.insert(id.clone(), i);
-                    self.roles.insert(spec.name.clone(), i);
-                    i
-                } else {
-                    self.find("role", id, address)?
-                };
-                let r = &mut self.snap.roles[i];
-                r.name.clone_from(&spec.name);
-                r.description.clone_from(&spec.description);
-                r.permission_policies.clone_from(&spec.policies);
-                self.causes.add("role", id, address);
-            }
-            Edit::DeleteRole { id } => {
-                let i = self.find("role", id, address)?;
-                let id = self.snap.roles[i].id.clone();
-                self.causes.add("role", &id, address);
-                self.deleted.insert(("role", id));
-            }
+            Edit::PutRole { id, create, spec } => self.put_role(address, id, *create, spec)?,
             Edit::RolePermissions { role, add, remove } => {
-                let i = self.find("role", role, address)?;
-                let r = &mut self.snap.roles[i];
-                for p in policies_of(add, address)? {
-                    match r
-                        .permission_policies
-                        .iter_mut()
-                        .find(|x| x.domain == p.domain && x.entity_name == p.entity_name)
-                    {
-                        Some(x) => {
-                            for a in p.action_set {
-                                if !x.action_set.contains(&a) {
-                                    x.action_set.push(a);
-                                }
-                            }
-                        }
-                        None => r.permission_policies.push(p),
-                    }
-                }
-                for p in remove {
-                    remove_permission(r, p, address)?;
-                }
-                let id = r.id.clone();
-                self.causes.add("role", &id, address);
+                self.role_permissions(address, role, add, remove)?;
             }
             Edit::PutDivision {
                 id,
@@ -364,81 +310,12 @@ impl State<'_> {
                 description,
                 home,
             } => {
-                let i = if *home {
-                    self.snap
-                        .divisions
-                        .iter()
-                        .position(|d| d.home_division)
-                        .ok_or_else(|| unknown(address, "division", "home"))?
-                } else if *create {
-                    if self.before.division(name).is_some() || self.divisions.contains_key(name) {
-                        return Err(conflict(
-                            address,
-                            format!("a division named `{name}` already exists"),
-                            None,
-                        ));
-                    }
-                    self.snap.divisions.push(Division {
-                        id: id.clone(),
-                        ..Division::default()
-                    });
-                    let i = self.snap.divisions.len() - 1;
-                    self.divisions.insert(id.clone(), i);
-                    self.divisions.insert(name.clone(), i);
-                    i
-                } else {
-                    self.find("division", id, address)?
-                };
-                let d = &mut self.snap.divisions[i];
-                d.name.clone_from(name);
-                d.description.clone_from(description);
-                let id = d.id.clone();
-                self.causes.add("division", &id, address);
+                self.put_division(address, (id, *create, *home), name, description.as_ref())?;
             }
-            Edit::DeleteDivision { id } => {
-                let i = self.find("division", id, address)?;
-                let id = self.snap.divisions[i].id.clone();
-                self.causes.add("division", &id, address);
-                self.deleted.insert(("division", id));
-            }
-            Edit::PutClient { id, create, spec } => {
-                let roles = spec
-                    .roles
-                    .iter()
-                    .map(|g| self.grant_key(g, address))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let i = if *create {
-                    self.snap.oauth_clients.push(OAuthClient {
-                        id: id.clone(),
-                        ..OAuthClient::default()
-                    });
-                    let i = self.snap.oauth_clients.len() - 1;
-                    self.clients.insert(id.clone(), i);
-                    self.clients.insert(spec.name.clone(), i);
-                    i
-                } else {
-                    self.find("client", id, address)?
-                };
-                let c = &mut self.snap.oauth_clients[i];
-                c.name.clone_from(&spec.name);
-                c.authorized_grant_type.clone_from(&spec.grant_type);
-                c.state.clone_from(&spec.state);
-                c.scope.clone_from(&spec.scopes);
-                c.role_divisions = roles
-                    .into_iter()
-                    .map(|(role_id, division_id)| RoleDivision {
-                        role_id,
-                        division_id,
-                    })
-                    .collect();
-                self.causes.add("client", id, address);
-            }
-            Edit::DeleteClient { id } => {
-                let i = self.find("client", id, address)?;
-                let id = self.snap.oauth_clients[i].id.clone();
-                self.causes.add("client", &id, address);
-                self.deleted.insert(("client", id));
-            }
+            Edit::PutClient { id, create, spec } => self.put_client(address, id, *create, spec)?,
+            Edit::DeleteRole { id } => self.delete("role", id, address)?,
+            Edit::DeleteDivision { id } => self.delete("division", id, address)?,
+            Edit::DeleteClient { id } => self.delete("client", id, address)?,
             Edit::ClientState { client, state } => {
                 let i = self.find("client", client, address)?;
                 let c = &mut self.snap.oauth_clients[i];
@@ -471,36 +348,206 @@ impl State<'_> {
                 grant,
                 revoke,
             } => {
-                let id = self.subject_id(*kind, subject, address)?;
-                let key = self.grant_key(grant, address)?;
-                self.causes.add(kind.as_str(), &id, address);
-                if *kind == SubjectKind::Client {
-                    let i = self.find("client", &id, address)?;
-                    let rd = &mut self.snap.oauth_clients[i].role_divisions;
-                    let same = |r: &RoleDivision| r.role_id == key.0 && r.division_id == key.1;
-                    if *revoke {
-                        rd.retain(|r| !same(r));
-                    } else if !rd.iter().any(same) {
-                        rd.push(RoleDivision {
-                            role_id: key.0,
-                            division_id: key.1,
-                        });
+                self.grant(address, (*kind, subject), grant, *revoke)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn delete(&mut self, kind: &'static str, id: &str, address: &str) -> Result<(), ChangeError> {
+        let i = self.find(kind, id, address)?;
+        let id = match kind {
+            "role" => self.snap.roles[i].id.clone(),
+            "division" => self.snap.divisions[i].id.clone(),
+            _ => self.snap.oauth_clients[i].id.clone(),
+        };
+        self.causes.add(kind, &id, address);
+        self.deleted.insert((kind, id));
+        Ok(())
+    }
+
+    fn put_role(
+        &mut self,
+        address: &str,
+        id: &str,
+        create: bool,
+        spec: &super::RoleSpec,
+    ) -> Result<(), ChangeError> {
+        let i = if create {
+            if self.before.role(&spec.name).is_some() || self.roles.contains_key(&spec.name) {
+                return Err(conflict(
+                    address,
+                    format!("a role named `{}` already exists", spec.name),
+                    Some("role names are unique in an org"),
+                ));
+            }
+            self.snap.roles.push(Role {
+                id: id.to_owned(),
+                ..Role::default()
+            });
+            let i = self.snap.roles.len() - 1;
+            self.roles.insert(id.to_owned(), i);
+            self.roles.insert(spec.name.clone(), i);
+            i
+        } else {
+            self.find("role", id, address)?
+        };
+        let r = &mut self.snap.roles[i];
+        r.name.clone_from(&spec.name);
+        r.description.clone_from(&spec.description);
+        r.permission_policies.clone_from(&spec.policies);
+        self.causes.add("role", id, address);
+        Ok(())
+    }
+
+    fn role_permissions(
+        &mut self,
+        address: &str,
+        role: &str,
+        add: &[String],
+        remove: &[String],
+    ) -> Result<(), ChangeError> {
+        let i = self.find("role", role, address)?;
+        let r = &mut self.snap.roles[i];
+        for p in policies_of(add, address)? {
+            match r
+                .permission_policies
+                .iter_mut()
+                .find(|x| x.domain == p.domain && x.entity_name == p.entity_name)
+            {
+                Some(x) => {
+                    for a in p.action_set {
+                        if !x.action_set.contains(&a) {
+                            x.action_set.push(a);
+                        }
                     }
-                    return Ok(());
                 }
-                let e = self.edits.entry((*kind, id)).or_default();
-                match (&mut e.replace, revoke) {
-                    (Some(list), false) => list.push(key),
-                    (Some(list), true) => list.retain(|k| *k != key),
-                    (None, false) => {
-                        e.remove.remove(&key);
-                        e.add.push(key);
-                    }
-                    (None, true) => {
-                        e.add.retain(|k| *k != key);
-                        e.remove.insert(key);
-                    }
-                }
+                None => r.permission_policies.push(p),
+            }
+        }
+        for p in remove {
+            remove_permission(r, p, address)?;
+        }
+        let id = r.id.clone();
+        self.causes.add("role", &id, address);
+        Ok(())
+    }
+
+    fn put_division(
+        &mut self,
+        address: &str,
+        (id, create, home): (&str, bool, bool),
+        name: &str,
+        description: Option<&String>,
+    ) -> Result<(), ChangeError> {
+        let i = if home {
+            self.snap
+                .divisions
+                .iter()
+                .position(|d| d.home_division)
+                .ok_or_else(|| unknown(address, "division", "home"))?
+        } else if create {
+            if self.before.division(name).is_some() || self.divisions.contains_key(name) {
+                return Err(conflict(
+                    address,
+                    format!("a division named `{name}` already exists"),
+                    None,
+                ));
+            }
+            self.snap.divisions.push(Division {
+                id: id.to_owned(),
+                ..Division::default()
+            });
+            let i = self.snap.divisions.len() - 1;
+            self.divisions.insert(id.to_owned(), i);
+            self.divisions.insert(name.to_owned(), i);
+            i
+        } else {
+            self.find("division", id, address)?
+        };
+        let d = &mut self.snap.divisions[i];
+        name.clone_into(&mut d.name);
+        d.description = description.cloned();
+        let id = d.id.clone();
+        self.causes.add("division", &id, address);
+        Ok(())
+    }
+
+    fn put_client(
+        &mut self,
+        address: &str,
+        id: &str,
+        create: bool,
+        spec: &super::ClientSpec,
+    ) -> Result<(), ChangeError> {
+        let roles = spec
+            .roles
+            .iter()
+            .map(|g| self.grant_key(g, address))
+            .collect::<Result<Vec<_>, _>>()?;
+        let i = if create {
+            self.snap.oauth_clients.push(OAuthClient {
+                id: id.to_owned(),
+                ..OAuthClient::default()
+            });
+            let i = self.snap.oauth_clients.len() - 1;
+            self.clients.insert(id.to_owned(), i);
+            self.clients.insert(spec.name.clone(), i);
+            i
+        } else {
+            self.find("client", id, address)?
+        };
+        let c = &mut self.snap.oauth_clients[i];
+        c.name.clone_from(&spec.name);
+        c.authorized_grant_type.clone_from(&spec.grant_type);
+        c.state.clone_from(&spec.state);
+        c.scope.clone_from(&spec.scopes);
+        c.role_divisions = roles
+            .into_iter()
+            .map(|(role_id, division_id)| RoleDivision {
+                role_id,
+                division_id,
+            })
+            .collect();
+        self.causes.add("client", id, address);
+        Ok(())
+    }
+
+    fn grant(
+        &mut self,
+        address: &str,
+        (kind, subject): (SubjectKind, &str),
+        grant: &PlannedGrant,
+        revoke: bool,
+    ) -> Result<(), ChangeError> {
+        let id = self.subject_id(kind, subject, address)?;
+        let key = self.grant_key(grant, address)?;
+        self.causes.add(kind.as_str(), &id, address);
+        if kind == SubjectKind::Client {
+            let i = self.find("client", &id, address)?;
+            let rd = &mut self.snap.oauth_clients[i].role_divisions;
+            let same = |r: &RoleDivision| r.role_id == key.0 && r.division_id == key.1;
+            if revoke {
+                rd.retain(|r| !same(r));
+            } else if !rd.iter().any(same) {
+                rd.push(RoleDivision {
+                    role_id: key.0,
+                    division_id: key.1,
+                });
+            }
+            return Ok(());
+        }
+        let e = self.edits.entry((kind, id)).or_default();
+        match (&mut e.replace, revoke) {
+            (Some(list), false) => list.push(key),
+            (Some(list), true) => list.retain(|k| *k != key),
+            (None, false) => {
+                e.remove.remove(&key);
+                e.add.push(key);
+            }
+            (None, true) => {
+                e.add.retain(|k| *k != key);
+                e.remove.insert(key);
             }
         }
         Ok(())

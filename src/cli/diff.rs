@@ -62,8 +62,16 @@ pub struct DiffArgs {
     exit_code: bool,
 }
 
-pub fn run(args: &DiffArgs) -> miette::Result<Exit> {
-    let (base, other, planned, names) = match (&args.base, &args.other) {
+/// The two orgs and their labels: two snapshots, or one and itself after the change.
+type Orgs = (
+    Org,
+    Arc<Org>,
+    Option<super::plan::Planned>,
+    (String, String),
+);
+
+fn orgs(args: &DiffArgs) -> miette::Result<Orgs> {
+    Ok(match (&args.base, &args.other) {
         (Some(b), Some(o)) if args.plans.is_empty() => (
             Org::new(load_snapshot(b)?),
             Arc::new(Org::new(load_snapshot(o)?)),
@@ -79,7 +87,11 @@ pub fn run(args: &DiffArgs) -> miette::Result<Exit> {
             let names = (name.clone(), format!("{name} + {}", plans.join(" + ")));
             (before, p.after.clone(), Some(p), names)
         }
-    };
+    })
+}
+
+pub fn run(args: &DiffArgs) -> miette::Result<Exit> {
+    let (base, other, planned, names) = orgs(args)?;
     // The subject may exist in either org (an integration added or removed by the change).
     let subject = args
         .subject
