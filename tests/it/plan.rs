@@ -693,3 +693,56 @@ fn escape_characters_in_a_change_reach_the_terminal_visible_not_raw() {
         );
     }
 }
+
+#[test]
+fn watch_checks_the_org_after_the_plan_and_rereads_the_plan_when_it_is_saved() {
+    use rolecall::config::{ConfigSource, Overrides, Settings};
+    use rolecall::engine::PlanChange;
+    use rolecall::watch::Session;
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("org.json");
+    std::fs::copy(fixture("plans/org.json"), &snap).unwrap();
+    let plan_file = dir.path().join("plan.json");
+    std::fs::copy(fixture("plans/grant-wfm-eu.json"), &plan_file).unwrap();
+    let overrides = Overrides {
+        config: ConfigSource::Disabled,
+        select: vec!["WFM001".into()],
+        ..Overrides::default()
+    };
+    let settings = Settings::resolve(&overrides).unwrap();
+    let org = std::sync::Arc::new(Org::new(load_snapshot(&snap).unwrap()));
+    let mut session = Session::new(settings, overrides, org, Some(&snap)).unwrap();
+    session.set_plans(&[plan_file.clone()]).unwrap();
+    session.run(None);
+    let wfm_sync = |r: &rolecall::engine::CheckReport| -> Option<PlanChange> {
+        r.findings()
+            .chain(&r.resolved)
+            .find(|f| f.subject.name == "wfm-sync")
+            .and_then(|f| f.plan_change)
+    };
+    assert_eq!(wfm_sync(&session.report()), Some(PlanChange::Resolved));
+    // The plan is saved without the grant: the finding is back, unchanged by the change.
+    std::fs::write(
+        &plan_file,
+        r#"{"format_version": "1.2", "resource_changes": []}"#,
+    )
+    .unwrap();
+    let changed = std::collections::BTreeSet::from([plan_file.canonicalize().unwrap()]);
+    let delta = session
+        .handle(&changed)
+        .expect("a saved plan re-runs the rules");
+    assert_eq!(delta.new.len(), 1, "{:?}", delta.new);
+    assert_eq!(wfm_sync(&session.report()), Some(PlanChange::Unchanged));
+    // A plan that no longer applies keeps the previous one, with a note.
+    std::fs::write(&plan_file, "{\"format_version\": 3").unwrap();
+    session.handle(&changed);
+    assert!(
+        session
+            .notes
+            .iter()
+            .any(|n| n.contains("planned change not re-applied")),
+        "{:?}",
+        session.notes
+    );
+    assert_eq!(wfm_sync(&session.report()), Some(PlanChange::Unchanged));
+}
