@@ -712,7 +712,7 @@ fn watch_checks_the_org_after_the_plan_and_rereads_the_plan_when_it_is_saved() {
     let settings = Settings::resolve(&overrides).unwrap();
     let org = std::sync::Arc::new(Org::new(load_snapshot(&snap).unwrap()));
     let mut session = Session::new(settings, overrides, org, Some(&snap)).unwrap();
-    session.set_plans(&[plan_file.clone()]).unwrap();
+    session.set_plans(std::slice::from_ref(&plan_file)).unwrap();
     session.run(None);
     let wfm_sync = |r: &rolecall::engine::CheckReport| -> Option<PlanChange> {
         r.findings()
