@@ -35,6 +35,7 @@ fn run(fake: &FakeGenesys, per_minute: u32, concurrency: usize) -> (OrgSnapshot,
         concurrency,
         max_attempts: 8,
         progress: None,
+        max_body_bytes: rolecall::fetch::client::DEFAULT_MAX_BODY,
     };
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

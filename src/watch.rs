@@ -59,12 +59,34 @@ pub fn classify(
 }
 
 fn hash(text: &str) -> u64 {
+    hash_bytes(text.as_bytes())
+}
+
+/// FNV-1a: fast, and enough to tell an edit from an untouched file (not a security boundary).
+fn hash_bytes(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
+    for &b in bytes {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     h
+}
+
+/// The hash of a file's bytes, `None` when it cannot be read.
+fn file_hash(path: &Path) -> Option<u64> {
+    let bytes = std::fs::read(path).ok()?;
+    Some(hash_bytes(&bytes))
+}
+
+/// Whether the file at `path` still has the content last seen; records the new hash if not.
+/// A file that cannot be read counts as changed (reloading it reports why).
+fn same_content(last: &mut Option<u64>, path: &Path) -> bool {
+    let now = file_hash(path);
+    if now.is_some() && now == *last {
+        return true;
+    }
+    *last = now;
+    false
 }
 
 fn canonical(p: &Path) -> PathBuf {
@@ -109,6 +131,12 @@ pub struct Session {
     /// With plans: the org before the change (what `org` is compared with) and which address
     /// touched which object.
     before: Option<(Arc<Org>, Causes)>,
+    /// Content hashes of the snapshot and config files as last read: an event on a file whose
+    /// content did not change (a `touch`, rolecall's own read) re-runs nothing.
+    snapshot_hash: Option<u64>,
+    config_hash: Option<u64>,
+    /// Rule directories that disappeared and exist again: the file watcher must watch them anew.
+    rewatch: Vec<PathBuf>,
     /// Notes for the next report (removed directories, snapshot or config errors).
     pub notes: Vec<String>,
 }
@@ -157,9 +185,14 @@ impl Session {
             last_elapsed: Duration::ZERO,
             plans: Vec::new(),
             before: None,
+            snapshot_hash: None,
+            config_hash: None,
+            rewatch: Vec::new(),
             notes,
         };
         s.rehash();
+        s.snapshot_hash = s.snapshot_path.as_deref().and_then(file_hash);
+        s.config_hash = s.config_path().as_deref().and_then(file_hash);
         Ok(s)
     }
 
@@ -206,8 +239,16 @@ impl Session {
             if !d.exists() && self.gone.insert(d.clone()) {
                 self.drop_dir(&d);
                 changed = true;
-            } else if d.exists() {
-                self.gone.remove(&d);
+            } else if d.exists() && self.gone.remove(&d) {
+                // Deleted and created again: load what it holds now, and have it watched anew
+                // (the old watch ended with the old directory).
+                self.notes.push(format!(
+                    "rule directory `{}` is back; its rules are loaded",
+                    d.display()
+                ));
+                ids.extend(self.reload_all(&d));
+                self.rewatch.push(d);
+                changed = true;
             }
         }
         let config_path = self.config_path();
@@ -232,11 +273,17 @@ impl Session {
                     ids.extend(self.rules_under(file.parent().unwrap_or(Path::new("/"))));
                 }
                 Change::Config => {
+                    if same_content(&mut self.config_hash, p) {
+                        continue;
+                    }
                     // A config that no longer parses keeps the previous settings running.
                     changed = true;
                     all |= self.reload_config();
                 }
                 Change::Snapshot => {
+                    if same_content(&mut self.snapshot_hash, p) {
+                        continue;
+                    }
                     changed = true;
                     all |= self.reload_snapshot();
                 }
@@ -250,6 +297,30 @@ impl Session {
         } else {
             None
         }
+    }
+
+    /// Rule directories that came back since the last call: the caller watches them again, then
+    /// calls [`Session::rescan`] for files written before the new watch was in place.
+    pub fn take_rewatch(&mut self) -> Vec<PathBuf> {
+        std::mem::take(&mut self.rewatch)
+    }
+
+    /// Re-read every rule file under these directories and re-run the rules that changed;
+    /// `None` when none did.
+    pub fn rescan(&mut self, dirs: &[PathBuf]) -> Option<Delta> {
+        let ids: Vec<String> = dirs.iter().flat_map(|d| self.reload_all(d)).collect();
+        (!ids.is_empty()).then(|| self.run(Some(&ids)))
+    }
+
+    /// Reload each rule file under `dir`; the ids of the rules that changed.
+    fn reload_all(&mut self, dir: &Path) -> Vec<String> {
+        let mut ids = Vec::new();
+        for f in rule_files(&[dir.to_owned()]) {
+            if let Reload::Updated(id) = self.reload(&f) {
+                ids.push(id);
+            }
+        }
+        ids
     }
 
     /// Re-read the configuration; `true` when the new settings apply (everything re-runs).
@@ -702,5 +773,48 @@ fn check(org) { for c in org.clients { report(c, "MESSAGE"); } }
         let d = s.handle(&BTreeSet::new()).unwrap();
         assert!(!d.resolved.is_empty());
         assert!(s.notes.iter().any(|n| n.contains("was removed")));
+    }
+
+    #[test]
+    fn an_event_on_an_unchanged_config_or_snapshot_reruns_nothing() {
+        let (f, _) = fixture("rules = [\"rules\"]\n");
+        let snap = f.dir.path().join("org.json");
+        std::fs::write(&snap, crate::model::SAMPLE_JSON).unwrap();
+        let overrides = Overrides {
+            config: ConfigSource::File(f.config.clone()),
+            no_builtin: true,
+            ..Overrides::default()
+        };
+        let settings = Settings::resolve(&overrides).unwrap();
+        let org = Arc::new(Org::new(crate::model::sample().unwrap()));
+        let mut s = Session::new(settings, overrides, org, Some(&snap)).unwrap();
+        s.run(None);
+        let snap = canonical(&snap);
+        // A touch or a read: the same bytes.
+        assert!(s.handle(&paths(&snap)).is_none());
+        assert!(s.handle(&paths(&canonical(&f.config))).is_none());
+        // A real change re-runs.
+        let changed = crate::model::SAMPLE_JSON.replacen("wfm-sync", "wfm-sync-2", 1);
+        std::fs::write(&snap, changed).unwrap();
+        assert!(s.handle(&paths(&snap)).is_some());
+        assert!(s.handle(&paths(&snap)).is_none(), "and only once");
+    }
+
+    #[test]
+    fn a_rules_directory_created_again_is_loaded_and_rewatched() {
+        let (f, mut s) = fixture("rules = [\"rules\"]\n");
+        s.run(None);
+        std::fs::remove_dir_all(&f.rules).unwrap();
+        assert!(s.handle(&paths(&f.rules)).is_some());
+        assert!(s.take_rewatch().is_empty());
+        std::fs::create_dir(&f.rules).unwrap();
+        std::fs::write(f.rules.join("r.rhai"), RULE.replace("MESSAGE", "back")).unwrap();
+        let delta = s.handle(&paths(&f.rules)).unwrap();
+        assert!(
+            delta.new.iter().any(|x| x.message == "back"),
+            "{:?}",
+            delta.new
+        );
+        assert_eq!(s.take_rewatch(), vec![f.rules.clone()]);
     }
 }

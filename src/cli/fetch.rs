@@ -35,6 +35,9 @@ pub struct ConnectArgs {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     concurrency: u16,
+    /// Largest response body read, in MiB: a larger one fails the fetch naming the endpoint.
+    #[arg(long, value_name = "MIB", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    max_response_mib: u64,
     /// No progress output.
     #[arg(short, long)]
     quiet: bool,
@@ -152,6 +155,7 @@ pub fn fetch_org(c: &ConnectArgs) -> miette::Result<(OrgSnapshot, FetchStats)> {
         concurrency: usize::from(c.concurrency),
         max_attempts: 6,
         progress: progress_bar(c.quiet),
+        max_body_bytes: c.max_response_mib << 20,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -301,9 +301,18 @@ fn settings(o: &Overrides) -> miette::Result<Settings> {
 /// The rule engine of these settings (the one constructor every command uses), with its notes
 /// said on stderr.
 fn engine(s: &Settings) -> miette::Result<rolecall::engine::RuleEngine> {
+    let started = std::time::Instant::now();
     let (engine, notes) = s.engine()?;
     for n in &notes {
         note(n);
+    }
+    // The summary line times the run; a slow load is said apart so it is not hidden.
+    let took = started.elapsed();
+    if took >= std::time::Duration::from_secs(1) {
+        note(&format!(
+            "loading and compiling the rules took {:.1} s",
+            took.as_secs_f64()
+        ));
     }
     Ok(engine)
 }

@@ -9,7 +9,8 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, SystemTime};
 
 use clap::Args;
-use notify_debouncer_full::notify::{RecursiveMode, Watcher};
+use notify_debouncer_full::notify::event::{AccessKind, AccessMode};
+use notify_debouncer_full::notify::{EventKind, RecursiveMode, Watcher};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult};
 
 use rolecall::text::visible;
@@ -102,6 +103,12 @@ fn render(session: &Session, delta: &Delta, view: &View<'_>) -> String {
     out
 }
 
+/// Whether an event is only a read: an open, or a close after reading. A close after writing is
+/// a change (some editors' only event for a save).
+fn is_read(kind: &EventKind) -> bool {
+    matches!(kind, EventKind::Access(a) if *a != AccessKind::Close(AccessMode::Write))
+}
+
 /// Start watching the session's rule directories and the parents of its config and snapshot
 /// files (editors save by writing a temp file and renaming it: watch the directory, not the
 /// file). Already watched paths are skipped.
@@ -122,6 +129,14 @@ fn watch_paths<W: Watcher>(
             debouncer
                 .watch(d, RecursiveMode::Recursive)
                 .map_err(|e| miette::miette!("cannot watch `{}`: {e}", d.display()))?;
+        }
+        // The parent too, so a rule directory deleted and created again is seen coming back.
+        if let Some(p) = d.parent().filter(|p| p.exists()) {
+            if !dirs.iter().any(|o| p.starts_with(o)) && watched.insert(p.to_owned()) {
+                debouncer
+                    .watch(p, RecursiveMode::NonRecursive)
+                    .map_err(|e| miette::miette!("cannot watch `{}`: {e}", p.display()))?;
+            }
         }
     }
     for f in &files {
@@ -190,18 +205,34 @@ pub fn run(args: &WatchArgs) -> miette::Result<Exit> {
             Err(mpsc::RecvTimeoutError::Timeout) => continue,
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         };
+        // Opening and reading a file (rolecall's own reads included) is no change.
         let paths: BTreeSet<PathBuf> = batch
             .into_iter()
+            .filter(|ev| !is_read(&ev.event.kind))
             .flat_map(|ev| ev.event.paths.clone())
             .collect();
+        if paths.is_empty() {
+            continue;
+        }
         let Some(delta) = session.handle(&paths) else {
             continue;
         };
-        // A reloaded config may name new rule directories.
+        // A directory created again needs a new watch; a reloaded config may name new ones.
+        let back = session.take_rewatch();
+        for d in &back {
+            let _ = debouncer.unwatch(d);
+            watched.remove(d);
+        }
         watch_paths(&mut debouncer, &mut watched, &session)?;
         view.run += 1;
         show(&render(&session, &delta, &view), view.color)?;
         session.notes.clear();
+        // Files written into a re-created directory before its new watch was in place.
+        if let Some(delta) = session.rescan(&back) {
+            view.run += 1;
+            show(&render(&session, &delta, &view), view.color)?;
+            session.notes.clear();
+        }
     }
     drop(debouncer);
     note("watch stopped");

@@ -71,6 +71,23 @@ impl ConfigError {
         }))
     }
 
+    /// An error about key `key` of `[params.RULE]` in the file at `file`, pointing at the key's
+    /// line when it can be found (after the table's header), else at the header, else naming
+    /// only the file.
+    pub(crate) fn at_param(
+        file: &Path,
+        rule: &str,
+        key: &str,
+        message: String,
+        help: &str,
+    ) -> Self {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            return Self::new(format!("{}: {message}", file.display()));
+        };
+        let span = param_span(&text, rule, Some(key));
+        Self::at(file, &text, span, message, Some(help))
+    }
+
     /// The message, one line.
     #[must_use]
     pub fn message(&self) -> &str {
@@ -82,6 +99,40 @@ impl ConfigError {
     pub fn offset(&self) -> Option<usize> {
         self.0.span.map(|s| s.offset())
     }
+}
+
+/// Where the configuration of rule `rule`'s parameters is in a config file's text: key `key`
+/// (in `[params.RULE]` or a `[[params.RULE.key]]` header) when given and found, else the
+/// table's header. `None` when the file does not configure the rule.
+pub(crate) fn param_span(
+    text: &str,
+    rule: &str,
+    key: Option<&str>,
+) -> Option<std::ops::Range<usize>> {
+    if let Some(key) = key {
+        let dotted = format!("params.{rule}.{key}");
+        if let Some(at) = text.find(&dotted) {
+            let start = at + dotted.len() - key.len();
+            return Some(start..start + key.len());
+        }
+    }
+    let header = format!("[params.{rule}");
+    let h = text.find(&header)?;
+    let body = text[h..].find('\n').map_or(text.len(), |e| h + e + 1);
+    let end = text[body..].find("\n[").map_or(text.len(), |e| body + e);
+    let mut at = body;
+    for line in text[body..end].split_inclusive('\n') {
+        let t = line.trim_start();
+        if key.is_some_and(|k| {
+            t.strip_prefix(k)
+                .is_some_and(|r| r.trim_start().starts_with('='))
+        }) {
+            let start = at + (line.len() - t.len());
+            return Some(start..start + key.map_or(0, str::len));
+        }
+        at += line.len();
+    }
+    Some(h..h + header.len())
 }
 
 #[derive(Deserialize)]

@@ -16,7 +16,8 @@ use thiserror::Error;
 
 use super::{Config, ConfigError};
 use crate::engine::{
-    Baseline, CheckConfig, CheckReport, Finish, Limits, RuleDirError, RuleEngine, Severity,
+    Baseline, CheckConfig, CheckReport, Finish, Limits, RuleDirError, RuleEngine, RuleErrorKind,
+    Severity,
 };
 use crate::model::Org;
 
@@ -310,6 +311,48 @@ impl Settings {
                 ));
             }
         }
+        self.check_param_keys(engine)
+    }
+
+    /// Each parameter key names a parameter the rule declares (`RULE.params`): a misspelt key
+    /// would otherwise be ignored and the rule run with its default.
+    fn check_param_keys(&self, engine: &RuleEngine) -> Result<(), SettingsError> {
+        for (id, value) in &self.check.params {
+            let Some(declared) = engine
+                .rules()
+                .find(|m| &m.id == id)
+                .and_then(|m| m.params.as_ref())
+            else {
+                continue;
+            };
+            let Some(keys) = value.as_object() else {
+                continue;
+            };
+            let Some(key) = keys.keys().find(|k| !declared.contains(k)) else {
+                continue;
+            };
+            let message = format!("`{key}` is not a parameter of {id}");
+            let help = if declared.is_empty() {
+                format!("{id} takes no parameters")
+            } else {
+                format!(
+                    "{id}'s parameters: {}",
+                    declared
+                        .iter()
+                        .map(|p| format!("`{p}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            // From the file when the file has that table; otherwise from `--param`.
+            let in_file = self.config_path.as_deref().filter(|p| {
+                std::fs::read_to_string(p).is_ok_and(|t| t.contains(&format!("params.{id}")))
+            });
+            return Err(match in_file {
+                Some(path) => ConfigError::at_param(path, id, key, message, &help).into(),
+                None => flag(format!("--param {id}.{key}: {message}"), help),
+            });
+        }
         Ok(())
     }
 
@@ -345,6 +388,51 @@ impl Settings {
     /// The finishing step alone, for reports assembled elsewhere (watch mode's partial runs).
     pub fn finish(&self, report: &mut CheckReport) {
         self.finish.apply(report, &crate::engine::today());
+        self.locate_config_errors(report);
+    }
+
+    /// A rule's `config_error(…)` is about the configuration, not the rule's code: point it at
+    /// the `[params.RULE]` key it names (or the table) in the config file, when the file has
+    /// one; parameters from `--param` keep the rule's location.
+    fn locate_config_errors(&self, report: &mut CheckReport) {
+        let Some(path) = self.config_path.as_deref() else {
+            return;
+        };
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return;
+        };
+        let text: std::sync::Arc<str> = std::sync::Arc::from(text);
+        for o in &mut report.outcomes {
+            let Some(e) = o.error.as_mut().filter(|e| e.kind == RuleErrorKind::Config) else {
+                continue;
+            };
+            let id = o.meta.id.as_str();
+            let key = o
+                .meta
+                .params
+                .iter()
+                .flatten()
+                .find(|k| e.message.contains(&format!("`{k}`")));
+            let Some(span) = super::param_span(&text, id, key.map(String::as_str)) else {
+                continue;
+            };
+            let before = &text[..span.start];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            let moved = crate::engine::RuleError::new(
+                RuleErrorKind::Config,
+                &path.display().to_string(),
+                &text,
+                line,
+                column,
+                e.message.clone(),
+            )
+            .with_id(id);
+            *e = match &e.help {
+                Some(h) => moved.with_help(h.clone()),
+                None => moved,
+            };
+        }
     }
 }
 

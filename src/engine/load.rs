@@ -17,12 +17,55 @@ pub(crate) struct CompiledRule {
     pub takes_params: bool,
 }
 
+/// Most `let`/`const` bindings and `fn` definitions one rule or helper file may hold. Rhai's
+/// compiler checks each new binding against those in scope and each function against those
+/// defined, so its time grows with their square: a megabyte of `let` lines takes minutes. Real
+/// rules have tens; these caps keep any file's compilation to about a second.
+pub(crate) const MAX_BINDINGS: usize = 5_000;
+/// See [`MAX_BINDINGS`].
+pub(crate) const MAX_FUNCTIONS: usize = 2_000;
+
+/// Refuse a file whose compilation would take unbounded time, before compiling it. The count is
+/// lexical (words in strings and comments count too), so it can only err on the side of a
+/// clear error.
+pub(crate) fn check_compile_cost(text: &str) -> Result<(), String> {
+    let (mut bindings, mut functions) = (0usize, 0usize);
+    for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        match word {
+            "let" | "const" => bindings += 1,
+            "fn" => functions += 1,
+            _ => {}
+        }
+    }
+    if bindings > MAX_BINDINGS {
+        return Err(format!(
+            "{bindings} `let`/`const` bindings, more than the {MAX_BINDINGS} a file may hold: compiling them would take minutes; keep data in arrays or maps"
+        ));
+    }
+    if functions > MAX_FUNCTIONS {
+        return Err(format!(
+            "{functions} functions, more than the {MAX_FUNCTIONS} a file may hold: compiling them would take minutes; split them into helper files"
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn compile(
     engine: &Engine,
     source: &str,
     text: &str,
 ) -> Result<CompiledRule, Box<RuleError>> {
     let text: Arc<str> = Arc::from(text);
+    check_compile_cost(&text).map_err(|message| {
+        Box::new(RuleError::new(
+            RuleErrorKind::Limit,
+            source,
+            &text,
+            0,
+            0,
+            message,
+        ))
+    })?;
     let mut ast = engine.compile(&*text).map_err(|e| {
         let pos = e.position();
         let message = e.err_type().to_string();
@@ -58,11 +101,49 @@ pub(crate) fn compile(
             "add `const RULE = #{ id: \"ORG001\", name: \"bad-pattern-name\", severity: \"medium\", tags: [] };` at the top level",
         ));
     };
+    // A second `const RULE` would be ignored: say so, at its line.
+    if ast
+        .iter_literal_variables(true, false)
+        .filter(|(name, ..)| *name == "RULE")
+        .count()
+        > 1
+    {
+        let second = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.trim_start().starts_with("const RULE"))
+            .nth(1)
+            .map_or(rule_line, |(i, _)| i + 1);
+        return Err(meta_err(
+            second,
+            "a second `const RULE` in this file".into(),
+            "one rule per file: move the second rule to a file of its own",
+        ));
+    }
     let field = |k: &str| {
         map.get(k)
             .and_then(|v| v.clone().into_immutable_string().ok())
             .map(|s| s.to_string())
     };
+    // A value of another type is named as such, not shown as an empty string.
+    let not_text = |k: &str| -> Option<String> {
+        let v = map.get(k)?;
+        (!v.is_string()).then(|| {
+            format!(
+                "`{k}` must be a string in quotes, not the {} `{v}`",
+                v.type_name()
+            )
+        })
+    };
+    for k in ["id", "name", "severity", "status"] {
+        if let Some(message) = not_text(k) {
+            return Err(meta_err(
+                rule_line,
+                message,
+                "e.g. `const RULE = #{ id: \"ORG001\", name: \"bad-pattern-name\", severity: \"medium\" };`",
+            ));
+        }
+    }
     let id = field("id").unwrap_or_default();
     if !valid_id(&id) {
         return Err(meta_err(
@@ -166,6 +247,18 @@ pub(crate) fn compile(
             )
             .boxed_with_id(&id)),
         };
+    let params = if takes_params {
+        match map.get("params") {
+            Some(_) => Some(strings(
+                "params",
+                "parameter names",
+                "e.g. `params: [\"permissions\"]`",
+            )?),
+            None => None,
+        }
+    } else {
+        Some(Vec::new())
+    };
     let summary = docs.lines().next().unwrap_or_default().trim().to_owned();
     Ok(CompiledRule {
         meta: Arc::new(RuleMeta {
@@ -179,6 +272,7 @@ pub(crate) fn compile(
             source: source.to_owned(),
             line: rule_line,
             needs,
+            params,
         }),
         ast,
         text,
@@ -225,6 +319,30 @@ mod tests {
         assert_eq!(compile(&engine, "x.rhai", &ok).unwrap().meta.needs.len(), 2);
         let not_array = text.replace("needs: [\"roles\", \"accesPolicies\"]", "needs: \"roles\"");
         assert!(compile(&engine, "x.rhai", &not_array).is_err());
+    }
+
+    const DOCS: &str = "//! X.\n//! ## What it does\n//! x\n//! ## Why is this bad?\n//! x\n//! ## How to fix\n//! x\n";
+
+    #[test]
+    fn an_id_that_is_not_a_string_is_named_as_such() {
+        let text = format!("{DOCS}const RULE = #{{ id: 123, name: \"x\", severity: \"low\" }};\nfn check(org) {{}}\n");
+        let e = compile(&Engine::new(), "x.rhai", &text).err().unwrap();
+        assert_eq!(
+            e.message,
+            "`id` must be a string in quotes, not the i64 `123`"
+        );
+        assert_eq!(e.line, 8);
+    }
+
+    #[test]
+    fn a_second_const_rule_is_an_error_at_its_line() {
+        let text = format!(
+            "{DOCS}const RULE = #{{ id: \"ORG001\", name: \"x\", severity: \"low\" }};\n\
+             const RULE = #{{ id: \"ORG002\", name: \"y\", severity: \"low\" }};\nfn check(org) {{}}\n"
+        );
+        let e = compile(&Engine::new(), "x.rhai", &text).err().unwrap();
+        assert_eq!(e.message, "a second `const RULE` in this file");
+        assert_eq!(e.line, 9);
     }
 
     #[test]

@@ -90,6 +90,10 @@ pub struct RuleMeta {
     /// Snapshot datasets the rule reads (`RULE.needs`, e.g. `["accessPolicies"]`). When the
     /// snapshot could not read one, the rule reports "unknown" instead of running.
     pub needs: Vec<String>,
+    /// The parameter keys the rule reads (`RULE.params`, e.g. `["permissions"]`); `None` when
+    /// its `RULE` does not say, so any key is accepted. A rule whose `check` takes no
+    /// parameters has none. Configuration naming another key is an error.
+    pub params: Option<Vec<String>>,
 }
 
 impl RuleMeta {
@@ -131,6 +135,7 @@ impl RuleMeta {
             source: String::new(),
             line: 0,
             needs: Vec::new(),
+            params: None,
         }
     }
 }

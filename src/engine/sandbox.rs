@@ -388,6 +388,8 @@ impl ModuleResolver for RuleDirResolver {
             }
             let text = super::read_bounded(&key, Limits::default().max_rule_bytes)
                 .map_err(|e| import_error(format!("cannot import `{path}`: {e}"), pos))?;
+            super::load::check_compile_cost(&text)
+                .map_err(|m| import_error(format!("cannot import `{path}`: it has {m}"), pos))?;
             let mut ast = engine.compile(&text)?;
             ast.set_source(file.to_string_lossy().as_ref());
             Module::eval_ast_as_new(Scope::new(), &ast, engine)

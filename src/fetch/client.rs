@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use super::conn::{join_all, Conn, Got};
 use super::credentials::Auth;
-pub use super::options::{FetchError, FetchOptions, FetchStats, Progress, ProgressFn};
+pub use super::options::{
+    FetchError, FetchOptions, FetchStats, Progress, ProgressFn, DEFAULT_MAX_BODY,
+};
 use super::plan::{family, page_size};
 use super::wire;
 use crate::catalog::Catalog;

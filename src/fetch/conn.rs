@@ -57,6 +57,87 @@ pub(super) struct Conn {
     families: Mutex<HashMap<&'static str, Arc<tokio::sync::Mutex<Learned>>>>,
 }
 
+/// How many pages a listing has, going by its first page: its `pageCount`, but never more than
+/// its `total` needs at the page size the server used, and only page 1 when that page is short
+/// (empty, or fewer items than a page holds: the last page). Each page is a request against the
+/// org's rate limit, so a broken or hostile server's count is not believed beyond what its
+/// own page shows.
+pub(super) fn pages_in<T>(first: &wire::Page<T>, asked: usize) -> usize {
+    let per = first.page_size.filter(|&s| s > 0).unwrap_or(asked).max(1);
+    if first.entities.len() < per {
+        return 1;
+    }
+    let mut n = first.page_count.unwrap_or(1).max(1);
+    if let Some(total) = first.total {
+        n = n.min(total.div_ceil(per).max(1));
+    }
+    n
+}
+
+/// Why a response body was not read.
+enum BodyError {
+    /// Larger than the cap (bytes).
+    TooLarge(u64),
+    /// Cut off or unreadable.
+    Read(String),
+}
+
+/// Read a response body of at most `max` bytes, chunk by chunk: a server that sends without end
+/// is stopped at the cap, not read until memory runs out.
+async fn read_body(mut resp: reqwest::Response, max: u64) -> Result<Vec<u8>, BodyError> {
+    if resp.content_length().is_some_and(|n| n > max) {
+        return Err(BodyError::TooLarge(max));
+    }
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if (body.len() + chunk.len()) as u64 > max {
+                    return Err(BodyError::TooLarge(max));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => return Err(BodyError::Read(e.to_string())),
+        }
+    }
+}
+
+/// What a request that got no answer ran into, in words: refused or unreachable, a TLS
+/// failure, a timeout; with the underlying causes, which name the host and the OS error.
+fn send_failure(e: &reqwest::Error) -> String {
+    let mut causes = Vec::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        causes.push(s.to_string());
+        source = s.source();
+    }
+    let chain = causes.join(": ");
+    let lower = chain.to_ascii_lowercase();
+    let what = if e.is_timeout() {
+        "no answer in time"
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
+    {
+        "the TLS handshake failed"
+    } else if e.is_connect() {
+        "could not connect (refused or unreachable)"
+    } else {
+        "the request failed"
+    };
+    if chain.is_empty() {
+        what.to_owned()
+    } else {
+        format!("{what}: {chain}")
+    }
+}
+
+fn too_large_body(max: u64) -> String {
+    format!(
+        "the response is larger than {} MiB, the most one response may be (`--max-response-mib`)",
+        max >> 20
+    )
+}
+
 /// `base` with the page-number parameters.
 fn page_path(base: &str, size: usize, number: usize) -> String {
     let sep = if base.contains('?') { '&' } else { '?' };
@@ -93,6 +174,8 @@ impl Conn {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
+            // A host that never accepts the connection is said to be unreachable soon.
+            .connect_timeout(Duration::from_secs(15))
             .build()
             .map_err(|e| FetchError::Client(e.to_string()))?;
         Ok(Arc::new(Self {
@@ -188,36 +271,20 @@ impl Conn {
                 ""
             }
         );
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        let resp = self
-            .http
-            .post(&url)
-            .basic_auth(client_id, Some(secret.expose()))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("grant_type=client_credentials")
-            .send()
-            .await
-            .map_err(|e| FetchError::Auth {
-                endpoint: url.clone(),
-                detail: redact(&e.to_string(), secret),
-            })?;
-        let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(|e| FetchError::Auth {
-            endpoint: url.clone(),
-            detail: e.to_string(),
-        })?;
+        let (status, body) = self.login(&url, client_id, secret).await?;
         if status != 200 {
             let err: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-            let code = err
-                .get("error")
-                .and_then(|v| v.as_str())
-                .unwrap_or("unknown error");
+            let field = |k: &str| err.get(k).and_then(|v| v.as_str());
+            let code = field("error").unwrap_or("unknown error");
+            let said = field("error_description")
+                .map(|d| format!(": {}", redact(d, secret)))
+                .unwrap_or_default();
             return Err(FetchError::Auth {
                 endpoint: url,
-                detail: format!("HTTP {status} `{code}`"),
+                detail: format!("HTTP {status} `{code}`{said}"),
             });
         }
-        let t: wire::Token = serde_json::from_slice(&body).map_err(|_| FetchError::Auth {
+        let t: wire::Token = serde_json::from_slice(&body).map_err(|_| FetchError::Shape {
             endpoint: url.clone(),
             detail: "the token response has no `access_token`".to_owned(),
         })?;
@@ -225,6 +292,62 @@ impl Conn {
         let t = Secret::new(t.access_token);
         *slot = Some(t.clone());
         Ok(t)
+    }
+
+    /// Send the client-credentials login, retried like any request on connection errors and
+    /// 5xx answers. Returns the status and body of an answer below 500; otherwise a
+    /// [`FetchError::Login`] that says what happened (refused, TLS, timeout, the last status).
+    async fn login(
+        &self,
+        url: &str,
+        client_id: &str,
+        secret: &Secret,
+    ) -> Result<(u16, Vec<u8>), FetchError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let sent = self
+                .http
+                .post(url)
+                .basic_auth(client_id, Some(secret.expose()))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("grant_type=client_credentials")
+                .send()
+                .await;
+            let failure = match sent {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    match read_body(resp, self.opts.max_body_bytes).await {
+                        // 429 and 5xx are the service's state, not a verdict on the credentials.
+                        Ok(body) if status < 500 && status != 429 => return Ok((status, body)),
+                        Ok(_) => format!("the login service answered HTTP {status}"),
+                        Err(BodyError::TooLarge(max)) => too_large_body(max),
+                        Err(BodyError::Read(e)) => {
+                            format!("the answer was cut off: {}", redact(&e, secret))
+                        }
+                    }
+                }
+                Err(e) => redact(&send_failure(&e), secret),
+            };
+            if attempt >= self.opts.max_attempts {
+                return Err(FetchError::Login {
+                    endpoint: url.to_owned(),
+                    attempts: attempt,
+                    detail: failure,
+                });
+            }
+            self.retries.fetch_add(1, Ordering::Relaxed);
+            let wait = backoff(
+                attempt,
+                None,
+                Duration::from_millis(100),
+                Duration::from_secs(10),
+                jitter(),
+            );
+            log::debug!("POST {url}: {failure}; attempt {attempt} again in {wait:?}");
+            tokio::time::sleep(wait).await;
+        }
     }
 
     /// Wait for a slot in the shared budget and for admission: a pause (a 429 elsewhere) or
@@ -321,7 +444,18 @@ impl Conn {
                         h("inin-ratelimit-reset"),
                         h("retry-after"),
                     );
-                    let body = resp.bytes().await;
+                    let body = match read_body(resp, self.opts.max_body_bytes).await {
+                        Err(BodyError::TooLarge(max)) => {
+                            // Not transient: the same request would send the same body.
+                            return Err(FetchError::Http {
+                                endpoint,
+                                attempts: attempt,
+                                detail: too_large_body(max),
+                            });
+                        }
+                        Err(BodyError::Read(e)) => Err(e),
+                        Ok(b) => Ok(b),
+                    };
                     log::debug!(
                         "GET {path} -> {status} in {} ms (attempt {attempt})",
                         sent_at.elapsed().as_millis()
@@ -331,7 +465,7 @@ impl Conn {
                         Ordering::Relaxed,
                     );
                     match body {
-                        Ok(body) if status == 200 => return Ok(Got::Body(body.to_vec())),
+                        Ok(body) if status == 200 => return Ok(Got::Body(body)),
                         Ok(body) if status == 400 => {
                             let err: wire::ErrorBody =
                                 serde_json::from_slice(&body).unwrap_or_default();
@@ -542,8 +676,8 @@ impl Conn {
                 Ok(p) => p,
                 Err(gap) => return Ok(Err(gap)),
             };
-            // Never past the page count the first page reported.
-            let available = first.page_count.unwrap_or(1);
+            // Never past the page count the first page reported, or what its own items show.
+            let available = pages_in(&first, size);
             let count = available.min(max_pages);
             let pages = join_all((2..=count).map(|n| {
                 let conn = Arc::clone(self);

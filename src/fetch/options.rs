@@ -43,7 +43,14 @@ pub struct FetchOptions {
     pub max_attempts: u32,
     /// Progress callback (the CLI draws a bar from it).
     pub progress: Option<ProgressFn>,
+    /// Largest response body read, in bytes ([`DEFAULT_MAX_BODY`] unless set): a larger one
+    /// fails the fetch with an error naming the endpoint.
+    pub max_body_bytes: u64,
 }
+
+/// The default largest response body: 256 MiB, far above any documented page (a page of 500
+/// users with their authorization is a few MiB).
+pub const DEFAULT_MAX_BODY: u64 = 256 << 20;
 
 impl std::fmt::Debug for FetchOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -82,7 +89,7 @@ pub use crate::model::PageSizeUse;
 #[derive(Debug, Error, Diagnostic)]
 #[non_exhaustive]
 pub enum FetchError {
-    /// The token request was refused.
+    /// The login service refused the credentials (or the access token was rejected).
     #[error("authentication failed at `{endpoint}`: {detail}")]
     #[diagnostic(
         code(rolecall::fetch::auth),
@@ -92,6 +99,21 @@ pub enum FetchError {
         /// The token URL (no credentials).
         endpoint: String,
         /// The status and error code.
+        detail: String,
+    },
+    /// The login host could not be used: no connection, a TLS failure, a timeout, or 5xx
+    /// answers, after retries. The credentials were not judged.
+    #[error("cannot log in at `{endpoint}` after {attempts} attempt(s): {detail}")]
+    #[diagnostic(
+        code(rolecall::fetch::login),
+        help("check the network and any proxy, and that the region (or `--login-base`) is the org's; if the login service answered 5xx, try again later")
+    )]
+    Login {
+        /// The token URL (no credentials).
+        endpoint: String,
+        /// Attempts made.
+        attempts: u32,
+        /// What happened.
         detail: String,
     },
     /// A request failed for good.

@@ -17,6 +17,12 @@ pub struct Page<T> {
     /// Pages in the listing (absent on some listings).
     #[serde(default)]
     pub page_count: Option<usize>,
+    /// Items in the whole listing (absent on some listings).
+    #[serde(default)]
+    pub total: Option<usize>,
+    /// The page size the server used.
+    #[serde(default)]
+    pub page_size: Option<usize>,
     /// Next page's URI (cursor listings).
     #[serde(default)]
     pub next_uri: Option<String>,

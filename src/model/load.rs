@@ -69,8 +69,16 @@ pub fn save_snapshot(snapshot: &OrgSnapshot, path: &Path) -> Result<(), Snapshot
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
+    // The temp file is named after its target, so leftovers of a killed save (SIGKILL, power
+    // loss) are found and removed by the next save to the same path.
+    let prefix = format!(
+        ".{}.rolecall-",
+        path.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    );
+    remove_stale_temps(dir, &prefix);
     let mut tmp = tempfile::Builder::new()
-        .prefix(".rolecall-snapshot-")
+        .prefix(&prefix)
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(wrap)?;
@@ -88,6 +96,33 @@ pub fn save_snapshot(snapshot: &OrgSnapshot, path: &Path) -> Result<(), Snapshot
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Temp files older than this are left over from a save that was killed: a save takes
+/// seconds, so a younger one may be another process's save in progress and is left alone.
+const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Remove leftovers of killed saves to one path (best effort, bounded: a directory with very
+/// many entries is not read to the end).
+fn remove_stale_temps(dir: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.take(100_000).flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(prefix) && name.ends_with(".tmp")) {
+            continue;
+        }
+        let stale = e
+            .metadata()
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .and_then(|m| m.modified().ok()?.elapsed().ok());
+        if stale.is_some_and(|age| age > STALE_TEMP) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -236,6 +271,38 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn a_save_removes_what_a_killed_save_to_the_same_path_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("org.json");
+        let old = dir.path().join(".org.json.rolecall-abc123.tmp");
+        let young = dir.path().join(".org.json.rolecall-def456.tmp");
+        let other = dir.path().join(".other.json.rolecall-abc123.tmp");
+        for p in [&old, &young, &other] {
+            std::fs::write(p, "partial").unwrap();
+        }
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for p in [&old, &other] {
+            std::fs::File::options()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_modified(hour_ago)
+                .unwrap();
+        }
+        save_snapshot(
+            &OrgSnapshot {
+                format: FORMAT.into(),
+                ..OrgSnapshot::default()
+            },
+            &path,
+        )
+        .unwrap();
+        assert!(!old.exists(), "the stale temp file of this path is removed");
+        assert!(young.exists(), "a save in progress is left alone");
+        assert!(other.exists(), "another path's temp file is left alone");
     }
 
     #[test]

@@ -330,3 +330,48 @@ fn names_that_match_no_rule_are_errors() {
     let out = run(&["check", "--no-config", "--select", "WFM"]);
     assert_eq!(out.status.code(), Some(1), "a prefix that matches runs");
 }
+
+/// A misspelt parameter key must not pass a gate by running the rule with its default, and a
+/// bad value is reported at its line of `rolecall.toml` (issue 12, item 7).
+#[test]
+fn parameter_keys_are_checked_and_config_errors_point_into_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |toml: &str, extra: &[&str]| {
+        std::fs::write(dir.path().join("rolecall.toml"), toml).unwrap();
+        let out = rolecall()
+            .current_dir(dir.path())
+            .arg("check")
+            .args(extra)
+            .output()
+            .unwrap();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let (code, _, err) = run("[params.WFM001]\npermisions = [\"wfm:agent:edit\"]\n", &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("`permisions` is not a parameter of WFM001"),
+        "{err}"
+    );
+    assert!(err.contains("rolecall.toml:2:1"), "{err}");
+    assert!(err.contains("WFM001's parameters: `permissions`"), "{err}");
+
+    let (code, _, err) = run("", &["--param", "WFM001.permisions=[]"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--param WFM001.permisions"), "{err}");
+
+    let (code, _, err) = run("[params.USR001]\nlimit = 3\n", &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("USR001 takes no parameters"), "{err}");
+
+    let (code, out, _) = run(
+        "# CI runners\n[params.NET002]\nrequired_cidrs = [\"10.0.0.300/8\"]\n",
+        &[],
+    );
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("error[NET002]: config:"), "{out}");
+    assert!(out.contains("rolecall.toml:3:1"), "{out}");
+    assert!(
+        out.contains("3 | required_cidrs = [\"10.0.0.300/8\"]"),
+        "{out}"
+    );
+}

@@ -24,6 +24,7 @@ fn options(fake: &FakeGenesys, secret: &str) -> FetchOptions {
         concurrency: 8,
         max_attempts: 8,
         progress: None,
+        max_body_bytes: rolecall::fetch::client::DEFAULT_MAX_BODY,
     }
 }
 
@@ -789,4 +790,111 @@ fn a_later_refusal_steps_the_size_down_and_the_org_is_the_same() {
     assert_eq!(grants.size, 100, "{:?}", stats.page_sizes);
     // One refusal while probing (500), one later (a second page at 250).
     assert_eq!(grants.learning_requests, 2);
+}
+
+/// A hostile or broken server cannot make the fetcher read without end, page without end, or
+/// give up on a login that failed for a moment (issue 12, item 9).
+mod hostile_servers {
+    use super::*;
+
+    #[test]
+    fn an_endless_body_is_stopped_at_the_cap_with_an_error_naming_the_endpoint() {
+        let fake = FakeGenesys::start(
+            sample().unwrap(),
+            FakeConfig {
+                endless: vec!["/api/v2/authorization/roles".into()],
+                ..FakeConfig::default()
+            },
+        );
+        let mut opts = options(&fake, "fake-secret");
+        opts.max_body_bytes = 1 << 20;
+        let err = run(opts).unwrap_err().to_string();
+        assert!(
+            err.contains("/api/v2/authorization/roles")
+                && err.contains("larger than 1 MiB")
+                && err.contains("1 attempt(s)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_claimed_page_count_is_not_believed_past_a_short_page() {
+        let honest = FakeGenesys::start(sample().unwrap(), FakeConfig::default());
+        let (expected, honest_stats) = run(options(&honest, "fake-secret")).unwrap();
+        let fake = FakeGenesys::start(
+            sample().unwrap(),
+            FakeConfig {
+                claimed_page_count: Some(2000),
+                ..FakeConfig::default()
+            },
+        );
+        let (snap, stats) = run(options(&fake, "fake-secret")).unwrap();
+        assert_eq!(essence(&snap), essence(&expected));
+        assert_eq!(
+            stats.requests,
+            honest_stats.requests,
+            "{:?}",
+            fake.log().len()
+        );
+    }
+
+    #[test]
+    fn a_login_that_fails_with_500_is_retried() {
+        let fake = FakeGenesys::start(
+            sample().unwrap(),
+            FakeConfig {
+                login_failures: 2,
+                ..FakeConfig::default()
+            },
+        );
+        let (snap, stats) = run(options(&fake, "fake-secret")).unwrap();
+        assert_eq!(snap.organization.name, "Acme Contact Center (prod)");
+        assert!(stats.retries >= 2, "{stats:?}");
+        let logins = fake
+            .log()
+            .iter()
+            .filter(|l| *l == "POST /oauth/token")
+            .count();
+        assert_eq!(logins, 3);
+    }
+
+    #[test]
+    fn a_login_host_that_refuses_connections_is_said_to_be_unreachable() {
+        // A port nothing listens on: bound, then closed.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let o = rolecall()
+            .args(["fetch", "--api-base", &format!("http://127.0.0.1:{port}")])
+            .args(["--login-base", &format!("http://127.0.0.1:{port}"), "-o"])
+            .arg(dir.path().join("org.json"))
+            .env("GENESYSCLOUD_OAUTHCLIENT_ID", "fake-client")
+            .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", "s3cret-unreachable")
+            .env_remove("GENESYSCLOUD_ACCESS_TOKEN")
+            .env("HOME", dir.path())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("cannot log in"), "{err}");
+        assert!(err.contains("could not connect"), "{err}");
+        assert!(err.contains("check the network"), "{err}");
+        assert!(!err.contains("client id and secret"), "{err}");
+        assert!(!err.contains("s3cret-unreachable"), "{err}");
+    }
+
+    #[test]
+    fn refused_credentials_say_so_with_the_servers_code() {
+        let fake = FakeGenesys::start(sample().unwrap(), FakeConfig::default());
+        let err = run(options(&fake, "wrong-secret")).unwrap_err();
+        let shown = err.to_string();
+        assert!(shown.contains("HTTP 401 `invalid_client`"), "{shown}");
+        assert!(matches!(
+            err,
+            rolecall::fetch::client::FetchError::Auth { .. }
+        ));
+    }
 }

@@ -408,3 +408,33 @@ fn import_cycles_are_rule_errors_not_crashes() {
         "the other rules ran: {stdout}"
     );
 }
+
+#[test]
+fn a_rule_file_that_would_compile_for_minutes_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let body: String = (0..6000).map(|i| format!("  let x{i} = {i};\n")).collect();
+    std::fs::write(
+        dir.path().join("slow.rhai"),
+        format!(
+            "//! Slow.\n//!\n//! ## What it does\n//! x\n//!\n//! ## Why is this bad?\n//! x\n//!\n//! ## How to fix\n//! x\n\
+             const RULE = #{{ id: \"HOS020\", name: \"slow\", severity: \"low\" }};\nfn check(org) {{\n{body}}}\n"
+        ),
+    )
+    .unwrap();
+    let mut engine = RuleEngine::with_builtin();
+    engine.add_dir(dir.path()).unwrap();
+    let e = &engine.load_errors()[0];
+    assert_eq!(e.kind, RuleErrorKind::Limit);
+    assert!(
+        e.message
+            .contains("6001 `let`/`const` bindings, more than the 5000"),
+        "{}",
+        e.message
+    );
+    // The other rules load and run.
+    let report = engine.check(
+        &Arc::new(Org::new(sample().unwrap())),
+        &CheckConfig::default(),
+    );
+    assert!(report.findings().any(|f| f.rule_id == "WFM001"));
+}

@@ -224,3 +224,19 @@ fn a_changed_snapshot_reruns_every_rule() {
     assert!(frame.contains("WFM001"), "{frame}");
     assert_eq!(w.stop(), Some(0));
 }
+
+#[test]
+fn a_rules_directory_deleted_and_created_again_is_watched_again() {
+    let (dir, rules) = setup();
+    let mut w = Watch::start(&["--no-builtin", "--rules", "rules"], dir.path());
+    std::fs::remove_dir_all(&rules).unwrap();
+    w.wait_for("was removed");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(rules.join("every-client.rhai"), rule("reborn")).unwrap();
+    let frame = w.wait_for("reborn");
+    assert!(frame.contains("WAT001 every-client"), "{frame}");
+    // And it is watched: a later edit is seen.
+    save(&rules.join("every-client.rhai"), &rule("edited after"));
+    w.wait_for("edited after");
+    assert_eq!(w.stop(), Some(0));
+}

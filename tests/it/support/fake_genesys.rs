@@ -63,6 +63,13 @@ pub struct FakeConfig {
     /// Pages after the first larger than this answer 400 `response.entity.too.large`, as a
     /// limit on the response's size does when later items are bigger.
     pub later_page_limit: Option<usize>,
+    /// The first this many token requests answer 500 (a login service having a bad moment).
+    pub login_failures: usize,
+    /// Path prefixes whose 200 answer is a body that never ends (a broken or hostile server).
+    pub endless: Vec<String>,
+    /// Every page-number listing claims this many pages and leaves out `total`; pages past
+    /// the real ones are empty (a server whose counts cannot be believed).
+    pub claimed_page_count: Option<usize>,
 }
 
 /// The largest `pageSize` each paged family accepts. The defaults differ between families, as
@@ -123,6 +130,9 @@ impl Default for FakeConfig {
             broken: Vec::new(),
             page_limits: PageLimits::default(),
             later_page_limit: None,
+            login_failures: 0,
+            endless: Vec::new(),
+            claimed_page_count: None,
         }
     }
 }
@@ -137,6 +147,7 @@ struct Inner {
     log: Mutex<Vec<String>>,
     tokens: Mutex<HashMap<String, usize>>,
     issued: AtomicUsize,
+    login_attempts: AtomicUsize,
     /// Faults and 429s sent, by kind.
     faults: Mutex<std::collections::BTreeMap<&'static str, usize>>,
     rng: AtomicU64,
@@ -199,6 +210,7 @@ impl FakeGenesys {
             log: Mutex::new(Vec::new()),
             tokens: Mutex::new(HashMap::new()),
             issued: AtomicUsize::new(0),
+            login_attempts: AtomicUsize::new(0),
             faults: Mutex::new(std::collections::BTreeMap::new()),
             window: Mutex::new((std::time::Instant::now(), 0)),
         });
@@ -278,6 +290,13 @@ async fn token(State(s): State<Arc<Inner>>, headers: HeaderMap, body: String) ->
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
+    if s.login_attempts.fetch_add(1, Ordering::SeqCst) < s.cfg.login_failures {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal.server.error",
+            "login service unavailable",
+        );
+    }
     if auth != expected || body.trim() != "grant_type=client_credentials" {
         return (
             StatusCode::UNAUTHORIZED,
@@ -729,8 +748,26 @@ async fn answer(s: &Inner, uri: &Uri, q: HashMap<String, String>) -> Response {
             }
         }
     };
+    if s.cfg.endless.iter().any(|e| path.starts_with(e.as_str())) && result.is_ok() {
+        // 64 KiB of spaces at a time, for ever: valid JSON whitespace, never a value.
+        static SPACES: [u8; 65_536] = [b' '; 65_536];
+        let chunks = tokio_stream_like::forever(|| Ok::<_, std::io::Error>(&SPACES[..]));
+        return Response::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .body(Body::from_stream(chunks))
+            .unwrap();
+    }
     match result {
-        Ok(v) => axum::Json(v).into_response(),
+        Ok(mut v) => {
+            if let (Some(claimed), Some(m)) = (s.cfg.claimed_page_count, v.as_object_mut()) {
+                if m.contains_key("pageCount") {
+                    m.insert("pageCount".into(), claimed.into());
+                    m.remove("total");
+                }
+            }
+            axum::Json(v).into_response()
+        }
         Err(r) => r,
     }
 }
@@ -758,6 +795,11 @@ mod tokio_stream_like {
 
     pub fn iter<T>(v: Vec<T>) -> Iter<std::vec::IntoIter<T>> {
         Iter(v.into_iter())
+    }
+
+    /// Items made by `f`, without end.
+    pub fn forever<T, F: FnMut() -> T + Unpin>(f: F) -> Iter<std::iter::RepeatWith<F>> {
+        Iter(std::iter::repeat_with(f))
     }
 }
 
