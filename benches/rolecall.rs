@@ -6,7 +6,11 @@
 //! representative policy ("subjects holding permission P in division D, wildcards honoured")
 //! written three ways over the same data: a Rhai rule, hand-written Rust, and Rego (regorus).
 //!
-//! `ROLECALL_BENCH_SIZES=10000` limits the sizes (comma-separated user counts).
+//! A 1,000-resource Terraform plan applied to the org (read, overlay, index) and all built-in
+//! rules re-run on the after-org, against a plain check (target <= 1.5x).
+//!
+//! `ROLECALL_BENCH_SIZES=10000` limits the sizes (comma-separated user counts);
+//! `ROLECALL_BENCH_ONLY=plan` measures only the load, the plain check and the planned change.
 
 #![expect(
     clippy::print_stdout,
@@ -207,7 +211,8 @@ fn bench_size(dir: &Path, users: usize) {
     println!("load: serde_json::Value {} | snapshot parse {} | parse + index {} | ratio to Value {:.2}x (target <= 3x)",
         ms(value_best), ms(parse_best), ms(load_best), load_best.as_secs_f64() / value_best.as_secs_f64());
 
-    let peak = child_peak(&path);
+    let only_plan = std::env::var("ROLECALL_BENCH_ONLY").is_ok_and(|v| v == "plan");
+    let peak = if only_plan { None } else { child_peak(&path) };
     match peak {
         Some(p) => println!(
             "check peak memory: {:.1} MiB = {:.2}x the file size (target <= 4x)",
@@ -223,6 +228,11 @@ fn bench_size(dir: &Path, users: usize) {
         threads: 1,
         ..CheckConfig::default()
     };
+    if only_plan {
+        let (all_best, _, _) = time(runs, || engine.check(&org, &CheckConfig::default()));
+        planned_change(dir, &org, &engine, runs, (all_best, load_best));
+        return;
+    }
     let (_, _, report) = time(runs, || engine.check(&org, &one));
     println!("built-in rules, one thread (last run):");
     for o in &report.outcomes {
@@ -250,6 +260,7 @@ fn bench_size(dir: &Path, users: usize) {
         representative(&org, runs, perm, division);
     }
     who_can_and_html(&org, &report, runs, dir, users);
+    planned_change(dir, &org, &engine, runs, (all_best, load_best));
     explain_and_diff(&bytes, runs);
     verify_side(&org, runs);
     watch_latency(&path);
@@ -360,6 +371,143 @@ fn verify_side(org: &Org, runs: usize) {
         p.subjects.len(),
         pairs.len(),
         ms(best)
+    );
+}
+
+/// A synthetic `terraform show -json` plan of `n` resources on `org`: user role sets (some
+/// granting roles the plan creates, through references), role edits and creations, divisions
+/// and client updates.
+fn synthetic_plan(org: &Org, n: usize) -> serde_json::Value {
+    use serde_json::json;
+    let s = org.snapshot();
+    let div = |i: usize| s.divisions[i % s.divisions.len()].id.clone();
+    let role = |i: usize| s.roles[3 + i % (s.roles.len() - 3)].id.clone();
+    let mut changes = Vec::new();
+    let mut config = Vec::new();
+    let created_roles = n / 10;
+    for i in 0..created_roles {
+        let address = format!("genesyscloud_auth_role.new_{i}");
+        changes.push(json!({"address": address, "mode": "managed", "type": "genesyscloud_auth_role", "change": {
+            "actions": ["create"], "before": null,
+            "after": {"name": format!("Planned Role {i}"), "permission_policies": [{"domain": "wfm", "entity_name": "agent", "action_set": ["view"], "conditions": []}]},
+            "after_unknown": {"id": true}, "after_sensitive": {}}}));
+    }
+    for i in 0..n / 5 {
+        let r = &s.roles[3 + i % (s.roles.len() - 3)];
+        changes.push(json!({"address": format!("genesyscloud_auth_role.edit_{i}"), "mode": "managed", "type": "genesyscloud_auth_role", "change": {
+            "actions": ["update"], "before": {"id": r.id, "name": r.name},
+            "after": {"id": r.id, "name": r.name, "permission_policies": [{"domain": "routing", "entity_name": "queue", "action_set": ["view", "edit"]}]},
+            "after_unknown": {}, "after_sensitive": {}}}));
+        if i + 1 >= s.roles.len() - 3 {
+            break;
+        }
+    }
+    for i in 0..n / 20 {
+        changes.push(json!({"address": format!("genesyscloud_auth_division.new_{i}"), "mode": "managed", "type": "genesyscloud_auth_division", "change": {
+            "actions": ["create"], "before": null, "after": {"name": format!("Planned Division {i}"), "home": false},
+            "after_unknown": {"id": true}, "after_sensitive": {}}}));
+    }
+    for (i, c) in s.oauth_clients.iter().take(n / 20).enumerate() {
+        changes.push(json!({"address": format!("genesyscloud_oauth_client.c_{i}"), "mode": "managed", "type": "genesyscloud_oauth_client", "change": {
+            "actions": ["update"], "before": {"id": c.id},
+            "after": {"id": c.id, "name": c.name, "authorized_grant_type": "CLIENT-CREDENTIALS", "state": "active", "client_secret": "bench-secret",
+                      "roles": [{"role_id": role(i), "division_id": div(i)}]},
+            "after_unknown": {}, "after_sensitive": {"client_secret": true}}}));
+    }
+    let mut u = 0;
+    while changes.len() < n {
+        let user = &s.users[(u * 97) % s.users.len()];
+        let address = format!("genesyscloud_user_roles.u_{u}");
+        let planned = u % 3 == 0;
+        let roles = if planned {
+            json!([{"role_id": s.roles[0].id, "division_ids": [div(0)]}, {"role_id": null, "division_ids": [div(u)]}])
+        } else {
+            json!([{"role_id": s.roles[0].id, "division_ids": [div(0)]}, {"role_id": role(u), "division_ids": [div(u), div(u + 1)]}])
+        };
+        let unknown = if planned {
+            json!({"roles": [{}, {"role_id": true}]})
+        } else {
+            json!({})
+        };
+        changes.push(json!({"address": address, "mode": "managed", "type": "genesyscloud_user_roles", "change": {
+            "actions": ["update"], "before": {"id": user.id, "user_id": user.id},
+            "after": {"id": user.id, "user_id": user.id, "roles": roles},
+            "after_unknown": unknown, "after_sensitive": {}}}));
+        if planned {
+            let target = format!("genesyscloud_auth_role.new_{}", u % created_roles.max(1));
+            config.push(json!({"address": address, "expressions": {"roles": [
+                {"role_id": {"constant_value": s.roles[0].id}},
+                {"role_id": {"references": [format!("{target}.id"), target]}}]}}));
+        }
+        u += 1;
+    }
+    json!({"format_version": "1.2", "resource_changes": changes, "configuration": {"root_module": {"resources": config}}})
+}
+
+/// Apply a 1,000-resource plan and re-run every built-in rule, against a plain check.
+/// `plain` is (the rules of a plain check, parsing and indexing the snapshot file).
+fn planned_change(
+    dir: &Path,
+    org: &Arc<Org>,
+    engine: &RuleEngine,
+    runs: usize,
+    (plain, load): (Duration, Duration),
+) {
+    let plan = dir.join(format!("plan-{}.json", org.snapshot().users.len()));
+    let doc = synthetic_plan(org, 1000);
+    std::fs::write(&plan, serde_json::to_vec(&doc).expect("plan json")).expect("write plan");
+    let all = CheckConfig::default();
+    let (read, _, set) = time(runs, || {
+        rolecall::change::load_change(&plan).expect("plan reads")
+    });
+    let (clone, _, _) = time(runs, || org.snapshot().clone());
+    let (apply_only, _, applied) = time(runs, || {
+        rolecall::change::apply(org, &set).expect("plan applies")
+    });
+    let (index, _, _) = time(runs, || Org::new(applied.snapshot.clone()));
+    println!(
+        "  (snapshot copy {} | apply incl. copy {} | index incl. copy {})",
+        ms(clone),
+        ms(apply_only),
+        ms(index)
+    );
+    let (overlay, _, after) = time(runs, || {
+        Arc::new(Org::new(
+            rolecall::change::apply(org, &set)
+                .expect("plan applies")
+                .snapshot,
+        ))
+    });
+    let (recheck, _, r) = time(runs, || engine.check(&after, &all));
+    let (whole, _, _) = time(runs, || {
+        let set = rolecall::change::load_change(&plan).expect("plan reads");
+        let after = Arc::new(Org::new(
+            rolecall::change::apply(org, &set)
+                .expect("plan applies")
+                .snapshot,
+        ));
+        engine.check(&after, &all)
+    });
+    println!(
+        "planned change, {} resources: read {} | overlay + index {} | rules on the after-org {} ({} findings) | together {} = {:.2}x a plain check of {} (target <= 1.5x)",
+        set.changes.len(),
+        ms(read),
+        ms(overlay),
+        ms(recheck),
+        r.findings().count(),
+        ms(whole),
+        whole.as_secs_f64() / plain.as_secs_f64(),
+        ms(plain)
+    );
+    println!(
+        "  against `rolecall check` of the file (parse + index + rules, {}): {:.2}x",
+        ms(load + plain),
+        whole.as_secs_f64() / (load + plain).as_secs_f64()
+    );
+    println!(
+        "  `check --plan` end to end (load, rules on the before-org, the change, rules on the after-org): about {} = {:.2}x `rolecall check` of the file",
+        ms(load + plain + whole),
+        (load + plain + whole).as_secs_f64() / (load + plain).as_secs_f64()
     );
 }
 

@@ -4,6 +4,7 @@
 
 pub mod authz;
 pub mod catalog;
+pub mod change;
 pub mod config;
 pub mod engine;
 pub mod fetch;

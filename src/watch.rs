@@ -11,9 +11,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::change::{apply, load_change, Causes, ChangeError, ChangeSet};
 use crate::config::{Overrides, Settings};
 use crate::engine::{
-    files_of, CheckReport, Finding, RhaiFile, RuleDirError, RuleEngine, RuleError, RuleOutcome,
+    files_of, mark_plan_changes, CheckReport, Finding, RhaiFile, RuleDirError, RuleEngine,
+    RuleError, RuleOutcome,
 };
 use crate::model::{load_snapshot, Org};
 
@@ -124,6 +126,11 @@ pub struct Session {
     gone: BTreeSet<PathBuf>,
     last: HashMap<String, Finding>,
     last_elapsed: Duration,
+    /// Planned changes (`--plan`, canonical paths), re-read when they or the snapshot change.
+    plans: Vec<PathBuf>,
+    /// With plans: the org before the change (what `org` is compared with) and which address
+    /// touched which object.
+    before: Option<(Arc<Org>, Causes)>,
     /// Content hashes of the snapshot and config files as last read: an event on a file whose
     /// content did not change (a `touch`, rolecall's own read) re-runs nothing.
     snapshot_hash: Option<u64>,
@@ -176,6 +183,8 @@ impl Session {
             gone: BTreeSet::new(),
             last: HashMap::new(),
             last_elapsed: Duration::ZERO,
+            plans: Vec::new(),
+            before: None,
             snapshot_hash: None,
             config_hash: None,
             rewatch: Vec::new(),
@@ -244,6 +253,11 @@ impl Session {
         }
         let config_path = self.config_path();
         for p in paths {
+            if self.plans.contains(p) {
+                changed = true;
+                all |= self.reload_plans();
+                continue;
+            }
             match classify(
                 p,
                 &self.dirs,
@@ -359,12 +373,86 @@ impl Session {
         }
     }
 
-    /// Re-read the snapshot; `true` when it loaded (everything re-runs).
+    /// Check the org as it will be after these planned changes (Terraform plans or change
+    /// files, applied in order), findings marked against the org as it is; the plans are
+    /// re-read when they or the snapshot change.
+    ///
+    /// # Errors
+    /// A [`ChangeError`] when a plan cannot be read or applied (the org is then unchanged).
+    pub fn set_plans(&mut self, plans: &[PathBuf]) -> Result<(), ChangeError> {
+        let before = self
+            .before
+            .as_ref()
+            .map_or_else(|| Arc::clone(&self.org), |(b, _)| Arc::clone(b));
+        let old = std::mem::replace(
+            &mut self.plans,
+            plans.iter().map(|p| canonical(p)).collect(),
+        );
+        let r = self.apply_plans(before);
+        if r.is_err() {
+            self.plans = old;
+        }
+        r
+    }
+
+    /// The planned-change files being watched (canonical paths).
+    #[must_use]
+    pub fn plans(&self) -> &[PathBuf] {
+        &self.plans
+    }
+
+    fn apply_plans(&mut self, before: Arc<Org>) -> Result<(), ChangeError> {
+        let mut set = ChangeSet::default();
+        for p in &self.plans {
+            set.extend(load_change(p)?);
+        }
+        let applied = apply(&before, &set)?;
+        if !set.not_modelled.is_empty() {
+            self.notes.push(format!(
+                "not modelled, ignored: {}",
+                set.not_modelled.join(", ")
+            ));
+        }
+        self.notes.extend(set.notes);
+        self.notes.extend(applied.notes);
+        self.org = Arc::new(Org::new(applied.snapshot));
+        self.before = Some((before, applied.causes));
+        Ok(())
+    }
+
+    /// Re-read the plans on the org before them; `true` when they applied.
+    fn reload_plans(&mut self) -> bool {
+        let Some((before, _)) = &self.before else {
+            return false;
+        };
+        let before = Arc::clone(before);
+        match self.apply_plans(before) {
+            Ok(()) => true,
+            Err(e) => {
+                self.notes.push(format!(
+                    "planned change not re-applied, keeping the previous one: {e}"
+                ));
+                false
+            }
+        }
+    }
+
+    /// Re-read the snapshot (and re-apply the plans to it); `true` when it loaded (everything
+    /// re-runs).
     fn reload_snapshot(&mut self) -> bool {
         let Some(path) = self.snapshot_path.clone() else {
             return false;
         };
         match load_snapshot(&path) {
+            Ok(s) if !self.plans.is_empty() => match self.apply_plans(Arc::new(Org::new(s))) {
+                Ok(()) => true,
+                Err(e) => {
+                    self.notes.push(format!(
+                            "snapshot reloaded but the planned change does not apply to it, keeping the previous org: {e}"
+                        ));
+                    false
+                }
+            },
             Ok(s) => {
                 self.org = Arc::new(Org::new(s));
                 true
@@ -539,8 +627,16 @@ impl Session {
             load_errors,
             elapsed: self.last_elapsed,
             notes: self.notes.clone(),
+            resolved: Vec::new(),
         };
         self.settings.finish(&mut report);
+        // With plans: the same rules on the org before the change, to mark what it changes.
+        if let Some((before, causes)) = &self.before {
+            let old = self.settings.check(&self.engine, before);
+            mark_plan_changes(&mut report, &old, false, |kind, id| {
+                causes.for_object(before, &self.org, kind, id)
+            });
+        }
         report
     }
 }

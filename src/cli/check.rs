@@ -57,6 +57,14 @@ pub struct CheckArgs {
     /// An earlier JSON report: only findings it lacks are new, and only new findings fail.
     #[arg(long, value_name = "FILE")]
     baseline_findings: Option<PathBuf>,
+    /// Check the org as it will be after this change: a Terraform plan (`terraform show -json
+    /// tfplan`) or a rolecall change file; repeatable, applied in order. Findings are marked
+    /// new, resolved or unchanged against the org before it.
+    #[arg(long = "plan", value_name = "FILE", conflicts_with = "live")]
+    plans: Vec<PathBuf>,
+    /// With `--plan`: only findings the change makes new fail the run.
+    #[arg(long, requires = "plans", conflicts_with = "baseline_findings")]
+    new_only: bool,
     /// Findings a rule could not decide (missing data) do not fail the run. Without it an audit
     /// gate fails closed: an unknown counts at its rule's severity.
     #[arg(long)]
@@ -83,7 +91,7 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
     } else {
         load_source(args.snapshot.as_deref())?
     };
-    let org = Arc::new(Org::new(snapshot));
+    let mut org = Arc::new(Org::new(snapshot));
     let engine = engine(&settings)?;
     settings.check_names(&engine)?;
     if engine.rules().next().is_none() && engine.load_errors().is_empty() {
@@ -92,11 +100,19 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
             "no rules to run"
         ));
     }
-    let report = settings.check(&engine, &org);
+    let (report, kind) = if args.plans.is_empty() {
+        (settings.check(&engine, &org), kind.to_owned())
+    } else {
+        let p = super::plan::planned(&org, &args.plans)?;
+        let mut report = settings.check_change(&engine, &org, &p.after, &p.causes, args.new_only);
+        report.notes.extend(p.notes);
+        org = p.after;
+        (report, format!("{kind}+plan"))
+    };
     let fail_on = settings.fail_on;
     let ctx = ReportContext {
         org: &org,
-        source_kind: kind.to_owned(),
+        source_kind: kind,
         source_path: path,
         fail_on,
         now: SystemTime::now(),

@@ -49,6 +49,10 @@ pub struct ExplainArgs {
     /// Ask the same question of another org (e.g. dev), matched by names, and show what differs.
     #[arg(long, value_name = "OTHER_SNAPSHOT")]
     baseline: Option<PathBuf>,
+    /// Explain the call on the org after this change (a Terraform plan or a rolecall change
+    /// file; repeatable, applied in order), with the verdict before it beside it.
+    #[arg(long = "plan", value_name = "FILE", conflicts_with = "baseline")]
+    plans: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
@@ -76,19 +80,27 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
             })
         })
         .transpose()?;
-    let org = Org::new(snapshot);
+    let before = Org::new(snapshot);
+    let planned = if args.plans.is_empty() {
+        None
+    } else {
+        let p = super::plan::planned(&before, &args.plans)?;
+        super::plan::say_notes(&p.notes);
+        Some(p)
+    };
+    let org: &Org = planned.as_ref().map_or(&before, |p| &p.after);
     // `--catalog` wins over the snapshot's own catalog, which wins over the built-in one.
     let catalog = match (&from_file, &args.catalog) {
         (Some(ops), Some(f)) => Catalog::new(ops).with_origin(Origin::File {
             path: f.display().to_string(),
         }),
-        _ => Catalog::for_org(&org),
+        _ => Catalog::for_org(org),
     };
-    let subject = resolve_subject(&org, &args.subject).map_err(input)?;
+    let subject = resolve_subject(org, &args.subject).map_err(input)?;
     let target = args
         .target
         .as_deref()
-        .map(|t| resolve_target(&org, t))
+        .map(|t| resolve_target(org, t))
         .transpose()
         .map_err(input)?;
     let agents = args
@@ -105,7 +117,7 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
         target,
         agents,
     };
-    let ex = explain(&org, &catalog, &q).map_err(input)?;
+    let ex = explain(org, &catalog, &q).map_err(input)?;
 
     let body = match &args.error_body {
         None => None,
@@ -124,34 +136,52 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
                     "error body is not JSON: {e}"
                 )
             })?;
-            Some(check_error_body(&org, &ex, &value))
+            Some(check_error_body(org, &ex, &value))
         }
     };
 
-    let baseline = match &args.baseline {
+    let loaded = args
+        .baseline
+        .as_deref()
+        .map(|p| load_snapshot(p).map(Org::new))
+        .transpose()?;
+    // With a plan, the other org is the org before the change.
+    let other: Option<(String, &Org)> = match (&planned, &loaded, &args.baseline) {
+        (Some(_), _, _) => Some((
+            format!(
+                "{} before the change",
+                path.as_deref().unwrap_or("<sample org>")
+            ),
+            &before,
+        )),
+        (None, Some(o), Some(p)) => Some((p.display().to_string(), o)),
+        _ => None,
+    };
+    let baseline = match other {
         None => None,
-        Some(p) => {
-            let other = Org::new(load_snapshot(p)?);
+        Some((file, other)) => {
             // The same catalog choice as for this org: `--catalog` wins for both.
             let other_catalog = match (&from_file, &args.catalog) {
                 (Some(ops), Some(f)) => Catalog::new(ops).with_origin(Origin::File {
                     path: f.display().to_string(),
                 }),
-                _ => Catalog::for_org(&other),
+                _ => Catalog::for_org(other),
             };
-            let answer = explain_baseline(
-                &org,
+            match explain_baseline(
+                org,
                 (subject, target, &args.op, &q.agents),
                 &ex,
-                &other,
+                other,
                 &other_catalog,
-            )
-            .map_err(input)?;
-            Some((
-                p.display().to_string(),
-                other.snapshot().organization.name.clone(),
-                answer,
-            ))
+            ) {
+                Ok(answer) => Some((file, other.snapshot().organization.name.clone(), answer)),
+                // A subject or target the change creates has no "before".
+                Err(e) if planned.is_some() => {
+                    super::note(&format!("before the change: {}", e.message));
+                    None
+                }
+                Err(e) => return Err(input(e)),
+            }
         }
     };
 
@@ -181,6 +211,12 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
             );
             doc["verification"] =
                 serde_json::to_value(&org.snapshot().verification).into_diagnostic()?;
+            if let Some(p) = &planned {
+                doc["plan"] = serde_json::json!({
+                    "files": args.plans.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+                    "notes": p.notes,
+                });
+            }
             emit_data(&json_text(&doc)?)?;
         }
     }

@@ -9,6 +9,7 @@ mod diff;
 mod explain;
 mod fetch;
 mod generate;
+mod plan;
 mod rules;
 mod test;
 mod verify;
@@ -69,6 +70,8 @@ enum Command {
     Fetch(fetch::FetchArgs),
     /// Explain why a subject's API call is allowed or denied (403), and the smallest fix.
     Explain(explain::ExplainArgs),
+    /// Whether the deploying client may make the calls the provider makes to apply a plan.
+    PlanAccess(plan::PlanAccessArgs),
     /// Write a deterministic synthetic org snapshot (for benchmarks and experiments).
     Generate(generate::GenerateArgs),
     /// Check rolecall's model against the platform's own answers (divisions permitted).
@@ -167,6 +170,7 @@ pub fn main() -> Exit {
         Command::Explain(args) => explain::run(&args),
         Command::Fetch(args) => fetch::run(&args),
         Command::Generate(args) => generate::run(&args),
+        Command::PlanAccess(args) => plan::run(&args),
         Command::Rules(cmd) => rules::run(&cmd),
         Command::Test(args) => test::run(&args),
         Command::Verify(args) => verify::run_verify(&args),

@@ -27,6 +27,10 @@ pub struct WatchArgs {
     snapshot: Option<PathBuf>,
     #[command(flatten)]
     rule_set: RuleSetArgs,
+    /// Check the org as it will be after this change (a Terraform plan or a rolecall change
+    /// file; repeatable, applied in order), re-read when it or the snapshot is saved.
+    #[arg(long = "plan", value_name = "FILE")]
+    plans: Vec<PathBuf>,
     /// Debounce window in milliseconds.
     #[arg(long, default_value_t = 200)]
     debounce_ms: u64,
@@ -118,6 +122,7 @@ fn watch_paths<W: Watcher>(
         .config_path()
         .into_iter()
         .chain(session.snapshot_path().map(Path::to_owned))
+        .chain(session.plans().iter().cloned())
         .collect();
     for d in dirs {
         if d.exists() && watched.insert(d.clone()) {
@@ -155,9 +160,17 @@ pub fn run(args: &WatchArgs) -> miette::Result<Exit> {
         Arc::new(Org::new(snapshot)),
         args.snapshot.as_deref(),
     )?;
+    if !args.plans.is_empty() {
+        session.set_plans(&args.plans)?;
+    }
     for n in session.notes.drain(..) {
         note(&n);
     }
+    let kind = if args.plans.is_empty() {
+        kind
+    } else {
+        "snapshot+plan"
+    };
     let mut view = View {
         source_kind: kind,
         source_path: path,

@@ -364,6 +364,27 @@ impl Settings {
         report
     }
 
+    /// Run the selected rules on the orgs before and after a planned change ([`crate::change`])
+    /// and mark the after-org's findings new or unchanged, with the resolved ones listed and
+    /// each attributed to the resource addresses that touch its object. With `new_only`, only
+    /// new findings count against `--fail-on`.
+    #[must_use]
+    pub fn check_change(
+        &self,
+        engine: &RuleEngine,
+        before: &std::sync::Arc<Org>,
+        after: &std::sync::Arc<Org>,
+        causes: &crate::change::Causes,
+        new_only: bool,
+    ) -> CheckReport {
+        let old = self.check(engine, before);
+        let mut report = self.check(engine, after);
+        crate::engine::mark_plan_changes(&mut report, &old, new_only, |kind, id| {
+            causes.for_object(before, after, kind, id)
+        });
+        report
+    }
+
     /// The finishing step alone, for reports assembled elsewhere (watch mode's partial runs).
     pub fn finish(&self, report: &mut CheckReport) {
         self.finish.apply(report, &crate::engine::today());

@@ -40,10 +40,40 @@ pub struct Finding {
     /// With `--baseline-findings`: whether the baseline lacked it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new: Option<bool>,
+    /// With `--plan`: whether the change makes this finding new, resolves it, or leaves it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_change: Option<PlanChange>,
+    /// With `--plan`: the resource addresses that touch the finding's object.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub caused_by: Vec<String>,
     /// `unknown` when the rule could not decide (missing data, an unconfirmed fact); absent for
     /// a problem found.
     #[serde(skip_serializing_if = "FindingStatus::is_found")]
     pub status: FindingStatus,
+}
+
+/// How a finding of the org after a planned change relates to the org before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlanChange {
+    /// Only the after-org has it.
+    New,
+    /// Only the before-org has it: the change resolves it.
+    Resolved,
+    /// Both have it.
+    Unchanged,
+}
+
+impl PlanChange {
+    /// The JSON word: `new`, `resolved`, `unchanged`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Resolved => "resolved",
+            Self::Unchanged => "unchanged",
+        }
+    }
 }
 
 /// Whether a finding is a problem found or a question the rule could not decide. An unknown

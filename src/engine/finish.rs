@@ -109,6 +109,51 @@ impl Finish {
     }
 }
 
+/// Compare the report of the org after a planned change with the report of the org before it:
+/// mark each finding `new` or `unchanged`, list the before-org's findings the change resolves
+/// in `after.resolved`, and attribute the new and resolved ones to the resource addresses
+/// `causes` names for their object (kind, id). With `new_only`, only new findings count against `--fail-on`, through the
+/// same mark a findings baseline sets.
+pub fn mark_plan_changes(
+    after: &mut CheckReport,
+    before: &CheckReport,
+    new_only: bool,
+    causes: impl Fn(&str, &str) -> Vec<String>,
+) {
+    let known = Baseline::of(before.findings());
+    for f in after
+        .outcomes
+        .iter_mut()
+        .flat_map(|o| o.findings.iter_mut())
+    {
+        let was = known.contains(f);
+        f.plan_change = Some(if was {
+            super::PlanChange::Unchanged
+        } else {
+            super::PlanChange::New
+        });
+        // Only what the change makes new is attributed to it.
+        if !was {
+            f.caused_by = causes(f.subject.kind, &f.subject.id);
+        }
+        if new_only {
+            f.new = Some(!was);
+        }
+    }
+    let now = Baseline::of(after.findings());
+    after.resolved = before
+        .findings()
+        .filter(|f| !now.contains(f))
+        .map(|f| {
+            let mut f = f.clone();
+            f.plan_change = Some(super::PlanChange::Resolved);
+            f.caused_by = causes(f.subject.kind, &f.subject.id);
+            f.new = None;
+            f
+        })
+        .collect();
+}
+
 /// Whether `s` is a `YYYY-MM-DD` date that exists on the calendar (`2027-02-31` does not).
 #[must_use]
 pub fn valid_date(s: &str) -> bool {
@@ -248,6 +293,7 @@ mod tests {
             load_errors: Vec::new(),
             elapsed: std::time::Duration::ZERO,
             notes: Vec::new(),
+            resolved: Vec::new(),
         }
     }
 
@@ -280,6 +326,60 @@ mod tests {
         finish.apply(&mut r, "2027-04-01");
         assert!(r.outcomes[0].findings[0].counts(), "expired: counts again");
         assert!(r.notes.iter().any(|n| n.contains("expired on 2027-03-31")));
+    }
+
+    #[test]
+    fn a_planned_change_marks_new_unchanged_and_resolved_findings() {
+        let before = report_with(&["a", "b"]);
+        let mut after = report_with(&["b", "c"]);
+        mark_plan_changes(&mut after, &before, true, |kind, id| {
+            vec![format!("{kind}/{id}")]
+        });
+        let marks: Vec<_> = after
+            .findings()
+            .map(|f| {
+                (
+                    f.subject.name.as_str(),
+                    f.plan_change,
+                    f.new,
+                    f.caused_by.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            marks,
+            [
+                (
+                    "b",
+                    Some(super::super::PlanChange::Unchanged),
+                    Some(false),
+                    vec![]
+                ),
+                (
+                    "c",
+                    Some(super::super::PlanChange::New),
+                    Some(true),
+                    vec!["client/id-c".to_owned()]
+                ),
+            ]
+        );
+        assert_eq!(after.resolved.len(), 1);
+        let a = &after.resolved[0];
+        assert_eq!(a.subject.name, "a");
+        assert_eq!(a.plan_change, Some(super::super::PlanChange::Resolved));
+        assert_eq!(a.caused_by, ["client/id-a"]);
+        assert!(
+            !after
+                .findings()
+                .any(|f| f.subject.name == "b" && f.counts()),
+            "unchanged does not fail with new_only"
+        );
+        let mut all = report_with(&["b"]);
+        mark_plan_changes(&mut all, &before, false, |_, _| Vec::new());
+        assert!(
+            all.findings().all(Finding::counts),
+            "without new_only every finding counts"
+        );
     }
 
     #[test]

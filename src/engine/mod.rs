@@ -54,8 +54,10 @@ use thiserror::Error;
 pub use builtin::BUILTIN_RULES;
 pub use err::{RuleError, RuleErrorKind, RuleLoadErrors};
 pub use files::{files_of, rhai_files, Listing, RhaiFile};
-pub use finding::{Finding, FindingStatus, ObjectKey};
-pub use finish::{today, valid_date, Baseline, Finish, Waiver, WaiverMark, CHECK_FORMAT};
+pub use finding::{Finding, FindingStatus, ObjectKey, PlanChange};
+pub use finish::{
+    mark_plan_changes, today, valid_date, Baseline, Finish, Waiver, WaiverMark, CHECK_FORMAT,
+};
 pub use host::glob_match;
 pub use meta::{RuleMeta, Severity, REQUIRED_SECTIONS};
 pub use run::RuleOutcome;
@@ -90,6 +92,9 @@ pub struct CheckReport {
     pub elapsed: Duration,
     /// Notes about the run: expired or unused waivers, the findings baseline.
     pub notes: Vec<String>,
+    /// With `--plan`: findings of the org before the change that the change resolves, with
+    /// the before-org's text.
+    pub resolved: Vec<Finding>,
 }
 
 impl CheckReport {
@@ -470,6 +475,7 @@ impl RuleEngine {
             load_errors: self.load_errors.clone(),
             elapsed: started.elapsed(),
             notes: Vec::new(),
+            resolved: Vec::new(),
         }
     }
 }

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::authz::OrgDiff;
+use crate::change::DiffCauses;
 // Names and the sentences built from them go through `v` (the one sanitiser).
 use crate::text::visible as v;
 
@@ -12,6 +13,20 @@ const MAX_SUBJECTS: usize = 50;
 /// Render a diff for a terminal.
 #[must_use]
 pub fn render_diff(d: &OrgDiff, base: &str, other: &str) -> String {
+    render_diff_attributed(d, base, other, &DiffCauses::default())
+}
+
+fn causes_line(out: &mut String, indent: &str, causes: Option<&Vec<String>>) {
+    if let Some(c) = causes.filter(|c| !c.is_empty()) {
+        let list: Vec<String> = c.iter().map(|a| format!("`{}`", v(a))).collect();
+        let _ = writeln!(out, "{indent}caused by: {}", list.join(", "));
+    }
+}
+
+/// Render a diff with the resource addresses behind each subject and role (a planned change's
+/// diff; the plain diff passes no causes).
+#[must_use]
+pub fn render_diff_attributed(d: &OrgDiff, base: &str, other: &str, causes: &DiffCauses) -> String {
     let mut out = format!("diff {} → {}\n", v(base), v(other));
     if d.is_empty() {
         out.push_str("no differences\n");
@@ -27,7 +42,7 @@ pub fn render_diff(d: &OrgDiff, base: &str, other: &str) -> String {
     };
     if !d.subjects.is_empty() {
         let _ = writeln!(out, "\neffective access ({} subject(s)):", d.subjects.len());
-        for s in d.subjects.iter().take(MAX_SUBJECTS) {
+        for (i, s) in d.subjects.iter().enumerate().take(MAX_SUBJECTS) {
             let _ = writeln!(out, "  {} `{}`", v(s.kind), v(&s.name));
             for g in &s.gained {
                 let _ = writeln!(out, "    + {}", v(&g.to_string()));
@@ -35,6 +50,7 @@ pub fn render_diff(d: &OrgDiff, base: &str, other: &str) -> String {
             for l in &s.lost {
                 let _ = writeln!(out, "    - {}", v(&l.to_string()));
             }
+            causes_line(&mut out, "    ", causes.subjects.get(i));
         }
         if d.subjects.len() > MAX_SUBJECTS {
             let _ = writeln!(
@@ -47,13 +63,20 @@ pub fn render_diff(d: &OrgDiff, base: &str, other: &str) -> String {
     section(&mut out, "grants", &d.grants);
     if !d.roles.is_empty() {
         let _ = writeln!(out, "\nroles:");
-        for r in &d.roles {
+        for (i, r) in d.roles.iter().enumerate() {
             let mut parts: Vec<String> = r.added.iter().map(|p| format!("+ `{}`", v(p))).collect();
             parts.extend(r.removed.iter().map(|p| format!("- `{}`", v(p))));
             let _ = writeln!(out, "  `{}`: {}", v(&r.name), parts.join(", "));
+            causes_line(&mut out, "    ", causes.roles.get(i));
         }
     }
-    section(&mut out, "subjects in one org only", &d.subjects_only);
+    if !d.subjects_only.is_empty() {
+        let _ = writeln!(out, "\nsubjects in one org only:");
+        for (i, l) in d.subjects_only.iter().enumerate() {
+            let _ = writeln!(out, "  {}", v(l));
+            causes_line(&mut out, "    ", causes.subjects_only.get(i));
+        }
+    }
     section(&mut out, "divisions", &d.divisions);
     section(&mut out, "access policies", &d.policies);
     section(&mut out, "settings", &d.settings);

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{human_age, human_ms, ReportContext, Summary};
-use crate::engine::{CheckReport, RuleError, Severity};
+use crate::engine::{CheckReport, Finding, PlanChange, RuleError, RuleOutcome, Severity};
 // Every piece of text from rules, org data or file names goes through `v` (the one sanitiser).
 use crate::text::visible as v;
 
@@ -51,71 +51,41 @@ pub fn render_human(report: &CheckReport, ctx: &ReportContext<'_>, opts: HumanOp
             .cmp(&a.meta.severity)
             .then_with(|| a.meta.id.cmp(&b.meta.id))
     });
-    for o in outcomes {
-        if o.findings.is_empty() && o.error.is_none() && !opts.verbose {
-            continue;
-        }
-        let sev = paint(c, severity_color(o.meta.severity), o.meta.severity.as_str());
-        let count = match o.findings.len() {
-            1 => "1 finding".to_owned(),
-            n => format!("{n} findings"),
-        };
-        let _ = write!(
-            out,
-            "{} {} [{sev}] {count}",
-            paint(c, "1", &v(&o.meta.id)),
-            v(&o.meta.name)
-        );
-        if opts.verbose {
-            let _ = write!(out, " ({})", human_ms(o.elapsed));
-        }
-        out.push('\n');
-        let shown = if opts.verbose { usize::MAX } else { MAX_SHOWN };
-        for f in o.findings.iter().take(shown) {
-            let mut tags = String::new();
-            if f.is_unknown() {
-                tags.push_str(&paint(c, "1;33", "[unknown] "));
-            }
-            if f.new == Some(true) {
-                tags.push_str(&paint(c, "1", "[new] "));
-            }
-            match &f.waiver {
-                Some(w) if w.expired => {
-                    let _ = write!(tags, "[waiver expired {}] ", v(&w.expires));
+    let planned = !report.resolved.is_empty() || report.findings().any(|f| f.plan_change.is_some());
+    if planned {
+        // Grouped by what the change does to them; within a group, worst rule first.
+        for (group, title) in [
+            (PlanChange::New, "new with the change"),
+            (PlanChange::Resolved, "resolved by the change"),
+            (PlanChange::Unchanged, "unchanged by the change"),
+        ] {
+            let pool: Vec<&Finding> = if group == PlanChange::Resolved {
+                report.resolved.iter().collect()
+            } else {
+                report
+                    .findings()
+                    .filter(|f| f.plan_change == Some(group))
+                    .collect()
+            };
+            let _ = writeln!(out, "{} ({}):\n", paint(c, "1", title), pool.len());
+            for o in &outcomes {
+                let fs: Vec<&Finding> = pool
+                    .iter()
+                    .copied()
+                    .filter(|f| f.rule_id == o.meta.id)
+                    .collect();
+                if !fs.is_empty() {
+                    write_rule(&mut out, o, &fs, opts);
                 }
-                Some(w) => {
-                    let label = format!("[waived until {}: {}]", v(&w.expires), v(&w.reason));
-                    let _ = write!(tags, "{} ", paint(c, "2", &label));
-                }
-                None => {}
-            }
-            let _ = writeln!(
-                out,
-                "  {tags}{} `{}`: {}",
-                f.subject.kind,
-                v(&f.subject.name),
-                v(&f.message)
-            );
-            if let Some(fix) = &f.fix {
-                let _ = writeln!(out, "    {} {}", paint(c, "32", "fix:"), v(fix));
-            }
-            for e in &f.evidence {
-                let _ = writeln!(out, "    {} {}", paint(c, "2", "evidence:"), v(e));
             }
         }
-        if o.findings.len() > shown {
-            let _ = writeln!(
-                out,
-                "  … and {} more (`--verbose` or `--format json` shows them all)",
-                o.findings.len() - shown
-            );
-        }
-        if opts.verbose {
-            for line in &o.log {
-                let _ = writeln!(out, "    {} {}", paint(c, "2", "print:"), v(line));
+    } else {
+        for o in outcomes {
+            if o.findings.is_empty() && o.error.is_none() && !opts.verbose {
+                continue;
             }
+            write_rule(&mut out, o, &o.findings.iter().collect::<Vec<_>>(), opts);
         }
-        out.push('\n');
     }
     for e in report.errors() {
         render_error(&mut out, e, c);
@@ -182,6 +152,82 @@ pub fn render_human(report: &CheckReport, ctx: &ReportContext<'_>, opts: HumanOp
     out.push_str(&super::verification_line(ctx.org.snapshot()));
     out.push('\n');
     out
+}
+
+/// One rule's block: its header, then the given findings (fix, evidence, causes).
+fn write_rule(out: &mut String, o: &RuleOutcome, findings: &[&Finding], opts: HumanOptions) {
+    let c = opts.color;
+    let sev = paint(c, severity_color(o.meta.severity), o.meta.severity.as_str());
+    let count = match findings.len() {
+        1 => "1 finding".to_owned(),
+        n => format!("{n} findings"),
+    };
+    let _ = write!(
+        out,
+        "{} {} [{sev}] {count}",
+        paint(c, "1", &v(&o.meta.id)),
+        v(&o.meta.name)
+    );
+    if opts.verbose {
+        let _ = write!(out, " ({})", human_ms(o.elapsed));
+    }
+    out.push('\n');
+    let shown = if opts.verbose { usize::MAX } else { MAX_SHOWN };
+    for f in findings.iter().take(shown) {
+        let mut tags = String::new();
+        if f.is_unknown() {
+            tags.push_str(&paint(c, "1;33", "[unknown] "));
+        }
+        // With a plan the group heading says new/resolved; the tag is for a findings baseline.
+        if f.new == Some(true) && f.plan_change.is_none() {
+            tags.push_str(&paint(c, "1", "[new] "));
+        }
+        match &f.waiver {
+            Some(w) if w.expired => {
+                let _ = write!(tags, "[waiver expired {}] ", v(&w.expires));
+            }
+            Some(w) => {
+                let label = format!("[waived until {}: {}]", v(&w.expires), v(&w.reason));
+                let _ = write!(tags, "{} ", paint(c, "2", &label));
+            }
+            None => {}
+        }
+        let _ = writeln!(
+            out,
+            "  {tags}{} `{}`: {}",
+            f.subject.kind,
+            v(&f.subject.name),
+            v(&f.message)
+        );
+        if let Some(fix) = &f.fix {
+            let _ = writeln!(out, "    {} {}", paint(c, "32", "fix:"), v(fix));
+        }
+        for e in &f.evidence {
+            let _ = writeln!(out, "    {} {}", paint(c, "2", "evidence:"), v(e));
+        }
+        if !f.caused_by.is_empty() {
+            let list: Vec<String> = f.caused_by.iter().map(|a| format!("`{}`", v(a))).collect();
+            let _ = writeln!(
+                out,
+                "    {} {}",
+                paint(c, "35", "caused by:"),
+                list.join(", ")
+            );
+        }
+    }
+    if findings.len() > shown {
+        let _ = writeln!(
+            out,
+            "  … and {} more (`--verbose` or `--format json` shows them all)",
+            findings.len() - shown
+        );
+    }
+    if opts.verbose {
+        for line in &o.log {
+            let _ = writeln!(out, "    {} {}", paint(c, "2", "print:"), v(line));
+        }
+    }
+    out.push('\n');
 }
 
 fn render_error(out: &mut String, e: &RuleError, c: bool) {

@@ -24,6 +24,8 @@ struct JsonReport<'a> {
     summary: JsonSummary,
     rules: Vec<JsonRule<'a>>,
     findings: Vec<JsonFinding<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    resolved: Vec<JsonFinding<'a>>,
     errors: Vec<&'a RuleError>,
     gaps: Vec<&'a Coverage>,
     warnings: &'a [String],
@@ -135,6 +137,15 @@ pub fn write_json(
             .collect(),
         findings: report
             .findings()
+            .map(|f| JsonFinding {
+                finding: f,
+                key: f.key(),
+                fingerprint: f.fingerprint(),
+            })
+            .collect(),
+        resolved: report
+            .resolved
+            .iter()
             .map(|f| JsonFinding {
                 finding: f,
                 key: f.key(),

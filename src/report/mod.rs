@@ -11,12 +11,13 @@ mod json;
 mod junit;
 mod markdown;
 mod query;
+mod plan;
 mod sarif;
 mod verify;
 
 use std::time::{Duration, SystemTime};
 
-pub use diff::{diff_json, render_diff};
+pub use diff::{diff_json, render_diff, render_diff_attributed};
 pub use explain::{explanation_json, render_baseline, render_explanation};
 pub use html::{escape, render_html, HtmlOptions, HTML_DATA_FORMAT};
 pub use human::{render_human, summary_line, HumanOptions};
@@ -27,6 +28,7 @@ pub use query::{
     access_json, render_access, render_who_can, who_can_csv, who_can_json, ACCESS_FORMAT,
     WHO_CAN_FORMAT,
 };
+pub use plan::{plan_access_json, render_gates, render_plan_access, GateResult};
 pub use sarif::render_sarif;
 pub use verify::{
     render_plan, render_verify, verification_line, verify_headline, verify_json, VERIFY_FORMAT,

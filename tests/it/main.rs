@@ -18,6 +18,7 @@ mod formats;
 mod hostile;
 mod layout;
 mod malformed;
+mod plan;
 mod query;
 mod report_html;
 mod rules;
