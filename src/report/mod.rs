@@ -10,8 +10,8 @@ mod human;
 mod json;
 mod junit;
 mod markdown;
-mod query;
 mod plan;
+mod query;
 mod sarif;
 mod verify;
 
@@ -24,11 +24,11 @@ pub use human::{render_human, summary_line, HumanOptions};
 pub use json::{render_json, write_json, JSON_FORMAT};
 pub use junit::render_junit;
 pub use markdown::render_markdown;
+pub use plan::{plan_access_json, render_gates, render_plan_access, GateResult};
 pub use query::{
     access_json, render_access, render_who_can, who_can_csv, who_can_json, ACCESS_FORMAT,
     WHO_CAN_FORMAT,
 };
-pub use plan::{plan_access_json, render_gates, render_plan_access, GateResult};
 pub use sarif::render_sarif;
 pub use verify::{
     render_plan, render_verify, verification_line, verify_headline, verify_json, VERIFY_FORMAT,
