@@ -36,28 +36,8 @@ pub const MAX_FILE_BYTES: u64 = 256 << 20;
 /// Most resource changes (or change-file entries) read from one file.
 pub const MAX_CHANGES: usize = 200_000;
 
-/// Who a grant change is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SubjectKind {
-    /// `PC_USER`.
-    User,
-    /// `PC_GROUP`.
-    Group,
-    /// `PC_OAUTH_CLIENT`.
-    Client,
-}
-
-impl SubjectKind {
-    /// The word outputs use: `user`, `group`, `client`.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::User => "user",
-            Self::Group => "group",
-            Self::Client => "client",
-        }
-    }
-}
+/// Who a grant change is for: the one subject-kind type of the crate (`authz`'s).
+pub use crate::authz::SubjectKind;
 
 /// One role in one division, as a change states it. `division: None` is the home division
 /// (the provider's documented default); `*` is all divisions.

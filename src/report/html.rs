@@ -162,13 +162,7 @@ fn access_maps(org: &Org, permissions: &[String], subjects: &mut Subjects) -> Ve
 /// The findings, and the rules that reported or failed (worst first) with their docs.
 fn findings_data(report: &CheckReport) -> (Vec<Value>, Value) {
     let mut rules = serde_json::Map::new();
-    let mut outcomes: Vec<_> = report.outcomes.iter().collect();
-    outcomes.sort_by(|a, b| {
-        b.meta
-            .severity
-            .cmp(&a.meta.severity)
-            .then_with(|| a.meta.id.cmp(&b.meta.id))
-    });
+    let outcomes = super::worst_first(report);
     let mut findings = Vec::new();
     let mut order = Vec::new();
     for o in outcomes {

@@ -44,13 +44,7 @@ pub fn render_human(report: &CheckReport, ctx: &ReportContext<'_>, opts: HumanOp
     let c = opts.color;
     let mut out = String::new();
     // Worst first: the reader's attention goes to the top of the report.
-    let mut outcomes: Vec<_> = report.outcomes.iter().collect();
-    outcomes.sort_by(|a, b| {
-        b.meta
-            .severity
-            .cmp(&a.meta.severity)
-            .then_with(|| a.meta.id.cmp(&b.meta.id))
-    });
+    let outcomes = super::worst_first(report);
     let planned = !report.resolved.is_empty() || report.findings().any(|f| f.plan_change.is_some());
     if planned {
         // Grouped by what the change does to them; within a group, worst rule first.

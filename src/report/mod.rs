@@ -122,6 +122,20 @@ impl Summary {
     }
 }
 
+/// The rules' outcomes worst first (severity, then id): the order every human-facing report
+/// shows them in, because the reader's attention goes to the top.
+#[must_use]
+pub fn worst_first(report: &CheckReport) -> Vec<&crate::engine::RuleOutcome> {
+    let mut outcomes: Vec<_> = report.outcomes.iter().collect();
+    outcomes.sort_by(|a, b| {
+        b.meta
+            .severity
+            .cmp(&a.meta.severity)
+            .then_with(|| a.meta.id.cmp(&b.meta.id))
+    });
+    outcomes
+}
+
 /// "3 days", "5 hours", "just now".
 #[must_use]
 pub fn human_age(age: Duration) -> String {
