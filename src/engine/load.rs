@@ -55,7 +55,8 @@ pub(crate) fn compile(
     source: &str,
     text: &str,
 ) -> Result<CompiledRule, Box<RuleError>> {
-    let text: Arc<str> = Arc::from(text);
+    // A byte order mark (some editors write one) is not Rhai: it goes, as it does for snapshots.
+    let text: Arc<str> = Arc::from(text.strip_prefix('\u{feff}').unwrap_or(text));
     check_compile_cost(&text).map_err(|message| {
         Box::new(RuleError::new(
             RuleErrorKind::Limit,
@@ -343,6 +344,15 @@ mod tests {
         let e = compile(&Engine::new(), "x.rhai", &text).err().unwrap();
         assert_eq!(e.message, "a second `const RULE` in this file");
         assert_eq!(e.line, 9);
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_a_rule_is_not_an_error() {
+        let text = format!("\u{feff}{DOCS}const RULE = #{{ id: \"ORG001\", name: \"x\", severity: \"low\" }};\nfn check(org) {{}}\n");
+        assert_eq!(
+            compile(&Engine::new(), "x.rhai", &text).unwrap().meta.id,
+            "ORG001"
+        );
     }
 
     #[test]
