@@ -141,9 +141,10 @@ pub fn render_human(report: &CheckReport, ctx: &ReportContext<'_>, opts: HumanOp
     if !report.notes.is_empty() {
         out.push('\n');
     }
-    out.push_str(&summary_line(report, ctx));
-    out.push('\n');
+    // The summary stays the last line: it is what a CI log's reader sees first.
     out.push_str(&super::verification_line(ctx.org.snapshot()));
+    out.push('\n');
+    out.push_str(&summary_line(report, ctx));
     out.push('\n');
     out
 }
