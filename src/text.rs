@@ -12,7 +12,8 @@
 //! escape it and their readers want the real value.
 //!
 //! [`for_terminal`] is the last line of defence at the process's output: it passes newlines and
-//! the colour sequences rolecall itself writes, and escapes every other control character.
+//! the kinds of colour sequence rolecall and its diagnostics write (never conceal, reverse or
+//! background colours), and escapes every other control character.
 //!
 //! ```
 //! use rolecall::text::visible;
@@ -147,16 +148,96 @@ fn is_unsafe_raw_in_json(c: char) -> bool {
     is_unsafe(c) && !matches!(c, '\n' | '\t' | '\r' | ' ')
 }
 
-/// The length of a colour sequence `ESC [ (digit | ;)* m` at the start of `s`, if there is one.
+/// The length of a colour sequence `ESC [ (digit | ;)* m` at the start of `s`, if it is one
+/// of the kinds rolecall and its diagnostics write: reset, bold, dim, italic, underline and
+/// foreground colours. Conceal, blink, reverse and background colours are not (with them a
+/// name could hide the text after it, or paint it black on black).
 fn sgr_len(s: &str) -> Option<usize> {
     let body = s.strip_prefix("\u{1b}[")?;
     // Bounded: a colour sequence is short; anything longer is not one of ours.
     let params = body
         .bytes()
-        .take(16)
+        .take(24)
         .take_while(|b| b.is_ascii_digit() || *b == b';')
         .count();
-    (body.as_bytes().get(params) == Some(&b'm')).then_some(2 + params + 1)
+    if body.as_bytes().get(params) != Some(&b'm') || !sgr_allowed(&body[..params]) {
+        return None;
+    }
+    Some(2 + params + 1)
+}
+
+fn sgr_allowed(params: &str) -> bool {
+    let codes: Vec<Option<u8>> = params.split(';').map(|p| p.parse().ok()).collect();
+    let mut i = 0;
+    while i < codes.len() {
+        match codes[i] {
+            None if params.is_empty() => {}
+            Some(0..=4 | 22..=24 | 39 | 31..=37 | 90..=97) => {}
+            // 256-colour and true-colour foregrounds: `38;5;N`, `38;2;R;G;B`.
+            Some(38) => match codes.get(i + 1) {
+                Some(Some(5)) if codes.get(i + 2).is_some_and(Option::is_some) => i += 2,
+                Some(Some(2))
+                    if codes.len() > i + 4 && codes[i + 2..=i + 4].iter().all(Option::is_some) =>
+                {
+                    i += 4
+                }
+                _ => return false,
+            },
+            _ => return false,
+        }
+        i += 1;
+    }
+    true
+}
+
+/// A bounded excerpt of one line of a file that failed to parse, already made visible, for
+/// miette's diagnostics: it keeps the line's number (so the diagnostic points at the right line)
+/// and holds nothing unsafe to print. Rule errors and snapshot errors show their source
+/// through it.
+#[derive(Debug, Clone)]
+pub struct Excerpt {
+    name: String,
+    text: String,
+    line: usize,
+    column: usize,
+}
+
+impl Excerpt {
+    /// The excerpt `text` (already bounded and made visible) of line `line` of the file `name`,
+    /// whose diagnostic points at `column` (both 1-based, as the diagnostic's header shows them).
+    #[must_use]
+    pub fn new(name: &str, text: String, line: usize, column: usize) -> Self {
+        Self {
+            name: visible(name).into_owned(),
+            text,
+            line,
+            column,
+        }
+    }
+
+    /// The excerpt's text.
+    #[must_use]
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+impl miette::SourceCode for Excerpt {
+    fn read_span<'a>(
+        &'a self,
+        _span: &miette::SourceSpan,
+        _before: usize,
+        _after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            self.name.clone(),
+            self.text.as_bytes(),
+            miette::SourceSpan::from((0, self.text.len())),
+            self.line.saturating_sub(1),
+            self.column.saturating_sub(1),
+            1,
+        )))
+    }
 }
 
 #[cfg(test)]
@@ -218,6 +299,12 @@ mod tests {
             for_terminal("t\u{1b}]0;title\u{7}\u{1b}[2J\r\u{202e}"),
             "t\\u{1b}]0;title\\u{7}\\u{1b}[2J\\r\\u{202e}"
         );
+        // Conceal, background colours and reverse video are not ours: a name could hide text.
+        assert_eq!(for_terminal("\u{1b}[8mx"), "\\u{1b}[8mx");
+        assert_eq!(for_terminal("\u{1b}[30;40mx"), "\\u{1b}[30;40mx");
+        assert_eq!(for_terminal("\u{1b}[7mx"), "\\u{1b}[7mx");
+        let rgb = "\u{1b}[38;2;255;30;30mx\u{1b}[0m";
+        assert_eq!(for_terminal(rgb), rgb);
         // An unterminated or overlong sequence is not a colour.
         assert_eq!(for_terminal("\u{1b}[31"), "\\u{1b}[31");
         let long = format!("\u{1b}[{}m", "1;".repeat(20));

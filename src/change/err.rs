@@ -6,12 +6,16 @@ use std::path::PathBuf;
 use miette::Diagnostic;
 use thiserror::Error;
 
+// Addresses, keys and messages come from the plan or change file: shown through the one
+// sanitiser, so a hostile address cannot forge or hide terminal output.
+use crate::text::visible as v;
+
 /// A change could not be read or applied.
 #[derive(Debug, Error, Diagnostic)]
 #[non_exhaustive]
 pub enum ChangeError {
     /// The file could not be read.
-    #[error("cannot read change file `{}`: {source}", path.display())]
+    #[error("cannot read change file `{}`: {source}", v(&path.display().to_string()))]
     #[diagnostic(code(rolecall::change::read))]
     Read {
         /// The file.
@@ -20,7 +24,7 @@ pub enum ChangeError {
         source: std::io::Error,
     },
     /// The file is larger than rolecall reads.
-    #[error("change file `{}` is larger than {limit} bytes", path.display())]
+    #[error("change file `{}` is larger than {limit} bytes", v(&path.display().to_string()))]
     #[diagnostic(
         code(rolecall::change::too_large),
         help("split the change, or plan fewer resources at once")
@@ -32,7 +36,7 @@ pub enum ChangeError {
         limit: u64,
     },
     /// The file is not a plan or change file rolecall understands.
-    #[error("`{}` is not a change rolecall can read: {message}", path.display())]
+    #[error("`{}` is not a change rolecall can read: {}", v(&path.display().to_string()), v(message))]
     #[diagnostic(
         code(rolecall::change::format),
         help("give `terraform show -json tfplan` output, or a `rolecall.change/1` file (TOML or JSON; see the README)")
@@ -44,7 +48,7 @@ pub enum ChangeError {
         message: String,
     },
     /// A resource's field could not be read.
-    #[error("resource `{address}`: {message}")]
+    #[error("resource `{}`: {}", v(address), v(message))]
     #[diagnostic(code(rolecall::change::resource))]
     Resource {
         /// The resource address (or change-file entry).
@@ -56,7 +60,12 @@ pub enum ChangeError {
         help: Option<String>,
     },
     /// A value unknown until apply refers to something the plan does not create.
-    #[error("resource `{address}`: `{field}` is unknown until apply and {reason}")]
+    #[error(
+        "resource `{}`: `{}` is unknown until apply and {}",
+        v(address),
+        v(field),
+        v(reason)
+    )]
     #[diagnostic(
         code(rolecall::change::unresolved),
         help("rolecall resolves unknown ids through the plan's `configuration` references to objects the same plan creates (`genesyscloud_auth_role.NAME.id`, `genesyscloud_auth_division.NAME.id`)")
@@ -70,7 +79,7 @@ pub enum ChangeError {
         reason: String,
     },
     /// Applying the change needs an object the org does not have.
-    #[error("{address}: {kind} `{key}` is not in the org")]
+    #[error("{}: {kind} `{}` is not in the org", v(address), v(key))]
     #[diagnostic(
         code(rolecall::change::unknown_object),
         help("check the id against the snapshot (or create the object in the same change); a snapshot older than the object would also say this: fetch a new one")
@@ -84,7 +93,7 @@ pub enum ChangeError {
         key: String,
     },
     /// A change contradicts the org or another change.
-    #[error("{address}: {message}")]
+    #[error("{}: {}", v(address), v(message))]
     #[diagnostic(code(rolecall::change::conflict))]
     Conflict {
         /// The resource address (or change-file entry).

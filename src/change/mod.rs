@@ -13,6 +13,7 @@ mod file;
 mod overlay;
 mod terraform;
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 pub use access::{
@@ -32,6 +33,34 @@ pub const PLANNED_PREFIX: &str = "planned:";
 
 /// Largest change file read, in bytes (a 1,000-resource plan is a few MiB).
 pub const MAX_FILE_BYTES: u64 = 256 << 20;
+
+/// Resource types rolecall does not model that can still change who holds what: group
+/// membership (roles pass to members), a user's state or division, the provider's other
+/// authorization resources. An access gate cannot pass while a plan changes one.
+pub const ACCESS_RELEVANT: [&str; 4] = [
+    "genesyscloud_group",
+    "genesyscloud_user",
+    "genesyscloud_auth_",
+    "genesyscloud_authorization_",
+];
+
+/// The entries of a change set's `not_modelled` list (`ADDRESS (TYPE)`) whose type can change
+/// access ([`ACCESS_RELEVANT`]: exact types, or prefixes ending in `_`).
+#[must_use]
+pub fn access_relevant(not_modelled: &[String]) -> Vec<String> {
+    not_modelled
+        .iter()
+        .filter(|entry| {
+            let kind = entry
+                .rsplit_once(" (")
+                .map_or("", |(_, t)| t.trim_end_matches(')'));
+            ACCESS_RELEVANT
+                .iter()
+                .any(|a| kind == *a || (a.ends_with('_') && kind.starts_with(a)))
+        })
+        .cloned()
+        .collect()
+}
 
 /// Most resource changes (or change-file entries) read from one file.
 pub const MAX_CHANGES: usize = 200_000;
@@ -250,6 +279,9 @@ fn policies_of(
     address: &str,
 ) -> Result<Vec<PermissionPolicy>, ChangeError> {
     let mut out: Vec<PermissionPolicy> = Vec::new();
+    // Indexes, so a role of 100k permissions is read in linear time.
+    let mut at: HashMap<(String, String), usize> = HashMap::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     for p in permissions {
         let mut parts = p.splitn(3, ':');
         let (Some(d), Some(e), Some(a)) = (parts.next(), parts.next(), parts.next()) else {
@@ -258,15 +290,20 @@ fn policies_of(
                 format!("`{p}` is not a `domain:entity:action` permission"),
             ));
         };
-        match out.iter_mut().find(|x| x.domain == d && x.entity_name == e) {
-            Some(x) if !x.action_set.iter().any(|y| y == a) => x.action_set.push(a.to_owned()),
-            Some(_) => {}
-            None => out.push(PermissionPolicy {
-                domain: d.to_owned(),
-                entity_name: e.to_owned(),
-                action_set: vec![a.to_owned()],
-                allow_conditions: false,
-            }),
+        if !seen.insert(p.as_str()) {
+            continue;
+        }
+        match at.get(&(d.to_owned(), e.to_owned())) {
+            Some(&i) => out[i].action_set.push(a.to_owned()),
+            None => {
+                at.insert((d.to_owned(), e.to_owned()), out.len());
+                out.push(PermissionPolicy {
+                    domain: d.to_owned(),
+                    entity_name: e.to_owned(),
+                    action_set: vec![a.to_owned()],
+                    allow_conditions: false,
+                });
+            }
         }
     }
     Ok(out)

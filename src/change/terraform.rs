@@ -53,7 +53,15 @@ pub(super) fn parse(doc: Value, path: &Path) -> Result<ChangeSet, ChangeError> {
         .filter(|rc| actions(rc).iter().any(|a| a == "create"))
         .filter_map(|rc| Some((rc.get("address")?.as_str()?, rc.get("type")?.as_str()?)))
         .collect();
-    let ctx = Ctx { created, config };
+    let mut stripped: HashMap<String, Vec<(&str, &str)>> = HashMap::new();
+    for (a, t) in &created {
+        stripped.entry(strip_keys(a)).or_default().push((a, t));
+    }
+    let ctx = Ctx {
+        created,
+        stripped,
+        config,
+    };
     let mut set = ChangeSet {
         source: path.display().to_string(),
         ..ChangeSet::default()
@@ -121,6 +129,11 @@ fn config_resources(module: &Value, prefix: &str, depth: usize, out: &mut HashMa
 }
 
 /// An address without instance keys (`module.m["a"].t.n[0]` → `module.m.t.n`).
+/// `text` and each prefix of it that ends before a `.`: the addresses a reference may name.
+fn dot_prefixes(text: &str) -> impl Iterator<Item = &str> {
+    std::iter::once(text).chain(text.match_indices('.').map(|(i, _)| &text[..i]))
+}
+
 fn strip_keys(address: &str) -> String {
     let mut out = String::with_capacity(address.len());
     let mut depth = 0usize;
@@ -260,6 +273,8 @@ impl<'a> Resource<'a> {
 struct Ctx<'a> {
     /// Addresses the plan creates, with their types.
     created: HashMap<&'a str, &'a str>,
+    /// The same, by address without instance keys (`x.y["k"]` → `x.y`).
+    stripped: HashMap<String, Vec<(&'a str, &'a str)>>,
     /// Configuration expressions by address without instance keys.
     config: HashMap<String, Value>,
 }
@@ -305,24 +320,19 @@ impl Ctx<'_> {
         let mut found: BTreeSet<(&str, &str)> = BTreeSet::new();
         for reference in refs {
             let full = format!("{module}{reference}");
-            let exact: Vec<_> = self
-                .created
-                .iter()
-                .filter(|(a, _)| full == **a || full.starts_with(&format!("{a}.")))
+            // A reference names a created address or an attribute under one: look each
+            // `.`-prefix up (linear in the reference, whatever the plan's size).
+            let exact: Vec<(&str, &str)> = dot_prefixes(&full)
+                .filter_map(|p| self.created.get_key_value(p).map(|(a, t)| (*a, *t)))
                 .collect();
-            let hits = if exact.is_empty() {
+            if exact.is_empty() {
                 let base = strip_keys(&full);
-                self.created
-                    .iter()
-                    .filter(|(a, _)| {
-                        let s = strip_keys(a);
-                        base == s || base.starts_with(&format!("{s}."))
-                    })
-                    .collect()
+                for p in dot_prefixes(&base) {
+                    found.extend(self.stripped.get(p).into_iter().flatten().copied());
+                }
             } else {
-                exact
-            };
-            found.extend(hits.into_iter().map(|(a, t)| (*a, *t)));
+                found.extend(exact);
+            }
         }
         let of_type: Vec<&str> = found
             .iter()

@@ -172,7 +172,7 @@ pub fn run(args: &DiffArgs) -> miette::Result<Exit> {
         }
     }
     Ok(
-        if gates.iter().any(|g| !g.gains.is_empty()) || (args.exit_code && !d.is_empty()) {
+        if gates.iter().any(|g| !g.passed()) || (args.exit_code && !d.is_empty()) {
             Exit::Findings
         } else {
             Exit::Clean
@@ -189,6 +189,7 @@ fn gates(
     d: &OrgDiff,
 ) -> miette::Result<Vec<GateResult>> {
     let mut out = Vec::new();
+    let unmodelled = rolecall::change::access_relevant(&p.set.not_modelled);
     for spec in &args.deny_new_access {
         let (perm, division) = match spec.rsplit_once('@') {
             Some((perm, div)) => (perm, Some(div)),
@@ -205,6 +206,7 @@ fn gates(
         out.push(GateResult {
             gate: format!("--deny-new-access {spec}"),
             gains,
+            unmodelled: unmodelled.clone(),
         });
     }
     if args.no_new_access {
@@ -238,6 +240,7 @@ fn gates(
         out.push(GateResult {
             gate: "--no-new-access".to_owned(),
             gains,
+            unmodelled: unmodelled.clone(),
         });
     }
     Ok(out)

@@ -341,12 +341,14 @@ fn color_allowed_by(no_color: Option<&std::ffi::OsStr>) -> bool {
     no_color.is_none_or(std::ffi::OsStr::is_empty)
 }
 
-/// A note for the person at the terminal, on stderr, through the sanitiser's terminal pass.
+/// A note for the person at the terminal, on stderr: one line, made visible by the one
+/// sanitiser as a whole (notes quote file names, org names and servers' words, and a newline in
+/// one must not start a line that looks like rolecall's own).
 fn note(text: &str) {
     let _ = writeln!(
         std::io::stderr(),
         "rolecall: {}",
-        rolecall::text::for_terminal(text)
+        rolecall::text::visible(text)
     );
 }
 

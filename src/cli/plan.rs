@@ -47,8 +47,21 @@ pub fn planned(before: &Org, plans: &[PathBuf]) -> miette::Result<Planned> {
             set.not_modelled.join(", ")
         ));
     }
+    let relevant = rolecall::change::access_relevant(&set.not_modelled);
+    if !relevant.is_empty() {
+        notes.push(format!(
+            "UNCONFIRMED: {} can grant or remove access (group membership, a user's state) but is not modelled: the org after the change does not include its effect",
+            relevant.join(", ")
+        ));
+    }
     notes.extend(set.notes.iter().cloned());
     notes.extend(applied.notes);
+    // Addresses and types come from the plan: every note is shown through the one sanitiser,
+    // whichever command prints it.
+    let notes: Vec<String> = notes
+        .iter()
+        .map(|n| rolecall::text::visible(n).into_owned())
+        .collect();
     Ok(Planned {
         after: Arc::new(Org::new(applied.snapshot)),
         causes: applied.causes,

@@ -77,7 +77,14 @@ pub fn run(args: &WhoCanArgs) -> miette::Result<Exit> {
     match args.format {
         Format::Human => emit(&render_who_can(&org, &w))?,
         Format::Json => emit_data(&json_text(&who_can_json(&org, &w))?)?,
-        Format::Csv => emit(&who_can_csv(&org, &w))?,
+        Format::Csv => {
+            emit(&who_can_csv(&org, &w))?;
+            // A table has no room for what the answer leans on (data that could not be read,
+            // an unknown permission): said on stderr, never dropped.
+            for n in &w.notes {
+                super::note(n);
+            }
+        }
     }
     Ok(Exit::Clean)
 }

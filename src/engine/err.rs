@@ -3,11 +3,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use miette::{Diagnostic, MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
+use miette::{Diagnostic, SourceSpan};
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::text::visible;
+use crate::text::{visible, Excerpt};
 
 /// What went wrong with a rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -141,33 +141,6 @@ impl RuleError {
 /// rule can have a line of megabytes, and the reader needs only the place it points at.
 const EXCERPT_CHARS: usize = 120;
 
-/// A bounded, sanitised excerpt of the offending source line, for miette. It keeps the line's
-/// number, so the diagnostic shows where in the file it is, and holds nothing unsafe to print.
-#[derive(Debug, Clone)]
-struct Excerpt {
-    name: String,
-    text: String,
-    line: usize,
-}
-
-impl SourceCode for Excerpt {
-    fn read_span<'a>(
-        &'a self,
-        _span: &SourceSpan,
-        _before: usize,
-        _after: usize,
-    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        Ok(Box::new(MietteSpanContents::new_named(
-            self.name.clone(),
-            self.text.as_bytes(),
-            SourceSpan::from((0, self.text.len())),
-            self.line.saturating_sub(1),
-            0,
-            1,
-        )))
-    }
-}
-
 /// The source line (an excerpt of at most [`EXCERPT_CHARS`] characters around the column, made
 /// visible by the one sanitiser) and a caret under the column, plus the excerpt and the span
 /// in it for miette.
@@ -208,11 +181,7 @@ fn locate(
     let caret = format!("{}^", " ".repeat(shown[..byte_col].chars().count()));
     let len = shown[byte_col..].chars().next().map_or(0, char::len_utf8);
     let snippet = format!("{shown}\n{caret}");
-    let excerpt = Excerpt {
-        name: visible(file).into_owned(),
-        text: shown,
-        line,
-    };
+    let excerpt = Excerpt::new(file, shown, line, column.max(1));
     (snippet, Some((excerpt, SourceSpan::from((byte_col, len)))))
 }
 

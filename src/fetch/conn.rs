@@ -298,10 +298,18 @@ impl Conn {
         let (status, body) = self.login(&url, client_id, secret).await?;
         if status != 200 {
             let err: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-            let field = |k: &str| err.get(k).and_then(|v| v.as_str());
-            let code = field("error").unwrap_or("unknown error");
+            // The server's words: bounded, with the secret taken out (a proxy may echo the
+            // request) and made visible (they reach a terminal).
+            let field = |k: &str| {
+                err.get(k).and_then(|v| v.as_str()).map(|t| {
+                    // Redacted before cutting, so no part of the secret can be left.
+                    let t: String = redact(t, secret).chars().take(300).collect();
+                    crate::text::visible(&t).into_owned()
+                })
+            };
+            let code = field("error").unwrap_or_else(|| "unknown error".to_owned());
             let said = field("error_description")
-                .map(|d| format!(": {}", redact(d, secret)))
+                .map(|d| format!(": {d}"))
                 .unwrap_or_default();
             return Err(FetchError::Auth {
                 endpoint: url,

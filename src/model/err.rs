@@ -2,8 +2,11 @@
 
 use std::path::PathBuf;
 
-use miette::{Diagnostic, NamedSource, SourceSpan};
+use miette::{Diagnostic, SourceSpan};
 use thiserror::Error;
+
+// Values quoted from the file (a `format`, an id, a field) go through the one sanitiser.
+use crate::text::visible as v;
 
 /// A snapshot could not be read or written. [`SnapshotError::kind`] tells which way.
 #[derive(Debug)]
@@ -66,7 +69,7 @@ impl Diagnostic for SnapshotError {
 #[non_exhaustive]
 pub enum SnapshotErrorKind {
     /// The file could not be opened or read.
-    #[error("cannot read snapshot `{}`", path.display())]
+    #[error("cannot read snapshot `{}`", v(&path.display().to_string()))]
     #[diagnostic(
         code(rolecall::snapshot::io),
         help("check the path, or run `rolecall fetch -o FILE` to create a snapshot")
@@ -79,7 +82,7 @@ pub enum SnapshotErrorKind {
         source: std::io::Error,
     },
     /// The file is not valid JSON.
-    #[error("snapshot is not valid JSON: {message}")]
+    #[error("snapshot is not valid JSON: {}", v(message))]
     #[diagnostic(
         code(rolecall::snapshot::syntax),
         help("the file may be truncated or edited by hand; fetch it again")
@@ -87,7 +90,7 @@ pub enum SnapshotErrorKind {
     Syntax {
         /// The document.
         #[source_code]
-        src: NamedSource<String>,
+        src: crate::text::Excerpt,
         /// Where the parser stopped.
         #[label("here (line {line}, column {column})")]
         span: SourceSpan,
@@ -99,7 +102,7 @@ pub enum SnapshotErrorKind {
         message: String,
     },
     /// A field has the wrong type or a required field is missing.
-    #[error("snapshot field `{field}` is invalid: {message}")]
+    #[error("snapshot field `{}` is invalid: {}", v(field), v(message))]
     #[diagnostic(
         code(rolecall::snapshot::shape),
         help("compare the field with the `rolecall.snapshot/1` format in the README")
@@ -107,7 +110,7 @@ pub enum SnapshotErrorKind {
     Shape {
         /// The document.
         #[source_code]
-        src: NamedSource<String>,
+        src: crate::text::Excerpt,
         /// Where the bad value is.
         #[label("this value")]
         span: SourceSpan,
@@ -117,7 +120,10 @@ pub enum SnapshotErrorKind {
         message: String,
     },
     /// The file was written by a newer rolecall.
-    #[error("snapshot format `{found}` is newer than this rolecall supports (`{supported}`)")]
+    #[error(
+        "snapshot format `{}` is newer than this rolecall supports (`{supported}`)",
+        v(found)
+    )]
     #[diagnostic(
         code(rolecall::snapshot::newer_format),
         help("upgrade rolecall, or fetch the snapshot again with this version")
@@ -129,7 +135,7 @@ pub enum SnapshotErrorKind {
         supported: &'static str,
     },
     /// The `format` field is missing or is not a rolecall snapshot.
-    #[error("not a rolecall snapshot: `format` is `{found}`")]
+    #[error("not a rolecall snapshot: `format` is `{}`", v(found))]
     #[diagnostic(
         code(rolecall::snapshot::not_a_snapshot),
         help("a snapshot starts with `{{\"format\": \"rolecall.snapshot/1\", …`; create one with `rolecall fetch`")
@@ -140,7 +146,7 @@ pub enum SnapshotErrorKind {
     },
     /// The document parses but cannot be used as it is: a dataset of the wrong kind (a list
     /// where an object belongs), or two objects of one dataset with the same id.
-    #[error("snapshot `{name}` is invalid: {message}")]
+    #[error("snapshot `{}` is invalid: {}", v(name), v(message))]
     #[diagnostic(
         code(rolecall::snapshot::invalid),
         help("the file was probably edited by hand; fix it or fetch it again")
@@ -152,7 +158,7 @@ pub enum SnapshotErrorKind {
         message: String,
     },
     /// Writing the file failed; any existing file is unchanged.
-    #[error("cannot write snapshot `{}`; any existing file is unchanged", path.display())]
+    #[error("cannot write snapshot `{}`; any existing file is unchanged", v(&path.display().to_string()))]
     #[diagnostic(code(rolecall::snapshot::write))]
     Write {
         /// The target file.

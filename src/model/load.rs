@@ -3,7 +3,7 @@
 use std::io::Write as _;
 use std::path::Path;
 
-use miette::{NamedSource, SourceSpan};
+use miette::SourceSpan;
 use serde::Deserialize;
 
 use super::err::{SnapshotError, SnapshotErrorKind};
@@ -151,10 +151,43 @@ fn check_format(found: &str) -> Result<(), SnapshotError> {
     }
 }
 
+/// Most characters of the offending line shown around an error: a snapshot is often one line
+/// of many megabytes.
+const EXCERPT_CHARS: usize = 160;
+
+/// The part of the line holding `offset` that a diagnostic shows: at most [`EXCERPT_CHARS`]
+/// characters around it, made visible by the one sanitiser (a hostile file's escape sequences
+/// must not reach the terminal); and the offset's place in it.
+fn excerpt(text: &str, offset: usize) -> (String, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    let before: Vec<(usize, char)> = text[start..offset].char_indices().collect();
+    let from = before
+        .len()
+        .checked_sub(EXCERPT_CHARS / 2)
+        .map_or(start, |k| start + before[k].0);
+    let mut out = String::new();
+    if from > start {
+        out.push('…');
+    }
+    out.push_str(&crate::text::visible(&text[from..offset]));
+    let at = out.len();
+    let after: String = text[offset..end].chars().take(EXCERPT_CHARS / 2).collect();
+    out.push_str(&crate::text::visible(&after));
+    if offset + after.len() < end {
+        out.push('…');
+    }
+    (out, at)
+}
+
 fn describe(bytes: &[u8], name: &str, err: &serde_json::Error) -> SnapshotError {
-    let text = String::from_utf8_lossy(bytes).into_owned();
+    let full = String::from_utf8_lossy(bytes);
     let (line, column) = (err.line(), err.column());
-    let offset = offset_of(&text, line, column);
+    let (text, offset) = excerpt(&full, offset_of(&full, line, column));
     let span = SourceSpan::from((offset, 1.min(text.len().saturating_sub(offset))));
     let message = strip_position(&err.to_string());
     if err.is_data() {
@@ -166,7 +199,7 @@ fn describe(bytes: &[u8], name: &str, err: &serde_json::Error) -> SnapshotError 
             Ok(_) => String::from("?"),
         };
         SnapshotErrorKind::Shape {
-            src: NamedSource::new(name, text),
+            src: crate::text::Excerpt::new(name, text, line, column),
             span,
             field,
             message,
@@ -174,7 +207,7 @@ fn describe(bytes: &[u8], name: &str, err: &serde_json::Error) -> SnapshotError 
         .into()
     } else {
         SnapshotErrorKind::Syntax {
-            src: NamedSource::new(name, text),
+            src: crate::text::Excerpt::new(name, text, line, column),
             span,
             line,
             column,
@@ -271,6 +304,44 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn a_syntax_error_on_a_huge_line_shows_a_bounded_visible_excerpt() {
+        let mut text = format!("{{\"format\": \"{FORMAT}\", \"users\": [");
+        text.push_str(&"{\"id\": \"ü\u{1b}\"}, ".repeat(100_000));
+        text.push_str("oops]}");
+        let err = parse_snapshot(text.as_bytes(), "big.json").unwrap_err();
+        let SnapshotErrorKind::Syntax { src, .. } = err.kind() else {
+            panic!("{err}");
+        };
+        let shown = src.text();
+        // Bounded: each shown character is at most one escape (`\u{10ffff}`) long.
+        assert!(
+            shown.chars().count() <= 10 * EXCERPT_CHARS + 2,
+            "{}",
+            shown.len()
+        );
+        assert!(
+            !shown.contains('\u{1b}') && shown.contains("\\u{1b}"),
+            "{shown}"
+        );
+        // Far into a long line: the excerpt is around the error, not the line's start.
+        let text = format!(
+            "{{\"format\": \"{FORMAT}\", \"x\": [{}oops]}}",
+            "1, ".repeat(100_000)
+        );
+        let err = parse_snapshot(text.as_bytes(), "big.json").unwrap_err();
+        let SnapshotErrorKind::Syntax { src, .. } = err.kind() else {
+            panic!("{err}");
+        };
+        let shown = src.text();
+        assert!(shown.starts_with('…') && shown.contains("oops"), "{shown}");
+        assert!(
+            shown.chars().count() <= EXCERPT_CHARS + 2,
+            "{}",
+            shown.len()
+        );
     }
 
     #[test]

@@ -76,6 +76,17 @@ pub struct GateResult {
     /// Subjects that gain access it forbids (for `--no-new-access`, one entry per subject
     /// with its gained access as the permission).
     pub gains: Vec<AccessGain>,
+    /// Resource changes rolecall does not model whose type can change access (group
+    /// membership, a user's state): the gate cannot pass while they are there.
+    pub unmodelled: Vec<String>,
+}
+
+impl GateResult {
+    /// Whether the gate passed: no forbidden gain, and nothing unmodelled that could be one.
+    #[must_use]
+    pub fn passed(&self) -> bool {
+        self.gains.is_empty() && self.unmodelled.is_empty()
+    }
 }
 
 /// Render the gates: passed, or each gain with the addresses that cause it.
@@ -83,8 +94,19 @@ pub struct GateResult {
 pub fn render_gates(gates: &[GateResult]) -> String {
     let mut out = String::new();
     for g in gates {
-        if g.gains.is_empty() {
+        if g.passed() {
             let _ = writeln!(out, "\ngate {}: passed", v(&g.gate));
+            continue;
+        }
+        if g.gains.is_empty() {
+            // Fail closed: access could be gained through changes rolecall cannot read.
+            let list: Vec<String> = g.unmodelled.iter().map(|r| format!("`{}`", v(r))).collect();
+            let _ = writeln!(
+                out,
+                "\ngate {}: FAILED (unknown: the plan changes resources rolecall does not model that can grant access: {})",
+                v(&g.gate),
+                list.join(", ")
+            );
             continue;
         }
         let _ = writeln!(

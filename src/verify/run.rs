@@ -38,7 +38,10 @@ pub async fn run(org: &Org, plan: &Plan, opts: FetchOptions) -> Result<VerifyRep
             code: gap
                 .error_code
                 .as_deref()
-                .map(|c| format!(" `{c}`"))
+                .map(|c| {
+                    let c: String = c.chars().take(200).collect();
+                    format!(" `{}`", crate::text::visible(&c))
+                })
                 .unwrap_or_default(),
             help: match gap.message.as_deref() {
                 // The server's words, bounded and made visible (they reach a terminal).

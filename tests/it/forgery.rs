@@ -355,3 +355,62 @@ fn who_can_and_access_show_hostile_names_escaped() {
     assert_clean("access", &out);
     assert!(String::from_utf8_lossy(&out.stdout).contains(r"\u{1b}"));
 }
+
+#[test]
+fn plans_snapshot_errors_and_their_notes_show_hostile_text_escaped() {
+    let s = setup();
+    let dir = s.hostile.parent().unwrap();
+    // A plan whose (unmodelled) resource address and type carry the payload.
+    let plan = serde_json::json!({
+        "format_version": "1.2",
+        "resource_changes": [{
+            "address": format!("genesyscloud_routing_queue.q{PAYLOAD}"),
+            "mode": "managed",
+            "type": format!("genesyscloud_routing_queue{PAYLOAD}"),
+            "name": "q",
+            "change": {"actions": ["create"], "before": null, "after": {}, "after_unknown": {}, "after_sensitive": {}}
+        }]
+    });
+    let plan_path = write_json(dir, "plan.json", &plan);
+    for cmd in ["diff", "check"] {
+        let out = run(&[
+            cmd.as_ref(),
+            "--snapshot".as_ref(),
+            s.plain.as_os_str(),
+            "--plan".as_ref(),
+            plan_path.as_os_str(),
+        ]);
+        assert_clean(&format!("{cmd} --plan"), &out);
+    }
+    // A change file whose unknown op carries it: an error naming it.
+    let change = dir.join("change.toml");
+    std::fs::write(
+        &change,
+        format!("format = \"rolecall.change/1\"\n[[change]]\nop = \"{}\"\n", PAYLOAD.escape_default()),
+    )
+    .unwrap();
+    let out = run(&[
+        "check".as_ref(),
+        "--snapshot".as_ref(),
+        s.plain.as_os_str(),
+        "--plan".as_ref(),
+        change.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_clean("check --plan with a bad change file", &out);
+    // A snapshot with two users of one (hostile) id, and one whose `format` is hostile.
+    let mut v = serde_json::to_value(sample().unwrap()).unwrap();
+    let mut twin = v["users"][0].clone();
+    twin["id"] = serde_json::json!(format!("u{PAYLOAD}"));
+    v["users"].as_array_mut().unwrap().push(twin.clone());
+    v["users"].as_array_mut().unwrap().push(twin);
+    let dup = write_json(dir, "dup.json", &v);
+    let mut w = serde_json::to_value(sample().unwrap()).unwrap();
+    w["format"] = serde_json::json!(format!("x{PAYLOAD}"));
+    let bad_format = write_json(dir, "format.json", &w);
+    for p in [&dup, &bad_format] {
+        let out = run(&["check".as_ref(), "--snapshot".as_ref(), p.as_os_str()]);
+        assert_eq!(out.status.code(), Some(2));
+        assert_clean("check of an invalid snapshot", &out);
+    }
+}

@@ -746,3 +746,22 @@ fn watch_checks_the_org_after_the_plan_and_rereads_the_plan_when_it_is_saved() {
     );
     assert_eq!(wfm_sync(&session.report()), Some(PlanChange::Unchanged));
 }
+
+/// A plan that changes group membership (not modelled) cannot pass an access gate: members
+/// inherit the group's roles, so access may be gained that rolecall cannot see.
+#[test]
+fn an_access_gate_fails_closed_on_unmodelled_changes_that_can_grant_access() {
+    let snap = plan("org.json");
+    let p = plan("group-members.json");
+    let (code, out, err) = run(&["diff", "--snapshot", &snap, "--plan", &p, "--no-new-access"]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        out.contains("gate --no-new-access: FAILED (unknown: the plan changes resources rolecall does not model that can grant access: `genesyscloud_group.schedulers (genesyscloud_group)`)"),
+        "{out}"
+    );
+    let (_, out, err) = run(&["check", "--snapshot", &snap, "--plan", &p]);
+    assert!(
+        format!("{out}{err}").contains("UNCONFIRMED: genesyscloud_group.schedulers (genesyscloud_group) can grant or remove access"),
+        "{out}{err}"
+    );
+}
