@@ -386,7 +386,10 @@ fn plans_snapshot_errors_and_their_notes_show_hostile_text_escaped() {
     let change = dir.join("change.toml");
     std::fs::write(
         &change,
-        format!("format = \"rolecall.change/1\"\n[[change]]\nop = \"{}\"\n", PAYLOAD.escape_default()),
+        format!(
+            "format = \"rolecall.change/1\"\n[[change]]\nop = \"{}\"\n",
+            PAYLOAD.escape_default()
+        ),
     )
     .unwrap();
     let out = run(&[
