@@ -15,7 +15,7 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::err::{SnapshotError, SnapshotErrorKind};
-use super::snapshot::{Coverage, OrgSnapshot};
+use super::snapshot::{Coverage, OrgSnapshot, DATASETS};
 
 /// What kind of JSON value a top-level field holds (its content is skipped, not kept).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,23 +64,13 @@ impl<'de> Deserialize<'de> for JsonKind {
     }
 }
 
-/// The datasets held in one top-level field each, and whether that field is an object.
-/// (`managementUnitMembers` lives inside `managementUnits`.)
-const FIELDS: [(&str, bool); 13] = [
-    ("organization", true),
-    ("divisions", false),
-    ("roles", false),
-    ("users", false),
-    ("groups", false),
-    ("oauthClients", false),
-    ("grants", false),
-    ("accessPolicies", false),
-    ("authSettings", true),
-    ("businessUnits", false),
-    ("managementUnits", false),
-    ("permissionCatalog", false),
-    ("operations", false),
-];
+/// The one dataset that has no top-level field of its own: it lives inside `managementUnits`.
+const NESTED: &str = "managementUnitMembers";
+
+/// Whether a dataset's top-level field is an object (the others are lists).
+fn is_object(field: &str) -> bool {
+    matches!(field, "organization" | "authSettings")
+}
 
 /// Check the top-level fields of a parsed document: each dataset is of the right JSON kind, and
 /// each absent one is recorded in `snap.coverage` as a gap (unless coverage already says why).
@@ -91,10 +81,10 @@ pub(crate) fn datasets(
 ) -> Result<(), SnapshotError> {
     // The document already parsed, so this second, content-skipping pass cannot fail on syntax.
     let fields: BTreeMap<String, JsonKind> = serde_json::from_slice(bytes).unwrap_or_default();
-    for (field, object) in FIELDS {
+    for field in DATASETS.into_iter().filter(|d| *d != NESTED) {
         match fields.get(field) {
             Some(kind) => {
-                let want = if object {
+                let want = if is_object(field) {
                     JsonKind::Object
                 } else {
                     JsonKind::Array
@@ -114,7 +104,7 @@ pub(crate) fn datasets(
             None => {
                 let mut missing = vec![field];
                 if field == "managementUnits" {
-                    missing.push("managementUnitMembers");
+                    missing.push(NESTED);
                 }
                 for dataset in missing {
                     // An `ok` entry from the fetch does not count: the data is not in the file.

@@ -25,21 +25,10 @@ enum Expect {
 fn variants() -> Vec<(String, Value, Expect)> {
     let mut out = Vec::new();
     // Each dataset left out of the file.
-    for field in [
-        "organization",
-        "divisions",
-        "roles",
-        "users",
-        "groups",
-        "oauthClients",
-        "grants",
-        "accessPolicies",
-        "authSettings",
-        "businessUnits",
-        "managementUnits",
-        "permissionCatalog",
-        "operations",
-    ] {
+    for field in rolecall::model::DATASETS
+        .into_iter()
+        .filter(|d| *d != "managementUnitMembers")
+    {
         let mut v = sample();
         v.as_object_mut().unwrap().remove(field);
         out.push((format!("no {field}"), v, Expect::Gap(field)));
