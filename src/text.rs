@@ -190,6 +190,40 @@ fn sgr_allowed(params: &str) -> bool {
     true
 }
 
+/// At most `max_chars` characters of `line` around byte offset `at`, made visible, with `…`
+/// where the line goes on; and where `at` is in the result. Diagnostics quote a file's line
+/// through this: a line can be megabytes long (minified JSON, a generated rule) and can hold
+/// anything.
+#[must_use]
+pub fn window(line: &str, at: usize, max_chars: usize) -> (String, usize) {
+    let mut at = at.min(line.len());
+    while !line.is_char_boundary(at) {
+        at -= 1;
+    }
+    let before = line[..at].chars().count();
+    let total = before + line[at..].chars().count();
+    let first = before
+        .saturating_sub(max_chars / 2)
+        .min(total.saturating_sub(max_chars));
+    let from = line.char_indices().nth(first).map_or(line.len(), |(b, _)| b);
+    let to = line[from..]
+        .char_indices()
+        .nth(max_chars)
+        .map_or(line.len(), |(b, _)| from + b)
+        .max(at);
+    let mut out = String::new();
+    if from > 0 {
+        out.push('…');
+    }
+    out.push_str(&visible(&line[from..at]));
+    let pos = out.len();
+    out.push_str(&visible(&line[at..to]));
+    if to < line.len() {
+        out.push('…');
+    }
+    (out, pos)
+}
+
 /// A bounded excerpt of one line of a file that failed to parse, already made visible, for
 /// miette's diagnostics: it keeps the line's number (so the diagnostic points at the right line)
 /// and holds nothing unsafe to print. Rule errors and snapshot errors show their source

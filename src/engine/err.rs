@@ -7,7 +7,7 @@ use miette::{Diagnostic, SourceSpan};
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::text::{visible, Excerpt};
+use crate::text::{visible, window, Excerpt};
 
 /// What went wrong with a rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -157,27 +157,11 @@ fn locate(
         return (String::new(), None);
     };
     let content = content.trim_end_matches(['\n', '\r']);
-    let col = column.max(1) - 1;
-    let total = content.chars().count();
-    let start = col
-        .saturating_sub(EXCERPT_CHARS / 2)
-        .min(total.saturating_sub(EXCERPT_CHARS));
-    let mut shown = String::new();
-    if start > 0 {
-        shown.push('…');
-    }
-    let mut caret_at = None;
-    for (i, c) in content.chars().enumerate().skip(start).take(EXCERPT_CHARS) {
-        if i == col {
-            caret_at = Some(shown.len());
-        }
-        let mut buf = [0; 4];
-        shown.push_str(&visible(c.encode_utf8(&mut buf)));
-    }
-    if start + EXCERPT_CHARS < total {
-        shown.push('…');
-    }
-    let byte_col = caret_at.unwrap_or(shown.len());
+    let at = content
+        .char_indices()
+        .nth(column.max(1) - 1)
+        .map_or(content.len(), |(b, _)| b);
+    let (shown, byte_col) = window(content, at, EXCERPT_CHARS);
     let caret = format!("{}^", " ".repeat(shown[..byte_col].chars().count()));
     let len = shown[byte_col..].chars().next().map_or(0, char::len_utf8);
     let snippet = format!("{shown}\n{caret}");

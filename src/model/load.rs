@@ -165,23 +165,7 @@ fn excerpt(text: &str, offset: usize) -> (String, usize) {
     }
     let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
     let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
-    let before: Vec<(usize, char)> = text[start..offset].char_indices().collect();
-    let from = before
-        .len()
-        .checked_sub(EXCERPT_CHARS / 2)
-        .map_or(start, |k| start + before[k].0);
-    let mut out = String::new();
-    if from > start {
-        out.push('…');
-    }
-    out.push_str(&crate::text::visible(&text[from..offset]));
-    let at = out.len();
-    let after: String = text[offset..end].chars().take(EXCERPT_CHARS / 2).collect();
-    out.push_str(&crate::text::visible(&after));
-    if offset + after.len() < end {
-        out.push('…');
-    }
-    (out, at)
+    crate::text::window(&text[start..end], offset - start, EXCERPT_CHARS)
 }
 
 fn describe(bytes: &[u8], name: &str, err: &serde_json::Error) -> SnapshotError {
