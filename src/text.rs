@@ -190,6 +190,17 @@ fn sgr_allowed(params: &str) -> bool {
     true
 }
 
+/// `text` after one of the passes above ([`for_terminal`], [`json_safe`]), keeping its buffer
+/// when the pass changed nothing: whole reports go through them, and can be tens of MiB.
+#[must_use]
+pub fn passed(text: String, pass: for<'a> fn(&'a str) -> Cow<'a, str>) -> String {
+    let changed = match pass(&text) {
+        Cow::Borrowed(_) => None,
+        Cow::Owned(safe) => Some(safe),
+    };
+    changed.unwrap_or(text)
+}
+
 /// At most `max_chars` characters of `line` around byte offset `at`, made visible, with `…`
 /// where the line goes on; and where `at` is in the result. Diagnostics quote a file's line
 /// through this: a line can be megabytes long (minified JSON, a generated rule) and can hold
@@ -205,7 +216,10 @@ pub fn window(line: &str, at: usize, max_chars: usize) -> (String, usize) {
     let first = before
         .saturating_sub(max_chars / 2)
         .min(total.saturating_sub(max_chars));
-    let from = line.char_indices().nth(first).map_or(line.len(), |(b, _)| b);
+    let from = line
+        .char_indices()
+        .nth(first)
+        .map_or(line.len(), |(b, _)| b);
     let to = line[from..]
         .char_indices()
         .nth(max_chars)

@@ -134,11 +134,7 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
             let mut buf = Vec::new();
             write_json(&report, &ctx, &mut buf).into_diagnostic()?;
             let doc = String::from_utf8(buf).into_diagnostic()?;
-            // Copied only when something needed escaping: a report can be tens of MiB.
-            match rolecall::text::json_safe(&doc) {
-                std::borrow::Cow::Borrowed(_) => doc,
-                std::borrow::Cow::Owned(safe) => safe,
-            }
+            rolecall::text::passed(doc, rolecall::text::json_safe)
         }
         Format::Sarif => json_text(&render_sarif(&report, &ctx))?,
         Format::Junit => render_junit(&report, &ctx),
@@ -154,10 +150,9 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
     // Human and Markdown text get the terminal pass wherever they go (a file is `cat` later);
     // the documents are already safe and must stay byte-exact.
     let text = match args.format {
-        Format::Human | Format::Markdown => match rolecall::text::for_terminal(&text) {
-            std::borrow::Cow::Borrowed(_) => text,
-            std::borrow::Cow::Owned(safe) => safe,
-        },
+        Format::Human | Format::Markdown => {
+            rolecall::text::passed(text, rolecall::text::for_terminal)
+        }
         Format::Json | Format::Sarif | Format::Junit | Format::Html => text,
     };
     match &args.output {

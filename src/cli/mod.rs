@@ -356,10 +356,7 @@ fn note(text: &str) {
 fn json_text(doc: &impl serde::Serialize) -> miette::Result<String> {
     let text =
         serde_json::to_string_pretty(doc).map_err(|e| miette::miette!("cannot write JSON: {e}"))?;
-    let mut safe = match rolecall::text::json_safe(&text) {
-        std::borrow::Cow::Borrowed(_) => text,
-        std::borrow::Cow::Owned(safe) => safe,
-    };
+    let mut safe = rolecall::text::passed(text, rolecall::text::json_safe);
     safe.push('\n');
     Ok(safe)
 }
