@@ -326,6 +326,19 @@ impl Conn {
         Ok(t)
     }
 
+    /// Count a retry and say how long to wait before it: the one backoff of every request, the
+    /// login's included (100 ms doubling to 10 s, jittered; a server's `Retry-After` first).
+    fn retry_wait(&self, attempt: u32, after: Option<Duration>) -> Duration {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+        backoff(
+            attempt,
+            after,
+            Duration::from_millis(100),
+            Duration::from_secs(10),
+            jitter(),
+        )
+    }
+
     /// Send the client-credentials login, retried like any request on connection errors and
     /// 5xx answers. Returns the status and body of an answer below 500; otherwise a
     /// [`FetchError::Login`] that says what happened (refused, TLS, timeout, the last status).
@@ -370,14 +383,7 @@ impl Conn {
                     detail: failure,
                 });
             }
-            self.retries.fetch_add(1, Ordering::Relaxed);
-            let wait = backoff(
-                attempt,
-                None,
-                Duration::from_millis(100),
-                Duration::from_secs(10),
-                jitter(),
-            );
+            let wait = self.retry_wait(attempt, None);
             log::debug!("POST {url}: {failure}; attempt {attempt} again in {wait:?}");
             tokio::time::sleep(wait).await;
         }
@@ -558,14 +564,7 @@ impl Conn {
             }
             match classify(status, retry_after) {
                 Verdict::Transient(after) if attempt < self.opts.max_attempts => {
-                    self.retries.fetch_add(1, Ordering::Relaxed);
-                    let wait = backoff(
-                        attempt,
-                        after,
-                        Duration::from_millis(100),
-                        Duration::from_secs(10),
-                        jitter(),
-                    );
+                    let wait = self.retry_wait(attempt, after);
                     log::debug!("{endpoint}: {detail}; attempt {attempt} again in {wait:?}");
                     if status == Some(429) {
                         self.budget().pause(Instant::now(), wait);
