@@ -163,13 +163,13 @@ fn parse_vm_rss(status: &str) -> Option<u64> {
 
 /// The error a native function returns when the run's time is up: the same token the
 /// progress callback uses, so it is reported as the rule's timeout wherever it happens.
-pub(crate) fn budget_error() -> Box<EvalAltResult> {
+fn budget_error() -> Box<EvalAltResult> {
     EvalAltResult::ErrorTerminated(Dynamic::from(BUDGET_TOKEN), Position::NONE).into()
 }
 
 /// Whether the current run's time is up. Host functions whose cost grows with their input
 /// ask this in their loops (see [`Meter`]), so the budget holds inside native calls too.
-pub(crate) fn out_of_time() -> bool {
+fn out_of_time() -> bool {
     DEADLINE.with(|d| d.get().is_some_and(|d| Instant::now() >= d))
 }
 
@@ -185,7 +185,7 @@ fn over_memory() -> bool {
 
 /// Fails with the budget error when the run's time is up, or the memory error when it has
 /// grown past its memory limit.
-pub(crate) fn check_time() -> Result<(), Box<EvalAltResult>> {
+pub(crate) fn check_budget() -> Result<(), Box<EvalAltResult>> {
     if over_memory() {
         Err(EvalAltResult::ErrorTerminated(Dynamic::from(MEMORY_TOKEN), Position::NONE).into())
     } else if out_of_time() {
@@ -208,7 +208,7 @@ impl Meter {
     pub(crate) fn tick(&mut self) -> Result<(), Box<EvalAltResult>> {
         self.0 = self.0.wrapping_add(1);
         if self.0 % Self::EVERY == 0 {
-            check_time()
+            check_budget()
         } else {
             Ok(())
         }
@@ -302,7 +302,7 @@ pub(crate) fn build(limits: &Limits) -> Engine {
         if ops == 0 || ops % 1024 != 0 {
             return None;
         }
-        if DEADLINE.with(|d| d.get().is_some_and(|d| Instant::now() >= d)) {
+        if out_of_time() {
             return Some(Dynamic::from(BUDGET_TOKEN));
         }
         // Memory is read less often: a file read every ~64k operations is noise.

@@ -49,7 +49,7 @@ fn explain_map(
 ) -> Res<Map> {
     // Each explanation costs milliseconds on a large org: a rule calling it in a loop stops at
     // its budget (or memory limit) here, between calls, as well as in the loop's own operations.
-    crate::engine::sandbox::check_time()?;
+    crate::engine::sandbox::check_budget()?;
     let catalog = crate::catalog::Catalog::for_org(org);
     let q = authz::Question {
         subject: s,

@@ -104,7 +104,7 @@ fn push_many(
         .ok_or_else(|| {
             Box::<EvalAltResult>::from("`report` can only be called while a rule runs")
         })?;
-    crate::engine::sandbox::check_time()?;
+    crate::engine::sandbox::check_budget()?;
     let message = capped(message);
     let mut list = run.findings.lock().unwrap_or_else(PoisonError::into_inner);
     let start = list.len();
