@@ -72,23 +72,20 @@ fn render(session: &Session, delta: &Delta, view: &View<'_>) -> String {
         delta.resolved.len()
     ));
     // The first run lists everything below; only later runs say what changed.
-    for f in delta.new.iter().filter(|_| view.run > 1) {
-        out.push_str(&format!(
-            "+ new      {} {} `{}`: {}\n",
+    let line = |mark: &str, f: &rolecall::engine::Finding| {
+        format!(
+            "{mark} {} {} `{}`: {}\n",
             visible(&f.rule_id),
             f.subject.kind,
             visible(&f.subject.name),
             visible(&f.message)
-        ));
+        )
+    };
+    for f in delta.new.iter().filter(|_| view.run > 1) {
+        out.push_str(&line("+ new     ", f));
     }
     for f in &delta.resolved {
-        out.push_str(&format!(
-            "- resolved {} {} `{}`: {}\n",
-            visible(&f.rule_id),
-            f.subject.kind,
-            visible(&f.subject.name),
-            visible(&f.message)
-        ));
+        out.push_str(&line("- resolved", f));
     }
     out.push('\n');
     out.push_str(&render_human(
