@@ -52,7 +52,7 @@ pub struct FetchArgs {
     output: PathBuf,
 }
 
-fn gc_config() -> PathBuf {
+pub(super) fn gc_config() -> PathBuf {
     std::env::var_os("HOME").map_or_else(
         || PathBuf::from(".gc/config.toml"),
         |h| PathBuf::from(h).join(".gc/config.toml"),

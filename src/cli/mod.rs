@@ -125,6 +125,9 @@ fn man() -> miette::Result<Exit> {
 }
 
 pub fn main() -> Exit {
+    // Secrets this process may hold are known to the one redactor before anything is read or
+    // printed: a config file that links to a `.env` file must not be quoted with them.
+    rolecall::fetch::register_known_secrets(&|v| std::env::var(v).ok(), &fetch::gc_config());
     // Logs go to stderr, off unless `RUST_LOG` asks (`RUST_LOG=rolecall=debug` shows each
     // request). Nothing logged carries a secret: tokens travel only in headers, never logged.
     // Log lines can carry ids and names from the server: each goes through the sanitiser.
@@ -137,7 +140,7 @@ pub fn main() -> Exit {
                 humantime::format_rfc3339_millis(std::time::SystemTime::now()),
                 record.level(),
                 rolecall::text::visible(record.target()),
-                rolecall::text::visible(&line)
+                rolecall::text::visible(&rolecall::redact::redact(&line))
             )
         })
         .init();
@@ -193,6 +196,7 @@ pub fn main() -> Exit {
 /// terminal), through the sanitiser's terminal pass: an error can quote a name or a file.
 fn eprint_report(report: &miette::Report) {
     let text = format!("{report:?}");
+    let text = rolecall::redact::redact(&text);
     let _ = writeln!(std::io::stderr(), "{}", rolecall::text::for_terminal(&text));
 }
 
@@ -201,9 +205,10 @@ fn emit(text: &str) -> miette::Result<()> {
     emit_data(&rolecall::text::for_terminal(text))
 }
 
-/// Write a document to stdout as it is: JSON made safe by `text::json_safe`, XML by its escaper.
-/// A closed pipe (`rolecall check | head`) is not an error.
+/// Write a document to stdout as it is: JSON made safe by `text::json_safe`, XML by its escaper;
+/// every registered secret redacted. A closed pipe (`rolecall check | head`) is not an error.
 fn emit_data(text: &str) -> miette::Result<()> {
+    let text = rolecall::redact::redact(text);
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
@@ -348,7 +353,7 @@ fn note(text: &str) {
     let _ = writeln!(
         std::io::stderr(),
         "rolecall: {}",
-        rolecall::text::visible(text)
+        rolecall::text::visible(&rolecall::redact::redact(text))
     );
 }
 

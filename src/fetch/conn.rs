@@ -348,6 +348,9 @@ impl Conn {
         client_id: &str,
         secret: &Secret,
     ) -> Result<(u16, Vec<u8>), FetchError> {
+        // The Basic credential is the secret in another encoding: a server that echoes the
+        // header must not get it printed.
+        crate::redact::register_basic(client_id, secret.expose());
         let mut attempt = 0;
         loop {
             attempt += 1;

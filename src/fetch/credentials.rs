@@ -28,10 +28,13 @@ const ENV_TOKEN: &str = "GENESYSCLOUD_ACCESS_TOKEN";
 pub struct Secret(String);
 
 impl Secret {
-    /// Wrap a secret.
+    /// Wrap a secret, registering it with the one redactor ([`crate::redact`]) so that no
+    /// output of the process can carry it from now on.
     #[must_use]
     pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
+        let s = s.into();
+        crate::redact::register(&s);
+        Self(s)
     }
     /// The secret itself, for the one place that sends it.
     #[must_use]
@@ -468,6 +471,53 @@ pub fn from_gc_config(
         )
     })?;
     choose(merged, now)
+}
+
+/// Tell the one redactor ([`crate::redact`]) every credential this process could come to hold
+/// before anything is read or printed: the `GENESYSCLOUD_*` secret and token variables read
+/// through `var`, and every `client_secret`, `access_token` and cached token of every profile in
+/// the gc config (read through the bounded reader; a config that cannot be read registers
+/// nothing here and is reported when credentials are resolved).
+pub fn register_known_secrets(var: &dyn Fn(&str) -> Option<String>, gc_config: &Path) {
+    let id = var(ENV_CLIENT_ID).unwrap_or_default();
+    if let Some(secret) = var(ENV_CLIENT_SECRET) {
+        crate::redact::register_basic(&id, &secret);
+    }
+    if let Some(token) = var(ENV_TOKEN) {
+        crate::redact::register(&token);
+    }
+    let Ok(text) = crate::io::read_text(gc_config, crate::io::Input::GcConfig) else {
+        return;
+    };
+    let Ok(table) = toml::from_str::<toml::Table>(&text) else {
+        return;
+    };
+    for profile in table.values().filter_map(toml::Value::as_table) {
+        let get = |key: &str| {
+            profile
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .and_then(|(_, v)| v.as_str())
+        };
+        let pid = get("client_credentials").unwrap_or_default();
+        if let Some(secret) = get("client_secret") {
+            crate::redact::register_basic(pid, secret);
+            if !id.is_empty() {
+                crate::redact::register_basic(&id, secret);
+            }
+        }
+        if let Some(token) = get("access_token") {
+            crate::redact::register(token);
+        }
+        if let Some(token) = get("oauth_token_data")
+            .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw).ok())
+            .and_then(|v| v.get("access_token").cloned())
+        {
+            if let Some(t) = token.as_str() {
+                crate::redact::register(t);
+            }
+        }
+    }
 }
 
 /// Credentials from the environment alone: `GENESYSCLOUD_ACCESS_TOKEN`, else

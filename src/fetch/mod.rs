@@ -18,3 +18,5 @@ pub mod plan;
 pub mod regions;
 pub mod retry;
 pub mod wire;
+
+pub use credentials::{register_known_secrets, Secret};

@@ -68,18 +68,15 @@ impl Diagnostic for SnapshotError {
 #[derive(Debug, Error, Diagnostic)]
 #[non_exhaustive]
 pub enum SnapshotErrorKind {
-    /// The file could not be opened or read.
-    #[error("cannot read snapshot `{}`", v(&path.display().to_string()))]
+    /// The file could not be opened or read (or is not a regular file, or is too large).
+    #[error(transparent)]
     #[diagnostic(
         code(rolecall::snapshot::io),
         help("check the path, or run `rolecall fetch -o FILE` to create a snapshot")
     )]
     Read {
-        /// The file.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
+        /// What the bounded reader said.
+        source: crate::io::ReadError,
     },
     /// The file is not valid JSON.
     #[error("snapshot is not valid JSON: {}", v(message))]
@@ -158,13 +155,19 @@ pub enum SnapshotErrorKind {
         message: String,
     },
     /// Writing the file failed; any existing file is unchanged.
-    #[error("cannot write snapshot `{}`; any existing file is unchanged", v(&path.display().to_string()))]
+    #[error("{source}; any existing file is unchanged")]
     #[diagnostic(code(rolecall::snapshot::write))]
     Write {
+        /// What the safe writer said.
+        source: crate::io::WriteError,
+    },
+    /// The snapshot could not be encoded as JSON.
+    #[error("cannot encode snapshot `{}`: {}", v(&path.display().to_string()), v(message))]
+    #[diagnostic(code(rolecall::snapshot::encode))]
+    Encode {
         /// The target file.
         path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
+        /// What the encoder said.
+        message: String,
     },
 }

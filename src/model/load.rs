@@ -1,6 +1,5 @@
 //! Reading and writing snapshot files: diagnostics for malformed input, atomic saves.
 
-use std::io::Write as _;
 use std::path::Path;
 
 use miette::SourceSpan;
@@ -39,90 +38,32 @@ pub fn parse_snapshot(bytes: &[u8], name: &str) -> Result<OrgSnapshot, SnapshotE
     }
 }
 
-/// Read and parse a snapshot file.
+/// Read and parse a snapshot file, through the one bounded reader ([`crate::io`]).
 ///
 /// # Errors
-/// [`SnapshotErrorKind::Read`] when the file cannot be read, otherwise as [`parse_snapshot`].
+/// [`SnapshotErrorKind::Read`] when the file cannot be read (or is not a regular file, or is
+/// larger than a snapshot may be), otherwise as [`parse_snapshot`].
 pub fn load_snapshot(path: &Path) -> Result<OrgSnapshot, SnapshotError> {
-    let bytes = std::fs::read(path).map_err(|source| SnapshotErrorKind::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+    let bytes = crate::io::read_bytes(path, crate::io::Input::Snapshot)
+        .map_err(|source| SnapshotErrorKind::Read { source })?;
     parse_snapshot(&bytes, &path.display().to_string())
 }
 
-/// Write a snapshot atomically: a temp file in the same directory, fsync, then rename.
+/// Write a snapshot through the one safe writer ([`crate::io::write_file`]): atomic, never over
+/// a device, a FIFO or a directory, secrets redacted.
 ///
 /// A crash or error at any point leaves an existing file at `path` untouched.
 ///
 /// # Errors
 /// [`SnapshotErrorKind::Write`] naming the target file.
 pub fn save_snapshot(snapshot: &OrgSnapshot, path: &Path) -> Result<(), SnapshotError> {
-    let wrap = |source: std::io::Error| -> SnapshotError {
-        SnapshotErrorKind::Write {
-            path: path.to_owned(),
-            source,
-        }
-        .into()
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    // The temp file is named after its target, so leftovers of a killed save (SIGKILL, power
-    // loss) are found and removed by the next save to the same path.
-    let prefix = format!(
-        ".{}.rolecall-",
-        path.file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-    );
-    remove_stale_temps(dir, &prefix);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(wrap)?;
-    {
-        let mut out = std::io::BufWriter::new(tmp.as_file_mut());
-        serde_json::to_writer_pretty(&mut out, snapshot).map_err(|e| wrap(e.into()))?;
-        out.write_all(b"\n").map_err(wrap)?;
-        out.flush().map_err(wrap)?;
-    }
-    tmp.as_file().sync_all().map_err(wrap)?;
-    tmp.persist(path).map_err(|e| wrap(e.error))?;
-    // The rename is durable only once the directory entry is; best effort where the platform
-    // cannot open directories.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
+    let mut bytes = serde_json::to_vec_pretty(snapshot).map_err(|e| SnapshotErrorKind::Encode {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    bytes.push(b'\n');
+    crate::io::write_file(path, &bytes).map_err(|source| SnapshotErrorKind::Write { source })?;
     Ok(())
-}
-
-/// Temp files older than this are left over from a save that was killed: a save takes
-/// seconds, so a younger one may be another process's save in progress and is left alone.
-const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(600);
-
-/// Remove leftovers of killed saves to one path (best effort, bounded: a directory with very
-/// many entries is not read to the end).
-fn remove_stale_temps(dir: &Path, prefix: &str) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.take(100_000).flatten() {
-        let name = e.file_name();
-        let name = name.to_string_lossy();
-        if !(name.starts_with(prefix) && name.ends_with(".tmp")) {
-            continue;
-        }
-        let stale = e
-            .metadata()
-            .ok()
-            .filter(std::fs::Metadata::is_file)
-            .and_then(|m| m.modified().ok()?.elapsed().ok());
-        if stale.is_some_and(|age| age > STALE_TEMP) {
-            let _ = std::fs::remove_file(e.path());
-        }
-    }
 }
 
 #[derive(Deserialize)]
