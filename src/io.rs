@@ -173,7 +173,15 @@ pub fn read_capped(path: &Path, kind: Input, max: u64) -> Result<Vec<u8>, ReadEr
 /// # Errors
 /// As [`read_bytes`], or the content is not text (never quoted).
 pub fn read_text(path: &Path, kind: Input) -> Result<String, ReadError> {
-    let bytes = read_bytes(path, kind)?;
+    read_text_capped(path, kind, kind.max_bytes())
+}
+
+/// [`read_text`] with a cap of the caller's (a rule set's configured limit).
+///
+/// # Errors
+/// As [`read_text`].
+pub fn read_text_capped(path: &Path, kind: Input, max: u64) -> Result<String, ReadError> {
+    let bytes = read_capped(path, kind, max)?;
     text_of(bytes).map_err(|reason| ReadError {
         path: path.to_owned(),
         kind,
@@ -239,22 +247,6 @@ fn what(t: &std::fs::FileType) -> &'static str {
     } else {
         "not a regular file"
     }
-}
-
-/// Whether a line of text looks like an environment assignment (`NAME=value`, the name in
-/// capitals): such a line is never quoted in an error, whatever file it came from.
-#[must_use]
-pub fn looks_like_environment(line: &str) -> bool {
-    let line = line.trim_start().trim_start_matches("export ");
-    let Some((name, _)) = line.split_once('=') else {
-        return false;
-    };
-    let name = name.trim_end();
-    name.len() >= 2
-        && name.starts_with(|c: char| c.is_ascii_uppercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// Why a file could not be written.
@@ -349,6 +341,20 @@ impl Drop for Temp {
 /// # Errors
 /// The target is not a regular file, or the directory cannot be written.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    check_target(path)?;
+    replace(path, bytes).map_err(|e| WriteError {
+        path: path.to_owned(),
+        reason: WriteReason::Io(e),
+        help: None,
+    })
+}
+
+/// Whether [`write_file`] would replace `path`: nothing there, a regular file, or a link to a
+/// regular file or to nothing. Commands that work long before writing (a fetch) ask first.
+///
+/// # Errors
+/// As [`write_file`], before anything is written.
+pub fn check_target(path: &Path) -> Result<(), WriteError> {
     let fail = |reason| WriteError {
         path: path.to_owned(),
         reason,
@@ -367,11 +373,7 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(fail(WriteReason::Io(e))),
     }
-    replace(path, bytes).map_err(|e| WriteError {
-        path: path.to_owned(),
-        reason: WriteReason::Io(e),
-        help: None,
-    })
+    Ok(())
 }
 
 /// Write `name` inside the output directory `dir` (which must exist): never through a link
@@ -520,16 +522,6 @@ mod tests {
             read_capped(&f, Input::Snapshot, 2 << 20).unwrap().len(),
             2 << 20
         );
-    }
-
-    #[test]
-    fn environment_lines_are_recognised() {
-        assert!(looks_like_environment(
-            "GENESYSCLOUD_OAUTHCLIENT_SECRET=abc"
-        ));
-        assert!(looks_like_environment("export AWS_KEY = x"));
-        assert!(!looks_like_environment("rules = [\"x\"]"));
-        assert!(!looks_like_environment("[params.NET002]"));
     }
 
     #[cfg(unix)]

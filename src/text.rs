@@ -205,8 +205,15 @@ pub fn passed(text: String, pass: for<'a> fn(&'a str) -> Cow<'a, str>) -> String
 /// where the line goes on; and where `at` is in the result. Diagnostics quote a file's line
 /// through this: a line can be megabytes long (minified JSON, a generated rule) and can hold
 /// anything.
+///
+/// A line that looks like an environment assignment (`NAME=value`, see
+/// [`looks_like_environment`]) is never quoted: a file given as config or rules may be a link
+/// to a `.env` file, and its values are secrets more often than not.
 #[must_use]
 pub fn window(line: &str, at: usize, max_chars: usize) -> (String, usize) {
+    if looks_like_environment(line) {
+        return (HIDDEN_LINE.to_owned(), 0);
+    }
     let mut at = at.min(line.len());
     while !line.is_char_boundary(at) {
         at -= 1;
@@ -236,6 +243,62 @@ pub fn window(line: &str, at: usize, max_chars: usize) -> (String, usize) {
         out.push('…');
     }
     (out, pos)
+}
+
+/// `text` cut to at most `max_bytes` bytes at a character boundary, saying how much was cut.
+/// Borrowed when it fits. Text from a rule or a server is read by a person: a megabyte of it is
+/// a bug or an attack, never information.
+#[must_use]
+pub fn clip(text: &str, max_bytes: usize) -> Cow<'_, str> {
+    if text.len() <= max_bytes {
+        return Cow::Borrowed(text);
+    }
+    let mut end = max_bytes;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!(
+        "{}… [{} more bytes cut]",
+        &text[..end],
+        text.len() - end
+    ))
+}
+
+/// What stands for a line that is not quoted.
+pub const HIDDEN_LINE: &str = "(line not shown: it looks like an environment variable assignment)";
+
+/// Whether a line of text looks like an environment assignment (`NAME=value` or
+/// `export NAME=value`, the name in capitals, digits and `_`).
+#[must_use]
+pub fn looks_like_environment(line: &str) -> bool {
+    let line = line.trim_start();
+    let line = line.strip_prefix("export ").unwrap_or(line);
+    let Some((name, _)) = line.split_once('=') else {
+        return false;
+    };
+    let name = name.trim_end();
+    name.len() >= 2
+        && name.starts_with(|c: char| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// The line of `text` holding byte `offset`, windowed as [`window`] does to at most
+/// `max_chars` characters; the offset's place in the window, and the line and column (1-based)
+/// of the offset in `text`.
+#[must_use]
+pub fn line_window(text: &str, offset: usize, max_chars: usize) -> (String, usize, usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    let line = text[..start].matches('\n').count() + 1;
+    let column = text[start..offset].chars().count() + 1;
+    let (shown, at) = window(&text[start..end], offset - start, max_chars);
+    (shown, at, line, column)
 }
 
 /// A bounded excerpt of one line of a file that failed to parse, already made visible, for

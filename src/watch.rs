@@ -72,16 +72,17 @@ fn hash_bytes(bytes: &[u8]) -> u64 {
     h
 }
 
-/// The hash of a file's bytes, `None` when it cannot be read.
-fn file_hash(path: &Path) -> Option<u64> {
-    let bytes = std::fs::read(path).ok()?;
+/// The hash of a file's bytes (read through the one bounded reader as a file of kind `kind`),
+/// `None` when it cannot be read.
+fn file_hash(path: &Path, kind: crate::io::Input) -> Option<u64> {
+    let bytes = crate::io::read_bytes(path, kind).ok()?;
     Some(hash_bytes(&bytes))
 }
 
 /// Whether the file at `path` still has the content last seen; records the new hash if not.
 /// A file that cannot be read counts as changed (reloading it reports why).
-fn same_content(last: &mut Option<u64>, path: &Path) -> bool {
-    let now = file_hash(path);
+fn same_content(last: &mut Option<u64>, path: &Path, kind: crate::io::Input) -> bool {
+    let now = file_hash(path, kind);
     if now.is_some() && now == *last {
         return true;
     }
@@ -191,15 +192,21 @@ impl Session {
             notes,
         };
         s.rehash();
-        s.snapshot_hash = s.snapshot_path.as_deref().and_then(file_hash);
-        s.config_hash = s.config_path().as_deref().and_then(file_hash);
+        s.snapshot_hash = s
+            .snapshot_path
+            .as_deref()
+            .and_then(|p| file_hash(p, crate::io::Input::Snapshot));
+        s.config_hash = s
+            .config_path()
+            .as_deref()
+            .and_then(|p| file_hash(p, crate::io::Input::Config));
         Ok(s)
     }
 
     fn rehash(&mut self) {
         self.hashes.clear();
         for f in rule_files(&self.dirs) {
-            if let Ok(text) = std::fs::read_to_string(&f) {
+            if let Ok(text) = crate::io::read_text(&f, crate::io::Input::Rule) {
                 self.hashes.insert(f, hash(&text));
             }
         }
@@ -236,10 +243,13 @@ impl Session {
         let mut ids: Vec<String> = Vec::new();
         let mut changed = false;
         for d in self.dirs.clone() {
-            if !d.exists() && self.gone.insert(d.clone()) {
+            // The directory watched is the one resolved at start: replaced by a link (or a
+            // file), it is gone as surely as deleted, and its rules' findings must not stay.
+            let here = std::fs::symlink_metadata(&d).is_ok_and(|m| m.is_dir());
+            if !here && self.gone.insert(d.clone()) {
                 self.drop_dir(&d);
                 changed = true;
-            } else if d.exists() && self.gone.remove(&d) {
+            } else if here && self.gone.remove(&d) {
                 // Deleted and created again: load what it holds now, and have it watched anew
                 // (the old watch ended with the old directory).
                 self.notes.push(format!(
@@ -273,7 +283,7 @@ impl Session {
                     ids.extend(self.rules_under(file.parent().unwrap_or(Path::new("/"))));
                 }
                 Change::Config => {
-                    if same_content(&mut self.config_hash, p) {
+                    if same_content(&mut self.config_hash, p, crate::io::Input::Config) {
                         continue;
                     }
                     // A config that no longer parses keeps the previous settings running.
@@ -281,7 +291,7 @@ impl Session {
                     all |= self.reload_config();
                 }
                 Change::Snapshot => {
-                    if same_content(&mut self.snapshot_hash, p) {
+                    if same_content(&mut self.snapshot_hash, p, crate::io::Input::Snapshot) {
                         continue;
                     }
                     changed = true;
@@ -469,7 +479,7 @@ impl Session {
     /// Re-read one rule file and recompile it if its content changed.
     pub fn reload(&mut self, path: &Path) -> Reload {
         let name = path.to_string_lossy().into_owned();
-        let Ok(text) = std::fs::read_to_string(path) else {
+        let Ok(text) = crate::io::read_text(path, crate::io::Input::Rule) else {
             self.hashes.remove(path);
             self.broken.remove(path);
             let id = self.engine.remove_source(&name);
@@ -530,8 +540,14 @@ impl Session {
             self.hashes.remove(Path::new(&s));
         }
         self.broken.retain(|p, _| !p.starts_with(dir));
+        let why = if std::fs::symlink_metadata(dir).is_ok() {
+            "was replaced by something that is not a directory (a link is not followed once \
+             watching started; restart watch to use it)"
+        } else {
+            "was removed"
+        };
         self.notes.push(format!(
-            "rule directory `{}` was removed; its rules are unloaded",
+            "rule directory `{}` {why}; its rules are unloaded",
             dir.display()
         ));
     }

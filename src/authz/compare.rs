@@ -85,6 +85,9 @@ fn denial_reason(ex: &Explanation) -> Option<String> {
         })
 }
 
+/// Most bytes of any one value of an error body quoted back.
+const MAX_QUOTED: usize = 256;
+
 /// Compare a 403 error body (`{code, message, messageParams, contextId}`) with an explanation.
 ///
 /// The body's `code` and any division or WFM unit ids in its words pick what it speaks to: for
@@ -93,11 +96,14 @@ fn denial_reason(ex: &Explanation) -> Option<String> {
 /// predicts it; only when none does is the snapshot called possibly stale.
 #[must_use]
 pub fn check_error_body(org: &Org, ex: &Explanation, body: &serde_json::Value) -> BodyCheck {
-    let code = body
-        .get("code")
-        .and_then(|c| c.as_str())
-        .unwrap_or_default()
-        .to_owned();
+    // Whatever the body says is quoted bounded: a pasted body can hold a field of megabytes.
+    let code = crate::text::clip(
+        body.get("code")
+            .and_then(|c| c.as_str())
+            .unwrap_or_default(),
+        MAX_QUOTED,
+    )
+    .into_owned();
     let text = body_texts(body);
     let snap = org.snapshot();
     let named_divisions: Vec<&crate::model::Division> = snap
@@ -120,6 +126,7 @@ pub fn check_error_body(org: &Org, ex: &Explanation, body: &serde_json::Value) -
         .and_then(|p| p.get("permissions"))
         .and_then(|v| v.as_str())
     {
+        let perms = crate::text::clip(perms, MAX_QUOTED);
         notes.push(format!("the API names permission(s) `{perms}`"));
     }
     if !divisions.is_empty() {
@@ -133,7 +140,8 @@ pub fn check_error_body(org: &Org, ex: &Explanation, body: &serde_json::Value) -
         .flat_map(|d| d.split(','))
         .map(str::trim)
         .filter(|d| !d.is_empty() && org.division(d).is_none())
-        .map(|d| format!("`{d}`"))
+        .take(20)
+        .map(|d| format!("`{}`", crate::text::clip(d, MAX_QUOTED)))
         .collect();
     if !unknown_divisions.is_empty() {
         notes.push(format!(
@@ -225,7 +233,7 @@ pub fn check_error_body(org: &Org, ex: &Explanation, body: &serde_json::Value) -
         context_id: body
             .get("contextId")
             .and_then(|c| c.as_str())
-            .map(str::to_owned),
+            .map(|c| crate::text::clip(c, MAX_QUOTED).into_owned()),
     }
 }
 

@@ -91,8 +91,7 @@ fn age(when: &str, now: SystemTime) -> String {
 /// # Errors
 /// A message naming the file when it cannot be read or is none of these.
 pub fn load_file(path: &Path) -> Result<Vec<Operation>, String> {
-    let raw = std::fs::read(path)
-        .map_err(|e| format!("cannot read catalog `{}`: {e}", path.display()))?;
+    let raw = crate::io::read_bytes(path, crate::io::Input::Catalog).map_err(|e| e.to_string())?;
     let bytes = if is_gzip(&raw) {
         gunzip(&raw).map_err(|e| format!("catalog `{}`: {e}", path.display()))?
     } else {

@@ -80,6 +80,9 @@ pub struct CheckArgs {
 }
 
 pub fn run(args: CheckArgs) -> miette::Result<Exit> {
+    if let Some(out) = &args.output {
+        rolecall::io::check_target(out)?;
+    }
     let settings = settings(&Overrides {
         fail_on: args.fail_on.clone(),
         allow_unknown: args.allow_unknown,
@@ -157,7 +160,7 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
     };
     match &args.output {
         Some(file) => {
-            write_atomic(file, text.as_bytes())?;
+            rolecall::io::write_file(file, text.as_bytes())?;
             note(&summary_line(&report, &ctx));
         }
         None => emit_data(&text)?,
@@ -175,18 +178,4 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
     } else {
         Exit::Clean
     })
-}
-
-/// Write a report file so a reader never sees it half-written.
-fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> miette::Result<()> {
-    use std::io::Write as _;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let fail = |e: std::io::Error| miette::miette!("cannot write `{}`: {e}", path.display());
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
-    tmp.write_all(bytes).map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
 }

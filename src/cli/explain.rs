@@ -123,12 +123,22 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
         None => None,
         Some(src) => {
             let text = if src == "-" {
+                // Standard input is bounded like a file: at most the error body's cap.
+                let max = rolecall::io::Input::ErrorBody.max_bytes();
                 let mut s = String::new();
-                std::io::stdin().read_to_string(&mut s).into_diagnostic()?;
+                std::io::stdin()
+                    .take(max + 1)
+                    .read_to_string(&mut s)
+                    .into_diagnostic()?;
+                if s.len() as u64 > max {
+                    miette::bail!(
+                        "the error body on standard input is larger than {} KiB",
+                        max >> 10
+                    );
+                }
                 s
             } else {
-                std::fs::read_to_string(src)
-                    .map_err(|e| miette::miette!("cannot read error body `{src}`: {e}"))?
+                rolecall::io::read_text(src.as_ref(), rolecall::io::Input::ErrorBody)?
             };
             let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
                 miette::miette!(

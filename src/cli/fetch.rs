@@ -243,6 +243,8 @@ pub fn fetch_org(c: &ConnectArgs) -> miette::Result<(OrgSnapshot, FetchStats)> {
 }
 
 pub fn run(args: &FetchArgs) -> miette::Result<Exit> {
+    // An output that cannot be replaced is refused before the fetch, not after it.
+    rolecall::io::check_target(&args.output)?;
     let (snap, _) = fetch_org(&args.connect)?;
     save_snapshot(&snap, &args.output)?;
     note(&format!("wrote `{}`", args.output.display()));

@@ -11,8 +11,8 @@ use rolecall::model::{save_snapshot, synthetic_org};
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// Number of users (divisions, roles, groups, clients, policies and units scale with it).
-    #[arg(long, default_value_t = 1000)]
-    users: usize,
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=MAX_USERS))]
+    users: u32,
     /// Seed for the choices (sizes depend only on --users).
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -21,8 +21,14 @@ pub struct GenerateArgs {
     output: PathBuf,
 }
 
+/// The largest org generated: ten times the 100k-user benchmark org, still a few GiB of
+/// memory; a billion users would abort on allocation.
+const MAX_USERS: i64 = 1_000_000;
+
 pub fn run(args: &GenerateArgs) -> miette::Result<Exit> {
-    let snap = synthetic_org(args.users, args.seed);
+    // Refuse an output that cannot be written before spending the time to generate.
+    rolecall::io::check_target(&args.output)?;
+    let snap = synthetic_org(args.users as usize, args.seed);
     save_snapshot(&snap, &args.output)?;
     let size = std::fs::metadata(&args.output).into_diagnostic()?.len();
     note(&format!(

@@ -11,6 +11,7 @@ mod fetch;
 mod generate;
 mod plan;
 mod rules;
+mod signals;
 mod test;
 mod verify;
 mod watch;
@@ -125,6 +126,7 @@ fn man() -> miette::Result<Exit> {
 }
 
 pub fn main() -> Exit {
+    signals::install();
     // Secrets this process may hold are known to the one redactor before anything is read or
     // printed: a config file that links to a `.env` file must not be quoted with them.
     rolecall::fetch::register_known_secrets(&|v| std::env::var(v).ok(), &fetch::gc_config());

@@ -129,7 +129,7 @@ fn scaffold(name: &str, dir: Option<&PathBuf>, id: Option<&String>) -> miette::R
     let rule = dir.join(format!("{name}.rhai"));
     let test = dir.join(format!("{name}.test.rhai"));
     for p in [&rule, &test] {
-        if p.exists() {
+        if std::fs::symlink_metadata(p).is_ok() {
             return Err(miette::miette!(
                 "`{}` already exists; not overwriting it",
                 p.display()
@@ -141,10 +141,14 @@ fn scaffold(name: &str, dir: Option<&PathBuf>, id: Option<&String>) -> miette::R
             .replace("__NAME__", name)
             .replace("__DIR__", &dir.display().to_string())
     };
-    std::fs::write(&rule, fill(RULE_TEMPLATE))
-        .map_err(|err| miette::miette!("cannot write `{}`: {err}", rule.display()))?;
-    std::fs::write(&test, fill(TEST_TEMPLATE))
-        .map_err(|err| miette::miette!("cannot write `{}`: {err}", test.display()))?;
+    // Through the safe writer, never over anything (a file created meanwhile, a planted link).
+    for (file, template) in [(&rule, RULE_TEMPLATE), (&test, TEST_TEMPLATE)] {
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        rolecall::io::write_in_dir(&dir, &name, fill(template).as_bytes(), false)?;
+    }
     emit(&format!(
         "created {} ({id}) and {}
 next: edit the docs and `check`, then `rolecall test {}`; `rolecall watch --rules {}` picks it up live
@@ -223,10 +227,9 @@ pub fn run(cmd: &RulesCommand) -> miette::Result<Exit> {
             std::fs::create_dir_all(output)
                 .map_err(|e| miette::miette!("cannot create `{}`: {e}", output.display()))?;
             let files = RuleEngine::with_builtin().definitions();
+            // A planted link in the directory is refused, never followed out of it.
             for (name, text) in &files {
-                let p = output.join(name);
-                std::fs::write(&p, text)
-                    .map_err(|e| miette::miette!("cannot write `{}`: {e}", p.display()))?;
+                rolecall::io::write_in_dir(output, name, text.as_bytes(), true)?;
             }
             emit(&format!(
                 "wrote {} definition files to {}\n",

@@ -71,8 +71,7 @@ pub fn run(args: &TestArgs) -> miette::Result<Exit> {
         find_test_files(&dirs)
             .into_iter()
             .map(|p| {
-                let text = std::fs::read_to_string(&p)
-                    .map_err(|e| miette::miette!("cannot read `{}`: {e}", p.display()))?;
+                let text = rolecall::io::read_text(&p, rolecall::io::Input::Rule)?;
                 Ok((p.display().to_string(), text))
             })
             .collect::<miette::Result<_>>()?

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, SystemTime};
 
@@ -186,10 +186,9 @@ pub fn run(args: &WatchArgs) -> miette::Result<Exit> {
     let first = session.run(None);
     show(&render(&session, &first, &view), view.color)?;
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    // Without a handler Ctrl-C still ends the process; with one we say goodbye cleanly.
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    // The process's one signal handler (installed by `cli::main`) stops the loop instead of
+    // exiting, so watch says goodbye cleanly.
+    let stop = super::signals::stay_on_signal();
     while !stop.load(Ordering::SeqCst) {
         let batch = match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(Ok(events)) => events,

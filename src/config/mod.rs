@@ -9,7 +9,7 @@ mod settings;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use miette::{Diagnostic, NamedSource, SourceSpan};
+use miette::{Diagnostic, SourceSpan};
 use serde::Deserialize;
 use thiserror::Error;
 use toml::Spanned;
@@ -36,7 +36,7 @@ pub struct ConfigError(Box<ConfigErrorInner>);
 struct ConfigErrorInner {
     message: String,
     #[source_code]
-    src: Option<NamedSource<String>>,
+    src: Option<crate::text::Excerpt>,
     #[label("here")]
     span: Option<SourceSpan>,
     #[help]
@@ -60,13 +60,28 @@ impl ConfigError {
         message: String,
         help: Option<&str>,
     ) -> Self {
+        // Only the offending line is shown, bounded and made visible (never the whole file:
+        // a config given by a pull request may be a link to a file of secrets).
+        let (src, span) = match span {
+            Some(r) => {
+                let (shown, at, line, column) = crate::text::line_window(text, r.start, 120);
+                let len = r.end.saturating_sub(r.start).min(shown.len() - at);
+                (
+                    Some(crate::text::Excerpt::new(
+                        &file.display().to_string(),
+                        shown,
+                        line,
+                        column,
+                    )),
+                    Some(SourceSpan::from((at, len))),
+                )
+            }
+            None => (None, None),
+        };
         Self(Box::new(ConfigErrorInner {
             message,
-            src: Some(NamedSource::new(
-                file.display().to_string(),
-                text.to_owned(),
-            )),
-            span: span.map(|r| SourceSpan::from((r.start, r.end.saturating_sub(r.start)))),
+            src,
+            span,
             help: help.map(str::to_owned),
         }))
     }
@@ -81,7 +96,7 @@ impl ConfigError {
         message: String,
         help: &str,
     ) -> Self {
-        let Ok(text) = std::fs::read_to_string(file) else {
+        let Ok(text) = crate::io::read_text(file, crate::io::Input::Config) else {
             return Self::new(format!("{}: {message}", file.display()));
         };
         let span = param_span(&text, rule, Some(key));
@@ -192,10 +207,13 @@ pub struct Config {
 /// Find `rolecall.toml` in `start` or its ancestors.
 #[must_use]
 pub fn find(start: &Path) -> Option<PathBuf> {
+    // Anything named `rolecall.toml` counts, links and special files too: it is then refused
+    // by the reader with an error naming it, instead of being passed over in silence.
     start
         .ancestors()
+        .take(256)
         .map(|d| d.join(FILE_NAME))
-        .find(|p| p.is_file())
+        .find(|p| std::fs::symlink_metadata(p).is_ok())
 }
 
 /// Read and validate a configuration file.
@@ -203,8 +221,8 @@ pub fn find(start: &Path) -> Option<PathBuf> {
 /// # Errors
 /// A [`ConfigError`] with the span of the offending key or value.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::new(format!("cannot read config `{}`: {e}", path.display())))?;
+    let text = crate::io::read_text(path, crate::io::Input::Config)
+        .map_err(|e| ConfigError::new(e.to_string()))?;
     parse(path, &text)
 }
 

@@ -346,7 +346,8 @@ impl Settings {
             };
             // From the file when the file has that table; otherwise from `--param`.
             let in_file = self.config_path.as_deref().filter(|p| {
-                std::fs::read_to_string(p).is_ok_and(|t| t.contains(&format!("params.{id}")))
+                crate::io::read_text(p, crate::io::Input::Config)
+                    .is_ok_and(|t| t.contains(&format!("params.{id}")))
             });
             return Err(match in_file {
                 Some(path) => ConfigError::at_param(path, id, key, message, &help).into(),
@@ -398,7 +399,7 @@ impl Settings {
         let Some(path) = self.config_path.as_deref() else {
             return;
         };
-        let Ok(text) = std::fs::read_to_string(path) else {
+        let Ok(text) = crate::io::read_text(path, crate::io::Input::Config) else {
             return;
         };
         let text: std::sync::Arc<str> = std::sync::Arc::from(text);
@@ -447,9 +448,9 @@ fn parse_fail_on(text: &str) -> Result<Option<Severity>, SettingsError> {
 }
 
 fn read_baseline(path: &Path) -> Result<Baseline, SettingsError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = crate::io::read_text(path, crate::io::Input::Baseline).map_err(|e| {
         flag(
-            format!("cannot read findings baseline `{}`: {e}", path.display()),
+            e.to_string(),
             "give a report written by `rolecall check --format json`",
         )
     })?;

@@ -60,12 +60,47 @@ pub fn rhai_files(dir: &Path) -> Listing {
             return out;
         }
     };
-    walk(&root, dir, &mut out);
+    let mut budget = Walk {
+        entries: MAX_ENTRIES,
+        depth: 0,
+    };
+    walk(&root, dir, &mut out, &mut budget);
+    if budget.entries == 0 {
+        out.errors.insert(
+            0,
+            (
+                dir.to_owned(),
+                std::io::Error::other(format!(
+                    "it holds more than {MAX_ENTRIES} entries, more than a rule directory does; \
+                     point `--rules` at the directory of rules"
+                )),
+            ),
+        );
+    }
     out.files.sort();
     out
 }
 
-fn walk(root: &Path, d: &Path, out: &mut Listing) {
+/// Most entries one walk looks at, and how deep it goes: `--rules /` (or a link to it) must
+/// fail fast instead of reading the whole file system.
+const MAX_ENTRIES: usize = 100_000;
+const MAX_DEPTH: usize = 32;
+
+struct Walk {
+    entries: usize,
+    depth: usize,
+}
+
+fn walk(root: &Path, d: &Path, out: &mut Listing, budget: &mut Walk) {
+    if budget.depth >= MAX_DEPTH {
+        out.errors.push((
+            d.to_owned(),
+            std::io::Error::other(format!(
+                "it is nested deeper than {MAX_DEPTH} directories below the rule directory"
+            )),
+        ));
+        return;
+    }
     let entries = match std::fs::read_dir(d) {
         Ok(e) => e,
         Err(e) => {
@@ -74,6 +109,10 @@ fn walk(root: &Path, d: &Path, out: &mut Listing) {
         }
     };
     for entry in entries {
+        if budget.entries == 0 {
+            return;
+        }
+        budget.entries -= 1;
         let path = match entry {
             Ok(e) => e.path(),
             Err(e) => {
@@ -98,7 +137,9 @@ fn walk(root: &Path, d: &Path, out: &mut Listing) {
                 _ => {}
             }
         } else if meta.is_dir() {
-            walk(root, &path, out);
+            budget.depth += 1;
+            walk(root, &path, out, budget);
+            budget.depth -= 1;
         } else if meta.is_file() {
             if named {
                 out.files.push(path);

@@ -288,6 +288,7 @@ mod tests {
                 findings,
                 error: None,
                 elapsed: std::time::Duration::ZERO,
+                gaps_read: Vec::new(),
                 log: Vec::new(),
             }],
             load_errors: Vec::new(),

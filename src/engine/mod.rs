@@ -316,7 +316,8 @@ impl RuleEngine {
     /// A rule file's name and text, or `None` with the problem recorded as a load error.
     fn read_rule_file(&mut self, file: &Path) -> Option<(String, String)> {
         let name = file.to_string_lossy().into_owned();
-        match read_bounded(file, self.limits.max_rule_bytes) {
+        match crate::io::read_text_capped(file, crate::io::Input::Rule, self.limits.max_rule_bytes)
+        {
             Ok(text) => Some((name, text)),
             Err(e) => {
                 self.load_errors.push(RuleError::new(
@@ -325,7 +326,7 @@ impl RuleEngine {
                     &Arc::from(""),
                     0,
                     0,
-                    format!("cannot read the file: {e}"),
+                    format!("cannot read the file: {}", e.reason()),
                 ));
                 None
             }
@@ -422,52 +423,37 @@ impl RuleEngine {
                     .any(|n| gaps.iter().any(|g| &g.dataset == n))
             });
         let mut outcomes = run::run_all(&self.engine, &selected, org, &self.limits, threads);
+        // A rule that read a dataset with a gap it did not declare in `needs` saw an empty
+        // list, not the org: its findings are replaced by the same "unknown" as a blind rule's.
+        for o in &mut outcomes {
+            if o.gaps_read.is_empty() {
+                continue;
+            }
+            let hit: Vec<&crate::model::Coverage> = gaps
+                .iter()
+                .filter(|g| o.gaps_read.iter().any(|d| *d == g.dataset))
+                .copied()
+                .collect();
+            let mut unknown = blind_outcome(org, Arc::clone(&o.meta), &hit);
+            unknown.elapsed = o.elapsed;
+            unknown.error = o.error.take();
+            unknown.findings[0].message.push_str(&format!(
+                " (the rule read it without declaring it: add {} to `RULE.needs`)",
+                o.gaps_read
+                    .iter()
+                    .map(|d| format!("`{d}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            *o = unknown;
+        }
         for job in blind {
             let hit: Vec<&crate::model::Coverage> = gaps
                 .iter()
                 .filter(|g| job.meta.needs.contains(&g.dataset))
                 .copied()
                 .collect();
-            let missing: Vec<String> = hit
-                .iter()
-                .map(|g| {
-                    if g.status == MISSING {
-                        return format!("`{}` (not in the snapshot file)", g.dataset);
-                    }
-                    let status = g.http_status.map(|s| format!(" {s}")).unwrap_or_default();
-                    let code = g
-                        .error_code
-                        .as_deref()
-                        .map(|c| format!(" `{c}`"))
-                        .unwrap_or_default();
-                    format!("`{}` ({}{status}{code})", g.dataset, g.endpoint)
-                })
-                .collect();
-            let o = &org.snapshot().organization;
-            outcomes.push(RuleOutcome {
-                findings: vec![Finding {
-                    rule_id: job.meta.id.clone(),
-                    // The rule's own severity: an audit gate must fail closed on what it
-                    // could not check.
-                    severity: job.meta.severity,
-                    status: FindingStatus::Unknown,
-                    subject: ObjectKey {
-                        kind: "org",
-                        id: o.id.clone(),
-                        name: o.name.clone(),
-                    },
-                    message: format!(
-                        "unknown: the snapshot could not read {}",
-                        missing.join(", ")
-                    ),
-                    fix: Some(gap_fix(&hit)),
-                    ..Finding::default()
-                }],
-                meta: job.meta,
-                error: None,
-                elapsed: Duration::ZERO,
-                log: Vec::new(),
-            });
+            outcomes.push(blind_outcome(org, job.meta, &hit));
         }
         outcomes.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
         CheckReport {
@@ -480,11 +466,55 @@ impl RuleEngine {
     }
 }
 
-/// The fix for a rule blinded by `gaps`: the permissions the refused endpoints need, when the
-/// catalog names them.
+/// The outcome of a rule that could not see the org: one finding of the rule's own severity (an
+/// audit gate must fail closed on what it could not check), status unknown, naming the gaps.
+fn blind_outcome(org: &Org, meta: Arc<RuleMeta>, hit: &[&crate::model::Coverage]) -> RuleOutcome {
+    let missing: Vec<String> = hit
+        .iter()
+        .map(|g| {
+            if g.status == MISSING {
+                return format!("`{}` (not in the snapshot file)", g.dataset);
+            }
+            let status = g.http_status.map(|s| format!(" {s}")).unwrap_or_default();
+            let code = g
+                .error_code
+                .as_deref()
+                .map(|c| format!(" `{c}`"))
+                .unwrap_or_default();
+            format!("`{}` ({}{status}{code})", g.dataset, g.endpoint)
+        })
+        .collect();
+    let o = &org.snapshot().organization;
+    RuleOutcome {
+        findings: vec![Finding {
+            rule_id: meta.id.clone(),
+            severity: meta.severity,
+            status: FindingStatus::Unknown,
+            subject: ObjectKey {
+                kind: "org",
+                id: o.id.clone(),
+                name: o.name.clone(),
+            },
+            message: format!(
+                "unknown: the snapshot could not read {}",
+                missing.join(", ")
+            ),
+            fix: Some(gap_fix(hit)),
+            ..Finding::default()
+        }],
+        meta,
+        error: None,
+        elapsed: Duration::ZERO,
+        log: Vec::new(),
+        gaps_read: Vec::new(),
+    }
+}
+
 /// The coverage status of a dataset the snapshot file lacks (see `model::parse_snapshot`).
 const MISSING: &str = "missing";
 
+/// The fix for a rule blinded by `gaps`: the permissions the refused endpoints need, when the
+/// catalog names them.
 fn gap_fix(gaps: &[&crate::model::Coverage]) -> String {
     if gaps.iter().all(|g| g.status == MISSING) {
         return "fetch the snapshot again with `rolecall fetch`, or add the missing data to the file"
@@ -503,24 +533,6 @@ fn gap_fix(gaps: &[&crate::model::Coverage]) -> String {
             perms.join(" and ")
         )
     }
-}
-
-/// A rule file's text: at most `max` bytes (a file that says it is small may not be, as `/proc`
-/// files do), and UTF-8. The error never quotes the content.
-pub(crate) fn read_bounded(file: &Path, max: u64) -> std::io::Result<String> {
-    use std::io::Read as _;
-    let mut bytes = Vec::new();
-    std::fs::File::open(file)?
-        .take(max.saturating_add(1))
-        .read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > max {
-        return Err(std::io::Error::other(format!(
-            "it is larger than the {} KiB a rule file may be",
-            max >> 10
-        )));
-    }
-    String::from_utf8(bytes)
-        .map_err(|_| std::io::Error::other("it is not UTF-8 text, so it is not a rule"))
 }
 
 /// The source name of built-in rules starts with this.

@@ -27,6 +27,9 @@ pub struct RuleOutcome {
     pub elapsed: Duration,
     /// What it printed with `print`/`debug` (capped).
     pub log: Vec<String>,
+    /// Datasets with a coverage gap that the rule read (through `org.policies` and the like):
+    /// the finishing step reports such a rule as unknown.
+    pub gaps_read: Vec<&'static str>,
 }
 
 /// Worker threads get a large stack: Rhai recursion uses the native stack, and the call-depth
@@ -122,6 +125,7 @@ pub(crate) fn run_one(
     let started = Instant::now();
     let guard = RunGuard::start(limits);
     let org_h = OrgH(Arc::clone(org));
+    super::host::take_gap_reads();
     let result = if rule.takes_params {
         engine.call_fn_with_options::<Dynamic>(
             options,
@@ -143,6 +147,7 @@ pub(crate) fn run_one(
         error: result.err().map(|e| classify(&e, rule, limits)),
         elapsed,
         log,
+        gaps_read: super::host::take_gap_reads(),
     }
 }
 

@@ -415,14 +415,12 @@ impl ModuleResolver for RuleDirResolver {
         let result = (|| {
             // Only a regular file, read with the rule files' bounds: a FIFO would block the
             // open forever, and a huge helper would slip past the size cap.
-            if !key.is_file() {
-                return Err(import_error(
-                    format!("import of `{path}` is not allowed: it is not a regular file"),
-                    pos,
-                ));
-            }
-            let text = super::read_bounded(&key, Limits::default().max_rule_bytes)
-                .map_err(|e| import_error(format!("cannot import `{path}`: {e}"), pos))?;
+            let text = crate::io::read_text_capped(
+                &key,
+                crate::io::Input::Rule,
+                Limits::default().max_rule_bytes,
+            )
+            .map_err(|e| import_error(format!("cannot import `{path}`: {}", e.reason()), pos))?;
             super::load::check_compile_cost(&text)
                 .map_err(|m| import_error(format!("cannot import `{path}`: it has {m}"), pos))?;
             let mut ast = engine.compile(&text)?;

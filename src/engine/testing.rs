@@ -226,6 +226,23 @@ fn register_fixture(engine: &mut Engine) {
         .gap(endpoint, dataset));
 }
 
+/// The names of every function registered natively in `engine` (the test API and the rule API).
+fn native_names(engine: &Engine) -> std::collections::HashSet<String> {
+    engine
+        .gen_fn_signatures(false)
+        .into_iter()
+        .filter_map(|sig| sig.split('(').next().map(|n| n.trim().to_owned()))
+        .map(|n| n.rsplit(' ').next().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// The first script function of `ast` whose name is a native function's.
+fn shadowing(ast: &rhai::AST, native: &std::collections::HashSet<String>) -> Option<String> {
+    ast.iter_functions()
+        .find(|f| native.contains(f.name))
+        .map(|f| f.name.to_owned())
+}
+
 fn register_asserts(engine: &mut Engine) {
     engine.register_fn("assert", |c: bool| {
         if c {
@@ -350,9 +367,31 @@ pub fn run_tests(
     register_asserts(&mut engine);
     register_run_rule(&mut engine, rules);
     let mut report = TestReport::default();
+    let native = native_names(&engine);
     for (name, text) in sources {
         let src: Arc<str> = Arc::from(text.as_str());
         let mut ast = match engine.compile(text) {
+            Ok(ast) if shadowing(&ast, &native).is_some() => {
+                // A script function of the same name wins over the native one in Rhai: a test
+                // file defining `fn assert_eq(a, b) {}` would make every assertion pass.
+                let f = shadowing(&ast, &native).unwrap_or_default();
+                let line = text
+                    .lines()
+                    .position(|l| l.trim_start().starts_with(&format!("fn {f}")))
+                    .map_or(0, |i| i + 1);
+                report.load_errors.push(RuleError::new(
+                    RuleErrorKind::Compile,
+                    name,
+                    &src,
+                    line,
+                    1,
+                    format!(
+                        "`fn {f}` redefines a function of the test API (a test file may not \
+                         replace assertions or fixtures); rename it"
+                    ),
+                ));
+                continue;
+            }
             Ok(ast) => ast,
             Err(e) => {
                 let pos = e.position();

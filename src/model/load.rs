@@ -100,13 +100,8 @@ const EXCERPT_CHARS: usize = 160;
 /// characters around it, made visible by the one sanitiser (a hostile file's escape sequences
 /// must not reach the terminal); and the offset's place in it.
 fn excerpt(text: &str, offset: usize) -> (String, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
-    crate::text::window(&text[start..end], offset - start, EXCERPT_CHARS)
+    let (shown, at, _, _) = crate::text::line_window(text, offset, EXCERPT_CHARS);
+    (shown, at)
 }
 
 fn describe(bytes: &[u8], name: &str, err: &serde_json::Error) -> SnapshotError {

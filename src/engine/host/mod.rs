@@ -11,6 +11,7 @@ mod query;
 mod report;
 mod util;
 
+pub(crate) use api::take_gap_reads;
 pub use handles::{
     BusinessUnitH, ClientH, DivisionH, GrantH, GroupH, HoldingH, List, ManagementUnitH, OrgH,
     PolicyH, RoleH, SettingsH, SubjectList, UserH,

@@ -33,16 +33,9 @@ pub(crate) const MAX_TEXT_BYTES: usize = 4096;
 /// Most evidence items kept per finding.
 pub(crate) const MAX_EVIDENCE: usize = 200;
 
-/// `text` cut to [`MAX_TEXT_BYTES`] at a character boundary, saying how much was cut.
+/// `text` cut to [`MAX_TEXT_BYTES`] by the one clipping rule (`text::clip`).
 fn capped(text: &str) -> String {
-    if text.len() <= MAX_TEXT_BYTES {
-        return text.to_owned();
-    }
-    let mut end = MAX_TEXT_BYTES;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… [{} more bytes cut]", &text[..end], text.len() - end)
+    crate::text::clip(text, MAX_TEXT_BYTES).into_owned()
 }
 
 /// Count `n` more bytes of reported text against the run's cap.
