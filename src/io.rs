@@ -561,6 +561,21 @@ mod tests {
     }
 
     #[test]
+    fn a_signal_handler_removes_the_temp_files_of_writes_in_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let temp = Temp::new(dir.path(), ".out.json.rolecall-").unwrap();
+        assert!(temp.path.exists());
+        remove_pending();
+        assert!(!temp.path.exists(), "the handler's call removed it");
+        drop(temp);
+        assert!(PENDING
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|p| !p.starts_with(dir.path())));
+    }
+
+    #[test]
     fn a_write_replaces_atomically_and_leaves_no_temp() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("out.json");

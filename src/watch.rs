@@ -791,6 +791,30 @@ fn check(org) { for c in org.clients { report(c, "MESSAGE"); } }
         assert!(s.notes.iter().any(|n| n.contains("was removed")));
     }
 
+    /// Issue 20: a rules directory replaced by a link during watch left stale findings forever.
+    #[cfg(unix)]
+    #[test]
+    fn a_rule_directory_replaced_by_a_link_unloads_its_rules_and_says_so() {
+        let (fx, mut s) = fixture("rules = [\"rules\"]\n");
+        s.run(None);
+        let elsewhere = fx.dir.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        std::fs::remove_dir_all(&fx.rules).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &fx.rules).unwrap();
+        let d = s.handle(&BTreeSet::new()).unwrap();
+        assert!(
+            !d.resolved.is_empty(),
+            "the old findings are resolved, not kept"
+        );
+        assert!(
+            s.notes
+                .iter()
+                .any(|n| n.contains("replaced by something that is not a directory")),
+            "{:?}",
+            s.notes
+        );
+    }
+
     #[test]
     fn an_event_on_an_unchanged_config_or_snapshot_reruns_nothing() {
         let (f, _) = fixture("rules = [\"rules\"]\n");

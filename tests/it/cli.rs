@@ -153,7 +153,7 @@ fn newer_snapshot_format_is_refused() {
 fn missing_file_and_usage_errors_exit_2() {
     let out = run(&["check", "--snapshot", "/nonexistent/org.json"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("cannot read snapshot `/nonexistent/org.json`"));
+    assert!(text(&out.stderr).contains("cannot read the snapshot `/nonexistent/org.json`"));
     assert_eq!(run(&["check", "--no-such-flag"]).status.code(), Some(2));
     assert_eq!(
         run(&["check", "--fail-on", "urgent"]).status.code(),

@@ -374,7 +374,7 @@ fn a_hostile_rules_directory_cannot_read_out_hang_or_loop() {
             "no warning `{skipped}`:\n{stderr}"
         );
     }
-    assert!(stdout.contains("larger than the 1024 KiB"), "{stdout}");
+    assert!(stdout.contains("larger than the 1 MiB"), "{stdout}");
     assert!(stdout.contains("not UTF-8 text"), "{stdout}");
     // The other rules still ran: the built-ins' findings and the real rule's.
     assert!(

@@ -10,6 +10,7 @@ mod browser;
 mod catalog;
 mod cli;
 mod docs;
+mod edges;
 mod engine;
 mod explain;
 mod fetch;
