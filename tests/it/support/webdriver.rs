@@ -21,14 +21,33 @@ const DRIVER: &str = "/usr/bin/chromedriver";
 /// The W3C key of an element reference.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-/// Whether the browser tests should be skipped: only when asked for explicitly.
+/// The environment variable that, set to `1`, makes a missing browser a failure instead of a
+/// skip: `.ci/run` sets it, so CI always runs the browser tests for real.
+pub const REQUIRE_VAR: &str = "ROLECALL_REQUIRE_BROWSER";
+
+/// Whether the browser tests should be skipped: when asked for explicitly, or when Chromium's
+/// driver is not installed and [`REQUIRE_VAR`] is not set (a fresh clone on a machine with only
+/// the Rust toolchain passes `cargo test`, and says loudly what it did not check).
 #[expect(clippy::print_stderr, reason = "a skipped browser test says so loudly")]
 pub fn skipped(test: &str) -> bool {
     if std::env::var(SKIP_VAR).is_ok_and(|v| v == "1") {
         eprintln!("!!! SKIPPED browser test `{test}`: {SKIP_VAR}=1 is set; the HTML report was NOT checked in a browser !!!");
         return true;
     }
+    let required = std::env::var(REQUIRE_VAR).is_ok_and(|v| v == "1");
+    if !required && !driver_path().exists() {
+        eprintln!(
+            "!!! SKIPPED browser test `{test}`: `{}` is not installed, so the HTML report was NOT checked in a browser; install Debian's `chromium` and `chromium-driver` (or run `bash .ci/run`, which does and requires them) !!!",
+            driver_path().display()
+        );
+        return true;
+    }
     false
+}
+
+/// The driver to run: `CHROMEDRIVER`, else Debian's.
+fn driver_path() -> PathBuf {
+    std::env::var_os("CHROMEDRIVER").map_or_else(|| PathBuf::from(DRIVER), PathBuf::from)
 }
 
 /// A running `chromedriver` and one browser session.
@@ -53,8 +72,7 @@ impl Browser {
     /// Start `chromedriver` on a free loopback port and open a headless Chromium session with
     /// a fresh profile under `profile`.
     pub fn start(profile: &Path) -> Result<Self, String> {
-        let driver =
-            std::env::var_os("CHROMEDRIVER").map_or_else(|| PathBuf::from(DRIVER), PathBuf::from);
+        let driver = driver_path();
         if !driver.exists() {
             return Err(format!(
                 "`{}` is missing: install Debian's `chromium` and `chromium-driver` (`.ci/run` does), or set {SKIP_VAR}=1 to skip the browser tests",
