@@ -607,6 +607,7 @@ fn explain_and_diff(bytes: &[u8], runs: usize) {
                 operation: "POST /api/v2/workforcemanagement/agents",
                 target: Some(target),
                 agents: Vec::new(),
+                unread_target: None,
             },
         )
         .expect("explains")
@@ -628,6 +629,7 @@ fn explain_and_diff(bytes: &[u8], runs: usize) {
                 operation: "POST /api/v2/workforcemanagement/agents",
                 target: None,
                 agents: Vec::new(),
+                unread_target: None,
             },
         )
         .expect("explains")

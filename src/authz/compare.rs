@@ -149,6 +149,30 @@ pub fn check_error_body(org: &Org, ex: &Explanation, body: &serde_json::Value) -
             unknown_divisions.join(", ")
         ));
     }
+    // A 401 from the IP allow-list comes before any permission is weighed: it matches when the
+    // org has a list (the explanation says a caller outside it gets exactly this).
+    if code == super::explanation::IP_NOT_AUTHORIZED {
+        let list = &snap.auth_settings.ip_address_allowlist;
+        let agrees = !list.is_empty();
+        notes.push(if agrees {
+            format!(
+                "the call was refused at the org's IP allow-list (401, before any permission was checked): make it from an address inside {}",
+                list.iter().take(5).map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+            )
+        } else {
+            "the API refused the caller's IP address, but the snapshot has no IP allow-list: it may be stale, or the settings could not be read".to_owned()
+        });
+        return BodyCheck {
+            code,
+            agrees,
+            settles: false,
+            notes,
+            context_id: body
+                .get("contextId")
+                .and_then(|c| c.as_str())
+                .map(|c| crate::text::clip(c, MAX_QUOTED).into_owned()),
+        };
+    }
     let own = ex.code.as_deref() == Some(code.as_str()) || ex.alternative_codes.contains(&code);
     // A question without a target: the candidate the body speaks to, by its code (or one the
     // service may answer instead) and, when the body names them, its unit or the divisions that
@@ -295,6 +319,7 @@ pub fn explain_baseline(
                     _ => None,
                 })
                 .collect(),
+            unread_target: None,
         },
     )?;
     let perms = ex

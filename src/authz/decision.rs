@@ -76,6 +76,29 @@ pub enum Fix {
     },
     /// The permission string is not `domain:entity:action`.
     InvalidPermission(String),
+    /// A group the user belongs to holds a role that gives the permission at the target, but
+    /// does not pass its roles to members (`rolesEnabled` is off): turning it on is the change
+    /// its grant was made for.
+    EnableGroupRoles {
+        /// Group name.
+        group: String,
+        /// Subject phrase of the member.
+        subject: String,
+    },
+    /// An active DENY access policy blocks the call: no grant can help.
+    NarrowPolicy {
+        /// Policy name.
+        policy: String,
+        /// Subject phrase.
+        subject: String,
+    },
+    /// A user-context client lacks a scope the operation needs.
+    AuthorizeScope {
+        /// The scope.
+        scope: String,
+        /// Client name.
+        client: String,
+    },
 }
 
 impl fmt::Display for Fix {
@@ -112,6 +135,17 @@ impl fmt::Display for Fix {
                 "client `{client}` uses the `{grant_type}` grant, so it acts with the signed-in user's roles limited by its scopes; give the user the permission, or use a client-credentials client"
             ),
             Self::InvalidPermission(p) => write!(f, "`{p}` is not a `domain:entity:action` permission"),
+            Self::EnableGroupRoles { group, subject } => write!(
+                f,
+                "enable roles on group `{group}` (its roles do not pass to members such as {subject} while `rolesEnabled` is off)"
+            ),
+            Self::NarrowPolicy { policy, subject } => write!(
+                f,
+                "narrow access policy `{policy}` (its subject, condition or applyToClients) so it no longer matches {subject}, or deactivate it"
+            ),
+            Self::AuthorizeScope { scope, client } => {
+                write!(f, "authorize scope `{scope}` for client `{client}`")
+            }
         }
     }
 }
@@ -249,7 +283,26 @@ fn smallest_fix(
     // A role with admin-level wildcards is never the smallest fix: granting it widens access far
     // past the one missing permission (a dedicated role does not).
     let admin = |r: u32| super::is_admin_equivalent(org, r);
-    // Cheapest: extend a role the subject already holds to the target.
+    let aware = awareness(org, &perm.to_string()).treated_as_aware();
+    // First: a group of the user's was granted the role for this, but does not pass roles on.
+    if let SubjectRef::User(u) = subject {
+        let disabled = org.groups_of(u).iter().copied().find(|&g| {
+            snap.groups
+                .get(g as usize)
+                .is_some_and(|gr| !gr.roles_enabled)
+                && org
+                    .direct_grants(SubjectRef::Group(g))
+                    .iter()
+                    .any(|gr| role_grants(org, gr.role, perm) && covers(gr.scope, target, aware))
+        });
+        if let Some(g) = disabled {
+            return Fix::EnableGroupRoles {
+                group: org.subject_name(SubjectRef::Group(g)).to_owned(),
+                subject: subject_text,
+            };
+        }
+    }
+    // Then: extend a role the subject already holds to the target.
     if let Some(g) = held_elsewhere.iter().find(|g| !admin(g.grant.role)) {
         return Fix::GrantRole {
             role: role_name(g.grant.role),
@@ -258,7 +311,23 @@ fn smallest_fix(
             already_held: true,
         };
     }
-    // Next: an existing role with the permission, preferring the narrowest.
+    // Then: restore the permission to a role the subject already holds where it is needed and
+    // that is about the same thing (it has another action on the same `domain:entity`): a role
+    // that lost a permission gets it back, rather than a second, broader role on top.
+    let about_it = |r: u32| {
+        org.role_patterns(r).iter().any(|p| {
+            &*p.domain == perm.domain && p.entity.as_deref().is_some_and(|e| e == perm.entity)
+        })
+    };
+    if let Some(g) = grants.iter().find(|g| {
+        covers(g.grant.scope, target, aware) && !admin(g.grant.role) && about_it(g.grant.role)
+    }) {
+        return Fix::AddPermission {
+            permission: perm.to_string(),
+            role: role_name(g.grant.role),
+        };
+    }
+    // Then: an existing role with the permission, preferring the narrowest.
     let narrowest = (0..snap.roles.len())
         .filter_map(|r| u32::try_from(r).ok())
         .filter(|&r| role_grants(org, r, perm) && !admin(r))
@@ -271,7 +340,6 @@ fn smallest_fix(
             already_held: false,
         };
     }
-    let aware = awareness(org, &perm.to_string()).treated_as_aware();
     if let Some(g) = grants
         .iter()
         .find(|g| covers(g.grant.scope, target, aware) && !admin(g.grant.role))

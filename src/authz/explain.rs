@@ -31,6 +31,10 @@ pub struct Question<'a> {
     pub target: Option<TargetObject>,
     /// For WFM agent moves: the agents (user indexes), checked against their source units.
     pub agents: Vec<u32>,
+    /// A target that was named but could not be looked up because the snapshot could not read
+    /// where it would be ([`ExplainInputError::unread`]): the question is answered without a
+    /// target, and this makes it unknown wherever it would otherwise be allowed.
+    pub unread_target: Option<String>,
 }
 
 const WFM_PREFIX: &str = "/api/v2/workforcemanagement/";
@@ -63,9 +67,30 @@ pub fn explain(
         fell_back: m.fell_back,
         primary: catalog.len(),
     };
-    let op = m.operation;
+    // Where Genesys enforces more than the description says, the table's requirement decides.
+    let enforced =
+        crate::catalog::enforcement::lookup(&m.operation.method, &m.operation.path, &m.params);
+    let table_op;
+    let op = match enforced.and_then(|e| e.requires.as_ref()) {
+        Some(r) => {
+            table_op = crate::model::Operation {
+                permissions: Some(r.clone()),
+                ..m.operation.clone()
+            };
+            &table_op
+        }
+        None => m.operation,
+    };
     let target = q.target.or_else(|| infer_target(org, &m.params));
     let mut ex = explain_at(org, op, q, target, used.clone());
+    if let Some(e) = enforced {
+        if e.requires.is_some() {
+            ex.assumptions.push(e.statement());
+        }
+        if let Some(a) = e.admin_assumption() {
+            ex.assumptions.push(a);
+        }
+    }
     // No target decides anything for a subject that cannot sign in.
     let candidates = match target {
         None if ex.verdict != Verdict::CannotAuthenticate => {
@@ -123,6 +148,16 @@ fn candidate_targets(
         return Vec::new();
     }
     let snap = org.snapshot();
+    // Units the snapshot could not read cannot be enumerated, and their divisions are not
+    // known: the divisions are no stand-in (a certain answer per division would rest on a
+    // guess). The question is answered once, for any division, with the gap said.
+    if op.path.starts_with(WFM_PREFIX)
+        && super::gaps(org, &["managementUnits", "businessUnits"])
+            .next()
+            .is_some()
+    {
+        return Vec::new();
+    }
     if op.path.starts_with(WFM_PREFIX) && !snap.management_units.is_empty() {
         (0..snap.management_units.len())
             .filter_map(|i| u32::try_from(i).ok())
@@ -241,9 +276,18 @@ fn per_target_verdict(ex: &mut Explanation, answers: &[Explanation], candidates:
         .iter()
         .flat_map(|a| a.division_ids.iter().cloned())
         .collect();
+    ex.changes.clear();
+    for c in deciding.iter().flat_map(|a| a.changes.iter()) {
+        if !ex.changes.contains(c) {
+            ex.changes.push(c.clone());
+        }
+    }
+    ex.fixes = ex.changes.iter().map(ToString::to_string).collect();
     if ex.verdict == Verdict::Allowed {
         ex.code = None;
         ex.fix = None;
+        ex.fixes.clear();
+        ex.changes.clear();
     }
 }
 
@@ -279,6 +323,8 @@ fn explain_at(
         code: None,
         alternative_codes: Vec::new(),
         fix: None,
+        fixes: Vec::new(),
+        changes: Vec::new(),
         catalog,
         division_ids: Vec::new(),
     };
@@ -290,6 +336,7 @@ fn explain_at(
         wfm_unit: is_wfm && matches!(target, Some(TargetObject::ManagementUnit(_))),
         user_context: matches!(q.subject, SubjectRef::Client(c) if !is_client_credentials(org, c)),
         agents: &q.agents,
+        unread_target: q.unread_target.as_deref(),
     };
     // The checks in the platform's order; each reports its own outcome.
     let mut outcomes: Vec<(&'static str, Outcome)> = Vec::new();
@@ -308,6 +355,20 @@ fn explain_at(
             }
         }
     }
+    // The IP allow-list is checked before anything here, and answers 401, not 403: where the
+    // org has one, the answer holds only for a caller inside it.
+    let allow = &org.snapshot().auth_settings.ip_address_allowlist;
+    if !allow.is_empty()
+        && !outcomes
+            .iter()
+            .any(|(_, o)| matches!(o, Outcome::NoToken(_)))
+    {
+        ex.assumptions.push(format!(
+            "the org accepts API calls only from its IP allow-list ({} range(s)); rolecall cannot see where the call comes from and assumes inside it: a caller outside gets 401 `{}`, not 403, whatever its permissions",
+            allow.len(),
+            super::explanation::IP_NOT_AUTHORIZED
+        ));
+    }
     let combined = combine(outcomes.iter().map(|(c, o)| (*c, o)));
     ex.verdict = combined.verdict;
     ex.unverified = combined.unverified;
@@ -315,6 +376,8 @@ fn explain_at(
         ex.code = Some(d.code);
         ex.alternative_codes = d.alternative_codes;
         ex.fix = d.fix;
+        ex.fixes = d.changes.iter().map(ToString::to_string).collect();
+        ex.changes = d.changes;
         ex.division_ids = d.division_ids;
     }
     ex

@@ -10,6 +10,10 @@ use super::words::target_text;
 use crate::catalog::Origin;
 use crate::model::Org;
 
+/// The code of the 401 a caller outside the org's IP allow-list gets, before any permission is
+/// weighed.
+pub const IP_NOT_AUTHORIZED: &str = "ip.not.authorized";
+
 /// The per-agent failure of an agent move, reported in its 202 answer rather than as a 403.
 pub const PER_AGENT_CODE: &str = "SourceManagementUnitNotAuthorized";
 
@@ -140,6 +144,9 @@ pub struct PermissionCheck {
     /// The smallest fix when missing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// The same fix as a change, for proving it ([`Explanation::changes`]).
+    #[serde(skip)]
+    pub change: Option<super::Fix>,
     /// Whether the subject holds it in some other division (decides the 403 code).
     #[serde(skip)]
     pub held_elsewhere: bool,
@@ -197,8 +204,15 @@ pub struct Explanation {
     pub code: Option<String>,
     /// Other codes the API may use for the same failure.
     pub alternative_codes: Vec<String>,
-    /// The smallest fix.
+    /// The smallest fix: every part of it, joined (a call blocked by a missing grant and a
+    /// DENY policy needs both changed).
     pub fix: Option<String>,
+    /// The parts of the fix, one change each, in words.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fixes: Vec<String>,
+    /// The parts of the fix as changes, to apply and prove.
+    #[serde(skip)]
+    pub changes: Vec<super::Fix>,
     /// The operation catalog that described the operation.
     pub catalog: CatalogUsed,
     /// Division ids the failure concerns (to compare with an error body).

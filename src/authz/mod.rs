@@ -285,5 +285,30 @@ fn org_len(n: usize) -> u32 {
     n as u32
 }
 
+/// The coverage gaps of these datasets (what the snapshot could not read).
+pub(crate) fn gaps<'a>(
+    org: &'a Org,
+    datasets: &'a [&str],
+) -> impl Iterator<Item = &'a crate::model::Coverage> {
+    org.snapshot()
+        .coverage
+        .iter()
+        .filter(move |c| c.status != "ok" && datasets.contains(&c.dataset.as_str()))
+}
+
+/// A gap in words: the dataset, the endpoint, its status and the permission that reads it.
+pub(crate) fn unread(c: &crate::model::Coverage) -> String {
+    let status = c.http_status.map(|s| format!(", {s}")).unwrap_or_default();
+    let needs = c
+        .permission
+        .as_deref()
+        .map(|p| format!(", needs `{p}`"))
+        .unwrap_or_default();
+    format!(
+        "`{}` could not be read ({}{status}{needs})",
+        c.dataset, c.endpoint
+    )
+}
+
 #[cfg(test)]
 mod tests;

@@ -8,11 +8,11 @@
 //! of `can`; they are named per holder (an active DENY that covers the permission and applies to
 //! the subject), never silently folded in, and `explain` weighs their conditions.
 
-use super::steps::{gaps, unread};
 use super::{
     awareness, covers, effective_grants, is_client_credentials, role_grants, sign_in_problem,
     Awareness, EffectiveGrant, Target, Via,
 };
+use super::{gaps, unread};
 use crate::model::{Org, Pattern, Permission, Scope, SubjectRef};
 
 /// A kind of subject, for filtering (`--kind user|group|client`).
@@ -483,7 +483,9 @@ pub fn access_of(org: &Org, subject: SubjectRef, glob: Option<&str>) -> Result<A
             .filter(|p| filter.as_ref().is_none_or(|f| overlaps(p, f)))
             .map(ToString::to_string)
             .collect();
-        if permissions.is_empty() {
+        // Every grant is listed, one that gives nothing too (a role with no permission
+        // policies): "1 grant" while two are held would hide one. A filter drops non-matches.
+        if permissions.is_empty() && filter.is_some() {
             continue;
         }
         let item = AccessGrant { grant, permissions };

@@ -21,12 +21,17 @@ pub struct ExplainInputError {
     pub message: String,
     /// What to do.
     pub help: String,
+    /// Set when the object named is not wrong but unreadable: it would be in a dataset the
+    /// snapshot could not read (says which, and the permission that would read it). A question
+    /// about it is then answered as unknown, not refused.
+    pub unread: Option<String>,
 }
 
 pub(super) fn input_err(message: String, help: &str) -> ExplainInputError {
     ExplainInputError {
         message,
         help: help.to_owned(),
+        unread: None,
     }
 }
 
@@ -83,10 +88,25 @@ pub fn resolve_target(org: &Org, spec: &str) -> Result<TargetObject, ExplainInpu
         }
     };
     found.ok_or_else(|| {
-        input_err(
-            format!("no {kind} `{key}` in the snapshot"),
-            "check the name or id",
-        )
+        // A unit the snapshot could not read is unknown, not misspelt.
+        let dataset = match kind {
+            "management-unit" | "mu" => "managementUnits",
+            "business-unit" | "bu" => "businessUnits",
+            _ => "divisions",
+        };
+        let gap = super::gaps(org, &[dataset]).next().map(super::unread);
+        match gap {
+            Some(g) => ExplainInputError {
+                message: format!("{kind} `{key}` cannot be looked up: {g}"),
+                help: "fetch again with a client that can read it, or ask without `--target`"
+                    .to_owned(),
+                unread: Some(format!("{kind} `{key}` is not in the snapshot, and {g}, so where it lives is not known")),
+            },
+            None => input_err(
+                format!("no {kind} `{key}` in the snapshot"),
+                "check the name or id",
+            ),
+        }
     })
 }
 

@@ -11,8 +11,8 @@ use super::reach::unit_targets;
 use super::verdict::{Denial, Outcome};
 use super::words::target_phrase;
 use super::words::target_text;
-use super::{awareness, sign_in_problem, why, Awareness, Target};
-use crate::model::{Coverage, Operation, Org, SubjectRef};
+use super::{awareness, gaps, sign_in_problem, unread, why, Awareness, Target};
+use crate::model::{Operation, Org, SubjectRef};
 
 const AGENT_MOVE: &str = "/api/v2/workforcemanagement/agents";
 
@@ -28,6 +28,8 @@ pub(super) struct Ctx<'a> {
     /// The caller is a user-context OAuth client (scopes apply; permissions are the user's).
     pub user_context: bool,
     pub agents: &'a [u32],
+    /// A target named but unreadable (its dataset is a gap), in words.
+    pub unread_target: Option<&'a str>,
 }
 
 /// A check: what it found, or `None` when it has nothing to say about this call.
@@ -62,26 +64,6 @@ pub(super) fn grant_data(s: SubjectRef) -> &'static [&'static str] {
 /// read them) and, for WFM calls, the units.
 const OTHER_DATA: [&str; 1] = ["permissionCatalog"];
 const WFM_DATA: [&str; 2] = ["managementUnits", "businessUnits"];
-
-pub(super) fn gaps<'a>(org: &'a Org, datasets: &'a [&str]) -> impl Iterator<Item = &'a Coverage> {
-    org.snapshot()
-        .coverage
-        .iter()
-        .filter(move |c| c.status != "ok" && datasets.contains(&c.dataset.as_str()))
-}
-
-pub(super) fn unread(c: &Coverage) -> String {
-    let status = c.http_status.map(|s| format!(", {s}")).unwrap_or_default();
-    let needs = c
-        .permission
-        .as_deref()
-        .map(|p| format!(", needs `{p}`"))
-        .unwrap_or_default();
-    format!(
-        "`{}` could not be read ({}{status}{needs})",
-        c.dataset, c.endpoint
-    )
-}
 
 fn list(items: &[String]) -> String {
     if items.is_empty() {
@@ -144,21 +126,39 @@ fn scope(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)> {
             Outcome::Allowed,
         ));
     }
-    Some((
-        format!(
-            "the client has {} but the operation needs one of {}",
-            list(&client.scope),
-            list(&op.scopes)
+    let detail = format!(
+        "the client has {} but the operation needs one of {}",
+        list(&client.scope),
+        list(&op.scopes)
+    );
+    let change = op.scopes.first().map(|s| super::Fix::AuthorizeScope {
+        scope: s.clone(),
+        client: client.name.clone(),
+    });
+    let denial = Denial {
+        code: "app.not.authorized.for.scope".to_owned(),
+        fix: change.as_ref().map(ToString::to_string),
+        changes: change.into_iter().collect(),
+        ..Denial::default()
+    };
+    // Scopes are enforced only in orgs that opted in, which no API reports: certain only when
+    // the snapshot records the setting.
+    Some(match org.snapshot().organization.scope_enforcement {
+        Some(true) => (
+            format!("{detail} (the org enforces scopes)"),
+            Outcome::Denied(denial),
         ),
-        Outcome::Denied(Denial {
-            code: "app.not.authorized.for.scope".to_owned(),
-            fix: op
-                .scopes
-                .first()
-                .map(|s| format!("authorize scope `{s}` for client `{}`", client.name)),
-            ..Denial::default()
-        }),
-    ))
+        Some(false) => (
+            format!("{detail}, but the org does not enforce scopes"),
+            Outcome::Allowed,
+        ),
+        None => (
+            format!(
+                "{detail}; whether the org enforces scopes (an opt-in no API reports) is not known"
+            ),
+            Outcome::MayBeDenied(denial),
+        ),
+    })
 }
 
 /// Steps 2–3: each required permission, in the divisions that matter.
@@ -204,6 +204,9 @@ fn permissions(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)>
         .collect::<Vec<_>>()
         .join(" or ");
     if ok {
+        if let Some(split) = split_unit_coverage(ctx, req) {
+            return Some(split);
+        }
         return Some((
             format!("{} of {} held {where_}", req.kind, list(&req.list)),
             Outcome::Allowed,
@@ -231,6 +234,76 @@ fn permissions(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)>
         ));
     }
     Some((detail, Outcome::Denied(permission_denial(ctx, ex, req))))
+}
+
+/// A WFM unit whose own division and business unit's division differ in coverage: the grants
+/// satisfy the requirement in one and not the other. Which one Genesys checks is not confirmed,
+/// so the call may be denied; `None` when both (or neither) are covered.
+fn split_unit_coverage(
+    ctx: &Ctx<'_>,
+    req: &crate::model::Requirement,
+) -> Option<(String, Outcome)> {
+    if !ctx.wfm_unit || ctx.needed.len() < 2 {
+        return None;
+    }
+    let satisfied = |t: &(&'static str, Target)| {
+        let checks: Vec<PermissionCheck> = req
+            .list
+            .iter()
+            .map(|p| check_permission(ctx.org, ctx.subject, p, std::slice::from_ref(t)))
+            .collect();
+        let ok = if req.kind == "ALL" {
+            checks.iter().all(|c| c.status == Status::Ok)
+        } else {
+            checks.iter().any(|c| c.status == Status::Ok)
+        };
+        (ok, checks)
+    };
+    let per: Vec<_> = ctx.needed.iter().map(|t| (t, satisfied(t))).collect();
+    let (covered, lacking): (Vec<_>, Vec<_>) = per.iter().partition(|(_, (ok, _))| *ok);
+    if covered.is_empty() || lacking.is_empty() {
+        return None;
+    }
+    let names = |v: &[&(&(&'static str, Target), (bool, Vec<PermissionCheck>))]| {
+        v.iter()
+            .map(|((label, t), _)| format!("the {label}'s ({})", target_phrase(ctx.org, *t)))
+            .collect::<Vec<_>>()
+            .join(" and ")
+    };
+    let detail = format!(
+        "{} of {} is held in {} division but not in {}; Genesys does not confirm which of them it checks",
+        req.kind,
+        list(&req.list),
+        names(&covered),
+        names(&lacking)
+    );
+    let change = lacking
+        .iter()
+        .flat_map(|(_, (_, checks))| checks.iter().filter_map(|c| c.change.clone()))
+        .next();
+    let fix = change.as_ref().map(ToString::to_string);
+    let division_ids = lacking
+        .iter()
+        .filter_map(|((_, t), _)| match t {
+            Target::Division(i) => ctx
+                .org
+                .snapshot()
+                .divisions
+                .get(*i as usize)
+                .map(|d| d.id.clone()),
+            _ => None,
+        })
+        .collect();
+    Some((
+        detail,
+        Outcome::MayBeDenied(Denial {
+            code: "missing.any.division.permissions".to_owned(),
+            alternative_codes: vec!["wfm.permission.failure".to_owned()],
+            fix,
+            changes: change.into_iter().collect(),
+            division_ids,
+        }),
+    ))
 }
 
 /// The 403 a permission failure gets: the code by whether the permission is held in another
@@ -266,6 +339,7 @@ fn permission_denial(ctx: &Ctx<'_>, ex: &Explanation, req: &crate::model::Requir
         code: code.to_owned(),
         alternative_codes,
         fix: pick.and_then(|c| c.fix.clone()),
+        changes: pick.and_then(|c| c.change.clone()).into_iter().collect(),
         division_ids: ctx
             .needed
             .iter()
@@ -452,7 +526,7 @@ fn policies(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)> {
         let applies = policy_applies(org, p, ctx.subject);
         let line = match (applies, covers) {
             (false, false) => continue,
-            (true, true) if p.condition.is_some() => {
+            (true, true) if p.has_condition() => {
                 conditional.push(p.name.clone());
                 format!("{name} denies `{}` when its condition holds, which rolecall does not evaluate: may be the cause", p.target_resource)
             }
@@ -489,17 +563,26 @@ fn policies(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)> {
         };
         ex.policies.push(line);
     }
-    let fix = |names: &[String]| {
-        Some(format!(
-            "narrow access policy {} (its subject, condition or applyToClients) so it no longer matches {}",
-            names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "),
-            ex.subject
-        ))
-    };
-    let denial = |names: &[String]| Denial {
-        code: "authz.policy.denied".to_owned(),
-        fix: fix(names),
-        ..Denial::default()
+    let denial = |names: &[String]| {
+        let changes: Vec<super::Fix> = names
+            .iter()
+            .map(|n| super::Fix::NarrowPolicy {
+                policy: n.clone(),
+                subject: ex.subject.clone(),
+            })
+            .collect();
+        Denial {
+            code: "authz.policy.denied".to_owned(),
+            fix: Some(
+                changes
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; and "),
+            ),
+            changes,
+            ..Denial::default()
+        }
     };
     if !causes.is_empty() {
         let detail = format!(
@@ -547,9 +630,16 @@ fn coverage(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)> {
         .collect();
     // Unread WFM units matter only to WFM calls: a client without WFM view rights is common.
     let wfm = ctx.op.path.starts_with("/api/v2/workforcemanagement/");
-    let other: Vec<String> = gaps(ctx.org, &OTHER_DATA)
-        .chain(gaps(ctx.org, if wfm { &WFM_DATA[..] } else { &[] }))
-        .map(unread)
+    let other: Vec<String> = ctx
+        .unread_target
+        .map(str::to_owned)
+        .into_iter()
+        .chain(
+            gaps(ctx.org, &OTHER_DATA)
+                .chain(gaps(ctx.org, if wfm { &WFM_DATA[..] } else { &[] }))
+                .map(unread)
+                .filter(|g| ctx.unread_target.is_none_or(|t| !t.contains(g.as_str()))),
+        )
         .collect();
     if other.is_empty() {
         return None;
@@ -575,6 +665,7 @@ pub(super) fn check_permission(
                 status: Status::Ok,
                 reason: d.reason(org),
                 fix: None,
+                change: None,
                 held_elsewhere: false,
             };
         }
@@ -588,6 +679,7 @@ pub(super) fn check_permission(
             status: Status::Fail,
             reason: "no division to check".to_owned(),
             fix: None,
+            change: None,
             held_elsewhere: false,
         };
     };
@@ -606,6 +698,7 @@ pub(super) fn check_permission(
         },
         reason: d.reason(org),
         fix: d.fix.as_ref().map(ToString::to_string),
+        change: d.fix.clone(),
         held_elsewhere: !d.held_elsewhere.is_empty(),
     }
 }

@@ -127,10 +127,19 @@ fn why_names_the_missing_division_and_the_fix() {
 fn fix_picks_narrowest_role_or_add_permission() {
     let org = org();
     let ben = SubjectRef::User(org.user("ben@x.example").unwrap());
+    // Issue 21: Ben's group `Off` holds the role everywhere but passes no roles on; enabling
+    // that is the fix its grant was made for, not a second grant to Ben.
     let d = why(&org, ben, "wfm:agent:view", div(&org, "Home"));
     assert_eq!(
         d.fix.unwrap().to_string(),
-        "grant role `WFM Integration` to user `Ben` in division `Home`"
+        "enable roles on group `Off` (its roles do not pass to members such as user `Ben` while `rolesEnabled` is off)"
+    );
+    // Without that group, the narrowest role with the permission.
+    let ann = SubjectRef::User(org.user("ann@x.example").unwrap());
+    let d = why(&org, ann, "wfm:agent:view", div(&org, "Home"));
+    assert_eq!(
+        d.fix.unwrap().to_string(),
+        "grant role `WFM Integration` to user `Ann` in division `Home`"
     );
     let d = why(&org, ben, "billing:invoice:view", div(&org, "Home"));
     assert_eq!(

@@ -57,6 +57,8 @@ pub struct Denial {
     pub fix: Option<String>,
     /// Division ids the failure concerns (to compare with an error body).
     pub division_ids: Vec<String>,
+    /// The fix as changes, one per part.
+    pub changes: Vec<super::Fix>,
 }
 
 /// What one check found.
@@ -94,6 +96,8 @@ pub struct Combined {
 pub fn combine<'a>(checks: impl IntoIterator<Item = (&'a str, &'a Outcome)>) -> Combined {
     let mut no_token = false;
     let mut denied: Option<&Denial> = None;
+    // Every certain denial: each must be fixed for the call to work, so the fix names them all.
+    let mut all_denied: Vec<&Denial> = Vec::new();
     let mut may: Option<&Denial> = None;
     let mut unverified = Vec::new();
     for (name, outcome) in checks {
@@ -101,6 +105,7 @@ pub fn combine<'a>(checks: impl IntoIterator<Item = (&'a str, &'a Outcome)>) -> 
             Outcome::Allowed | Outcome::Skipped => {}
             Outcome::Denied(d) => {
                 denied.get_or_insert(d);
+                all_denied.push(d);
             }
             Outcome::MayBeDenied(d) => {
                 may.get_or_insert(d);
@@ -119,7 +124,7 @@ pub fn combine<'a>(checks: impl IntoIterator<Item = (&'a str, &'a Outcome)>) -> 
         };
     }
     let (verdict, denial) = match (denied, may) {
-        (Some(d), _) => (Verdict::Denied, Some(d.clone())),
+        (Some(d), _) => (Verdict::Denied, Some(joined(d, &all_denied))),
         (None, Some(d)) => (Verdict::MayBeDenied, Some(d.clone())),
         (None, None) if !unverified.is_empty() => (Verdict::Unknown, None),
         (None, None) => (Verdict::Allowed, None),
@@ -129,6 +134,32 @@ pub fn combine<'a>(checks: impl IntoIterator<Item = (&'a str, &'a Outcome)>) -> 
         denial,
         unverified,
     }
+}
+
+/// The deciding denial (its code) with the fixes of every certain denial: applying only the
+/// first would leave the call denied by the next.
+fn joined(first: &Denial, all: &[&Denial]) -> Denial {
+    let mut d = first.clone();
+    let mut texts: Vec<String> = d.fix.iter().cloned().collect();
+    for other in all.iter().skip(1) {
+        for c in &other.changes {
+            if !d.changes.contains(c) {
+                d.changes.push(c.clone());
+            }
+        }
+        if let Some(f) = &other.fix {
+            if !texts.contains(f) {
+                texts.push(f.clone());
+            }
+        }
+        for id in &other.division_ids {
+            if !d.division_ids.contains(id) {
+                d.division_ids.push(id.clone());
+            }
+        }
+    }
+    d.fix = (!texts.is_empty()).then(|| texts.join("; and "));
+    d
 }
 
 #[cfg(test)]

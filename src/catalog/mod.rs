@@ -7,6 +7,7 @@
 //! catalog ([`builtin()`]) for snapshots that carry none or lack the operation asked about.
 
 mod builtin;
+pub mod enforcement;
 mod swagger;
 
 use std::collections::HashMap;
@@ -43,6 +44,9 @@ pub enum Origin {
         /// The file.
         path: String,
     },
+    /// rolecall's enforcement table: an operation Genesys enforces that the API description
+    /// lacks.
+    Enforcement,
 }
 
 impl Origin {
@@ -63,6 +67,9 @@ impl Origin {
                 age(date, now)
             ),
             Self::File { path } => format!("catalog file `{path}` ({operations} operations)"),
+            Self::Enforcement => format!(
+                "rolecall's enforcement table of operations Genesys enforces beyond the API description ({operations} operations)"
+            ),
         }
     }
 }
@@ -152,9 +159,11 @@ pub fn builtin_catalog() -> &'static Catalog<'static> {
     static CELL: OnceLock<Catalog<'static>> = OnceLock::new();
     CELL.get_or_init(|| {
         let b = builtin();
-        Catalog::new(&b.operations).with_origin(Origin::Builtin {
-            date: b.date.clone(),
-        })
+        Catalog::new(&b.operations)
+            .with_origin(Origin::Builtin {
+                date: b.date.clone(),
+            })
+            .with_fallback(enforcement::catalog())
     })
 }
 
@@ -254,7 +263,7 @@ impl<'a> Catalog<'a> {
         if let Some(m) = self.find_here(spec) {
             return Some(m);
         }
-        let mut m = self.fallback?.find_here(spec)?;
+        let mut m = self.fallback?.find(spec)?;
         m.fell_back = true;
         Some(m)
     }

@@ -53,6 +53,7 @@ pub fn run(args: &AccessArgs) -> miette::Result<Exit> {
                 operation: op,
                 target: None,
                 agents: Vec::new(),
+                unread_target: None,
             };
             Some(explain(&org, &catalog, &q).map_err(input)?)
         }

@@ -97,12 +97,13 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
         _ => Catalog::for_org(org),
     };
     let subject = resolve_subject(org, &args.subject).map_err(input)?;
-    let target = args
-        .target
-        .as_deref()
-        .map(|t| resolve_target(org, t))
-        .transpose()
-        .map_err(input)?;
+    // A unit the snapshot could not read is a question answered as unknown, not a typo.
+    let (target, unread_target) = match args.target.as_deref().map(|t| resolve_target(org, t)) {
+        None => (None, None),
+        Some(Ok(t)) => (Some(t), None),
+        Some(Err(e)) if e.unread.is_some() => (None, e.unread),
+        Some(Err(e)) => return Err(input(e)),
+    };
     let agents = args
         .agents
         .iter()
@@ -116,6 +117,7 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
         operation: &args.op,
         target,
         agents,
+        unread_target,
     };
     let ex = explain(org, &catalog, &q).map_err(input)?;
 

@@ -392,6 +392,8 @@ impl From<Organization> for model::Organization {
             id: o.id,
             name: o.name,
             domain: o.domain,
+            // No endpoint reports scope enforcement: unknown until someone records it.
+            scope_enforcement: None,
         }
     }
 }

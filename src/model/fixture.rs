@@ -57,6 +57,7 @@ impl OrgBuilder {
                     id: format!("org-{}", slug(name)),
                     name: name.to_owned(),
                     domain: Some(slug(name)),
+                    scope_enforcement: None,
                 },
                 ..OrgSnapshot::default()
             },

@@ -162,6 +162,11 @@ pub struct Organization {
     /// Short org name used in login URLs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
+    /// Whether the org enforces OAuth scopes for user-context clients (an opt-in, off by
+    /// default). No API exposes it, so a fetch leaves it unknown (`None`); set it by hand in the
+    /// snapshot when you know it, and scope denials become certain (or are ruled out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope_enforcement: Option<bool>,
 }
 
 /// `AuthzDivision`.
@@ -354,6 +359,45 @@ pub struct AccessPolicy {
     pub apply_to_clients: bool,
 }
 
+impl AccessPolicy {
+    /// Whether the policy has a condition with at least one term: an absent or `null`
+    /// condition, or one whose lists of conditions and terms are all empty (`{"conditions": []}`,
+    /// the shape the API returns for an unconditional policy), is no condition; any other shape,
+    /// including one rolecall does not know, counts as a condition (which rolecall does not
+    /// evaluate, so it can only say "may").
+    #[must_use]
+    pub fn has_condition(&self) -> bool {
+        self.condition.as_ref().is_some_and(has_terms)
+    }
+}
+
+/// Whether a condition tree holds a term (a node naming a variable) or anything rolecall does
+/// not recognise as an empty node.
+fn has_terms(v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    fn empty(v: &Value) -> bool {
+        match v {
+            Value::Null => true,
+            Value::String(s) => s.is_empty(),
+            Value::Array(a) => a.is_empty(),
+            Value::Object(m) => m.is_empty(),
+            Value::Bool(_) | Value::Number(_) => false,
+        }
+    }
+    match v {
+        Value::Null => false,
+        Value::Array(a) => a.iter().any(has_terms),
+        Value::Object(m) => m.iter().any(|(k, v)| match k.as_str() {
+            "conditions" | "terms" => has_terms(v),
+            // A conjunction or operator alone joins nothing.
+            "conjunction" | "operator" => false,
+            _ => !empty(v),
+        }),
+        // A bare value is a shape rolecall does not know: a condition, to be safe.
+        Value::Bool(_) | Value::Number(_) | Value::String(_) => true,
+    }
+}
+
 /// `AuthorizationPolicy.subject`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -487,4 +531,45 @@ pub struct Coverage {
     /// The permission the operation catalog says the endpoint needs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permission: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(condition: Option<serde_json::Value>) -> AccessPolicy {
+        AccessPolicy {
+            condition,
+            ..AccessPolicy::default()
+        }
+    }
+
+    /// Issue 21: `{"conditions": []}`, the shape Genesys returns for an unconditional policy,
+    /// was taken for a condition.
+    #[test]
+    fn a_condition_without_terms_is_no_condition() {
+        use serde_json::json;
+        for none in [
+            None,
+            Some(json!(null)),
+            Some(json!({})),
+            Some(json!([])),
+            Some(json!({"conditions": []})),
+            Some(json!({"terms": []})),
+            Some(json!({"conjunction": "AND", "terms": []})),
+            Some(json!({"conjunction": "AND", "terms": [{"terms": []}]})),
+            Some(json!({"conditions": [{"conjunction": "OR", "conditions": []}]})),
+        ] {
+            assert!(!with(none.clone()).has_condition(), "{none:?}");
+        }
+        for some in [
+            json!({"variableName": "Conversation.queueId", "operator": "EQ", "operands": ["q1"]}),
+            json!({"conjunction": "AND", "terms": [{"variableName": "x", "operator": "EQ", "operands": ["1"]}]}),
+            json!({"conditions": [{"terms": [{"variableName": "x"}]}]}),
+            json!({"somethingNew": {"a": 1}}),
+            json!("queue = q1"),
+        ] {
+            assert!(with(Some(some.clone())).has_condition(), "{some}");
+        }
+    }
 }

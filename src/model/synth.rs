@@ -350,6 +350,7 @@ pub fn synthetic_org(users: usize, seed: u64) -> OrgSnapshot {
             id: id("0rg0", 0),
             name: format!("Synthetic {users}"),
             domain: Some("synthetic".to_owned()),
+            scope_enforcement: None,
         },
         divisions,
         roles,

@@ -283,11 +283,16 @@ pub fn render_access(org: &Org, a: &Access, op: Option<&Explanation>) -> String 
     for (scope, list) in &a.scopes {
         let _ = writeln!(out, "\n{}:", v(&scope_phrase(org, *scope)));
         for g in list {
+            let gives = if g.permissions.is_empty() {
+                "nothing (the role has no permission policies)".to_owned()
+            } else {
+                g.permissions.join(", ")
+            };
             let _ = writeln!(
                 out,
                 "  {}: {}",
                 v(&held_grant_phrase(org, &g.grant)),
-                v(&g.permissions.join(", "))
+                v(&gives)
             );
         }
     }

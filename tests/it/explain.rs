@@ -22,6 +22,7 @@ fn ask(org: &Org, subject: &str, op: &str, target: Option<&str>) -> Explanation 
         operation: op,
         target: target.map(|t| resolve_target(org, t).unwrap()),
         agents: Vec::new(),
+        unread_target: None,
     };
     explain(org, &catalog, &q).unwrap()
 }
@@ -174,15 +175,31 @@ fn a_code_grant_client_needs_the_scope() {
             )
             .build(),
     );
+    // Issue 21, item 5: scope enforcement is an org opt-in that no API reports, so the denial
+    // is only "may be" until the snapshot records the setting.
     let ex = ask(&org, "client:portal", MOVE, None);
     assert_eq!(
         (ex.verdict, ex.code.as_deref()),
-        (Verdict::Denied, Some("app.not.authorized.for.scope"))
+        (Verdict::MayBeDenied, Some("app.not.authorized.for.scope"))
+    );
+    assert!(
+        ex.steps
+            .iter()
+            .any(|s| s.detail.contains("whether the org enforces scopes")),
+        "{:?}",
+        ex.steps
     );
     assert_eq!(
         ex.fix.as_deref(),
         Some("authorize scope `workforce-management` for client `portal`")
     );
+    for (enforced, verdict) in [(true, Verdict::Denied), (false, Verdict::Unknown)] {
+        let mut snap = org.snapshot().clone();
+        snap.organization.scope_enforcement = Some(enforced);
+        let ex = ask(&Org::new(snap), "client:portal", MOVE, None);
+        // Not enforced: the scope step passes, and the user's permissions decide (unknown).
+        assert_eq!(ex.verdict, verdict, "enforced: {enforced}");
+    }
 }
 
 #[test]
@@ -252,6 +269,7 @@ fn agents_from_uncovered_source_units_fail_inside_a_202() {
         operation: MOVE,
         target: Some(resolve_target(&org, "management-unit:Dest").unwrap()),
         agents: vec![org.user("ann@x.example").unwrap()],
+        unread_target: None,
     };
     let ex = explain(&org, &catalog, &q).unwrap();
     assert_eq!(ex.verdict, Verdict::Denied);

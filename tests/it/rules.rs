@@ -42,11 +42,31 @@ fn wfm001_reports_the_home_only_client_with_unit_division_and_fix() {
 }
 
 #[test]
-fn wfm001_is_clean_when_the_unit_or_its_business_unit_is_covered() {
+fn wfm001_is_clean_when_the_unit_and_its_business_unit_are_covered() {
     assert!(run_rule("WFM001", wfm_org("*", "Support EU", "Support EU"), None).is_empty());
-    assert!(run_rule("WFM001", wfm_org("Support EU", "Support EU", "Home"), None).is_empty());
-    // The business unit's division is enough (documented assumption).
-    assert!(run_rule("WFM001", wfm_org("Home", "Support EU", "Home"), None).is_empty());
+    assert!(run_rule(
+        "WFM001",
+        wfm_org("Support EU", "Support EU", "Support EU"),
+        None
+    )
+    .is_empty());
+}
+
+/// Issue 21, item 4: covered in only one of the unit's division and its business unit's, the
+/// client may be refused (which one Genesys checks is not confirmed): unknown, never clean.
+#[test]
+fn wfm001_is_unknown_when_only_one_of_the_units_divisions_is_covered() {
+    use rolecall::engine::FindingStatus;
+    for (client, bu) in [("Support EU", "Home"), ("Home", "Home")] {
+        let f = run_rule("WFM001", wfm_org(client, "Support EU", bu), None);
+        assert_eq!(f.len(), 1, "{client}/{bu}: {:?}", lines(&f));
+        assert_eq!(f[0].status, FindingStatus::Unknown);
+        assert!(
+            f[0].message.contains("is not confirmed"),
+            "{}",
+            f[0].message
+        );
+    }
 }
 
 #[test]

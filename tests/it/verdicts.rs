@@ -20,6 +20,7 @@ fn ask(org: &Org, subject: &str, op: &str, target: Option<&str>) -> rolecall::au
         operation: op,
         target: target.map(|t| resolve_target(org, t).unwrap()),
         agents: Vec::new(),
+        unread_target: None,
     };
     explain(org, &Catalog::for_org(org), &q).unwrap()
 }
@@ -567,6 +568,7 @@ fn move_agent(org: &Org, agent: &str) -> rolecall::authz::Explanation {
         operation: MOVE,
         target: Some(resolve_target(org, "management-unit:NA Agents").unwrap()),
         agents: vec![org.user(agent).unwrap()],
+        unread_target: None,
     };
     explain(org, &Catalog::for_org(org), &q).unwrap()
 }

@@ -18,34 +18,39 @@ fn strings<'a>(items: impl IntoIterator<Item = &'a str>) -> Array {
         .collect()
 }
 
-/// A target argument for `explain`: `"kind:name"`, a unit or division handle, or `()`.
-fn explain_target(org: &Org, t: &Dynamic) -> Res<Option<authz::TargetObject>> {
+/// A target argument for `explain`: `"kind:name"`, a unit or division handle, or `()`; and, for
+/// a name the snapshot could not read, why (the answer is then unknown, not an error).
+type ExplainTarget = (Option<authz::TargetObject>, Option<String>);
+
+fn explain_target(org: &Org, t: &Dynamic) -> Res<ExplainTarget> {
     if t.is_unit() {
-        return Ok(None);
+        return Ok((None, None));
     }
     if let Some(m) = t.clone().try_cast::<ManagementUnitH>() {
-        return Ok(Some(authz::TargetObject::ManagementUnit(m.i)));
+        return Ok((Some(authz::TargetObject::ManagementUnit(m.i)), None));
     }
     if let Some(b) = t.clone().try_cast::<BusinessUnitH>() {
-        return Ok(Some(authz::TargetObject::BusinessUnit(b.i)));
+        return Ok((Some(authz::TargetObject::BusinessUnit(b.i)), None));
     }
     if let Some(d) = t.clone().try_cast::<DivisionH>() {
         return match d.scope {
-            Scope::Division(i) => Ok(Some(authz::TargetObject::Division(i))),
+            Scope::Division(i) => Ok((Some(authz::TargetObject::Division(i)), None)),
             Scope::All => Err("`explain` needs one division, not all divisions".into()),
         };
     }
     let text = t.to_string();
-    authz::resolve_target(org, &text)
-        .map(Some)
-        .map_err(|e| e.message.into())
+    match authz::resolve_target(org, &text) {
+        Ok(t) => Ok((Some(t), None)),
+        Err(e) if e.unread.is_some() => Ok((None, e.unread)),
+        Err(e) => Err(e.message.into()),
+    }
 }
 
 fn explain_map(
     org: &Org,
     s: SubjectRef,
     op: &str,
-    target: Option<authz::TargetObject>,
+    (target, unread_target): ExplainTarget,
 ) -> Res<Map> {
     // Each explanation costs milliseconds on a large org: a rule calling it in a loop stops at
     // its budget (or memory limit) here, between calls, as well as in the loop's own operations.
@@ -56,6 +61,7 @@ fn explain_map(
         operation: op,
         target,
         agents: Vec::new(),
+        unread_target,
     };
     let ex = authz::explain(org, &catalog, &q)
         .map_err(|e| -> Box<EvalAltResult> { e.message.into() })?;
@@ -100,7 +106,7 @@ fn explain_map(
 
 fn register_explain<H: Subject>(engine: &mut Engine) {
     engine.register_fn("explain", |h: &mut H, op: &str| {
-        explain_map(h.org(), h.subject(), op, None)
+        explain_map(h.org(), h.subject(), op, (None, None))
     });
     engine.register_fn(
         "explain",

@@ -474,7 +474,7 @@ pub(crate) fn register(engine: &mut Engine) {
         "apply_to_clients" => |p| p.apply_to_clients,
         "subject_type" => |p| p.subject.kind.clone(),
         "subject_id" => |p| p.subject.id.clone().map_or(Dynamic::UNIT, Dynamic::from),
-        "has_condition" => |p| p.condition.is_some(),
+        "has_condition" => |p| p.has_condition(),
     });
     engine.register_fn("to_string", |p: &mut PolicyH| p.key().name);
 
