@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::change::{apply, load_change, Causes, ChangeError, ChangeSet};
+use crate::change::{apply, load_change, Causes, ChangeError, ChangeSet, UnknownChange};
 use crate::config::{Overrides, Settings};
 use crate::engine::{
     files_of, mark_plan_changes, CheckReport, Finding, RhaiFile, RuleDirError, RuleEngine,
@@ -132,6 +132,9 @@ pub struct Session {
     /// With plans: the org before the change (what `org` is compared with) and which address
     /// touched which object.
     before: Option<(Arc<Org>, Causes)>,
+    /// With plans: the changes that could not be read (every report says "unknown" for the
+    /// rules whose data they could alter).
+    unknown: Vec<UnknownChange>,
     /// Content hashes of the snapshot and config files as last read: an event on a file whose
     /// content did not change (a `touch`, rolecall's own read) re-runs nothing.
     snapshot_hash: Option<u64>,
@@ -186,6 +189,7 @@ impl Session {
             last_elapsed: Duration::ZERO,
             plans: Vec::new(),
             before: None,
+            unknown: Vec::new(),
             snapshot_hash: None,
             config_hash: None,
             rewatch: Vec::new(),
@@ -423,8 +427,14 @@ impl Session {
                 set.not_modelled.join(", ")
             ));
         }
+        for u in &set.unknown {
+            self.notes.push(format!(
+                "unknown: {u}; the org after the change leaves it out"
+            ));
+        }
         self.notes.extend(set.notes);
         self.notes.extend(applied.notes);
+        self.unknown = set.unknown;
         self.org = Arc::new(Org::new(applied.snapshot));
         self.before = Some((before, applied.causes));
         Ok(())
@@ -652,6 +662,7 @@ impl Session {
             mark_plan_changes(&mut report, &old, false, |kind, id| {
                 causes.for_object(before, &self.org, kind, id)
             });
+            crate::config::mark_unknown_changes(&mut report, &self.org, &self.unknown, false);
         }
         report
     }

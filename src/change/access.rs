@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::{Causes, ChangeSet, Edit, PlannedGrant, SubjectKind, PLANNED_PREFIX};
+use super::{Causes, ChangeSet, Edit, PlannedGrant, SubjectKind, AUTH_SETTINGS, PLANNED_PREFIX};
 use crate::authz::{
     can, combine, effective_grants, is_admin_equivalent, role_grants, same_subject,
     sign_in_problem, subject_phrase, subjects_with, why, Denial, Outcome, Target, Verdict,
@@ -59,7 +59,7 @@ const fn call(resource: &'static str, when: CallWhen, operation: &'static str) -
 /// The calls the provider makes, per resource type (from its proxies, see the module docs).
 /// `user_roles` and `group_roles` read the subject's grants, add the missing ones in bulk and
 /// remove the others one by one.
-pub const PROVIDER_CALLS: [ProviderCall; 22] = [
+pub const PROVIDER_CALLS: [ProviderCall; 24] = [
     call(
         "genesyscloud_auth_role",
         CallWhen::Create,
@@ -149,6 +149,18 @@ pub const PROVIDER_CALLS: [ProviderCall; 22] = [
         "genesyscloud_auth_division",
         CallWhen::Read,
         "GET /api/v2/authorization/divisions/{divisionId}",
+    ),
+    // `organization_authentication_settings`: create and update PATCH the settings (the
+    // token timeout, which rolecall does not model, is a separate PUT); delete calls nothing.
+    call(
+        AUTH_SETTINGS,
+        CallWhen::Update,
+        "PATCH /api/v2/organizations/authentication/settings",
+    ),
+    call(
+        AUTH_SETTINGS,
+        CallWhen::Read,
+        "GET /api/v2/organizations/authentication/settings",
     ),
     // Change-file entries are made by hand; these are the calls that make them.
     call(
@@ -471,6 +483,30 @@ pub fn plan_access(
             }),
         }
     }
+    // A change rolecall could not read is one whose calls it cannot check: unknown, so the
+    // gate fails on it as on a denial.
+    for u in &set.unknown {
+        let check = AccessCheck {
+            operation: "(reading the plan)".to_owned(),
+            check: format!("`{}`", u.field),
+            status: "unknown",
+            reason: u.reason.clone(),
+            fix: None,
+        };
+        match out.iter_mut().find(|r| r.address == u.address) {
+            Some(r) => {
+                r.checks.push(check);
+                if r.verdict != Verdict::Denied {
+                    r.verdict = Verdict::Unknown;
+                }
+            }
+            None => out.push(ResourceAccess {
+                address: u.address.clone(),
+                verdict: Verdict::Unknown,
+                checks: vec![check],
+            }),
+        }
+    }
     out
 }
 
@@ -543,6 +579,10 @@ fn edit_calls(ck: &mut Checker<'_>, before: &Org, after: &Org, edit: &Edit) {
             );
         }
         Edit::RolePermissions { .. } => run(ck, "rolecall_role", CallWhen::Update, &[]),
+        Edit::PutAuthSettings(_) => {
+            run(ck, AUTH_SETTINGS, CallWhen::Update, &[]);
+            run(ck, AUTH_SETTINGS, CallWhen::Read, &[]);
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! Errors from reading a change (a Terraform plan or a rolecall change file) and from applying
-//! it to an org. Every message names the file or the resource address it is about.
+//! it to an org. Every message names the file or the resource address it is about (and the
+//! field, or the line of a change-file entry).
 
 use std::path::PathBuf;
 
@@ -14,27 +15,11 @@ use crate::text::visible as v;
 #[derive(Debug, Error, Diagnostic)]
 #[non_exhaustive]
 pub enum ChangeError {
-    /// The file could not be read.
-    #[error("cannot read change file `{}`: {source}", v(&path.display().to_string()))]
-    #[diagnostic(code(rolecall::change::read))]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The file is larger than rolecall reads.
-    #[error("change file `{}` is larger than {limit} bytes", v(&path.display().to_string()))]
-    #[diagnostic(
-        code(rolecall::change::too_large),
-        help("split the change, or plan fewer resources at once")
-    )]
-    TooLarge {
-        /// The file.
-        path: PathBuf,
-        /// The limit.
-        limit: u64,
-    },
+    /// The file could not be read (the one bounded reader's error: missing, not a regular
+    /// file, larger than a plan or change file may be, not text).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Read(#[from] crate::io::ReadError),
     /// The file is not a plan or change file rolecall understands.
     #[error("`{}` is not a change rolecall can read: {}", v(&path.display().to_string()), v(message))]
     #[diagnostic(
@@ -48,11 +33,13 @@ pub enum ChangeError {
         message: String,
     },
     /// A resource's field could not be read.
-    #[error("resource `{}`: {}", v(address), v(message))]
+    #[error("resource `{}`{}: {}", v(address), at(*line), v(message))]
     #[diagnostic(code(rolecall::change::resource))]
     Resource {
         /// The resource address (or change-file entry).
         address: String,
+        /// The change-file line.
+        line: Option<usize>,
         /// What is wrong.
         message: String,
         /// How to put it right.
@@ -79,7 +66,7 @@ pub enum ChangeError {
         reason: String,
     },
     /// Applying the change needs an object the org does not have.
-    #[error("{}: {kind} `{}` is not in the org", v(address), v(key))]
+    #[error("{}{}: {kind} `{}` is not in the org", v(address), at(*line), v(key))]
     #[diagnostic(
         code(rolecall::change::unknown_object),
         help("check the id against the snapshot (or create the object in the same change); a snapshot older than the object would also say this: fetch a new one")
@@ -87,17 +74,21 @@ pub enum ChangeError {
     UnknownObject {
         /// The resource address (or change-file entry).
         address: String,
+        /// The change-file line.
+        line: Option<usize>,
         /// `role`, `division`, `user`, `group` or `client`.
         kind: &'static str,
         /// The id or name asked for.
         key: String,
     },
     /// A change contradicts the org or another change.
-    #[error("{}: {}", v(address), v(message))]
+    #[error("{}{}: {}", v(address), at(*line), v(message))]
     #[diagnostic(code(rolecall::change::conflict))]
     Conflict {
         /// The resource address (or change-file entry).
         address: String,
+        /// The change-file line.
+        line: Option<usize>,
         /// What is wrong.
         message: String,
         /// How to put it right.
@@ -106,9 +97,31 @@ pub enum ChangeError {
     },
 }
 
+/// ` (line N)` after the address of a change-file entry; nothing for a plan.
+fn at(line: Option<usize>) -> String {
+    line.map(|l| format!(" (line {l})")).unwrap_or_default()
+}
+
+impl ChangeError {
+    /// The error, naming the change-file line of the entry it is about.
+    #[must_use]
+    pub fn at_line(mut self, at: Option<usize>) -> Self {
+        if let Self::Resource { line, .. }
+        | Self::UnknownObject { line, .. }
+        | Self::Conflict { line, .. } = &mut self
+        {
+            if line.is_none() {
+                *line = at;
+            }
+        }
+        self
+    }
+}
+
 pub(super) fn resource(address: &str, message: impl Into<String>) -> ChangeError {
     ChangeError::Resource {
         address: address.to_owned(),
+        line: None,
         message: message.into(),
         help: None,
     }
@@ -121,6 +134,7 @@ pub(super) fn conflict(
 ) -> ChangeError {
     ChangeError::Conflict {
         address: address.to_owned(),
+        line: None,
         message: message.into(),
         help: help.map(str::to_owned),
     }

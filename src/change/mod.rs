@@ -16,6 +16,8 @@ mod terraform;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
+use serde::Serialize;
+
 pub use access::{
     new_access, plan_access, provider_calls, AccessCheck, AccessGain, CallWhen, ProviderCall,
     ResourceAccess, PROVIDER_CALLS,
@@ -24,42 +26,80 @@ pub use err::ChangeError;
 pub use file::CHANGE_FORMAT;
 pub use overlay::{apply, Applied, Causes, DiffCauses};
 
-use crate::model::PermissionPolicy;
+use crate::model::{Permission, PermissionPolicy};
 
 /// The id an object created by the change gets in the after-org: `planned:` and its address.
 /// Real ids are assigned by Genesys on apply; outputs show these so the reader sees the object
 /// does not exist yet.
 pub const PLANNED_PREFIX: &str = "planned:";
 
-/// Largest change file read, in bytes (a 1,000-resource plan is a few MiB).
-pub const MAX_FILE_BYTES: u64 = 256 << 20;
-
-/// Resource types rolecall does not model that can still change who holds what: group
-/// membership (roles pass to members), a user's state or division, the provider's other
-/// authorization resources. An access gate cannot pass while a plan changes one.
-pub const ACCESS_RELEVANT: [&str; 4] = [
+/// Resource types rolecall does not model that can still change who holds what or how anyone
+/// signs in: group membership (roles pass to members), a user's state or division, the
+/// provider's other authorization resources, identity providers (who signs in, and with which
+/// second factor) and trustee pairings (another org's access to this one). A plan that changes
+/// one is read as an [`UnknownChange`] of its `type`: no gate passes it. Exact types, or
+/// prefixes ending in `_`.
+pub const ACCESS_RELEVANT: [&str; 6] = [
     "genesyscloud_group",
     "genesyscloud_user",
     "genesyscloud_auth_",
     "genesyscloud_authorization_",
+    "genesyscloud_idp_",
+    "genesyscloud_orgauthorization_pairing",
 ];
 
-/// The entries of a change set's `not_modelled` list (`ADDRESS (TYPE)`) whose type can change
-/// access ([`ACCESS_RELEVANT`]: exact types, or prefixes ending in `_`).
+/// Whether a resource type rolecall does not model is in [`ACCESS_RELEVANT`].
 #[must_use]
-pub fn access_relevant(not_modelled: &[String]) -> Vec<String> {
-    not_modelled
+pub fn access_relevant(kind: &str) -> bool {
+    ACCESS_RELEVANT
         .iter()
-        .filter(|entry| {
-            let kind = entry
-                .rsplit_once(" (")
-                .map_or("", |(_, t)| t.trim_end_matches(')'));
-            ACCESS_RELEVANT
-                .iter()
-                .any(|a| kind == *a || (a.ends_with('_') && kind.starts_with(a)))
-        })
-        .cloned()
-        .collect()
+        .any(|a| kind == *a || (a.ends_with('_') && kind.starts_with(a)))
+}
+
+/// The org authentication settings resource (MFA, the IP and domain allow-lists).
+pub const AUTH_SETTINGS: &str = "genesyscloud_organization_authentication_settings";
+
+/// A resource change rolecall could not read completely: a field the overlay needs is marked
+/// sensitive or unknown until apply, or its type is unmodelled and can change access. Its
+/// effect is left out of the org after the change, and it is the one "unknown" every gate
+/// fails on: `--no-new-access`, `--deny-new-access`, `plan-access`, and `check --plan` (as
+/// unknown findings of the rules whose data it could change).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnknownChange {
+    /// The resource address.
+    pub address: String,
+    /// Its resource type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The field that could not be read (`roles[0].division_ids`), or `type`.
+    pub field: String,
+    /// Why, in words that follow the field's name (`is marked sensitive …`).
+    pub reason: String,
+}
+
+impl UnknownChange {
+    /// The snapshot datasets the change could alter: the rules that read them cannot decide.
+    #[must_use]
+    pub fn datasets(&self) -> &'static [&'static str] {
+        match self.kind.as_str() {
+            "genesyscloud_user_roles" | "genesyscloud_group_roles" => &["grants"],
+            "genesyscloud_auth_role" => &["roles"],
+            "genesyscloud_oauth_client" => &["oauthClients"],
+            "genesyscloud_auth_division" => &["divisions"],
+            AUTH_SETTINGS => &["authSettings"],
+            "genesyscloud_group" => &["groups", "grants"],
+            "genesyscloud_user" => &["users", "grants"],
+            k if k.starts_with("genesyscloud_idp_") => &["authSettings", "users"],
+            // Other authorization resources and trustee pairings: who holds what.
+            _ => &["roles", "grants", "oauthClients"],
+        }
+    }
+}
+
+impl std::fmt::Display for UnknownChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}`: `{}` {}", self.address, self.field, self.reason)
+    }
 }
 
 /// Most resource changes (or change-file entries) read from one file.
@@ -192,6 +232,22 @@ pub enum Edit {
         /// `active`, `inactive` or `disabled`.
         state: String,
     },
+    /// Set the org's authentication settings (`genesyscloud_organization_authentication_settings`:
+    /// the provider sends all four fields on every create and update).
+    PutAuthSettings(AuthSettingsSpec),
+}
+
+/// The org authentication settings a change sets, as the provider sends them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuthSettingsSpec {
+    /// `multifactor_authentication_required`.
+    pub mfa_required: bool,
+    /// `domain_allowlist_enabled`.
+    pub domain_allowlist_enabled: bool,
+    /// `domain_allowlist`.
+    pub domain_allowlist: Vec<String>,
+    /// `ip_address_allowlist`: empty lets every address call the API.
+    pub ip_address_allowlist: Vec<String>,
 }
 
 /// One change, with where it comes from.
@@ -199,6 +255,8 @@ pub enum Edit {
 pub struct Change {
     /// The Terraform resource address, or `FILE#N` for a change-file entry.
     pub address: String,
+    /// The line of a change-file entry (its first key), for errors; `None` for a plan.
+    pub line: Option<usize>,
     /// What it does.
     pub edit: Edit,
 }
@@ -210,8 +268,12 @@ pub struct ChangeSet {
     pub source: String,
     /// The changes rolecall models.
     pub changes: Vec<Change>,
-    /// Resources of types rolecall does not model (`address (type)`), listed once and ignored.
+    /// Resources of types rolecall does not model and that cannot change access
+    /// (`address (type)`), listed once and ignored.
     pub not_modelled: Vec<String>,
+    /// Resource changes rolecall could not read completely: left out of the after-org, and
+    /// every gate fails on them.
+    pub unknown: Vec<UnknownChange>,
     /// Facts the reading leans on that the plan does not state (said to the user).
     pub notes: Vec<String>,
 }
@@ -226,43 +288,48 @@ impl ChangeSet {
         }
         self.changes.extend(other.changes);
         self.not_modelled.extend(other.not_modelled);
+        self.unknown.extend(other.unknown);
         self.notes.extend(other.notes);
     }
 }
 
-/// Read a plan or change file: Terraform's JSON plan (`terraform show -json tfplan`) when the
-/// document has `resource_changes` or `format_version`, else a `rolecall.change/1` file (TOML
-/// when the name ends in `.toml`, JSON otherwise).
+/// Read a plan or change file through the one bounded reader ([`crate::io`]: regular files
+/// only, never waiting on a FIFO, capped while reading): Terraform's JSON plan (`terraform show
+/// -json tfplan`) when the document has `resource_changes` or `format_version`, else a
+/// `rolecall.change/1` file (TOML when the name ends in `.toml`, JSON otherwise).
 ///
 /// # Errors
-/// A [`ChangeError`] naming the file, or the resource address that cannot be read.
+/// A [`ChangeError`] naming the file, the resource address that cannot be read and the field,
+/// or the change-file line.
 pub fn load_change(path: &Path) -> Result<ChangeSet, ChangeError> {
-    let read = |source| ChangeError::Read {
-        path: path.to_owned(),
-        source,
-    };
-    let meta = std::fs::metadata(path).map_err(read)?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(ChangeError::TooLarge {
-            path: path.to_owned(),
-            limit: MAX_FILE_BYTES,
-        });
-    }
-    let text = std::fs::read_to_string(path).map_err(read)?;
+    use crate::io::{read_text, Input};
     if path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
     {
-        return file::parse_toml(&text, path);
+        return file::parse_toml(&read_text(path, Input::ChangeFile)?, path);
     }
+    // Which of the two a JSON file is shows only once it is parsed: read it with the plan's
+    // cap, then hold a change file to its own.
+    let text = read_text(path, Input::Plan)?;
     let doc: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| format_error(path, format!("it is not JSON: {e}")))?;
-    drop(text);
     if doc.get("resource_changes").is_some() || doc.get("format_version").is_some() {
-        terraform::parse(doc, path)
-    } else {
-        file::parse_json(doc, path)
+        drop(text);
+        return terraform::parse(doc, path);
     }
+    drop(doc);
+    let cap = Input::ChangeFile.max_bytes();
+    if u64::try_from(text.len()).unwrap_or(u64::MAX) > cap {
+        return Err(format_error(
+            path,
+            format!(
+                "a change file may be at most {} MiB; this one is larger",
+                cap >> 20
+            ),
+        ));
+    }
+    file::parse_json(&text, path)
 }
 
 fn format_error(path: &Path, message: String) -> ChangeError {
@@ -283,12 +350,13 @@ fn policies_of(
     let mut at: HashMap<(String, String), usize> = HashMap::new();
     let mut seen: HashSet<&str> = HashSet::new();
     for p in permissions {
-        let mut parts = p.splitn(3, ':');
-        let (Some(d), Some(e), Some(a)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(err::resource(
-                address,
-                format!("`{p}` is not a `domain:entity:action` permission"),
-            ));
+        let Some(Permission {
+            domain: d,
+            entity: e,
+            action: a,
+        }) = Permission::parse(p)
+        else {
+            return Err(err::resource(address, not_a_permission(p)));
         };
         if !seen.insert(p.as_str()) {
             continue;
@@ -307,4 +375,22 @@ fn policies_of(
         }
     }
     Ok(out)
+}
+
+/// The error text for a string that is not exactly three non-empty `:`-separated parts.
+fn not_a_permission(p: &str) -> String {
+    format!("`{p}` is not a `domain:entity:action` permission (three non-empty parts)")
+}
+
+/// What a JSON value is, in words, for errors about a field of the wrong type.
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
 }

@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use crate::authz::{effective_grants, OrgDiff, Via};
 use crate::model::{
-    Division, Grant, OAuthClient, Org, OrgSnapshot, Role, RoleDivision, SubjectRef, ALL_DIVISIONS,
+    Division, Grant, OAuthClient, Org, OrgSnapshot, Permission, Role, RoleDivision, SubjectRef,
+    ALL_DIVISIONS,
 };
 
 /// The org after the change, and where each difference comes from.
@@ -173,6 +174,9 @@ struct State<'a> {
     edits: HashMap<(SubjectKind, String), SubjectEdit>,
     causes: Causes,
     notes: Vec<String>,
+    /// The before-org's grants as (type, subject, role, division), built at the first revoke so
+    /// that each revoke's check is a lookup, not a walk of every grant.
+    direct: std::cell::OnceCell<HashSet<[String; 4]>>,
 }
 
 /// Apply `set` to `before`, in order.
@@ -192,9 +196,11 @@ pub fn apply(before: &Org, set: &ChangeSet) -> Result<Applied, ChangeError> {
         edits: HashMap::new(),
         causes: Causes::default(),
         notes: Vec::new(),
+        direct: std::cell::OnceCell::new(),
     };
     for c in &set.changes {
-        st.edit(&c.address, &c.edit)?;
+        st.edit(&c.address, &c.edit)
+            .map_err(|e| e.at_line(c.line))?;
     }
     st.finish();
     Ok(Applied {
@@ -207,6 +213,7 @@ pub fn apply(before: &Org, set: &ChangeSet) -> Result<Applied, ChangeError> {
 fn unknown(address: &str, kind: &'static str, key: &str) -> ChangeError {
     ChangeError::UnknownObject {
         address: address.to_owned(),
+        line: None,
         kind,
         key: key.to_owned(),
     }
@@ -349,6 +356,17 @@ impl State<'_> {
                 revoke,
             } => {
                 self.grant(address, (*kind, subject), grant, *revoke)?;
+            }
+            Edit::PutAuthSettings(spec) => {
+                let a = &mut self.snap.auth_settings;
+                a.multifactor_authentication_required = spec.mfa_required;
+                a.domain_allowlist_enabled = spec.domain_allowlist_enabled;
+                a.domain_allowlist.clone_from(&spec.domain_allowlist);
+                a.ip_address_allowlist
+                    .clone_from(&spec.ip_address_allowlist);
+                // Rules report settings on the org.
+                let org = self.snap.organization.id.clone();
+                self.causes.add("org", &org, address);
             }
         }
         Ok(())
@@ -522,6 +540,18 @@ impl State<'_> {
     ) -> Result<(), ChangeError> {
         let id = self.subject_id(kind, subject, address)?;
         let key = self.grant_key(grant, address)?;
+        if revoke && !self.holds(kind, &id, &key, address)? {
+            let place = grant.division.as_deref().unwrap_or("the home division");
+            return Err(conflict(
+                address,
+                format!(
+                    "{} `{subject}` does not hold role `{}` in `{place}`: the revoke changes nothing",
+                    kind.as_str(),
+                    grant.role
+                ),
+                Some("check the role and division against the snapshot; a role held through a group is revoked on the group"),
+            ));
+        }
         self.causes.add(kind.as_str(), &id, address);
         if kind == SubjectKind::Client {
             let i = self.find("client", &id, address)?;
@@ -553,14 +583,57 @@ impl State<'_> {
         Ok(())
     }
 
+    /// Whether a subject holds `key` directly at this point of the change: as the edits so far
+    /// leave it, else as the org before the change has it.
+    fn holds(
+        &self,
+        kind: SubjectKind,
+        id: &str,
+        key: &GrantKey,
+        address: &str,
+    ) -> Result<bool, ChangeError> {
+        if kind == SubjectKind::Client {
+            let c = &self.snap.oauth_clients[self.find("client", id, address)?];
+            return Ok(c
+                .role_divisions
+                .iter()
+                .any(|r| r.role_id == key.0 && r.division_id == key.1));
+        }
+        Ok(match self.edits.get(&(kind, id.to_owned())) {
+            Some(SubjectEdit {
+                replace: Some(list),
+                ..
+            }) => list.contains(key),
+            Some(e) if e.add.contains(key) => true,
+            Some(e) if e.remove.contains(key) => false,
+            _ => {
+                let direct = self.direct.get_or_init(|| {
+                    self.snap
+                        .grants
+                        .iter()
+                        .map(|g| {
+                            [
+                                g.subject_type.clone(),
+                                g.subject_id.clone(),
+                                g.role_id.clone(),
+                                g.division_id.clone(),
+                            ]
+                        })
+                        .collect()
+                });
+                direct.contains(&[
+                    subject_type(kind).to_owned(),
+                    id.to_owned(),
+                    key.0.clone(),
+                    key.1.clone(),
+                ])
+            }
+        })
+    }
+
     /// Write the grant edits and drop deleted objects (and grants that name them), in one
     /// pass over the grants.
     fn finish(&mut self) {
-        let type_of = |k: SubjectKind| match k {
-            SubjectKind::User => "PC_USER",
-            SubjectKind::Group => "PC_GROUP",
-            SubjectKind::Client => "PC_OAUTH_CLIENT",
-        };
         // Per kind, so a grant's subject id is looked up without copying it.
         let mut by_kind: [HashMap<String, SubjectEdit>; 2] = Default::default();
         for ((kind, subject), e) in std::mem::take(&mut self.edits) {
@@ -603,7 +676,7 @@ impl State<'_> {
                     if existing.insert((role_id.clone(), division_id.clone())) {
                         out.push(Grant {
                             subject_id: subject.clone(),
-                            subject_type: type_of(kind).to_owned(),
+                            subject_type: subject_type(kind).to_owned(),
                             role_id: role_id.clone(),
                             division_id: division_id.clone(),
                         });
@@ -640,14 +713,24 @@ impl State<'_> {
     }
 }
 
+/// A grant's `subjectType` for a subject kind.
+fn subject_type(kind: SubjectKind) -> &'static str {
+    match kind {
+        SubjectKind::User => "PC_USER",
+        SubjectKind::Group => "PC_GROUP",
+        SubjectKind::Client => "PC_OAUTH_CLIENT",
+    }
+}
+
 /// Remove one `domain:entity:action` from a role, refusing when only a wildcard grants it.
 fn remove_permission(r: &mut Role, p: &str, address: &str) -> Result<(), ChangeError> {
-    let mut parts = p.splitn(3, ':');
-    let (Some(d), Some(e), Some(a)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(super::err::resource(
-            address,
-            format!("`{p}` is not a `domain:entity:action` permission"),
-        ));
+    let Some(Permission {
+        domain: d,
+        entity: e,
+        action: a,
+    }) = Permission::parse(p)
+    else {
+        return Err(super::err::resource(address, super::not_a_permission(p)));
     };
     let mut removed = false;
     for x in &mut r.permission_policies {
@@ -681,5 +764,52 @@ fn remove_permission(r: &mut Role, p: &str, address: &str) -> Result<(), ChangeE
             None,
         )),
         (None, true) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::change::Change;
+    use crate::model::OrgBuilder;
+
+    fn grant(revoke: bool) -> Change {
+        Change {
+            address: "c.toml#1".to_owned(),
+            line: Some(7),
+            edit: Edit::Grant {
+                kind: SubjectKind::User,
+                subject: "dan@x.example".to_owned(),
+                grant: PlannedGrant {
+                    role: "Viewer".to_owned(),
+                    division: None,
+                },
+                revoke,
+            },
+        }
+    }
+
+    #[test]
+    fn a_revoke_needs_the_grant_held_at_that_point_of_the_change() {
+        let org = Org::new(
+            OrgBuilder::new("o")
+                .division("Home")
+                .role("Viewer", &["wfm:agent:view"])
+                .user("Dan", "dan@x.example", "active")
+                .build(),
+        );
+        let set = |changes: Vec<Change>| ChangeSet {
+            changes,
+            ..ChangeSet::default()
+        };
+        // Granted earlier in the same change: the revoke undoes it.
+        assert!(apply(&org, &set(vec![grant(false), grant(true)])).is_ok());
+        let e = apply(&org, &set(vec![grant(false), grant(true), grant(true)]))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "c.toml#1 (line 7): user `dan@x.example` does not hold role `Viewer` in `the home division`: the revoke changes nothing"
+        );
     }
 }

@@ -107,7 +107,13 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
         (settings.check(&engine, &org), kind.to_owned())
     } else {
         let p = super::plan::planned(&org, &args.plans)?;
-        let mut report = settings.check_change(&engine, &org, &p.after, &p.causes, args.new_only);
+        let mut report = settings.check_change(
+            &engine,
+            &org,
+            &p.after,
+            (&p.causes, &p.set.unknown),
+            args.new_only,
+        );
         report.notes.extend(p.notes);
         org = p.after;
         (report, format!("{kind}+plan"))

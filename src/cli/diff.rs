@@ -189,7 +189,8 @@ fn gates(
     d: &OrgDiff,
 ) -> miette::Result<Vec<GateResult>> {
     let mut out = Vec::new();
-    let unmodelled = rolecall::change::access_relevant(&p.set.not_modelled);
+    // Every gate fails closed on what the plan does not let rolecall read.
+    let unknown = &p.set.unknown;
     for spec in &args.deny_new_access {
         let (perm, division) = match spec.rsplit_once('@') {
             Some((perm, div)) => (perm, Some(div)),
@@ -206,7 +207,7 @@ fn gates(
         out.push(GateResult {
             gate: format!("--deny-new-access {spec}"),
             gains,
-            unmodelled: unmodelled.clone(),
+            unknown: unknown.clone(),
         });
     }
     if args.no_new_access {
@@ -240,7 +241,7 @@ fn gates(
         out.push(GateResult {
             gate: "--no-new-access".to_owned(),
             gains,
-            unmodelled: unmodelled.clone(),
+            unknown: unknown.clone(),
         });
     }
     Ok(out)

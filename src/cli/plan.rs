@@ -21,7 +21,8 @@ pub struct Planned {
     pub causes: Causes,
     /// The changes read.
     pub set: ChangeSet,
-    /// What the reading and applying leaned on, and the resources not modelled.
+    /// What the reading and applying leaned on, the resources not modelled, and the changes
+    /// that could not be read.
     pub notes: Vec<String>,
 }
 
@@ -47,11 +48,9 @@ pub fn planned(before: &Org, plans: &[PathBuf]) -> miette::Result<Planned> {
             set.not_modelled.join(", ")
         ));
     }
-    let relevant = rolecall::change::access_relevant(&set.not_modelled);
-    if !relevant.is_empty() {
+    for u in &set.unknown {
         notes.push(format!(
-            "UNCONFIRMED: {} can grant or remove access (group membership, a user's state) but is not modelled: the org after the change does not include its effect",
-            relevant.join(", ")
+            "unknown: {u}; the org after the change leaves it out, and no gate passes while it is there"
         ));
     }
     notes.extend(set.notes.iter().cloned());

@@ -367,15 +367,16 @@ impl Settings {
 
     /// Run the selected rules on the orgs before and after a planned change ([`crate::change`])
     /// and mark the after-org's findings new or unchanged, with the resolved ones listed and
-    /// each attributed to the resource addresses that touch its object. With `new_only`, only
-    /// new findings count against `--fail-on`.
+    /// each attributed to the resource addresses that touch its object; a change that could not
+    /// be read makes the rules whose data it could alter unknown ([`mark_unknown_changes`]).
+    /// With `new_only`, only new findings count against `--fail-on`.
     #[must_use]
     pub fn check_change(
         &self,
         engine: &RuleEngine,
         before: &std::sync::Arc<Org>,
         after: &std::sync::Arc<Org>,
-        causes: &crate::change::Causes,
+        (causes, unknown): (&crate::change::Causes, &[crate::change::UnknownChange]),
         new_only: bool,
     ) -> CheckReport {
         let old = self.check(engine, before);
@@ -383,6 +384,7 @@ impl Settings {
         crate::engine::mark_plan_changes(&mut report, &old, new_only, |kind, id| {
             causes.for_object(before, after, kind, id)
         });
+        mark_unknown_changes(&mut report, after, unknown, new_only);
         report
     }
 
@@ -492,6 +494,29 @@ fn merge_params(
         }
     }
     Ok(())
+}
+
+/// The changes of a plan rolecall could not read, as unknown findings of the rules whose data
+/// they could alter (see [`crate::engine::mark_plan_unknowns`]): `check --plan` and `watch
+/// --plan` fail closed on them.
+pub fn mark_unknown_changes(
+    report: &mut CheckReport,
+    after: &Org,
+    unknown: &[crate::change::UnknownChange],
+    new_only: bool,
+) {
+    let texts: Vec<String> = unknown.iter().map(ToString::to_string).collect();
+    let list: Vec<crate::engine::PlanUnknown<'_>> = unknown
+        .iter()
+        .zip(&texts)
+        .map(|(u, what)| crate::engine::PlanUnknown {
+            address: &u.address,
+            what,
+            datasets: u.datasets(),
+        })
+        .collect();
+    let o = &after.snapshot().organization;
+    crate::engine::mark_plan_unknowns(report, (&o.id, &o.name), &list, new_only);
 }
 
 #[cfg(test)]

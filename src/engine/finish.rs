@@ -154,6 +154,60 @@ pub fn mark_plan_changes(
         .collect();
 }
 
+/// A planned change rolecall could not read completely, as the rules see it: its address, what
+/// could not be read (naming the address and the field), and the snapshot datasets it could
+/// alter.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanUnknown<'a> {
+    /// The resource address.
+    pub address: &'a str,
+    /// What could not be read, e.g. `` `genesyscloud_user_roles.x`: `roles` is marked sensitive``.
+    pub what: &'a str,
+    /// The datasets (`RULE.needs` names) the change could alter.
+    pub datasets: &'a [&'a str],
+}
+
+/// With `--plan`: a rule whose data a planned change could alter, where rolecall could not read
+/// the change, cannot decide. It gets one unknown finding per such change, on the org, new and
+/// caused by the change's address, at the rule's severity: an audit gate fails closed on what
+/// it could not check, as it does on a snapshot's coverage gaps (`--allow-unknown` lets it
+/// pass). A rule that declares no `needs` could read anything. Added after the finishing step:
+/// no waiver or baseline hides a change nobody could read.
+pub fn mark_plan_unknowns(
+    after: &mut CheckReport,
+    org: (&str, &str),
+    unknown: &[PlanUnknown<'_>],
+    new_only: bool,
+) {
+    for o in &mut after.outcomes {
+        for u in unknown {
+            let needs = &o.meta.needs;
+            if !needs.is_empty() && !needs.iter().any(|n| u.datasets.contains(&n.as_str())) {
+                continue;
+            }
+            o.findings.push(Finding {
+                rule_id: o.meta.id.clone(),
+                severity: o.meta.severity,
+                status: super::FindingStatus::Unknown,
+                subject: super::ObjectKey {
+                    kind: "org",
+                    id: org.0.to_owned(),
+                    name: org.1.to_owned(),
+                },
+                message: format!(
+                    "unknown: {}; the planned change could alter what this rule reads",
+                    u.what
+                ),
+                fix: Some("review the change by hand, or plan it so rolecall can read it: values not sensitive, known at plan time, of resource types it models".to_owned()),
+                plan_change: Some(super::PlanChange::New),
+                caused_by: vec![u.address.to_owned()],
+                new: new_only.then_some(true),
+                ..Finding::default()
+            });
+        }
+    }
+}
+
 /// Whether `s` is a `YYYY-MM-DD` date that exists on the calendar (`2027-02-31` does not).
 #[must_use]
 pub fn valid_date(s: &str) -> bool {

@@ -56,7 +56,8 @@ pub use err::{RuleError, RuleErrorKind, RuleLoadErrors};
 pub use files::{files_of, rhai_files, Listing, RhaiFile};
 pub use finding::{Finding, FindingStatus, ObjectKey, PlanChange};
 pub use finish::{
-    mark_plan_changes, today, valid_date, Baseline, Finish, Waiver, WaiverMark, CHECK_FORMAT,
+    mark_plan_changes, mark_plan_unknowns, today, valid_date, Baseline, Finish, PlanUnknown,
+    Waiver, WaiverMark, CHECK_FORMAT,
 };
 pub use host::glob_match;
 pub use meta::{RuleMeta, Severity, REQUIRED_SECTIONS};

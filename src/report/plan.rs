@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use crate::authz::Verdict;
-use crate::change::{AccessGain, ResourceAccess};
+use crate::change::{AccessGain, ResourceAccess, UnknownChange};
 // Addresses, names and reasons come from plan files and org data: all through `v`.
 use crate::text::visible as v;
 
@@ -76,16 +76,17 @@ pub struct GateResult {
     /// Subjects that gain access it forbids (for `--no-new-access`, one entry per subject
     /// with its gained access as the permission).
     pub gains: Vec<AccessGain>,
-    /// Resource changes rolecall does not model whose type can change access (group
-    /// membership, a user's state): the gate cannot pass while they are there.
-    pub unmodelled: Vec<String>,
+    /// Resource changes rolecall could not read completely (a field marked sensitive or
+    /// unknown until apply, an unmodelled type that can change access), each naming the address
+    /// and the field: the gate cannot pass while there is one, whatever it would have granted.
+    pub unknown: Vec<UnknownChange>,
 }
 
 impl GateResult {
-    /// Whether the gate passed: no forbidden gain, and nothing unmodelled that could be one.
+    /// Whether the gate passed: no forbidden gain, and nothing unread that could be one.
     #[must_use]
     pub fn passed(&self) -> bool {
-        self.gains.is_empty() && self.unmodelled.is_empty()
+        self.gains.is_empty() && self.unknown.is_empty()
     }
 }
 
@@ -98,14 +99,18 @@ pub fn render_gates(gates: &[GateResult]) -> String {
             let _ = writeln!(out, "\ngate {}: passed", v(&g.gate));
             continue;
         }
+        // Fail closed: access could be gained through changes rolecall cannot read.
+        let unknown: Vec<String> = g
+            .unknown
+            .iter()
+            .map(|u| v(&u.to_string()).into_owned())
+            .collect();
         if g.gains.is_empty() {
-            // Fail closed: access could be gained through changes rolecall cannot read.
-            let list: Vec<String> = g.unmodelled.iter().map(|r| format!("`{}`", v(r))).collect();
             let _ = writeln!(
                 out,
-                "\ngate {}: FAILED (unknown: the plan changes resources rolecall does not model that can grant access: {})",
+                "\ngate {}: FAILED (unknown: {})",
                 v(&g.gate),
-                list.join(", ")
+                unknown.join("; ")
             );
             continue;
         }
@@ -115,6 +120,9 @@ pub fn render_gates(gates: &[GateResult]) -> String {
             v(&g.gate),
             g.gains.len()
         );
+        for u in &unknown {
+            let _ = writeln!(out, "  unknown: {u}");
+        }
         for a in g.gains.iter().take(MAX_GAINS) {
             // `--no-new-access` gains carry the diff's own wording (`perm` in place).
             if a.division.is_empty() {

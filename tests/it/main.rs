@@ -20,6 +20,7 @@ mod hostile;
 mod layout;
 mod malformed;
 mod plan;
+mod plan_strict;
 mod query;
 mod report_html;
 mod rules;
