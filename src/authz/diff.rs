@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 
 use super::{effective_grants, role_has};
-use crate::model::{Org, Scope, SubjectRef};
+use crate::model::{Org, Pattern, Scope, SubjectRef};
 
 /// What to compare.
 #[derive(Debug, Clone, Default)]
@@ -41,6 +41,11 @@ pub struct SubjectDiff {
     pub gained: Vec<String>,
     /// `permission in division` present only in the base org.
     pub lost: Vec<String>,
+    /// What the subject can do in the other org that the base org's grants did not already
+    /// allow (effective access: a grant moved from all divisions to one, or a role that lost
+    /// permissions, gains nothing), as `permission in division`. What access gates count.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub widened: Vec<String>,
 }
 
 /// A role whose permissions differ.
@@ -168,6 +173,69 @@ fn access(org: &Org, s: SubjectRef, permissions: Option<&[String]>) -> BTreeSet<
     out
 }
 
+/// Effective access as (pattern, division name; `None` = all divisions).
+fn held(
+    org: &Org,
+    s: SubjectRef,
+    permissions: Option<&[String]>,
+) -> Vec<(Pattern, Option<String>)> {
+    let mut out = Vec::new();
+    for g in effective_grants(org, s) {
+        let place = match g.grant.scope {
+            Scope::All => None,
+            d @ Scope::Division(_) => Some(org.scope_name(d).to_owned()),
+        };
+        match permissions {
+            // Narrowed to permissions: each asked permission the role grants.
+            Some(perms) => {
+                for asked in perms.iter().filter(|x| role_has(org, g.grant.role, x)) {
+                    if let Some(q) = pattern_of(asked) {
+                        out.push((q, place.clone()));
+                    }
+                }
+            }
+            None => {
+                for p in org.role_patterns(g.grant.role) {
+                    out.push((p.clone(), place.clone()));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn pattern_of(text: &str) -> Option<Pattern> {
+    let mut parts = text.split(':');
+    let (d, e, a) = (parts.next()?, parts.next()?, parts.next()?);
+    let part = |x: &str| (x != "*").then(|| Box::from(x));
+    Some(Pattern {
+        domain: d.into(),
+        entity: part(e),
+        action: part(a),
+    })
+}
+
+/// What `after` can do that `before` could not: each of the after-subject's (pattern, place)
+/// that no before-grant covers (a pattern covering it, in all divisions or the same one).
+fn widened(
+    (base, b): (&Org, SubjectRef),
+    (other, o): (&Org, SubjectRef),
+    permissions: Option<&[String]>,
+) -> Vec<String> {
+    let before = held(base, b, permissions);
+    let mut out: BTreeSet<String> = BTreeSet::new();
+    for (p, place) in held(other, o, permissions) {
+        let covered = before
+            .iter()
+            .any(|(bp, bplace)| bp.covers_pattern(&p) && (bplace.is_none() || *bplace == place));
+        if !covered {
+            let at = place.map_or_else(|| "all divisions".to_owned(), |d| format!("`{d}`"));
+            out.insert(format!("`{p}` in {at}"));
+        }
+    }
+    out.into_iter().collect()
+}
+
 fn role_set(org: &Org, r: u32) -> BTreeSet<String> {
     org.role_patterns(r)
         .iter()
@@ -273,6 +341,7 @@ pub fn diff(base: &Org, other: &Org, opts: &DiffOptions) -> OrgDiff {
                 name: key.1,
                 gained: ao.difference(&ab).cloned().collect(),
                 lost: ab.difference(&ao).cloned().collect(),
+                widened: widened((base, s), (other, o), perms),
             });
         }
     }

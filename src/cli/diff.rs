@@ -213,8 +213,9 @@ fn gates(
     if args.no_new_access {
         let causes = p.causes.for_diff(before, after, d);
         let mut gains = Vec::new();
+        // Gains on effective access: a change that only narrows gains nothing.
         for (i, s) in d.subjects.iter().enumerate() {
-            for g in &s.gained {
+            for g in &s.widened {
                 gains.push(AccessGain {
                     subject: format!("{} `{}`", s.kind, s.name),
                     permission: g.clone(),

@@ -64,6 +64,22 @@ impl Pattern {
             && self.action.as_deref().is_none_or(|a| a == perm.action)
     }
 
+    /// Whether this grant covers everything `other` grants (`wfm:*:*` covers `wfm:agent:edit`
+    /// and `wfm:agent:*`; `wfm:agent:*` does not cover `wfm:*:*`).
+    #[must_use]
+    pub fn covers_pattern(&self, other: &Pattern) -> bool {
+        fn part(mine: Option<&str>, theirs: Option<&str>) -> bool {
+            match (mine, theirs) {
+                (None, _) => true,
+                (Some(_), None) => false,
+                (Some(a), Some(b)) => a == b,
+            }
+        }
+        self.domain == other.domain
+            && part(self.entity.as_deref(), other.entity.as_deref())
+            && part(self.action.as_deref(), other.action.as_deref())
+    }
+
     /// Whether both entity and action are wildcards (full control of the domain).
     #[must_use]
     pub fn is_full_wildcard(&self) -> bool {
