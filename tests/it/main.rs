@@ -16,6 +16,7 @@ mod fetch;
 mod forgery;
 mod formats;
 mod hostile;
+mod hostile_server;
 mod layout;
 mod malformed;
 mod plan;
