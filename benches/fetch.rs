@@ -36,6 +36,9 @@ fn run(fake: &FakeGenesys, per_minute: u32, concurrency: usize) -> (OrgSnapshot,
         max_attempts: 8,
         progress: None,
         max_body_bytes: rolecall::fetch::client::DEFAULT_MAX_BODY,
+        max_pages: rolecall::fetch::client::DEFAULT_MAX_PAGES,
+        attempt_timeout: rolecall::fetch::client::DEFAULT_ATTEMPT_TIMEOUT,
+        max_wait: rolecall::fetch::client::MAX_RETRY_AFTER,
     };
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -191,6 +194,9 @@ fn verify_at_limit(served: &OrgSnapshot) {
         max_attempts: 8,
         progress: None,
         max_body_bytes: rolecall::fetch::client::DEFAULT_MAX_BODY,
+        max_pages: rolecall::fetch::client::DEFAULT_MAX_PAGES,
+        attempt_timeout: rolecall::fetch::client::DEFAULT_ATTEMPT_TIMEOUT,
+        max_wait: rolecall::fetch::client::MAX_RETRY_AFTER,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -38,6 +38,14 @@ pub struct ConnectArgs {
     /// Largest response body read, in MiB: a larger one fails the fetch naming the endpoint.
     #[arg(long, value_name = "MIB", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=65_536))]
     max_response_mib: u64,
+    /// The most pages one listing may have: a server claiming more (or whose cursors do not
+    /// end) fails the fetch, naming the listing, before they are asked for.
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    max_pages: u32,
+    /// The deadline of one attempt in seconds, from sending the request to the last byte of
+    /// the answer (a server that trickles its headers or body is cut off; tried twice at most).
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    request_timeout: u64,
     /// No progress output.
     #[arg(short, long)]
     quiet: bool,
@@ -140,6 +148,8 @@ pub fn connect_options(c: &ConnectArgs) -> miette::Result<FetchOptions> {
         check_base(&api).map_err(|m| miette::miette!("{m}"))?,
         check_base(&login).map_err(|m| miette::miette!("{m}"))?,
     );
+    // A token gc cached is for its profile's own region's API host only.
+    let creds = creds.for_api_base(&api).map_err(miette::Report::new)?;
     if !c.quiet {
         note(&format!(
             "connecting to {api} with credentials from {}",
@@ -156,6 +166,9 @@ pub fn connect_options(c: &ConnectArgs) -> miette::Result<FetchOptions> {
         max_attempts: 6,
         progress: progress_bar(c.quiet),
         max_body_bytes: c.max_response_mib << 20,
+        max_pages: usize::try_from(c.max_pages).unwrap_or(usize::MAX),
+        attempt_timeout: std::time::Duration::from_secs(c.request_timeout),
+        max_wait: rolecall::fetch::client::MAX_RETRY_AFTER,
     })
 }
 

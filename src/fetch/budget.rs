@@ -29,6 +29,9 @@ pub struct Budget {
     out: u32,
     /// Requests that can be out at once (bounds how far answers can arrive out of order).
     concurrency: u32,
+    /// The longest a server's window reset is waited for: `inin-ratelimit-reset` is the
+    /// server's number, and 4,000,000,000 s must not stop the fetch for a century.
+    max_wait: Duration,
 }
 
 /// What the headers said of the server's window.
@@ -55,7 +58,16 @@ impl Budget {
             window: None,
             out: 0,
             concurrency: 1,
+            max_wait: crate::fetch::retry::MAX_RETRY_AFTER,
         }
+    }
+
+    /// The longest a window reset from the server's headers is waited for (default
+    /// [`MAX_RETRY_AFTER`](crate::fetch::retry::MAX_RETRY_AFTER), the cap on `Retry-After`).
+    #[must_use]
+    pub fn with_max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait = max_wait;
+        self
     }
 
     /// Tell the budget how many requests can be out at once (default 1).
@@ -110,7 +122,8 @@ impl Budget {
         if allowed == 0 || reset_secs == 0 {
             return;
         }
-        let mut reset = now + Duration::from_secs(u64::from(reset_secs));
+        let wait = Duration::from_secs(u64::from(reset_secs)).min(self.max_wait);
+        let mut reset = now + wait;
         let mut highest = count;
         if let Some(w) = self.window {
             let late = w.highest > count && w.highest - count <= self.concurrency;
@@ -124,7 +137,7 @@ impl Budget {
         }
         let left = allowed.saturating_sub(highest).saturating_sub(self.out);
         if left == 0 {
-            log::debug!("the server's rate window is used up: waiting {reset_secs} s for it");
+            log::debug!("the server's rate window is used up: waiting {wait:?} for it");
         }
         self.window = Some(ServerWindow {
             highest,
@@ -272,6 +285,20 @@ mod tests {
             assert_eq!(send(&mut b, t0 + 100 * MS), t0 + 100 * MS);
         }
         assert_eq!(send(&mut b, t0 + 100 * MS), t0 + 1100 * MS);
+    }
+
+    #[test]
+    fn a_window_reset_past_the_cap_is_waited_only_the_cap() {
+        let t0 = Instant::now();
+        let mut b = Budget::new(6_000, 10, t0).with_max_wait(2 * SEC);
+        send(&mut b, t0);
+        b.answered(t0, Some((180, 180, 4_000_000_000)));
+        assert_eq!(send(&mut b, t0), t0 + 2 * SEC);
+        // The default cap is the `Retry-After` cap.
+        let mut b = Budget::new(6_000, 10, t0);
+        send(&mut b, t0);
+        b.answered(t0, Some((180, 180, u32::MAX)));
+        assert_eq!(send(&mut b, t0), t0 + crate::fetch::retry::MAX_RETRY_AFTER);
     }
 
     #[test]

@@ -10,7 +10,8 @@ use std::time::Instant;
 use super::conn::{join_all, Conn, Got};
 use super::credentials::Auth;
 pub use super::options::{
-    FetchError, FetchOptions, FetchStats, Progress, ProgressFn, DEFAULT_MAX_BODY,
+    FetchError, FetchOptions, FetchStats, Progress, ProgressFn, DEFAULT_ATTEMPT_TIMEOUT,
+    DEFAULT_MAX_BODY, DEFAULT_MAX_PAGES, MAX_RETRY_AFTER,
 };
 use super::plan::{family, page_size};
 use super::wire;
@@ -247,15 +248,20 @@ async fn read_listings(
     Ok(listings)
 }
 
-/// Access policies use cursor paging: follow `nextUri` until it is absent (or repeats).
+/// Access policies use cursor paging: follow `nextUri` until it is absent or repeats, for at
+/// most `max_pages` pages. A `nextUri` is the server's: it is followed only as a path of the
+/// API (never appended to the base as it is), and a chain of new cursors past the cap is an
+/// error, not an endless loop.
 async fn read_policies(conn: &Arc<Conn>) -> Result<Part<Vec<AccessPolicy>>, FetchError> {
+    const ENDPOINT: &str = "GET /api/v2/authorization/policies";
+    let cap = conn.options().max_pages;
     let mut path = format!(
         "/api/v2/authorization/policies?pageSize={}",
         page_size::POLICIES
     );
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::from([path.clone()]);
     let mut policies = Vec::new();
-    loop {
+    for read in 1.. {
         let page = match conn
             .json::<wire::Page<wire::AccessPolicy>>(&path, "accessPolicies")
             .await?
@@ -270,23 +276,31 @@ async fn read_policies(conn: &Arc<Conn>) -> Result<Part<Vec<AccessPolicy>>, Fetc
         };
         conn.count("accessPolicies", page.entities.len());
         policies.extend(page.entities.into_iter().map(Into::into));
-        match page
-            .next_uri
-            .filter(|n| !n.is_empty() && seen.insert(n.clone()))
-        {
-            Some(next) => {
-                path = next
-                    .find("/api/")
-                    .map_or(next.clone(), |i| next[i..].to_owned());
-            }
-            None => {
-                return Ok(Part {
-                    value: policies,
-                    coverage: vec![ok("GET /api/v2/authorization/policies", "accessPolicies")],
-                })
-            }
+        let next = match page.next_uri.filter(|n| !n.is_empty()) {
+            Some(next) => conn.api_path(&next).map_err(|why| FetchError::ForeignUri {
+                endpoint: ENDPOINT.to_owned(),
+                field: "nextUri",
+                why,
+            })?,
+            None => break,
+        };
+        if !seen.insert(next.clone()) {
+            log::debug!("{ENDPOINT}: `nextUri` repeats a page already read; the listing ends");
+            break;
         }
+        if read >= cap {
+            return Err(FetchError::TooManyPages {
+                endpoint: ENDPOINT.to_owned(),
+                cap,
+                claim: "its `nextUri` cursors did not end".to_owned(),
+            });
+        }
+        path = next;
     }
+    Ok(Part {
+        value: policies,
+        coverage: vec![ok(ENDPOINT, "accessPolicies")],
+    })
 }
 
 /// Roles, then each role's subject grants (users, groups and clients in one sweep), all roles

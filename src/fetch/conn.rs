@@ -1,11 +1,15 @@
-//! One connection to the API: the token (renewed once on 401), the shared rate budget and
-//! concurrency permits, GET with retries, page-number paging, and progress counting.
+//! One connection to the API: the token (renewed whenever the API rejects it), the shared rate
+//! budget and concurrency permits, GET with retries, page-number paging, and progress counting.
 //!
-//! Tokens and the client secret live in [`Secret`]s and are sent only in headers; error text
-//! passes through [`redact`] so a library error can never echo them.
+//! Tokens and the client secret live in [`Secret`]s and are sent only in headers, and only to
+//! the host they are for: no redirect is followed, and every request URL is checked to be on
+//! the API base's origin. Error text passes through the one redactor ([`crate::redact`]) so a
+//! library error can never echo a secret in any form rolecall produces. Every number a server
+//! sends is bounded: page counts (`max_pages`), waits from headers (`max_wait`), the time an
+//! answer may take (`attempt_timeout`, headers and body), the size of a body.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -17,9 +21,15 @@ use super::credentials::{Auth, Secret};
 use super::options::PageSizeUse;
 use super::options::{FetchError, FetchOptions, FetchStats, Progress};
 use super::plan::{Family, LADDER};
-use super::retry::{backoff, classify, jitter, parse_retry_after, Verdict};
+use super::retry::{backoff, classify_capped, jitter, parse_retry_after, Verdict};
 use super::wire;
 use crate::model::Coverage;
+use crate::redact::redact;
+
+/// Attempts at a request whose deadline passed: one more try (the network may have hiccuped),
+/// not `max_attempts`: a server that trickles once will trickle again, and each try costs a
+/// whole deadline.
+const TIMEOUT_ATTEMPTS: u32 = 2;
 
 pub(super) enum Got {
     Body(Vec<u8>),
@@ -42,6 +52,10 @@ struct Learned {
 pub(super) struct Conn {
     http: reqwest::Client,
     opts: FetchOptions,
+    /// The API base, parsed: every request URL must be on its origin.
+    base: reqwest::Url,
+    /// Whether an `inin-ratelimit-reset` past the cap was logged at warning level already.
+    said_reset: AtomicBool,
     token: tokio::sync::Mutex<Option<Secret>>,
     budget: Mutex<Budget>,
     permits: Semaphore,
@@ -141,6 +155,74 @@ fn too_large_body(max: u64) -> String {
     )
 }
 
+/// What one attempt came to, within the per-attempt deadline.
+enum Attempt {
+    /// An answer: its status, headers, and its body read whole (or why not).
+    Answered {
+        status: u16,
+        headers: reqwest::header::HeaderMap,
+        body: Result<Vec<u8>, BodyError>,
+    },
+    /// No answer: the connection failed, or the request could not be built.
+    Failed(reqwest::Error),
+    /// The deadline passed before the body's last byte.
+    TimedOut,
+}
+
+fn timed_out(deadline: Duration) -> String {
+    format!(
+        "timed out: no complete answer (headers and body) within {} (`--request-timeout`)",
+        humantime::format_duration(deadline)
+    )
+}
+
+fn header(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// A URL's host and port, for messages (never its user info, path or query).
+fn authority(url: &reqwest::Url) -> String {
+    let host = url.host_str().unwrap_or("(no host)");
+    let shown = match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_owned(),
+    };
+    crate::text::visible(&shown).into_owned()
+}
+
+/// Where a redirect pointed, for the message: the host of its `Location`, resolved against the
+/// request's URL.
+fn redirect_target(from: &reqwest::Url, headers: &reqwest::header::HeaderMap) -> String {
+    match header(headers, "location") {
+        None => "(no `Location`)".to_owned(),
+        Some(loc) => from.join(&loc).map_or_else(
+            |_| "(an unreadable `Location`)".to_owned(),
+            |u| authority(&u),
+        ),
+    }
+}
+
+/// Server-supplied text for a message: redacted, bounded, made visible.
+fn shown(text: &str) -> String {
+    let t: String = redact(text).chars().take(200).collect();
+    crate::text::visible(&t).into_owned()
+}
+
+/// What a listing's first page claims, for [`FetchError::TooManyPages`].
+fn claim_of<T>(first: &wire::Page<T>, asked: usize) -> String {
+    let n = |v: Option<usize>| v.map_or_else(|| "none".to_owned(), |v| v.to_string());
+    format!(
+        "its first page claims `pageCount` {} and `total` {} with {} item(s) at page size {}",
+        n(first.page_count),
+        n(first.total),
+        first.entities.len(),
+        first.page_size.unwrap_or(asked)
+    )
+}
+
 /// `base` with the page-number parameters.
 fn page_path(base: &str, size: usize, number: usize) -> String {
     let sep = if base.contains('?') { '&' } else { '?' };
@@ -175,19 +257,32 @@ impl Conn {
     pub(super) fn new(opts: FetchOptions) -> Result<Arc<Self>, FetchError> {
         // rustls needs a process-wide crypto provider; a second install is a harmless no-op.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let base = reqwest::Url::parse(opts.api_base.trim_end_matches('/')).map_err(|e| {
+            FetchError::Client(format!(
+                "the API base `{}` is not a URL: {e}",
+                shown(&opts.api_base)
+            ))
+        })?;
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            // A host that never accepts the connection is said to be unreachable soon.
-            .connect_timeout(Duration::from_secs(15))
+            // Credentials are for the host they are sent to; a redirect is an error naming
+            // where it pointed. (reqwest drops `Authorization` only on a hop that changes
+            // host, judged hop by hop: a second hop within another host carried it there.)
+            .redirect(reqwest::redirect::Policy::none())
+            // A host that never accepts the connection is said to be unreachable soon. The
+            // attempt's whole deadline (headers and body) is `attempt`'s.
+            .connect_timeout(opts.attempt_timeout.min(Duration::from_secs(15)))
             .build()
             .map_err(|e| FetchError::Client(e.to_string()))?;
         Ok(Arc::new(Self {
             http,
+            base,
+            said_reset: AtomicBool::new(false),
             // No burst, and 2% headroom: the server counts in fixed windows whose phase we do
             // not know, and one 429 costs a whole `Retry-After` pause for every request.
             budget: Mutex::new(
                 Budget::new(opts.per_minute.saturating_mul(49) / 50, 1, Instant::now())
-                    .with_concurrency(u32::try_from(opts.concurrency).unwrap_or(u32::MAX)),
+                    .with_concurrency(u32::try_from(opts.concurrency).unwrap_or(u32::MAX))
+                    .with_max_wait(opts.max_wait),
             ),
             permits: Semaphore::new(opts.concurrency.max(1)),
             opts,
@@ -268,7 +363,9 @@ impl Conn {
     }
 
     /// The current token; `stale` names a token the API rejected, to be replaced unless another
-    /// request already replaced it.
+    /// request already replaced it. There is no limit on renewals: a fetch may outlive any
+    /// number of token lifetimes (a request rejected with one token is sent again with the
+    /// next, see `get_once`).
     pub(super) async fn token(&self, stale: Option<&Secret>) -> Result<Secret, FetchError> {
         let renew = stale.is_some();
         let mut slot = self.token.lock().await;
@@ -279,7 +376,15 @@ impl Conn {
         }
         let Auth::ClientCredentials { client_id, secret } = &self.opts.auth else {
             return match (&self.opts.auth, renew) {
-                (Auth::Token(t), false) => Ok(t.clone()),
+                // A token with CR, LF or NUL cannot be sent (the HTTP client refuses the
+                // header), and retrying it cannot help.
+                (Auth::Token(t), false) if wire::is_token(t.expose()) => Ok(t.clone()),
+                (Auth::Token(_), false) => Err(FetchError::Auth {
+                    endpoint: "access token".to_owned(),
+                    detail: "the access token is empty or holds characters other than visible \
+                             ASCII, so it cannot be sent in a header"
+                        .to_owned(),
+                }),
                 _ => Err(FetchError::Auth {
                     endpoint: "access token".to_owned(),
                     detail: "the access token was rejected or expired; get a new one".to_owned(),
@@ -298,15 +403,10 @@ impl Conn {
         let (status, body) = self.login(&url, client_id, secret).await?;
         if status != 200 {
             let err: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-            // The server's words: bounded, with the secret taken out (a proxy may echo the
-            // request) and made visible (they reach a terminal).
-            let field = |k: &str| {
-                err.get(k).and_then(|v| v.as_str()).map(|t| {
-                    // Redacted before cutting, so no part of the secret can be left.
-                    let t: String = redact(t, secret).chars().take(300).collect();
-                    crate::text::visible(&t).into_owned()
-                })
-            };
+            // The server's words: bounded, with every registered secret taken out (a proxy
+            // may echo the request: the raw secret, or the Basic credential, base64 of
+            // `id:secret`) and made visible (they reach a terminal).
+            let field = |k: &str| err.get(k).and_then(|v| v.as_str()).map(shown);
             let code = field("error").unwrap_or_else(|| "unknown error".to_owned());
             let said = field("error_description")
                 .map(|d| format!(": {d}"))
@@ -316,12 +416,12 @@ impl Conn {
                 detail: format!("HTTP {status} `{code}`{said}"),
             });
         }
-        let t: wire::Token = serde_json::from_slice(&body).map_err(|_| FetchError::Shape {
+        let t = wire::Token::parse(&body).map_err(|detail| FetchError::Shape {
             endpoint: url.clone(),
-            detail: "the token response has no `access_token`".to_owned(),
+            detail,
         })?;
         log::debug!("token issued, valid for {} s", t.expires_in.unwrap_or(0));
-        let t = Secret::new(t.access_token);
+        let t = Secret::issued(t.access_token);
         *slot = Some(t.clone());
         Ok(t)
     }
@@ -339,8 +439,33 @@ impl Conn {
         )
     }
 
-    /// Send the client-credentials login, retried like any request on connection errors and
-    /// 5xx answers. Returns the status and body of an answer below 500; otherwise a
+    /// Send a request and read its answer whole within the per-attempt deadline, which covers
+    /// the headers and the body: a server that trickles either is cut off at it.
+    async fn attempt(&self, req: reqwest::RequestBuilder) -> Attempt {
+        let max = self.opts.max_body_bytes;
+        let run = async {
+            match req.send().await {
+                Err(e) => Attempt::Failed(e),
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let headers = resp.headers().clone();
+                    let body = read_body(resp, max).await;
+                    Attempt::Answered {
+                        status,
+                        headers,
+                        body,
+                    }
+                }
+            }
+        };
+        tokio::time::timeout(self.opts.attempt_timeout, run)
+            .await
+            .unwrap_or(Attempt::TimedOut)
+    }
+
+    /// Send the client-credentials login, retried like any request on connection errors,
+    /// timeouts, 429 (after its `Retry-After`) and 5xx answers. Returns the status and body of
+    /// another answer below 500; a redirect is an error naming where it pointed; otherwise a
     /// [`FetchError::Login`] that says what happened (refused, TLS, timeout, the last status).
     async fn login(
         &self,
@@ -351,42 +476,79 @@ impl Conn {
         // The Basic credential is the secret in another encoding: a server that echoes the
         // header must not get it printed.
         crate::redact::register_basic(client_id, secret.expose());
-        let mut attempt = 0;
+        let target = reqwest::Url::parse(url).map_err(|e| {
+            FetchError::Client(format!("the login URL `{}` is not a URL: {e}", shown(url)))
+        })?;
+        let fail = |attempts, detail| FetchError::Login {
+            endpoint: url.to_owned(),
+            attempts,
+            detail,
+        };
+        let (mut attempt, mut timeouts) = (0, 0);
         loop {
             attempt += 1;
             // The login counts against a request cap like any request (`verify`'s).
             self.spend(url)?;
-            let sent = self
+            let req = self
                 .http
-                .post(url)
+                .post(target.clone())
                 .basic_auth(client_id, Some(secret.expose()))
                 .header("content-type", "application/x-www-form-urlencoded")
-                .body("grant_type=client_credentials")
-                .send()
-                .await;
-            let failure = match sent {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    match read_body(resp, self.opts.max_body_bytes).await {
+                .body("grant_type=client_credentials");
+            let mut retry_after = None;
+            let failure = match self.attempt(req).await {
+                Attempt::Answered {
+                    status,
+                    headers,
+                    body,
+                } => {
+                    if (300..400).contains(&status) {
+                        return Err(FetchError::Redirect {
+                            endpoint: format!("POST {url}"),
+                            status,
+                            to: redirect_target(&target, &headers),
+                        });
+                    }
+                    retry_after =
+                        header(&headers, "retry-after").and_then(|v| parse_retry_after(&v));
+                    match body {
                         // 429 and 5xx are the service's state, not a verdict on the credentials.
                         Ok(body) if status < 500 && status != 429 => return Ok((status, body)),
+                        Ok(_) if status == 429 => match retry_after {
+                            Some(after) if after > self.opts.max_wait => {
+                                return Err(fail(
+                                    attempt,
+                                    format!(
+                                        "the login service answered HTTP 429 and asked to wait \
+                                         {}, longer than the {} rolecall waits",
+                                        humantime::format_duration(after),
+                                        humantime::format_duration(self.opts.max_wait)
+                                    ),
+                                ))
+                            }
+                            _ => {
+                                "the login service answered HTTP 429 (too many requests)".to_owned()
+                            }
+                        },
                         Ok(_) => format!("the login service answered HTTP {status}"),
                         Err(BodyError::TooLarge(max)) => too_large_body(max),
                         Err(BodyError::Read(e)) => {
-                            format!("the answer was cut off: {}", redact(&e, secret))
+                            format!("the answer was cut off: {}", redact(&e))
                         }
                     }
                 }
-                Err(e) => redact(&send_failure(&e), secret),
+                Attempt::Failed(e) => redact(&send_failure(&e)).into_owned(),
+                Attempt::TimedOut => {
+                    timeouts += 1;
+                    timed_out(self.opts.attempt_timeout)
+                }
             };
-            if attempt >= self.opts.max_attempts {
-                return Err(FetchError::Login {
-                    endpoint: url.to_owned(),
-                    attempts: attempt,
-                    detail: failure,
-                });
+            if attempt >= self.opts.max_attempts || timeouts >= TIMEOUT_ATTEMPTS {
+                return Err(fail(attempt, failure));
             }
-            let wait = self.retry_wait(attempt, None);
+            // A 5xx's `Retry-After` past the cap is left to the backoff.
+            let after = retry_after.filter(|a| *a <= self.opts.max_wait);
+            let wait = self.retry_wait(attempt, after);
             log::debug!("POST {url}: {failure}; attempt {attempt} again in {wait:?}");
             tokio::time::sleep(wait).await;
         }
@@ -445,15 +607,79 @@ impl Conn {
         Ok(got)
     }
 
-    /// GET with budget, retries and one token renewal; a 403/404 becomes a coverage gap.
+    /// The URL of a request path: the API base and the path, refused unless it is on the
+    /// base's origin. Appended to `https://api.example`, a path such as `@evil.example/x` would
+    /// be a request to `evil.example` carrying the token.
+    fn url_of(&self, path: &str) -> Result<reqwest::Url, String> {
+        let base = self.base.as_str().trim_end_matches('/');
+        let url = reqwest::Url::parse(&format!("{base}{path}")).map_err(|e| {
+            format!(
+                "`{}` does not make a URL with the API base: {e}",
+                shown(path)
+            )
+        })?;
+        if !path.starts_with('/') || url.origin() != self.base.origin() {
+            return Err(format!(
+                "`{}` would be sent to `{}`, not to the API at `{}`",
+                shown(path),
+                authority(&url),
+                authority(&self.base)
+            ));
+        }
+        Ok(url)
+    }
+
+    /// The request path a URI from a response (`nextUri`) names, if it is a path of the API:
+    /// an absolute path under `/api/`, or an absolute URL on the API base's origin and under
+    /// its path. Anything else is refused, naming where it points.
+    pub(super) fn api_path(&self, uri: &str) -> Result<String, String> {
+        let base = self.base.as_str().trim_end_matches('/');
+        let path = if uri.starts_with('/') && !uri.starts_with("//") {
+            uri.to_owned()
+        } else {
+            let url = reqwest::Url::parse(uri).map_err(|_| {
+                format!(
+                    "`{}` is neither an absolute path nor a URL (it is not appended to the API \
+                     base)",
+                    shown(uri)
+                )
+            })?;
+            if url.origin() != self.base.origin() {
+                return Err(format!(
+                    "`{}` points to `{}`, not to the API at `{}`",
+                    shown(uri),
+                    authority(&url),
+                    authority(&self.base)
+                ));
+            }
+            match url.as_str().strip_prefix(base) {
+                Some(rest) if rest.starts_with('/') => rest.to_owned(),
+                _ => return Err(format!("`{}` is outside the API base `{base}`", shown(uri))),
+            }
+        };
+        if !path.starts_with("/api/") {
+            return Err(format!("`{}` is not a path of the API", shown(&path)));
+        }
+        self.url_of(&path)?;
+        Ok(path)
+    }
+
+    /// GET with budget and retries; a 401 is sent again with a renewed token; a 403/404
+    /// becomes a coverage gap; a redirect is an error.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one attempt loop: every answer's handling reads best beside the others"
+    )]
     async fn get_once(&self, path: &str, dataset: &str) -> Result<Got, FetchError> {
         let endpoint = endpoint_of(path);
-        let url = format!("{}{path}", self.opts.api_base.trim_end_matches('/'));
-        let mut renewed = false;
-        let mut attempt = 0;
+        let url = self.url_of(path).map_err(|why| FetchError::ForeignUri {
+            endpoint: endpoint.clone(),
+            field: "request path",
+            why,
+        })?;
+        let (mut attempt, mut timeouts) = (0, 0);
         loop {
             attempt += 1;
-            let token = self.token(None).await?;
             // The permit first, then the slot: admission must come right before sending, or
             // admitted requests queue for permits while the server's window runs out.
             let permit = self
@@ -463,26 +689,44 @@ impl Conn {
                 .map_err(|e| FetchError::Client(e.to_string()))?;
             self.spend(&endpoint)?;
             self.take_budget().await;
+            // The token last, right before sending: a request that waited in the queue while
+            // the token was renewed sends the new one, not the one current when it was queued.
+            let token = match self.token(None).await {
+                Ok(t) => t,
+                Err(e) => {
+                    self.budget().answered(Instant::now(), None);
+                    return Err(e);
+                }
+            };
             let sent_at = Instant::now();
-            let sent = self.http.get(&url).bearer_auth(token.expose()).send().await;
-            let (status, retry_after, detail) = match sent {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let h = |n: &str| {
-                        resp.headers()
-                            .get(n)
-                            .and_then(|v| v.to_str().ok())
-                            .map(str::to_owned)
-                    };
+            let req = self.http.get(url.clone()).bearer_auth(token.expose());
+            let (status, retry_after, detail) = match self.attempt(req).await {
+                Attempt::Answered {
+                    status,
+                    headers,
+                    body,
+                } => {
+                    let h = |n: &str| header(&headers, n);
+                    let reset = h("inin-ratelimit-reset").map(|v| v.parse::<u32>());
+                    if let Some(Ok(r)) = reset {
+                        self.say_capped_reset(&endpoint, r);
+                    }
                     let limits = match (
                         h("inin-ratelimit-count").map(|v| v.parse()),
                         h("inin-ratelimit-allowed").map(|v| v.parse()),
-                        h("inin-ratelimit-reset").map(|v| v.parse()),
+                        reset,
                     ) {
                         (Some(Ok(c)), Some(Ok(a)), Some(Ok(r))) => Some((c, a, r)),
                         _ => None,
                     };
                     self.budget().answered(Instant::now(), limits);
+                    if (300..400).contains(&status) {
+                        return Err(FetchError::Redirect {
+                            endpoint,
+                            status,
+                            to: redirect_target(&url, &headers),
+                        });
+                    }
                     let retry_after = h("retry-after").and_then(|v| parse_retry_after(&v));
                     log::trace!(
                         "{endpoint}: inin-ratelimit-count={:?} allowed={:?} reset={:?} retry-after={:?}",
@@ -491,7 +735,7 @@ impl Conn {
                         h("inin-ratelimit-reset"),
                         h("retry-after"),
                     );
-                    let body = match read_body(resp, self.opts.max_body_bytes).await {
+                    let body = match body {
                         Err(BodyError::TooLarge(max)) => {
                             // Not transient: the same request would send the same body.
                             return Err(FetchError::Http {
@@ -524,7 +768,7 @@ impl Conn {
                             if code == "response.entity.too.large" || names_size {
                                 return Ok(Got::TooLarge);
                             }
-                            (Some(status), retry_after, format!("HTTP 400 `{code}`"))
+                            (Some(status), retry_after, format!("HTTP 400 `{}`", shown(code)))
                         }
                         Ok(body) if status == 403 || status == 404 => {
                             let err: wire::ErrorBody =
@@ -539,24 +783,51 @@ impl Conn {
                                 permission: None,
                             }));
                         }
-                        Ok(_) => (Some(status), retry_after, format!("HTTP {status}")),
-                        Err(e) => (None, None, format!("truncated response: {e}")),
+                        Ok(_) => match retry_after {
+                            Some(after) if status == 429 && after > self.opts.max_wait => (
+                                Some(status),
+                                retry_after,
+                                format!(
+                                    "HTTP 429, asking to wait {}, longer than the {} rolecall waits",
+                                    humantime::format_duration(after),
+                                    humantime::format_duration(self.opts.max_wait)
+                                ),
+                            ),
+                            _ => (Some(status), retry_after, format!("HTTP {status}")),
+                        },
+                        Err(e) => (None, None, format!("truncated response: {}", redact(&e))),
                     }
                 }
-                Err(e) => {
+                Attempt::Failed(e) => {
                     self.budget().answered(Instant::now(), None);
+                    if e.is_builder() {
+                        // Not transient: the same request cannot be built the next time either.
+                        return Err(FetchError::Http {
+                            endpoint,
+                            attempts: attempt,
+                            detail: "the request could not be built".to_owned(),
+                        });
+                    }
                     (
                         None,
                         None,
-                        format!("connection error: {}", redact(&e.to_string(), &token)),
+                        format!("connection error: {}", redact(&send_failure(&e))),
                     )
+                }
+                Attempt::TimedOut => {
+                    self.budget().answered(Instant::now(), None);
+                    timeouts += 1;
+                    (None, None, timed_out(self.opts.attempt_timeout))
                 }
             };
             drop(permit);
-            if status == Some(401) && !renewed {
-                log::debug!("{endpoint}: 401, the token expired or was revoked; renewing it once");
-                // A token that expired mid-fetch is renewed once, and the request repeated.
-                renewed = true;
+            if status == Some(401) && attempt < self.opts.max_attempts {
+                // The token expired or was revoked, or another request renewed it while this
+                // one was on its way: send it again with the newest token (a new login unless
+                // another request already made one). Each rejected token costs the request an
+                // attempt, so a server that rejects every token ends the fetch after
+                // `max_attempts`; a fetch that outlives any number of token lifetimes does not.
+                log::debug!("{endpoint}: 401; sending it again with a renewed token");
                 // The request is sent again: that is a retry, and the summary counts it.
                 self.retries.fetch_add(1, Ordering::Relaxed);
                 self.token(Some(&token)).await?;
@@ -565,8 +836,10 @@ impl Conn {
             if status == Some(429) {
                 self.rate_limited.fetch_add(1, Ordering::Relaxed);
             }
-            match classify(status, retry_after) {
-                Verdict::Transient(after) if attempt < self.opts.max_attempts => {
+            match classify_capped(status, retry_after, self.opts.max_wait) {
+                Verdict::Transient(after)
+                    if attempt < self.opts.max_attempts && timeouts < TIMEOUT_ATTEMPTS =>
+                {
                     let wait = self.retry_wait(attempt, after);
                     log::debug!("{endpoint}: {detail}; attempt {attempt} again in {wait:?}");
                     if status == Some(429) {
@@ -582,6 +855,24 @@ impl Conn {
                     })
                 }
             }
+        }
+    }
+
+    /// Log an `inin-ratelimit-reset` past the cap on waits from headers: at warning level the
+    /// first time (once per connection, not per response), at debug level after.
+    fn say_capped_reset(&self, endpoint: &str, reset_secs: u32) {
+        let asked = Duration::from_secs(u64::from(reset_secs));
+        if asked <= self.opts.max_wait {
+            return;
+        }
+        let cap = humantime::format_duration(self.opts.max_wait);
+        if self.said_reset.swap(true, Ordering::Relaxed) {
+            log::debug!("{endpoint}: `inin-ratelimit-reset: {reset_secs}` capped at {cap}");
+        } else {
+            log::warn!(
+                "{endpoint}: the server says its rate window resets in {reset_secs} s \
+                 (`inin-ratelimit-reset`); waiting at most {cap}, the cap on waits from headers"
+            );
         }
     }
 
@@ -716,9 +1007,17 @@ impl Conn {
                 Ok(p) => p,
                 Err(gap) => return Ok(Err(gap)),
             };
-            // Never past the page count the first page reported, or what its own items show.
+            // Never past the page count the first page reported, or what its own items show;
+            // and never past the cap on pages per listing: an error before page 2 is asked.
             let available = pages_in(&first, size);
             let count = available.min(max_pages);
+            if count > self.opts.max_pages {
+                return Err(FetchError::TooManyPages {
+                    endpoint: endpoint_of(base),
+                    cap: self.opts.max_pages,
+                    claim: claim_of(&first, size),
+                });
+            }
             let pages = join_all((2..=count).map(|n| {
                 let conn = Arc::clone(self);
                 let (path, dataset) = (page_path(base, size, n), dataset.to_owned());
@@ -819,14 +1118,5 @@ fn resource_name(dataset: &str) -> &'static str {
         "businessUnits" | "managementUnits" => "wfm units",
         "operations" => "operations",
         _ => "settings",
-    }
-}
-
-/// Never let a secret through in a library's error text.
-fn redact(text: &str, secret: &Secret) -> String {
-    if secret.expose().is_empty() {
-        text.to_owned()
-    } else {
-        text.replace(secret.expose(), "[redacted]")
     }
 }

@@ -36,6 +36,14 @@ impl Secret {
         crate::redact::register(&s);
         Self(s)
     }
+    /// Wrap a token the process received (from a login), registering it with the one
+    /// redactor as a token: with thousands of renewals, the oldest may be forgotten first.
+    #[must_use]
+    pub fn issued(s: impl Into<String>) -> Self {
+        let s = s.into();
+        crate::redact::register_token(&s);
+        Self(s)
+    }
     /// The secret itself, for the one place that sends it.
     #[must_use]
     pub fn expose(&self) -> &str {
@@ -79,6 +87,22 @@ pub struct Credentials {
     /// Where they came from, for messages, e.g. ``gc profile `default` (client credentials)``
     /// or `environment`. Never holds a secret.
     pub source: String,
+    /// Set when `auth` is a login token `gc` cached: it is for one host only (see
+    /// [`Credentials::for_api_base`]).
+    pub cached: Option<CachedLogin>,
+}
+
+/// A login token `gc` cached is for its profile's own region: what it was issued for, and
+/// what the profile offers for any other host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedLogin {
+    /// The profile's name.
+    pub profile: String,
+    /// The API base of the profile's own region (`https://api.usw2.pure.cloud`); `None` when
+    /// the profile names no region rolecall knows, so that no host is the token's.
+    pub api_base: Option<String>,
+    /// The profile's client credentials and how to describe them, when it has usable ones.
+    pub otherwise: Option<(Auth, String)>,
 }
 
 /// Why no credentials could be used. The text names profiles, keys and variables, never values.
@@ -346,10 +370,6 @@ pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
 /// login token `gc` cached (while valid), then client credentials.
 fn choose(m: Merged, now: SystemTime) -> Result<Credentials, CredentialsError> {
     let region = m.region.as_ref().map(|f| f.value.clone());
-    let overrides: Vec<&str> = [&m.region, &m.client_id, &m.secret]
-        .into_iter()
-        .filter_map(|f| f.as_ref().and_then(|f| f.env))
-        .collect();
     let source = |how: String| match &m.profile {
         Some(p) => format!("gc profile `{p}` ({how})"),
         None => "environment".to_owned(),
@@ -363,11 +383,12 @@ fn choose(m: Merged, now: SystemTime) -> Result<Credentials, CredentialsError> {
             auth: Auth::Token(Secret::new(token.value.clone())),
             region,
             source: source(how),
+            cached: None,
         });
     }
     // The cached token belongs to the profile's own client and region.
     let mut stale = None;
-    if let (Some(_), Some(raw)) = (&m.profile, &m.cached) {
+    if let (Some(profile), Some(raw)) = (&m.profile, &m.cached) {
         match moved_by(&m).map_or_else(|| read_cached(raw, now), |var| Err(Stale::Elsewhere(var))) {
             Ok((token, expiry)) => {
                 return Ok(Credentials {
@@ -377,43 +398,137 @@ fn choose(m: Merged, now: SystemTime) -> Result<Credentials, CredentialsError> {
                         "login token cached by gc, valid until `{}`",
                         humantime::format_rfc3339_seconds(expiry)
                     )),
+                    cached: Some(CachedLogin {
+                        profile: profile.clone(),
+                        api_base: m
+                            .own_region
+                            .as_deref()
+                            .and_then(resolve_region)
+                            .map(|h| h.api),
+                        otherwise: client_credentials(&m),
+                    }),
                 })
             }
             Err(why) => stale = Some(why),
         }
     }
-    // A browser-login profile's client cannot do client credentials; a client from the
-    // environment is another client, so it may.
-    let client_allowed = !m.browser_login || m.client_id.as_ref().is_some_and(|f| f.env.is_some());
-    if let (Some(id), Some(secret), true) = (&m.client_id, &m.secret, client_allowed) {
+    if let Some((auth, how)) = client_credentials(&m) {
         if let (Some(profile), Some(why)) = (&m.profile, &stale) {
             // gc does the same: an expired cache is renewed with the client credentials.
             log::info!(
                 "gc profile `{profile}`: the cached login token {why}; using the client credentials"
             );
         }
-        let how = if overrides.is_empty() {
-            "client credentials".to_owned()
-        } else {
-            format!(
-                "client credentials, {} from the environment",
-                overrides
-                    .iter()
-                    .map(|v| format!("`{v}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        };
         return Ok(Credentials {
-            auth: Auth::ClientCredentials {
-                client_id: id.value.clone(),
-                secret: Secret::new(secret.value.clone()),
-            },
+            auth,
             region,
             source: source(how),
+            cached: None,
         });
     }
     Err(no_credentials(&m, stale))
+}
+
+/// The profile's client credentials, with how they are described, if it has usable ones.
+fn client_credentials(m: &Merged) -> Option<(Auth, String)> {
+    // A browser-login profile's client cannot do client credentials; a client from the
+    // environment is another client, so it may.
+    let client_allowed = !m.browser_login || m.client_id.as_ref().is_some_and(|f| f.env.is_some());
+    let (Some(id), Some(secret), true) = (&m.client_id, &m.secret, client_allowed) else {
+        return None;
+    };
+    let overrides: Vec<&str> = [&m.region, &m.client_id, &m.secret]
+        .into_iter()
+        .filter_map(|f| f.as_ref().and_then(|f| f.env))
+        .collect();
+    let how = if overrides.is_empty() {
+        "client credentials".to_owned()
+    } else {
+        format!(
+            "client credentials, {} from the environment",
+            overrides
+                .iter()
+                .map(|v| format!("`{v}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    Some((
+        Auth::ClientCredentials {
+            client_id: id.value.clone(),
+            secret: Secret::new(secret.value.clone()),
+        },
+        how,
+    ))
+}
+
+/// A base URL's scheme and authority, lowercase, without the scheme's default port: what
+/// decides where a request goes. `None` for anything with user info (never a base rolecall
+/// accepts).
+fn origin_of(base: &str) -> Option<String> {
+    let b = base.trim().to_ascii_lowercase();
+    let (scheme, rest) = b.split_once("://")?;
+    let authority = rest.split(['/', '\\', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let authority = match scheme {
+        "https" => authority.strip_suffix(":443").unwrap_or(authority),
+        "http" => authority.strip_suffix(":80").unwrap_or(authority),
+        _ => authority,
+    };
+    Some(format!("{scheme}://{authority}"))
+}
+
+impl Credentials {
+    /// The credentials to send to the API at `api_base` (the base the connection will use,
+    /// after `--region` and `--api-base`). A login token `gc` cached serves only its
+    /// profile's own region: for any other host the profile's client credentials are used
+    /// instead, and the source says so; without client credentials, that is an error. Other
+    /// credentials are returned as they are.
+    ///
+    /// # Errors
+    /// The cached token is for another host and the profile has no client credentials.
+    pub fn for_api_base(self, api_base: &str) -> Result<Self, CredentialsError> {
+        let Some(cached) = &self.cached else {
+            return Ok(self);
+        };
+        let own = cached.api_base.as_deref().and_then(origin_of);
+        if own.is_some() && own == origin_of(api_base) {
+            return Ok(self);
+        }
+        let own = cached.api_base.as_deref().map_or_else(
+            || "no region rolecall knows".to_owned(),
+            |b| format!("`{b}`"),
+        );
+        let profile = &cached.profile;
+        match &cached.otherwise {
+            Some((auth, how)) => {
+                log::info!(
+                    "gc profile `{profile}`: the cached login token is for {own}, not \
+                     `{api_base}`; using the client credentials"
+                );
+                Ok(Self {
+                    auth: auth.clone(),
+                    region: self.region.clone(),
+                    source: format!(
+                        "gc profile `{profile}` ({how}; its cached login token is for {own}, not \
+                         this host)"
+                    ),
+                    cached: None,
+                })
+            }
+            None => Err(CredentialsError::new(
+                format!(
+                    "the login token gc cached for profile `{profile}` is for {own}, not \
+                     `{api_base}`"
+                ),
+                "drop `--region` and `--api-base` to use the profile's own region, or set \
+                 GENESYSCLOUD_ACCESS_TOKEN, or GENESYSCLOUD_OAUTHCLIENT_ID and \
+                 GENESYSCLOUD_OAUTHCLIENT_SECRET, for that host",
+            )),
+        }
+    }
 }
 
 /// Why a merged profile gave no credentials, with what to do about it.
@@ -534,6 +649,9 @@ pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Option<Credentials> {
 /// credentials. Without a gc config or, when no profile is named, without a default profile in
 /// it, the environment alone.
 ///
+/// A gc config that exists but cannot be read (not a regular file, too large, not text) is an
+/// error naming it; only a missing one means the environment alone.
+///
 /// # Errors
 /// What was missing or unusable, with what to do about it.
 pub fn resolve(
@@ -542,7 +660,20 @@ pub fn resolve(
     var: impl Fn(&str) -> Option<String>,
     now: SystemTime,
 ) -> Result<Credentials, CredentialsError> {
-    let text = std::fs::read_to_string(gc_config).ok();
+    // A missing file means the environment alone; a file that is there but cannot be read
+    // (a FIFO, a device, too large, not text, no permission) is an error naming it, never
+    // silently passed over: the credentials it holds would be replaced by others.
+    let text = match crate::io::read_text(gc_config, crate::io::Input::GcConfig) {
+        Ok(text) => Some(text),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => {
+            return Err(CredentialsError::new(
+                e.to_string(),
+                "fix the file or its permissions, or point HOME elsewhere; the environment \
+                 alone is used only when there is no gc config",
+            ))
+        }
+    };
     let merged = match (text, profile) {
         (Some(text), Some(name)) => profile_in(&text, name, &var)?.ok_or_else(|| {
             CredentialsError::new(
@@ -822,6 +953,104 @@ grant_type = '0'
             "the login token gc cached for profile `pkce` is for another client or region than `GENESYSCLOUD_REGION` names"
         );
         assert!(e.help().starts_with("unset `GENESYSCLOUD_REGION`"), "{e:?}");
+    }
+
+    #[test]
+    fn the_cached_token_serves_only_its_regions_api_host() {
+        let ci = gc(Some("ci")).unwrap();
+        let token = Auth::Token(Secret::new("tok-cached-ci"));
+        // The profile's own region, however the base is spelled.
+        for own in [
+            "https://api.usw2.pure.cloud",
+            "https://API.usw2.pure.cloud:443/",
+        ] {
+            assert_eq!(ci.clone().for_api_base(own).unwrap().auth, token, "{own}");
+        }
+        // Another region (`--region`), another host (`--api-base`), plain http or another
+        // port on the right host: the profile's client credentials, and the source says so.
+        for other in [
+            "https://api.mypurecloud.ie",
+            "http://127.0.0.1:8080",
+            "http://api.usw2.pure.cloud",
+            "https://api.usw2.pure.cloud:8443",
+            "https://api.usw2.pure.cloud.evil.example",
+        ] {
+            let c = ci.clone().for_api_base(other).unwrap();
+            assert!(
+                matches!(&c.auth, Auth::ClientCredentials { client_id, .. } if client_id == "id-ci"),
+                "{other}: {c:?}"
+            );
+            assert_eq!(
+                c.source,
+                "gc profile `ci` (client credentials; its cached login token is for \
+                 `https://api.usw2.pure.cloud`, not this host)"
+            );
+            assert!(c.cached.is_none());
+        }
+        // A browser-login profile has nothing else to offer: an error naming both hosts.
+        let e = gc(Some("pkce"))
+            .unwrap()
+            .for_api_base("http://127.0.0.1:8080")
+            .unwrap_err();
+        assert_eq!(
+            e.message(),
+            "the login token gc cached for profile `pkce` is for `https://api.mypurecloud.de`, \
+             not `http://127.0.0.1:8080`"
+        );
+        assert!(
+            e.help().starts_with("drop `--region` and `--api-base`"),
+            "{e:?}"
+        );
+        // A profile whose region rolecall does not know: its token serves no host.
+        let unknown = "[default]\nenvironment = 'moon.example'\ngrant_type = '3'\n\
+                       oauth_token_data = '{\"access_token\":\"tok-moon\",\"oauth_token_expiry\":\"2030-01-01T00:00:00Z\"}'\n";
+        let e = from_gc_config(unknown, None, no_env, now())
+            .unwrap()
+            .for_api_base("https://api.moon.example")
+            .unwrap_err();
+        assert!(
+            e.message().contains("is for no region rolecall knows"),
+            "{e}"
+        );
+        // Other credentials are not pinned here (the caller chose them for this host).
+        let t = gc(Some("token")).unwrap();
+        assert_eq!(t.clone().for_api_base("http://127.0.0.1:1").unwrap(), t);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_gc_config_that_cannot_be_read_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = env(&[(ENV_TOKEN, "env-token")]);
+        let fifo = dir.path().join("fifo.toml");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let link = dir.path().join("zero.toml");
+        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+        for (path, why) in [
+            (link.as_path(), "a character device"),
+            (fifo.as_path(), "a FIFO"),
+            (dir.path(), "a directory"),
+        ] {
+            let started = std::time::Instant::now();
+            let e = resolve(path, None, &token, now()).unwrap_err();
+            assert!(
+                e.message().starts_with("cannot read the gc config")
+                    && e.message().contains(&path.display().to_string())
+                    && e.message().contains(why),
+                "{e}"
+            );
+            // Refused before reading: no hang on the FIFO, no 2 GB read from /dev/zero.
+            assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        }
+        // Too large: stopped at the cap while reading.
+        let big = dir.path().join("big.toml");
+        std::fs::write(&big, vec![b'#'; 2 << 20]).unwrap();
+        let e = resolve(&big, None, &token, now()).unwrap_err();
+        assert!(e.message().contains("larger than"), "{e}");
     }
 
     #[test]

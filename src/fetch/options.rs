@@ -46,7 +46,28 @@ pub struct FetchOptions {
     /// Largest response body read, in bytes ([`DEFAULT_MAX_BODY`] unless set): a larger one
     /// fails the fetch with an error naming the endpoint.
     pub max_body_bytes: u64,
+    /// The most pages one listing may have ([`DEFAULT_MAX_PAGES`] unless set): a page count
+    /// (or a cursor chain) past it fails the fetch naming the listing, before the pages are
+    /// asked for. Each page is a request against the org's rate limit, so a server's claim is
+    /// not believed without limit.
+    pub max_pages: usize,
+    /// The deadline of one attempt, from sending the request to the last byte of the body
+    /// ([`DEFAULT_ATTEMPT_TIMEOUT`] unless set): a server that trickles its headers or body is
+    /// cut off at it, and the failure is reported as a timeout.
+    pub attempt_timeout: Duration,
+    /// The longest wait a server's header can impose (`Retry-After`, `inin-ratelimit-reset`;
+    /// [`MAX_RETRY_AFTER`] unless set). A longer `Retry-After` fails the request; a longer
+    /// window reset is waited only this long (and logged).
+    pub max_wait: Duration,
 }
+
+/// The default most pages per listing: 5,000,000 users at 500 a page.
+pub const DEFAULT_MAX_PAGES: usize = 10_000;
+
+/// The default deadline of one attempt (headers and body).
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub use super::retry::MAX_RETRY_AFTER;
 
 /// The default largest response body: 256 MiB, far above any documented page (a page of 500
 /// users with their authorization is a few MiB).
@@ -60,6 +81,9 @@ impl std::fmt::Debug for FetchOptions {
             .field("auth", &self.auth)
             .field("per_minute", &self.per_minute)
             .field("concurrency", &self.concurrency)
+            .field("max_pages", &self.max_pages)
+            .field("attempt_timeout", &self.attempt_timeout)
+            .field("max_wait", &self.max_wait)
             .finish_non_exhaustive()
     }
 }
@@ -147,6 +171,51 @@ pub enum FetchError {
         endpoint: String,
         /// The limit.
         cap: usize,
+    },
+    /// An answer was a redirect. None is followed: the credentials sent with a request are for
+    /// the host it was sent to, and a redirect would carry them (or the next hop's) elsewhere.
+    #[error(
+        "`{endpoint}` answered HTTP {status}, a redirect to `{to}`; redirects are not followed"
+    )]
+    #[diagnostic(
+        code(rolecall::fetch::redirect),
+        help("credentials are sent only to the host they are for; if the org's API or login host is another, give it with `--region`, `--api-base` or `--login-base`")
+    )]
+    Redirect {
+        /// Method and URL (or path) of the request.
+        endpoint: String,
+        /// The 3xx status.
+        status: u16,
+        /// Where it pointed: the host and port (`(none)` without a `Location`).
+        to: String,
+    },
+    /// A URI the server gave (`nextUri`) is not a path of the API base's origin.
+    #[error("refused the `{field}` of `{endpoint}`: {why}")]
+    #[diagnostic(
+        code(rolecall::fetch::foreign_uri),
+        help("a listing's next page must be on the API's own host and under `/api/`; the token is never sent elsewhere")
+    )]
+    ForeignUri {
+        /// Method and path of the listing.
+        endpoint: String,
+        /// The envelope field (`nextUri`).
+        field: &'static str,
+        /// Why, naming the host it pointed to.
+        why: String,
+    },
+    /// A listing has more pages than allowed.
+    #[error("`{endpoint}` has more than {cap} page(s) ({claim}); not reading it")]
+    #[diagnostic(
+        code(rolecall::fetch::pages),
+        help("if the org really is this large, raise `--max-pages`; otherwise the server's page counts are wrong")
+    )]
+    TooManyPages {
+        /// Method and path of the listing.
+        endpoint: String,
+        /// The limit (`--max-pages`).
+        cap: usize,
+        /// What the server claimed, or that its cursors did not end.
+        claim: String,
     },
     /// The HTTP client could not be set up.
     #[error("cannot start the HTTP client: {0}")]

@@ -18,14 +18,27 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(180);
 /// Classify an HTTP status (or `None` for a connection error, timeout or truncated body).
 #[must_use]
 pub fn classify(status: Option<u16>, retry_after: Option<Duration>) -> Verdict {
+    classify_capped(status, retry_after, MAX_RETRY_AFTER)
+}
+
+/// [`classify`] with the longest `Retry-After` honoured given (`FetchOptions::max_wait`).
+#[must_use]
+pub fn classify_capped(
+    status: Option<u16>,
+    retry_after: Option<Duration>,
+    max_wait: Duration,
+) -> Verdict {
     match status {
         None => Verdict::Transient(None),
         Some(429) => match retry_after {
-            Some(d) if d > MAX_RETRY_AFTER => Verdict::Fatal,
+            Some(d) if d > max_wait => Verdict::Fatal,
             d => Verdict::Transient(d),
         },
         Some(501) => Verdict::Fatal,
-        Some(s) if (500..600).contains(&s) => Verdict::Transient(retry_after),
+        // A 5xx's `Retry-After` past the cap is not waited for: the backoff decides.
+        Some(s) if (500..600).contains(&s) => {
+            Verdict::Transient(retry_after.filter(|d| *d <= max_wait))
+        }
         Some(408) => Verdict::Transient(None),
         Some(_) => Verdict::Fatal,
     }
@@ -88,6 +101,20 @@ mod tests {
         assert_eq!(
             classify(Some(429), Some(Duration::from_secs(600))),
             Verdict::Fatal
+        );
+        // The cap is the caller's, and a 5xx never waits past it.
+        let cap = Duration::from_secs(2);
+        assert_eq!(
+            classify_capped(Some(429), Some(Duration::from_secs(3)), cap),
+            Verdict::Fatal
+        );
+        assert_eq!(
+            classify_capped(Some(503), Some(Duration::from_secs(4_000_000_000)), cap),
+            Verdict::Transient(None)
+        );
+        assert_eq!(
+            classify_capped(Some(503), Some(cap), cap),
+            Verdict::Transient(Some(cap))
         );
     }
 

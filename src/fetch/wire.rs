@@ -441,14 +441,64 @@ impl From<ManagementUnit> for model::ManagementUnit {
     }
 }
 
-/// The OAuth token response.
-#[derive(Deserialize)]
+/// The OAuth token response, checked: the token is something a header can carry, and the
+/// lifetime, when given, is a number of seconds.
 pub struct Token {
-    /// The bearer token.
+    /// The bearer token: visible ASCII only.
     pub access_token: String,
     /// Lifetime in seconds.
-    #[serde(default)]
     pub expires_in: Option<u64>,
+}
+
+impl Token {
+    /// Read a token response. The error says what is wrong in words and never quotes the
+    /// token (it may be most of the body).
+    ///
+    /// # Errors
+    /// Not a JSON object, no `access_token` string, a token with anything but visible ASCII
+    /// (CR, LF or NUL would let the server inject headers, and cannot be sent anyway), or an
+    /// `expires_in` that is not a non-negative whole number of seconds.
+    pub fn parse(body: &[u8]) -> Result<Self, String> {
+        let v: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|_| "the token response is not JSON".to_owned())?;
+        let Some(access_token) = v.get("access_token") else {
+            return Err("the token response has no `access_token`".to_owned());
+        };
+        let Some(access_token) = access_token.as_str() else {
+            return Err("the token response's `access_token` is not a string".to_owned());
+        };
+        if !is_token(access_token) {
+            return Err(format!(
+                "the token response's `access_token` ({} byte(s)) is empty or holds characters \
+                 other than visible ASCII (control characters, spaces or non-ASCII), so it cannot \
+                 be sent in a header",
+                access_token.len()
+            ));
+        }
+        let expires_in = match v.get("expires_in") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(n) => match n.as_u64() {
+                Some(secs) => Some(secs),
+                None => {
+                    let shown: String = n.to_string().chars().take(40).collect();
+                    return Err(format!(
+                        "the token response's `expires_in` is `{}`, not a lifetime in seconds",
+                        crate::text::visible(&shown)
+                    ));
+                }
+            },
+        };
+        Ok(Self {
+            access_token: access_token.to_owned(),
+            expires_in,
+        })
+    }
+}
+
+/// Whether `token` can be sent as a bearer token: not empty, visible ASCII only.
+#[must_use]
+pub fn is_token(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// `DivsPermittedEntityListing`: the page-number envelope plus `allDivsPermitted`
@@ -511,5 +561,45 @@ mod tests {
             .flat_map(PermissionCollection::into_catalog)
             .collect();
         assert!(c[0].division_aware);
+    }
+
+    #[test]
+    fn token_responses_are_checked_in_words() {
+        let ok = Token::parse(br#"{"access_token":"tok-Ab9_.~+/=","expires_in":86399}"#).unwrap();
+        assert_eq!(
+            (ok.access_token.as_str(), ok.expires_in),
+            ("tok-Ab9_.~+/=", Some(86399))
+        );
+        assert_eq!(
+            Token::parse(br#"{"access_token":"t0k3n-abc"}"#)
+                .unwrap()
+                .expires_in,
+            None
+        );
+        for (body, says) in [
+            (
+                &br#"{"expires_in":-5,"access_token":"t0k3n-abc"}"#[..],
+                "`expires_in` is `-5`",
+            ),
+            (
+                br#"{"access_token":"t0k3n-abc","expires_in":"soon"}"#,
+                "`expires_in` is `\"soon\"`",
+            ),
+            (
+                br#"{"access_token":"t0k3n-abc","expires_in":1.5}"#,
+                "not a lifetime",
+            ),
+            (br#"{"expires_in":3600}"#, "has no `access_token`"),
+            (br#"{"access_token":7}"#, "is not a string"),
+            (br#"<html>"#, "is not JSON"),
+            (br#"{"access_token":"t0k\r\nX-Evil: 1"}"#, "visible ASCII"),
+            (br#"{"access_token":"t0k\u0000abc"}"#, "visible ASCII"),
+            (br#"{"access_token":"t0k abc"}"#, "visible ASCII"),
+            (br#"{"access_token":""}"#, "is empty"),
+        ] {
+            let e = Token::parse(body).err().unwrap();
+            assert!(e.contains(says), "{e}");
+            assert!(!e.contains("t0k"), "the token is never quoted: {e}");
+        }
     }
 }

@@ -25,6 +25,9 @@ fn options(fake: &FakeGenesys, secret: &str) -> FetchOptions {
         max_attempts: 8,
         progress: None,
         max_body_bytes: rolecall::fetch::client::DEFAULT_MAX_BODY,
+        max_pages: rolecall::fetch::client::DEFAULT_MAX_PAGES,
+        attempt_timeout: rolecall::fetch::client::DEFAULT_ATTEMPT_TIMEOUT,
+        max_wait: rolecall::fetch::client::MAX_RETRY_AFTER,
     }
 }
 

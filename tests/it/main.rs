@@ -17,6 +17,7 @@ mod fetch;
 mod forgery;
 mod formats;
 mod hostile;
+mod hostile_server;
 mod layout;
 mod malformed;
 mod plan;
