@@ -325,6 +325,7 @@ fn explain_at(
         fix: None,
         fixes: Vec::new(),
         changes: Vec::new(),
+        fix_checked: None,
         catalog,
         division_ids: Vec::new(),
     };

@@ -213,6 +213,10 @@ pub struct Explanation {
     /// The parts of the fix as changes, to apply and prove.
     #[serde(skip)]
     pub changes: Vec<super::Fix>,
+    /// What proving the fix found (`change::prove_fix`: applied to the org and explained
+    /// again), when it was proven.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix_checked: Option<String>,
     /// The operation catalog that described the operation.
     pub catalog: CatalogUsed,
     /// Division ids the failure concerns (to compare with an error body).

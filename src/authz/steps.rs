@@ -222,6 +222,19 @@ fn permissions(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)>
             ),
         ));
     }
+    // A unit's business unit that could not be read may sit in a division the grants cover:
+    // the unit is not certainly out of reach.
+    if ctx.wfm_unit && ctx.needed.len() == 1 {
+        if let Some(g) = gaps(org, &["businessUnits"]).next() {
+            return Some((
+                detail,
+                Outcome::Unknown(format!(
+                    "{}: the unit's business unit may be in a division the grants cover",
+                    unread(g)
+                )),
+            ));
+        }
+    }
     // Grants rolecall could not read may hold the permission: the denial is not certain.
     let missing: Vec<String> = gaps(org, grant_data(ctx.subject)).map(unread).collect();
     if !missing.is_empty() {
@@ -235,6 +248,10 @@ fn permissions(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)>
     }
     Some((detail, Outcome::Denied(permission_denial(ctx, ex, req))))
 }
+
+/// One division a unit's answer depends on, whether the requirement is met there, and the
+/// checks that say so.
+type PerDivision<'a> = (&'a (&'static str, Target), (bool, Vec<PermissionCheck>));
 
 /// A WFM unit whose own division and business unit's division differ in coverage: the grants
 /// satisfy the requirement in one and not the other. Which one Genesys checks is not confirmed,
@@ -264,7 +281,7 @@ fn split_unit_coverage(
     if covered.is_empty() || lacking.is_empty() {
         return None;
     }
-    let names = |v: &[&(&(&'static str, Target), (bool, Vec<PermissionCheck>))]| {
+    let names = |v: &[&PerDivision<'_>]| {
         v.iter()
             .map(|((label, t), _)| format!("the {label}'s ({})", target_phrase(ctx.org, *t)))
             .collect::<Vec<_>>()

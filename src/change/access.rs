@@ -362,10 +362,22 @@ impl Checker<'_> {
     }
 
     fn grant_fix(&self, perm: &str, d: &str) -> Option<String> {
+        // A division the org has: the one fix rule `authz` uses (never an admin-equivalent
+        // role, a held role extended before a second one).
+        if let Some(Scope::Division(i)) = self.org.scope_of(d) {
+            return why(self.org, self.deployer, perm, Target::Division(i))
+                .fix
+                .map(|f| f.to_string());
+        }
         let p = Permission::parse(perm)?;
+        // No fix hands the deployer an admin-equivalent role, nor any role in all divisions
+        // where one division is asked about.
         let role = effective_grants(self.org, self.deployer)
             .into_iter()
-            .find(|g| role_grants(self.org, g.grant.role, &p))?;
+            .find(|g| {
+                role_grants(self.org, g.grant.role, &p)
+                    && !is_admin_equivalent(self.org, g.grant.role)
+            })?;
         let name = &self
             .org
             .snapshot()
@@ -579,6 +591,10 @@ fn edit_calls(ck: &mut Checker<'_>, before: &Org, after: &Org, edit: &Edit) {
             );
         }
         Edit::RolePermissions { .. } => run(ck, "rolecall_role", CallWhen::Update, &[]),
+        Edit::GroupRoles { .. } => run(ck, "genesyscloud_group", CallWhen::Update, &[]),
+        Edit::PolicyActive { .. } | Edit::ClientScopes { .. } => {
+            run(ck, "rolecall_unmodelled", CallWhen::Update, &[])
+        }
         Edit::PutAuthSettings(_) => {
             run(ck, AUTH_SETTINGS, CallWhen::Update, &[]);
             run(ck, AUTH_SETTINGS, CallWhen::Read, &[]);

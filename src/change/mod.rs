@@ -10,6 +10,7 @@
 mod access;
 mod err;
 mod file;
+mod fix;
 mod overlay;
 mod terraform;
 
@@ -24,6 +25,7 @@ pub use access::{
 };
 pub use err::ChangeError;
 pub use file::CHANGE_FORMAT;
+pub use fix::{prove_fix, ProvenFix};
 pub use overlay::{apply, Applied, Causes, DiffCauses};
 
 use crate::model::{Permission, PermissionPolicy};
@@ -235,6 +237,27 @@ pub enum Edit {
     /// Set the org's authentication settings (`genesyscloud_organization_authentication_settings`:
     /// the provider sends all four fields on every create and update).
     PutAuthSettings(AuthSettingsSpec),
+    /// Turn a group's `rolesEnabled` on or off (its roles pass to members only when on).
+    GroupRoles {
+        /// Group id or name.
+        group: String,
+        /// Whether roles pass to members.
+        enabled: bool,
+    },
+    /// Set an access policy's `active` flag.
+    PolicyActive {
+        /// Policy id or name.
+        policy: String,
+        /// Whether it is in force.
+        active: bool,
+    },
+    /// Add scopes to a user-context client.
+    ClientScopes {
+        /// Client id or name.
+        client: String,
+        /// Scopes to add.
+        add: Vec<String>,
+    },
 }
 
 /// The org authentication settings a change sets, as the provider sends them.

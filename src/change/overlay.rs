@@ -357,6 +357,45 @@ impl State<'_> {
             } => {
                 self.grant(address, (*kind, subject), grant, *revoke)?;
             }
+            Edit::GroupRoles { group, enabled } => {
+                let i = self
+                    .before
+                    .group(group)
+                    .ok_or_else(|| unknown(address, "group", group))?
+                    as usize;
+                let g = &mut self.snap.groups[i];
+                g.roles_enabled = *enabled;
+                let id = g.id.clone();
+                self.causes.add("group", &id, address);
+            }
+            Edit::PolicyActive { policy, active } => {
+                let i = self
+                    .snap
+                    .access_policies
+                    .iter()
+                    .position(|p| p.id == *policy)
+                    .or_else(|| {
+                        self.snap
+                            .access_policies
+                            .iter()
+                            .position(|p| p.name == *policy)
+                    })
+                    .ok_or_else(|| unknown(address, "policy", policy))?;
+                self.snap.access_policies[i].active = *active;
+                let o = self.snap.organization.id.clone();
+                self.causes.add("org", &o, address);
+            }
+            Edit::ClientScopes { client, add } => {
+                let i = self.find("client", client, address)?;
+                let c = &mut self.snap.oauth_clients[i];
+                for sc in add {
+                    if !c.scope.contains(sc) {
+                        c.scope.push(sc.clone());
+                    }
+                }
+                let id = c.id.clone();
+                self.causes.add("client", &id, address);
+            }
             Edit::PutAuthSettings(spec) => {
                 let a = &mut self.snap.auth_settings;
                 a.multifactor_authentication_required = spec.mfa_required;

@@ -119,7 +119,11 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
         agents,
         unread_target,
     };
-    let ex = explain(org, &catalog, &q).map_err(input)?;
+    let mut ex = explain(org, &catalog, &q).map_err(input)?;
+    // The fix printed is one that works: applied to the org and explained again.
+    if let Some(proof) = rolecall::change::prove_fix(org, &catalog, &q, &ex)? {
+        proof.attach(&mut ex);
+    }
 
     let body = match &args.error_body {
         None => None,

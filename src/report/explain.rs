@@ -101,7 +101,17 @@ pub fn render_explanation(
     out.push('\n');
     let _ = writeln!(out, "verdict: {}", v(&ex.verdict_line()));
     if let Some(fix) = &ex.fix {
-        let _ = writeln!(out, "fix: {}", v(fix));
+        if ex.fixes.len() > 1 {
+            let _ = writeln!(out, "fix ({} changes, all needed):", ex.fixes.len());
+            for f in &ex.fixes {
+                let _ = writeln!(out, "  - {}", v(f));
+            }
+        } else {
+            let _ = writeln!(out, "fix: {}", v(fix));
+        }
+        if let Some(checked) = &ex.fix_checked {
+            let _ = writeln!(out, "  ({})", v(checked));
+        }
     }
     if !ex.unverified.is_empty() {
         // Beside a denial these do not change it; otherwise they are why it is not "allowed".

@@ -31,6 +31,7 @@ fn way_words(org: &Org, w: Way) -> String {
     let group = |g: u32| clean(org.subject_name(crate::model::SubjectRef::Group(g)));
     match w {
         Way::Direct => "direct grants".to_owned(),
+        Way::DirectInDivision => "a direct grant in one division".to_owned(),
         Way::Group(g) => format!("grants through group `{}`", group(g)),
         Way::GroupWithoutRoles(g) => {
             format!("group `{}`, which passes no roles on", group(g))

@@ -35,6 +35,9 @@ pub struct PlanOptions {
 pub enum Way {
     /// Grants made to the user.
     Direct,
+    /// A grant made to the user in one division (not `*`): the division check of a direct
+    /// grant, which a user holding only `*` grants never exercises.
+    DirectInDivision,
     /// Grants of a `rolesEnabled` group (index) the user is in.
     Group(u32),
     /// Grants of a group without `rolesEnabled` (rolecall passes none of them on).
@@ -295,8 +298,12 @@ fn named(org: &Org, keys: &[String]) -> Result<Vec<(Asked, Vec<Way>)>, VerifyErr
 fn ways_of(org: &Org, user: u32) -> Vec<Way> {
     let mut ways = Vec::new();
     let grants = effective_grants(org, SubjectRef::User(user));
-    if !org.direct_grants(SubjectRef::User(user)).is_empty() {
+    let direct = org.direct_grants(SubjectRef::User(user));
+    if !direct.is_empty() {
         ways.push(Way::Direct);
+    }
+    if direct.iter().any(|g| matches!(g.scope, Scope::Division(_))) {
+        ways.push(Way::DirectInDivision);
     }
     for &g in org.groups_of(user) {
         if org.direct_grants(SubjectRef::Group(g)).is_empty() {

@@ -14,6 +14,7 @@ mod edges;
 mod engine;
 mod explain;
 mod fetch;
+mod fixes;
 mod forgery;
 mod formats;
 mod hostile;

@@ -64,4 +64,5 @@ pub fn stable_filters() -> Vec<(&'static str, &'static str)> {
 }
 pub mod fake_genesys;
 pub mod hostile_http;
+pub mod random;
 pub mod webdriver;
