@@ -207,7 +207,7 @@ impl Meter {
     /// One step; fails with the budget error when the run's time is up.
     pub(crate) fn tick(&mut self) -> Result<(), Box<EvalAltResult>> {
         self.0 = self.0.wrapping_add(1);
-        if self.0 % Self::EVERY == 0 {
+        if self.0.is_multiple_of(Self::EVERY) {
             check_budget()
         } else {
             Ok(())
