@@ -30,6 +30,9 @@ pub struct AccessArgs {
     /// Snapshot file (default: the built-in sample org).
     #[arg(long, value_name = "FILE")]
     snapshot: Option<PathBuf>,
+    /// The snapshot file, the same as `--snapshot FILE`.
+    #[arg(value_name = "SNAPSHOT", conflicts_with = "snapshot")]
+    snapshot_file: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
@@ -40,7 +43,7 @@ fn input(e: ExplainInputError) -> miette::Report {
 }
 
 pub fn run(args: &AccessArgs) -> miette::Result<Exit> {
-    let (snapshot, _, _) = load_source(args.snapshot.as_deref())?;
+    let (snapshot, _, _) = load_source(super::either(&args.snapshot, &args.snapshot_file))?;
     let org = Org::new(snapshot);
     let subject = resolve_subject(&org, &args.subject).map_err(input)?;
     let access = access_of(&org, subject, args.permission.as_deref())?;

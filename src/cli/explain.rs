@@ -39,6 +39,9 @@ pub struct ExplainArgs {
     /// Snapshot to explain against (the built-in sample org when omitted).
     #[arg(long, value_name = "FILE")]
     snapshot: Option<PathBuf>,
+    /// The snapshot file, the same as `--snapshot FILE`.
+    #[arg(value_name = "SNAPSHOT", conflicts_with = "snapshot")]
+    snapshot_file: Option<PathBuf>,
     /// Use this API description (Genesys's `swagger.json`) or operation list instead of the
     /// snapshot's operation catalog.
     #[arg(long, value_name = "FILE")]
@@ -67,7 +70,7 @@ fn input(e: ExplainInputError) -> miette::Report {
 }
 
 pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
-    let (snapshot, _, path) = load_source(args.snapshot.as_deref())?;
+    let (snapshot, _, path) = load_source(super::either(&args.snapshot, &args.snapshot_file))?;
     let from_file = args
         .catalog
         .as_deref()

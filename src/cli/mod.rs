@@ -48,6 +48,15 @@ impl Termination for Exit {
     }
 }
 
+/// `rolecall --version`: the package version and the commit it was built from (`build.rs`;
+/// "unknown" outside a git checkout), so a bug report names the exact build.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("ROLECALL_COMMIT"),
+    ")"
+);
+
 const EXIT_HELP: &str =
     "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage, input or rule error; \
      `explain --exit-code`: 0 allowed, 1 denied (or cannot get a token, or denied for some target), \
@@ -55,7 +64,7 @@ const EXIT_HELP: &str =
      `verify`: 0 full agreement, 1 any disagreement, 3 some pairs unknown.";
 
 #[derive(Debug, Parser)]
-#[command(name = "rolecall", version, about = "Audit Genesys Cloud permissions as code", after_help = EXIT_HELP)]
+#[command(name = "rolecall", version = VERSION, about = "Audit Genesys Cloud permissions as code", after_help = EXIT_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -93,8 +102,15 @@ enum Command {
         /// The shell.
         shell: Shell,
     },
-    /// Print the man page (roff).
-    Man,
+    /// Print a man page (roff): rolecall's, or a subcommand's; `-o DIR` writes every page.
+    Man {
+        /// The subcommand whose page to print, e.g. `check` or `rules list`.
+        #[arg(value_name = "COMMAND")]
+        command: Vec<String>,
+        /// Write every page (`rolecall.1`, `rolecall-check.1`, …) into this directory instead.
+        #[arg(short, long, value_name = "DIR", conflicts_with = "command")]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -116,12 +132,61 @@ fn completions(shell: Shell) -> miette::Result<Exit> {
     Ok(Exit::Clean)
 }
 
-fn man() -> miette::Result<Exit> {
+/// The command tree the man pages describe: built (so each subcommand's name is
+/// `rolecall-check`, as the parent page refers to it), without clap's `help` subcommand, which
+/// has no page of its own.
+fn man_command() -> clap::Command {
+    let mut cmd = Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    cmd
+}
+
+fn man_page(cmd: &clap::Command) -> miette::Result<(String, Vec<u8>)> {
+    let man = clap_mangen::Man::new(cmd.clone());
     let mut out = Vec::new();
-    clap_mangen::Man::new(Cli::command())
-        .render(&mut out)
+    man.render(&mut out)
         .map_err(|e| miette::miette!("cannot render the man page: {e}"))?;
-    emit(&String::from_utf8_lossy(&out))?;
+    Ok((man.get_filename(), out))
+}
+
+/// Every page: the command's, then its subcommands' (recursively, `rules` has its own).
+fn man_pages(cmd: &clap::Command, out: &mut Vec<(String, Vec<u8>)>) -> miette::Result<()> {
+    out.push(man_page(cmd)?);
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        man_pages(sub, out)?;
+    }
+    Ok(())
+}
+
+fn man(command: &[String], output: Option<&std::path::Path>) -> miette::Result<Exit> {
+    let root = man_command();
+    if let Some(dir) = output {
+        let mut pages = Vec::new();
+        man_pages(&root, &mut pages)?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| miette::miette!("cannot create `{}`: {e}", dir.display()))?;
+        for (name, text) in &pages {
+            rolecall::io::write_in_dir(dir, name, text, true)?;
+        }
+        emit(&format!(
+            "wrote {} man pages to {}\n",
+            pages.len(),
+            dir.display()
+        ))?;
+        return Ok(Exit::Clean);
+    }
+    let mut cmd = &root;
+    for name in command {
+        cmd = cmd.find_subcommand(name).ok_or_else(|| {
+            let known: Vec<&str> = cmd.get_subcommands().map(clap::Command::get_name).collect();
+            miette::miette!(
+                help = format!("pages exist for: {}", known.join(", ")),
+                "no man page for `{name}`"
+            )
+        })?;
+    }
+    let (_, text) = man_page(cmd)?;
+    emit(&String::from_utf8_lossy(&text))?;
     Ok(Exit::Clean)
 }
 
@@ -183,7 +248,7 @@ pub fn main() -> Exit {
         Command::WhoCan(args) => who_can::run(&args),
         Command::Access(args) => access::run(&args),
         Command::Completions { shell } => completions(shell),
-        Command::Man => man(),
+        Command::Man { command, output } => man(&command, output.as_deref()),
     };
     match result {
         Ok(exit) => exit,
@@ -240,6 +305,15 @@ fn load_source(
             Ok((s, "sample", None))
         }
     }
+}
+
+/// The snapshot a command was given: `--snapshot FILE` or the positional `SNAPSHOT` (clap
+/// refuses both at once).
+fn either<'a>(
+    flag: &'a Option<PathBuf>,
+    positional: &'a Option<PathBuf>,
+) -> Option<&'a std::path::Path> {
+    flag.as_deref().or(positional.as_deref())
 }
 
 /// Which configuration file: `--config FILE`, `--no-config`, or `rolecall.toml` found upward.

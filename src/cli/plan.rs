@@ -1,7 +1,7 @@
 //! Planned changes on the command line: reading `--plan` files into the after-org (shared by
 //! `check`, `diff` and `explain`) and `rolecall plan-access`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
@@ -86,13 +86,16 @@ pub struct PlanAccessArgs {
     /// Snapshot of the org the change applies to (the built-in sample org when omitted).
     #[arg(long, value_name = "FILE")]
     snapshot: Option<PathBuf>,
+    /// The snapshot file, the same as `--snapshot FILE`.
+    #[arg(value_name = "SNAPSHOT", conflicts_with = "snapshot")]
+    snapshot_file: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
 }
 
 pub fn run(args: &PlanAccessArgs) -> miette::Result<Exit> {
-    let (snapshot, _, _) = load_source(args.snapshot.as_deref().map(Path::new))?;
+    let (snapshot, _, _) = load_source(super::either(&args.snapshot, &args.snapshot_file))?;
     let before = Org::new(snapshot);
     let deployer = resolve_subject(&before, &args.deployer)
         .map_err(|e| miette::miette!(help = e.help, "{}", e.message))?;

@@ -28,6 +28,9 @@ pub struct VerifyArgs {
     /// The snapshot to verify (default: fetch the org first).
     #[arg(long, value_name = "FILE")]
     snapshot: Option<PathBuf>,
+    /// The snapshot file, the same as `--snapshot FILE`.
+    #[arg(value_name = "SNAPSHOT", conflicts_with = "snapshot")]
+    snapshot_file: Option<PathBuf>,
     /// Store the result in the snapshot (`verification`): the `--snapshot` file, or the fetched
     /// snapshot written to `--output`.
     #[arg(long)]
@@ -38,7 +41,7 @@ pub struct VerifyArgs {
         long,
         value_name = "FILE",
         default_value = "org.json",
-        conflicts_with = "snapshot"
+        conflicts_with_all = ["snapshot", "snapshot_file"]
     )]
     output: PathBuf,
     /// Only these users (ids or emails, comma-separated).
@@ -62,7 +65,8 @@ pub fn run_verify(args: &VerifyArgs) -> miette::Result<Exit> {
     let settings = settings(&args.rule_set.overrides())?;
     let opts = super::fetch::connect_options(&args.connect)?;
     let rt = super::fetch::runtime()?;
-    let mut snap = match &args.snapshot {
+    let snapshot = super::either(&args.snapshot, &args.snapshot_file);
+    let mut snap = match snapshot {
         Some(p) => load_snapshot(p)?,
         None => rt.block_on(fetch(opts.clone()))?.0,
     };
@@ -105,7 +109,7 @@ pub fn run_verify(args: &VerifyArgs) -> miette::Result<Exit> {
     }
     if args.save {
         snap.verification = Some(report.verification());
-        let path = args.snapshot.as_ref().unwrap_or(&args.output);
+        let path = snapshot.unwrap_or(&args.output);
         save_snapshot(&snap, path)?;
         note(&format!("stored the verification in `{}`", path.display()));
     }

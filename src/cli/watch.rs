@@ -25,6 +25,9 @@ pub struct WatchArgs {
     /// Snapshot file to check (the built-in sample org when omitted; then it is not watched).
     #[arg(long, value_name = "FILE")]
     snapshot: Option<PathBuf>,
+    /// The snapshot file, the same as `--snapshot FILE`.
+    #[arg(value_name = "SNAPSHOT", conflicts_with = "snapshot")]
+    snapshot_file: Option<PathBuf>,
     #[command(flatten)]
     rule_set: RuleSetArgs,
     /// Check the org as it will be after this change (a Terraform plan or a rolecall change
@@ -150,13 +153,9 @@ fn watch_paths<W: Watcher>(
 pub fn run(args: &WatchArgs) -> miette::Result<Exit> {
     let overrides = args.rule_set.overrides();
     let settings = settings(&overrides)?;
-    let (snapshot, kind, path) = load_source(args.snapshot.as_deref())?;
-    let mut session = Session::new(
-        settings,
-        overrides,
-        Arc::new(Org::new(snapshot)),
-        args.snapshot.as_deref(),
-    )?;
+    let file = super::either(&args.snapshot, &args.snapshot_file);
+    let (snapshot, kind, path) = load_source(file)?;
+    let mut session = Session::new(settings, overrides, Arc::new(Org::new(snapshot)), file)?;
     if !args.plans.is_empty() {
         session.set_plans(&args.plans)?;
     }

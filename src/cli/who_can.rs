@@ -36,13 +36,16 @@ pub struct WhoCanArgs {
     /// Snapshot file (default: the built-in sample org).
     #[arg(long, value_name = "FILE")]
     snapshot: Option<PathBuf>,
+    /// The snapshot file, the same as `--snapshot FILE`.
+    #[arg(value_name = "SNAPSHOT", conflicts_with = "snapshot")]
+    snapshot_file: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
 }
 
 pub fn run(args: &WhoCanArgs) -> miette::Result<Exit> {
-    let (snapshot, _, _) = load_source(args.snapshot.as_deref())?;
+    let (snapshot, _, _) = load_source(super::either(&args.snapshot, &args.snapshot_file))?;
     let org = Org::new(snapshot);
     let divisions = args
         .divisions

@@ -176,7 +176,30 @@ struct RawWaiver {
     rule: String,
     subject: String,
     reason: String,
-    expires: Spanned<String>,
+    expires: Spanned<Expiry>,
+}
+
+/// A waiver's expiry as written: a TOML date (`expires = 2027-03-31`) or a string
+/// (`expires = "2027-03-31"`); both end up as the `YYYY-MM-DD` text waivers compare.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Expiry {
+    Date(toml::value::Datetime),
+    Text(String),
+}
+
+impl Expiry {
+    /// The date as `YYYY-MM-DD`, or what was written when it is not a date alone (a date with a
+    /// time, a time): the caller then says it is not a date.
+    fn text(&self) -> String {
+        match self {
+            Self::Text(t) => t.clone(),
+            Self::Date(d) => match (d.date, d.time, d.offset) {
+                (Some(date), None, None) => date.to_string(),
+                _ => d.to_string(),
+            },
+        }
+    }
 }
 
 /// A validated configuration.
@@ -289,12 +312,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     for w in raw.waivers {
         let span = w.span();
         let w = w.into_inner();
-        let expires = w.expires.get_ref();
-        if !valid_date(expires) {
+        let expires = w.expires.get_ref().text();
+        if !valid_date(&expires) {
             return Err(err(
                 w.expires.span(),
                 format!("waiver expiry `{expires}` is not a date"),
-                "write a calendar date as `expires = \"2027-03-31\"` (YYYY-MM-DD)",
+                "write a calendar date, `expires = 2027-03-31` or `expires = \"2027-03-31\"` (YYYY-MM-DD, no time)",
             ));
         }
         if w.reason.trim().is_empty() {
@@ -308,7 +331,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             rule: w.rule.to_ascii_uppercase(),
             subject: w.subject,
             reason: w.reason,
-            expires: expires.clone(),
+            expires,
         });
     }
     Ok(config)
@@ -360,6 +383,17 @@ expires = "2027-03-31"
     }
 
     #[test]
+    fn a_native_toml_date_is_a_waiver_expiry() {
+        let c = p("[[waivers]]\nrule = \"OAU002\"\nsubject = \"client:ci-*\"\nreason = \"migration\"\nexpires = 2027-03-31\n")
+            .unwrap();
+        assert_eq!(c.waivers[0].expires, "2027-03-31");
+        let e = p(
+            "[[waivers]]\nrule = \"X\"\nsubject = \"y\"\nreason = \"z\"\nexpires = 2027-02-31\n",
+        );
+        assert!(e.is_err(), "TOML itself refuses 31 February");
+    }
+
+    #[test]
     fn unknown_keys_and_bad_values_point_at_their_span() {
         let e = p("rulez = []\n").unwrap_err();
         assert!(
@@ -381,6 +415,19 @@ expires = "2027-03-31"
         .unwrap_err();
         assert!(
             e.message().contains("`2027-02-31` is not a date"),
+            "{}",
+            e.message()
+        );
+        let e = p(
+            "[[waivers]]\nrule = \"X\"\nsubject = \"y\"\nreason = \"z\"\nexpires = 2027-02-30T10:00:00Z\n",
+        );
+        assert!(e.is_err(), "a date with a time is not a waiver's date");
+        let e = p(
+            "[[waivers]]\nrule = \"X\"\nsubject = \"y\"\nreason = \"z\"\nexpires = 2027-03-31T10:00:00\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.message().contains("`2027-03-31T10:00:00` is not a date"),
             "{}",
             e.message()
         );

@@ -344,6 +344,7 @@ mod tests {
                 elapsed: std::time::Duration::ZERO,
                 gaps_read: Vec::new(),
                 log: Vec::new(),
+                not_run: None,
             }],
             load_errors: Vec::new(),
             elapsed: std::time::Duration::ZERO,

@@ -260,6 +260,23 @@ pub(crate) fn compile(
     } else {
         Some(Vec::new())
     };
+    let requires = strings(
+        "requires",
+        "parameter names",
+        "e.g. `requires: [\"expectations\"]`",
+    )?;
+    // A required key the rule does not take could never be given: the rule would never run.
+    if let Some(bad) = requires
+        .iter()
+        .find(|r| !takes_params || params.as_ref().is_some_and(|p| !p.contains(r)))
+    {
+        return Err(meta_err(
+            rule_line,
+            format!("`requires` names `{bad}`, which is not one of the rule's `params`"),
+            "list every required key in `params` too, and take `fn check(org, params)`",
+        )
+        .boxed_with_id(&id));
+    }
     let summary = docs.lines().next().unwrap_or_default().trim().to_owned();
     Ok(CompiledRule {
         meta: Arc::new(RuleMeta {
@@ -274,6 +291,7 @@ pub(crate) fn compile(
             line: rule_line,
             needs,
             params,
+            requires,
         }),
         ast,
         text,

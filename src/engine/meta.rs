@@ -94,6 +94,10 @@ pub struct RuleMeta {
     /// its `RULE` does not say, so any key is accepted. A rule whose `check` takes no
     /// parameters has none. Configuration naming another key is an error.
     pub params: Option<Vec<String>>,
+    /// Parameter keys the rule cannot run without (`RULE.requires`, e.g.
+    /// `["required_cidrs"]`): when one is absent or empty the rule is reported "not run" with
+    /// the reason, never as passing.
+    pub requires: Vec<String>,
 }
 
 impl RuleMeta {
@@ -136,6 +140,7 @@ impl RuleMeta {
             line: 0,
             needs: Vec::new(),
             params: None,
+            requires: Vec::new(),
         }
     }
 }

@@ -31,6 +31,7 @@
 //! ```
 
 mod builtin;
+mod defs;
 mod err;
 mod files;
 mod finding;
@@ -356,10 +357,7 @@ impl RuleEngine {
     /// `(file name, contents)`.
     #[must_use]
     pub fn definitions(&self) -> Vec<(String, String)> {
-        let defs = self.engine.definitions();
-        let mut out: Vec<(String, String)> = defs.iter_files().collect();
-        out.sort();
-        out
+        defs::definitions(&self.engine)
     }
 
     /// The limits rules run under.
@@ -416,6 +414,10 @@ impl RuleEngine {
             .iter()
             .filter(|c| c.status != "ok")
             .collect();
+        // A rule without a parameter it requires has nothing to check: "not run", with why.
+        let (unready, selected): (Vec<run::Job<'_>>, Vec<run::Job<'_>>) = selected
+            .into_iter()
+            .partition(|j| !missing_required(&j.meta, config.params.get(&j.meta.id)).is_empty());
         let (blind, selected): (Vec<run::Job<'_>>, Vec<run::Job<'_>>) =
             selected.into_iter().partition(|j| {
                 j.meta
@@ -455,6 +457,10 @@ impl RuleEngine {
                 .copied()
                 .collect();
             outcomes.push(blind_outcome(org, job.meta, &hit));
+        }
+        for job in unready {
+            let missing = missing_required(&job.meta, config.params.get(&job.meta.id));
+            outcomes.push(not_run_outcome(job.meta, &missing));
         }
         outcomes.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
         CheckReport {
@@ -508,6 +514,45 @@ fn blind_outcome(org: &Org, meta: Arc<RuleMeta>, hit: &[&crate::model::Coverage]
         elapsed: Duration::ZERO,
         log: Vec::new(),
         gaps_read: Vec::new(),
+        not_run: None,
+    }
+}
+
+/// The keys of `RULE.requires` that `params` lacks or leaves empty (`[]`, `{}`, `""`, null):
+/// an empty list of expectations checks nothing, so it is as good as none.
+fn missing_required(meta: &RuleMeta, params: Option<&serde_json::Value>) -> Vec<String> {
+    use serde_json::Value;
+    meta.requires
+        .iter()
+        .filter(|key| match params.and_then(|p| p.get(key.as_str())) {
+            None | Some(Value::Null) => true,
+            Some(Value::Array(a)) => a.is_empty(),
+            Some(Value::Object(o)) => o.is_empty(),
+            Some(Value::String(s)) => s.trim().is_empty(),
+            Some(_) => false,
+        })
+        .cloned()
+        .collect()
+}
+
+/// The outcome of a rule that could not run for want of required parameters: no findings, no
+/// error, the reason (with where to give them) for every format to show.
+fn not_run_outcome(meta: Arc<RuleMeta>, missing: &[String]) -> RuleOutcome {
+    let keys: Vec<String> = missing.iter().map(|k| format!("`{k}`")).collect();
+    let first = missing.first().map_or("KEY", String::as_str);
+    let reason = format!(
+        "required parameter {} not given: set it under `[params.{id}]` in rolecall.toml or with `--param {id}.{first}=…`",
+        keys.join(", "),
+        id = meta.id,
+    );
+    RuleOutcome {
+        meta,
+        findings: Vec::new(),
+        error: None,
+        elapsed: Duration::ZERO,
+        log: Vec::new(),
+        gaps_read: Vec::new(),
+        not_run: Some(reason),
     }
 }
 

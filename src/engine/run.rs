@@ -8,7 +8,7 @@ use rhai::{CallFnOptions, Dynamic, Engine, EvalAltResult, Map, Scope};
 
 use super::err::{RuleError, RuleErrorKind};
 use super::finding::Finding;
-use super::host::{OrgH, RunCtx, CONFIG_ERROR};
+use super::host::{OrgH, RunCtx, CONFIG_ERROR, NOT_RUN};
 use super::load::CompiledRule;
 use super::meta::RuleMeta;
 use super::sandbox::{Limits, RunGuard, BUDGET_TOKEN, IMPORT_ERROR, MEMORY_TOKEN};
@@ -30,6 +30,10 @@ pub struct RuleOutcome {
     /// Datasets with a coverage gap that the rule read (through `org.policies` and the like):
     /// the finishing step reports such a rule as unknown.
     pub gaps_read: Vec<&'static str>,
+    /// Why the rule did not run, when it could not: a required parameter absent (`RULE.requires`)
+    /// or the rule's own `not_run(reason)`. Every format says "not run" with this reason; the
+    /// rule never counts as passing.
+    pub not_run: Option<String>,
 }
 
 /// Worker threads get a large stack: Rhai recursion uses the native stack, and the call-depth
@@ -141,14 +145,32 @@ pub(crate) fn run_one(
     drop(guard);
     let elapsed = started.elapsed();
     let findings = std::mem::take(&mut *sink.lock().unwrap_or_else(PoisonError::into_inner));
+    // `not_run(reason)` stops the rule through an error carrying its token: not a failure.
+    let (error, not_run) = match result {
+        Ok(_) => (None, None),
+        Err(e) => match not_run_reason(&e) {
+            Some(reason) => (None, Some(reason)),
+            None => (Some(classify(&e, rule, limits)), None),
+        },
+    };
     RuleOutcome {
         meta: Arc::clone(&job.meta),
         findings,
-        error: result.err().map(|e| classify(&e, rule, limits)),
+        error,
         elapsed,
         log,
         gaps_read: super::host::take_gap_reads(),
+        not_run,
     }
+}
+
+/// The reason a rule gave `not_run(reason)`, if that is how it stopped.
+fn not_run_reason(err: &EvalAltResult) -> Option<String> {
+    let mut inner = err;
+    while let EvalAltResult::ErrorInFunctionCall(_, _, e, _) = inner {
+        inner = e;
+    }
+    plain(inner).strip_prefix(NOT_RUN).map(str::to_owned)
 }
 
 /// Turn a script failure into a located, explained [`RuleError`].

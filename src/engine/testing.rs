@@ -326,6 +326,10 @@ fn register_run_rule(engine: &mut Engine, rules: &Arc<RuleEngine>) {
                 e.location()
             )));
         }
+        // A test of a rule that did not run would pass on an empty list: it fails instead.
+        if let Some(reason) = &outcome.not_run {
+            return Err(fail(format!("rule `{id}` did not run: {reason}")));
+        }
         Ok(outcome
             .findings
             .iter()

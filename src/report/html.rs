@@ -54,6 +54,21 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// Text with `backticks` as HTML: each quoted part a `<code>` element, everything escaped (the
+/// page's script does the same with `textContent` for the findings).
+fn code_spans(text: &str) -> String {
+    text.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{}</code>", escape(part))
+            } else {
+                escape(part)
+            }
+        })
+        .collect()
+}
+
 /// JSON for a `<script type="application/json">` island: nothing in it can end the element
 /// or start a comment, and raw control and bidi characters are escapes (`text::json_safe`).
 fn island(v: &Value) -> String {
@@ -66,17 +81,25 @@ fn island(v: &Value) -> String {
 }
 
 /// Permissions named in findings (between backticks) that are real permissions: the ones the
-/// rules reasoned about.
-fn permissions_in_findings(report: &CheckReport) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for f in report.findings() {
-        let texts = std::iter::once(&f.message)
-            .chain(f.fix.iter())
-            .chain(f.evidence.iter());
-        for t in texts {
-            for (i, part) in t.split('`').enumerate() {
-                if i % 2 == 1 && Permission::parse(part).is_some() && !part.contains(' ') {
-                    out.insert(part.to_owned());
+/// rules reasoned about, in the order of the findings worst first, with the rule that first
+/// names each. The access map opens on the first: the permission the worst finding is about.
+fn permissions_in_findings(report: &CheckReport) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for o in super::worst_first(report) {
+        for f in &o.findings {
+            let texts = std::iter::once(&f.message)
+                .chain(f.fix.iter())
+                .chain(f.evidence.iter());
+            for t in texts {
+                for (i, part) in t.split('`').enumerate() {
+                    if i % 2 == 1
+                        && Permission::parse(part).is_some()
+                        && !part.contains(' ')
+                        && seen.insert(part.to_owned())
+                    {
+                        out.push((part.to_owned(), o.meta.id.clone()));
+                    }
                 }
             }
         }
@@ -210,14 +233,22 @@ fn findings_data(report: &CheckReport) -> (Vec<Value>, Value) {
 #[must_use]
 pub fn render_html(report: &CheckReport, ctx: &ReportContext<'_>, opts: &HtmlOptions) -> String {
     let org = ctx.org;
-    let mut permissions: Vec<String> = permissions_in_findings(report).into_iter().collect();
+    let named = permissions_in_findings(report);
+    let mut permissions: Vec<String> = named.iter().map(|(p, _)| p.clone()).collect();
     for p in &opts.map_permissions {
         if !permissions.contains(p) {
             permissions.push(p.clone());
         }
     }
     let mut subjects = Subjects::default();
-    let maps = access_maps(org, &permissions, &mut subjects);
+    let mut maps = access_maps(org, &permissions, &mut subjects);
+    for m in &mut maps {
+        let rule = named
+            .iter()
+            .find(|(p, _)| m["permission"] == p.as_str())
+            .map(|(_, r)| r.clone());
+        m["rule"] = json!(rule);
+    }
     let left_out = permissions.len().saturating_sub(MAX_MAP_PERMISSIONS);
     let (findings, rules) = findings_data(report);
     let data = json!({
@@ -280,9 +311,10 @@ fn header(report: &CheckReport, ctx: &ReportContext<'_>) -> String {
     let _ = writeln!(
         h,
         "<dt>Source</dt><dd>{source}</dd><dt>Fetched</dt><dd>{fetched}</dd>\
-         <dt>Rules</dt><dd>{} ran, {} error(s)</dd><dt>Verification</dt>\
+         <dt>Rules</dt><dd>{} ran, {} not run, {} error(s)</dd><dt>Verification</dt>\
          <dd id=\"verification\">{}</dd></dl>",
-        s.rules,
+        s.rules - s.not_run,
+        s.not_run,
         s.errors,
         escape(&super::verify::verification_line(snap))
     );
@@ -299,6 +331,7 @@ fn header(report: &CheckReport, ctx: &ReportContext<'_>) -> String {
         "<li class=\"card\"><span class=\"n\">{}</span> unknown</li><li class=\"card\"><span class=\"n\">{}</span> waived</li></ul>",
         s.unknown, s.waived
     );
+    h.push_str(&chart(report, &s));
     let gaps: Vec<_> = snap.coverage.iter().filter(|c| c.status != "ok").collect();
     if gaps.is_empty() {
         h.push_str("<p class=\"gaps ok\">Coverage: every endpoint was read.</p>\n");
@@ -332,9 +365,96 @@ fn header(report: &CheckReport, ctx: &ReportContext<'_>) -> String {
         }
         h.push_str("</ul></section>\n");
     }
+    let not_run: Vec<_> = report
+        .outcomes
+        .iter()
+        .filter_map(|o| o.not_run.as_ref().map(|r| (o, r)))
+        .collect();
+    if !not_run.is_empty() {
+        // Never green by omission: a rule that did not run is listed with why.
+        h.push_str("<section class=\"errors\" id=\"not-run\" aria-label=\"Rules not run\"><h2>Rules not run</h2><ul>");
+        for (o, reason) in not_run {
+            let _ = write!(
+                h,
+                "<li data-rule=\"{}\"><code>{}</code> {}: {}</li>",
+                escape(&o.meta.id),
+                escape(&o.meta.id),
+                escape(&o.meta.name),
+                code_spans(reason)
+            );
+        }
+        h.push_str("</ul></section>\n");
+    }
     for n in &report.notes {
         let _ = writeln!(h, "<p class=\"note\">{}</p>", escape(n));
     }
     h.push_str("</header>\n");
+    h
+}
+
+/// Most rules the chart shows a bar for; the rest are summed on one line.
+const CHART_RULES: usize = 10;
+
+/// A small chart of findings by severity and by rule (the most first), drawn with CSS bars so
+/// it needs no script and no image; every label is escaped text.
+fn chart(report: &CheckReport, s: &Summary) -> String {
+    let bar = |label: String, n: usize, max: usize, class: &str| {
+        // Widths in whole percent of the largest bar; a bar with findings is never invisible.
+        let pct = if n == 0 {
+            0
+        } else {
+            (n * 100).div_ceil(max).max(2)
+        };
+        format!(
+            "<li><span class=\"bar-label\">{label}</span><span class=\"bar-track\"><span class=\"bar {class}\" style=\"width:{pct}%\"></span></span><span class=\"bar-n\">{n}</span></li>"
+        )
+    };
+    let mut h = String::from(
+        "<section class=\"chart\" id=\"summary-chart\" aria-label=\"Findings by severity and by rule\">",
+    );
+    let max = s.by_severity.iter().copied().max().unwrap_or(0);
+    h.push_str(
+        "<figure><figcaption>By severity</figcaption><ul class=\"bars\" data-chart=\"severity\">",
+    );
+    for (sev, n) in Severity::ALL.iter().zip(s.by_severity) {
+        h.push_str(&bar(
+            sev.as_str().to_owned(),
+            n,
+            max,
+            &format!("sev-{}", sev.as_str()),
+        ));
+    }
+    h.push_str("</ul></figure>");
+    let mut rules: Vec<_> = super::worst_first(report)
+        .into_iter()
+        .filter(|o| !o.findings.is_empty())
+        .collect();
+    rules.sort_by_key(|o| std::cmp::Reverse(o.findings.len()));
+    let max = rules.first().map_or(0, |o| o.findings.len());
+    h.push_str("<figure><figcaption>By rule</figcaption><ul class=\"bars\" data-chart=\"rule\">");
+    if rules.is_empty() {
+        h.push_str("<li>no findings</li>");
+    }
+    for o in rules.iter().take(CHART_RULES) {
+        h.push_str(&bar(
+            format!(
+                "<code>{}</code> {}",
+                escape(&o.meta.id),
+                escape(&o.meta.name)
+            ),
+            o.findings.len(),
+            max,
+            &format!("sev-{}", o.meta.severity.as_str()),
+        ));
+    }
+    if rules.len() > CHART_RULES {
+        let rest: usize = rules[CHART_RULES..].iter().map(|o| o.findings.len()).sum();
+        let _ = write!(
+            h,
+            "<li class=\"bar-rest\">… and {rest} in {} more rules</li>",
+            rules.len() - CHART_RULES
+        );
+    }
+    h.push_str("</ul></figure></section>\n");
     h
 }

@@ -81,6 +81,25 @@ pub fn render_human(report: &CheckReport, ctx: &ReportContext<'_>, opts: HumanOp
             write_rule(&mut out, o, &o.findings.iter().collect::<Vec<_>>(), opts);
         }
     }
+    // Rules that did not run are never silent: a clean result from them would be a lie.
+    let not_run: Vec<_> = report
+        .outcomes
+        .iter()
+        .filter_map(|o| o.not_run.as_ref().map(|r| (o, r)))
+        .collect();
+    if !not_run.is_empty() {
+        let _ = writeln!(out, "{}", paint(c, "33", "not run:"));
+        for (o, reason) in not_run {
+            let _ = writeln!(
+                out,
+                "  {} {}: {}",
+                v(&o.meta.id),
+                v(&o.meta.name),
+                v(reason)
+            );
+        }
+        out.push('\n');
+    }
     for e in report.errors() {
         render_error(&mut out, e, c);
     }
@@ -282,9 +301,14 @@ pub fn summary_line(report: &CheckReport, ctx: &ReportContext<'_>) -> String {
     if let Some(n) = s.new {
         let _ = write!(line, ", {n} new");
     }
+    let not_run = if s.not_run > 0 {
+        format!(" ({} not run)", s.not_run)
+    } else {
+        String::new()
+    };
     let _ = write!(
         line,
-        " from {} rule{} in {} · {} error{}",
+        " from {} rule{}{not_run} in {} · {} error{}",
         s.rules,
         if s.rules == 1 { "" } else { "s" },
         human_ms(report.elapsed),

@@ -51,6 +51,7 @@ struct JsonSummary {
     findings: usize,
     by_severity: BTreeMap<&'static str, usize>,
     rules: usize,
+    not_run: usize,
     errors: usize,
     fail_on: Option<Severity>,
     failing: usize,
@@ -72,7 +73,10 @@ struct JsonRule<'a> {
     summary: &'a str,
     findings: usize,
     elapsed_ms: f64,
+    /// `ok`, `error`, or `not-run` (with `reason`): a rule that did not run never reads as clean.
     status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -112,6 +116,7 @@ pub fn write_json(
                 .zip(s.by_severity)
                 .collect(),
             rules: s.rules,
+            not_run: s.not_run,
             errors: s.errors,
             fail_on: ctx.fail_on,
             failing: s.failing,
@@ -132,7 +137,14 @@ pub fn write_json(
                 summary: &o.meta.summary,
                 findings: o.findings.len(),
                 elapsed_ms: o.elapsed.as_secs_f64() * 1000.0,
-                status: if o.error.is_some() { "error" } else { "ok" },
+                status: if o.error.is_some() {
+                    "error"
+                } else if o.not_run.is_some() {
+                    "not-run"
+                } else {
+                    "ok"
+                },
+                reason: o.not_run.as_deref(),
             })
             .collect(),
         findings: report

@@ -28,27 +28,37 @@ fn esc(s: &str) -> String {
     out
 }
 
-/// Render the report as JUnit XML.
+/// Render the report as JUnit XML. Counts are of test cases, as JUnit defines them: a rule
+/// with counting findings is one failed case (one `<failure>` listing them all), a rule that
+/// errored one error, a rule that did not run one skipped case; `tests` counts every case, so
+/// `failures + errors + skipped <= tests` always holds.
 #[must_use]
 pub fn render_junit(report: &CheckReport, ctx: &ReportContext<'_>) -> String {
-    let failures: usize = report
+    let counted =
+        |o: &crate::engine::RuleOutcome| o.findings.iter().filter(|f| ctx.counts(f)).count();
+    let errors =
+        report.outcomes.iter().filter(|o| o.error.is_some()).count() + report.load_errors.len();
+    let failures = report
         .outcomes
         .iter()
-        .map(|o| o.findings.iter().filter(|f| ctx.counts(f)).count())
-        .sum();
-    let errors = report.errors().count();
+        .filter(|o| o.error.is_none() && counted(o) > 0)
+        .count();
+    let skipped = report
+        .outcomes
+        .iter()
+        .filter(|o| o.error.is_none() && o.not_run.is_some())
+        .count();
+    let tests = report.outcomes.len() + report.load_errors.len();
     let secs = report.elapsed.as_secs_f64();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        "<testsuites name=\"rolecall\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{secs:.3}\">",
-        report.outcomes.len() + report.load_errors.len()
+        "<testsuites name=\"rolecall\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{secs:.3}\">"
     );
     let _ = writeln!(
         out,
-        "  <testsuite name=\"rolecall check: {}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{secs:.3}\">",
+        "  <testsuite name=\"rolecall check: {}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{secs:.3}\">",
         esc(&ctx.org.snapshot().organization.name),
-        report.outcomes.len() + report.load_errors.len()
     );
     for o in &report.outcomes {
         let _ = write!(
@@ -60,26 +70,47 @@ pub fn render_junit(report: &CheckReport, ctx: &ReportContext<'_>) -> String {
             o.elapsed.as_secs_f64()
         );
         let mut body = String::new();
-        for f in o.findings.iter().filter(|f| ctx.counts(f)) {
-            let mut detail = format!("{} `{}`: {}", f.subject.kind, f.subject.name, f.message);
-            if let Some(fix) = &f.fix {
-                let _ = write!(detail, "\nfix: {fix}");
+        let failing: Vec<&crate::engine::Finding> =
+            o.findings.iter().filter(|f| ctx.counts(f)).collect();
+        if let Some(first) = failing.first() {
+            let mut detail = String::new();
+            for f in &failing {
+                if !detail.is_empty() {
+                    detail.push_str("\n\n");
+                }
+                let _ = write!(
+                    detail,
+                    "{}{} `{}`: {}",
+                    if f.is_unknown() { "[unknown] " } else { "" },
+                    f.subject.kind,
+                    f.subject.name,
+                    f.message
+                );
+                if let Some(fix) = &f.fix {
+                    let _ = write!(detail, "\nfix: {fix}");
+                }
+                for e in &f.evidence {
+                    let _ = write!(detail, "\nevidence: {e}");
+                }
             }
-            for e in &f.evidence {
-                let _ = write!(detail, "\nevidence: {e}");
-            }
+            let headline = format!(
+                "{} `{}`: {}",
+                first.subject.kind, first.subject.name, first.message
+            );
+            let message = match failing.len() {
+                1 => headline,
+                n => format!("{n} findings; first: {headline}"),
+            };
+            // Unknown only when the rule could decide none of them.
+            let kind = if failing.iter().all(|f| f.is_unknown()) {
+                format!("{} unknown", o.meta.severity)
+            } else {
+                o.meta.severity.to_string()
+            };
             let _ = write!(
                 body,
-                "\n      <failure message=\"{}\" type=\"{}\">{}</failure>",
-                esc(&format!(
-                    "{} `{}`: {}",
-                    f.subject.kind, f.subject.name, f.message
-                )),
-                if f.is_unknown() {
-                    format!("{} unknown", f.severity)
-                } else {
-                    f.severity.to_string()
-                },
+                "\n      <failure message=\"{}\" type=\"{kind}\">{}</failure>",
+                esc(&message),
                 esc(&detail)
             );
         }
@@ -91,6 +122,13 @@ pub fn render_junit(report: &CheckReport, ctx: &ReportContext<'_>) -> String {
                 e.kind,
                 esc(&e.location()),
                 esc(&e.snippet)
+            );
+        }
+        if let Some(reason) = &o.not_run {
+            let _ = write!(
+                body,
+                "\n      <skipped message=\"not run: {}\"/>",
+                esc(reason)
             );
         }
         let waived: Vec<String> = o

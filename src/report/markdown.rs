@@ -75,6 +75,24 @@ pub fn render_markdown(report: &CheckReport, ctx: &ReportContext<'_>) -> String 
         }
         out.push('\n');
     }
+    let not_run: Vec<_> = report
+        .outcomes
+        .iter()
+        .filter_map(|o| o.not_run.as_ref().map(|r| (o, r)))
+        .collect();
+    if !not_run.is_empty() {
+        let _ = writeln!(out, "**{} rule(s) not run:**\n", not_run.len());
+        for (o, reason) in not_run {
+            let _ = writeln!(
+                out,
+                "- {} {}: {}",
+                cell(&o.meta.id),
+                cell(&o.meta.name),
+                cell(reason)
+            );
+        }
+        out.push('\n');
+    }
     let errors: Vec<_> = report.errors().collect();
     if !errors.is_empty() {
         let _ = writeln!(out, "**{} rule error(s):**\n", errors.len());
@@ -94,9 +112,14 @@ pub fn render_markdown(report: &CheckReport, ctx: &ReportContext<'_>) -> String 
     }
     let _ = writeln!(
         out,
-        "{} rule{} · {} failing{}{}",
+        "{} rule{}{} · {} failing{}{}",
         s.rules,
         if s.rules == 1 { "" } else { "s" },
+        if s.not_run > 0 {
+            format!(" ({} not run)", s.not_run)
+        } else {
+            String::new()
+        },
         s.failing,
         if s.waived > 0 {
             format!(" · {} waived", s.waived)

@@ -5,6 +5,7 @@
 
 mod diff;
 mod explain;
+mod github;
 mod html;
 mod human;
 mod json;
@@ -13,12 +14,14 @@ mod markdown;
 mod plan;
 mod query;
 mod sarif;
+mod statistics;
 mod verify;
 
 use std::time::{Duration, SystemTime};
 
 pub use diff::{diff_json, render_diff, render_diff_attributed};
 pub use explain::{explanation_json, render_baseline, render_explanation};
+pub use github::render_github;
 pub use html::{escape, render_html, HtmlOptions, HTML_DATA_FORMAT};
 pub use human::{render_human, summary_line, HumanOptions};
 pub use json::{render_json, write_json, JSON_FORMAT};
@@ -30,6 +33,7 @@ pub use query::{
     WHO_CAN_FORMAT,
 };
 pub use sarif::render_sarif;
+pub use statistics::{render_statistics, statistics_json, STATISTICS_FORMAT};
 pub use verify::{
     render_plan, render_verify, verification_line, verify_headline, verify_json, VERIFY_FORMAT,
 };
@@ -78,8 +82,10 @@ pub struct Summary {
     pub by_severity: [usize; 5],
     /// All findings.
     pub findings: usize,
-    /// Rules that ran.
+    /// Rules selected for the run (those that did not run included).
     pub rules: usize,
+    /// Rules that did not run (a required parameter absent, or the rule's own `not_run`).
+    pub not_run: usize,
     /// Rule errors (load and run time).
     pub errors: usize,
     /// Findings at or above the threshold that count (not waived; new, with a baseline).
@@ -99,6 +105,11 @@ impl Summary {
         let fail_on = ctx.fail_on;
         let mut s = Self {
             rules: report.outcomes.len(),
+            not_run: report
+                .outcomes
+                .iter()
+                .filter(|o| o.not_run.is_some())
+                .count(),
             errors: report.errors().count(),
             ..Self::default()
         };

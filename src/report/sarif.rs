@@ -31,7 +31,7 @@ fn level(s: Severity) -> &'static str {
 }
 
 /// A repository-relative URI for a path (forward slashes, no leading `./`).
-fn uri(path: &str) -> String {
+pub(super) fn uri(path: &str) -> String {
     let cwd = std::env::current_dir().ok();
     let p = std::path::Path::new(path);
     let rel = cwd
@@ -70,7 +70,7 @@ fn rule_descriptor(m: &RuleMeta) -> Value {
 }
 
 /// Where a rule's findings are anchored.
-fn anchor(m: &RuleMeta, ctx: &ReportContext<'_>) -> (String, usize) {
+pub(super) fn anchor(m: &RuleMeta, ctx: &ReportContext<'_>) -> (String, usize) {
     match m.source.strip_prefix("builtin:") {
         None => (uri(&m.source), m.line.max(1)),
         Some(builtin) => match &ctx.source_path {
@@ -152,6 +152,17 @@ pub fn render_sarif(report: &CheckReport, ctx: &ReportContext<'_>) -> Value {
                 }}],
             })
         })
+        .chain(report.outcomes.iter().filter_map(|o| {
+            let reason = o.not_run.as_ref()?;
+            // A rule that did not run has no results; without this notification code scanning
+            // would show it as clean.
+            Some(json!({
+                "level": "warning",
+                "message": { "text": format!("{} {} not run: {reason}", o.meta.id, o.meta.name) },
+                "descriptor": { "id": "rolecall/not-run" },
+                "associatedRule": { "id": o.meta.id, "index": index.get(o.meta.id.as_str()) },
+            }))
+        }))
         .collect();
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",

@@ -84,6 +84,7 @@ fn new_rule_then_test_then_check() {
         .current_dir(dir.path())
         .args([
             "check",
+            "--sample",
             "--no-config",
             "--select",
             "ORG001",

@@ -26,7 +26,7 @@ fn text(b: &[u8]) -> String {
 
 #[test]
 fn check_sample_human_output() {
-    let out = run(&["check"]);
+    let out = run(&["check", "--sample"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out.stderr),
@@ -58,11 +58,19 @@ fn check_sample_json_output() {
 #[test]
 fn fail_on_threshold_and_selection() {
     // Only low/medium findings selected; failing at high passes.
-    let out = run(&["check", "--select", "ROL001,USR001", "--fail-on", "high"]);
+    let out = run(&[
+        "check",
+        "--sample",
+        "--select",
+        "ROL001,USR001",
+        "--fail-on",
+        "high",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("2 findings (1 medium, 1 low) from 2 rules"));
     let out = run(&[
         "check",
+        "--sample",
         "--select",
         "OAU",
         "--ignore",
@@ -76,7 +84,14 @@ fn fail_on_threshold_and_selection() {
         "{}",
         text(&out.stdout)
     );
-    let out = run(&["check", "--select", "MFA001", "--fail-on", "none"]);
+    let out = run(&[
+        "check",
+        "--sample",
+        "--select",
+        "MFA001",
+        "--fail-on",
+        "none",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     // A clean run is the verification status and the summary, nothing else.
     let clean = text(&out.stdout);
@@ -90,6 +105,7 @@ fn fail_on_threshold_and_selection() {
 fn params_from_the_command_line() {
     let out = run(&[
         "check",
+        "--sample",
         "--select",
         "NET002",
         "--param",
@@ -99,6 +115,7 @@ fn params_from_the_command_line() {
     assert!(text(&out.stdout).contains("`198.51.100.0/24` is not covered by the IP allow-list"));
     let out = run(&[
         "check",
+        "--sample",
         "--select",
         "NET002",
         "--param",
@@ -108,7 +125,7 @@ fn params_from_the_command_line() {
     assert!(text(&out.stdout).contains(
         "error[NET002]: config: `198.51.100.0/40` in `required_cidrs` is not an IPv4 CIDR"
     ));
-    let out = run(&["check", "--param", "nonsense"]);
+    let out = run(&["check", "--sample", "--param", "nonsense"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("is not of the form `RULE.key=VALUE`"));
 }
@@ -156,10 +173,12 @@ fn missing_file_and_usage_errors_exit_2() {
     assert!(text(&out.stderr).contains("cannot read the snapshot `/nonexistent/org.json`"));
     assert_eq!(run(&["check", "--no-such-flag"]).status.code(), Some(2));
     assert_eq!(
-        run(&["check", "--fail-on", "urgent"]).status.code(),
+        run(&["check", "--sample", "--fail-on", "urgent"])
+            .status
+            .code(),
         Some(2)
     );
-    let out = run(&["check", "--no-builtin"]);
+    let out = run(&["check", "--sample", "--no-builtin"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no rules to run"));
 }
@@ -202,14 +221,21 @@ fn rules_list_and_show() {
 #[test]
 fn user_rule_directories_add_to_builtins() {
     let out = rolecall()
-        .args(["check", "--format", "json", "--rules"])
+        .args(["check", "--sample", "--format", "json", "--rules"])
         .arg(fixture("importing"))
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["summary"]["rules"], 14);
     let out = rolecall()
-        .args(["check", "--no-builtin", "--fail-on", "none", "--rules"])
+        .args([
+            "check",
+            "--sample",
+            "--no-builtin",
+            "--fail-on",
+            "none",
+            "--rules",
+        ])
         .arg(fixture("importing"))
         .output()
         .unwrap();
@@ -304,7 +330,7 @@ fn out_of_range_limits_are_refused() {
         ["--budget", "0"],
         ["--max-memory", "0"],
     ] {
-        let out = run(&["check", args[0], args[1]]);
+        let out = run(&["check", "--sample", args[0], args[1]]);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(
             text(&out.stderr).contains("out of range"),
@@ -323,12 +349,12 @@ fn names_that_match_no_rule_are_errors() {
         &["--ignore", "nosuchtag"][..],
         &["--param", "ZZZ999.x=1"][..],
     ] {
-        let out = run(&[&["check", "--no-config"][..], args].concat());
+        let out = run(&[&["check", "--sample", "--no-config"][..], args].concat());
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains("rolecall rules list"), "{stderr}");
     }
-    let out = run(&["check", "--no-config", "--select", "WFM"]);
+    let out = run(&["check", "--sample", "--no-config", "--select", "WFM"]);
     assert_eq!(out.status.code(), Some(1), "a prefix that matches runs");
 }
 
@@ -341,7 +367,7 @@ fn parameter_keys_are_checked_and_config_errors_point_into_the_config() {
         std::fs::write(dir.path().join("rolecall.toml"), toml).unwrap();
         let out = rolecall()
             .current_dir(dir.path())
-            .arg("check")
+            .args(["check", "--sample"])
             .args(extra)
             .output()
             .unwrap();

@@ -142,9 +142,9 @@ fn a_config_linked_to_secrets_never_prints_them() {
         symlink(source, work.path().join("rolecall.toml")).unwrap();
         for args in [
             &["rules", "list"][..],
-            &["check"],
+            &["check", "--sample"],
             &["test"],
-            &["check", "--config", "rolecall.toml"],
+            &["check", "--sample", "--config", "rolecall.toml"],
         ] {
             let mut c = guarded(work.path());
             c.args(args);
@@ -213,8 +213,8 @@ fn special_files_as_inputs_are_refused_without_reading() {
         let s = special.to_str().unwrap();
         for args in [
             vec!["check", "--snapshot", s],
-            vec!["check", "--config", s],
-            vec!["check", "--baseline-findings", s],
+            vec!["check", "--sample", "--config", s],
+            vec!["check", "--sample", "--baseline-findings", s],
             vec![
                 "explain",
                 "--as",
@@ -276,7 +276,7 @@ fn outputs_never_replace_what_is_not_a_regular_file() {
     ] {
         let t = target.to_str().unwrap();
         for args in [
-            vec!["check", "--format", "json", "-o", t],
+            vec!["check", "--sample", "--format", "json", "-o", t],
             vec!["generate", "--users", "10", "-o", t],
         ] {
             let before = std::fs::symlink_metadata(&target).unwrap().file_type();
@@ -339,8 +339,16 @@ fn a_named_link_to_a_regular_file_is_replaced_not_written_through() {
     let link = dir.path().join("link.json");
     symlink(&real, &link).unwrap();
     let mut c = guarded(dir.path());
-    c.args(["check", "--format", "json", "--fail-on", "none", "-o"])
-        .arg(&link);
+    c.args([
+        "check",
+        "--sample",
+        "--format",
+        "json",
+        "--fail-on",
+        "none",
+        "-o",
+    ])
+    .arg(&link);
     let out = run(c);
     assert_sealed(&out, &[dir.path()]);
     assert_eq!(
@@ -438,8 +446,15 @@ fn a_rules_directory_linked_to_the_root_fails_fast() {
     symlink("/", &root).unwrap();
     let started = Instant::now();
     let mut c = guarded(dir.path());
-    c.args(["check", "--no-config", "--fail-on", "none", "--rules"])
-        .arg(&root);
+    c.args([
+        "check",
+        "--sample",
+        "--no-config",
+        "--fail-on",
+        "none",
+        "--rules",
+    ])
+    .arg(&root);
     let out = run(c);
     let all = assert_sealed(&out, &[]);
     assert_eq!(out.status.code(), Some(2), "{all}");

@@ -136,6 +136,7 @@ fn sarif_anchors_user_rules_to_their_file() {
         .current_dir(crate::support::root())
         .args([
             "check",
+            "--sample",
             "--no-config",
             "--no-builtin",
             "--format",
@@ -159,7 +160,10 @@ fn sarif_anchors_user_rules_to_their_file() {
 #[test]
 fn junit_parses_back() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run_in(dir.path(), &["check", "--format", "junit", "--no-config"]);
+    let out = run_in(
+        dir.path(),
+        &["check", "--sample", "--format", "junit", "--no-config"],
+    );
     let xml = text(&out.stdout);
     let doc = roxmltree::Document::parse(&xml).unwrap();
     let cases: Vec<_> = doc
@@ -171,9 +175,45 @@ fn junit_parses_back() {
         .descendants()
         .filter(|n| n.has_tag_name("failure"))
         .count();
-    assert_eq!(failures, 14);
+    assert_eq!(
+        failures, 9,
+        "one failure per failing rule, listing its findings"
+    );
+    // Counts are of test cases and add up: never `failures="14"` with `tests="13"`.
     let root = doc.root_element();
-    assert_eq!(root.attribute("failures"), Some("14"));
+    assert_eq!(root.attribute("tests"), Some("13"));
+    assert_eq!(root.attribute("failures"), Some("9"));
+    assert_eq!(root.attribute("errors"), Some("0"));
+    assert_eq!(root.attribute("skipped"), Some("2"));
+    // Rules missing a required parameter are skipped with why, not passing.
+    for id in ["ACC001", "NET002"] {
+        let case = cases
+            .iter()
+            .find(|c| c.attribute("name").unwrap().starts_with(id))
+            .unwrap();
+        let skipped = case.children().find(|n| n.has_tag_name("skipped")).unwrap();
+        assert!(
+            skipped
+                .attribute("message")
+                .unwrap()
+                .starts_with("not run: required parameter"),
+            "{id}"
+        );
+    }
+    let adm = cases
+        .iter()
+        .find(|c| c.attribute("name") == Some("ADM001 can-grant-roles-everywhere"))
+        .unwrap();
+    let f = adm.children().find(|n| n.has_tag_name("failure")).unwrap();
+    assert!(f
+        .attribute("message")
+        .unwrap()
+        .starts_with("4 findings; first: "));
+    assert_eq!(
+        f.text().unwrap().matches("\nfix: ").count(),
+        4,
+        "every finding listed"
+    );
     let wfm = cases
         .iter()
         .find(|c| c.attribute("name") == Some("WFM001 wfm-client-division-gap"))
@@ -194,6 +234,7 @@ fn junit_reports_rule_errors() {
     let out = rolecall()
         .args([
             "check",
+            "--sample",
             "--no-config",
             "--format",
             "junit",
@@ -219,7 +260,7 @@ fn markdown_is_compact_and_worst_first() {
     let dir = tempfile::tempdir().unwrap();
     let out = run_in(
         dir.path(),
-        &["check", "--format", "markdown", "--no-config"],
+        &["check", "--sample", "--format", "markdown", "--no-config"],
     );
     let md = text(&out.stdout);
     let rows: Vec<&str> = md
@@ -238,6 +279,7 @@ fn output_file_keeps_the_summary_on_stderr() {
         dir.path(),
         &[
             "check",
+            "--sample",
             "--no-config",
             "--format",
             "sarif",
@@ -287,6 +329,7 @@ expires = "2099-01-01"
         dir.path(),
         &[
             "check",
+            "--sample",
             "--format",
             "json",
             "--select",
@@ -333,7 +376,7 @@ expires = "2099-01-01"
         ]
     );
     // Only the waived rule selected: nothing counts, exit 0, and the human report shows it waived.
-    let out = run_in(dir.path(), &["check", "--select", "OAU002"]);
+    let out = run_in(dir.path(), &["check", "--sample", "--select", "OAU002"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stdout).contains("[waived until 2099-12-31: CI deployer keeps admin until the 2099 migration] client `ci-deployer`"));
     assert!(
@@ -351,7 +394,7 @@ fn config_errors_point_at_the_file() {
         "fail_on = \"high\"\nrulez = [\"x\"]\n",
     )
     .unwrap();
-    let out = run_in(dir.path(), &["check"]);
+    let out = run_in(dir.path(), &["check", "--sample"]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(err.contains("unknown field `rulez`"), "{err}");
@@ -373,7 +416,7 @@ required_cidrs = ["198.51.100.0/24"]
 "#,
     )
     .unwrap();
-    let out = run_in(dir.path(), &["check", "--format", "json"]);
+    let out = run_in(dir.path(), &["check", "--sample", "--format", "json"]);
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["summary"]["rules"], 2);

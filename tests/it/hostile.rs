@@ -173,7 +173,7 @@ fn the_timeout_is_the_budget_not_the_operation_count() {
 #[test]
 fn cli_reports_hostile_rules_and_exits_2() {
     let out = rolecall()
-        .args(["check", "--budget", "0.3", "--rules"])
+        .args(["check", "--sample", "--budget", "0.3", "--rules"])
         .arg(fixture("hostile"))
         .output()
         .unwrap();
@@ -201,6 +201,7 @@ fn map_growth_is_stopped_by_the_memory_limit() {
     let out = rolecall()
         .args([
             "check",
+            "--sample",
             "--no-builtin",
             "--select",
             "HOS009",
@@ -238,6 +239,7 @@ fn memory_no_size_limit_counts_is_held_to_the_limit() {
         rolecall()
             .args([
                 "check",
+                "--sample",
                 "--no-config",
                 "--no-builtin",
                 "--verbose",
@@ -338,7 +340,14 @@ fn a_hostile_rules_directory_cannot_read_out_hang_or_loop() {
     link(&rules.join("real.rhai"), "again.rhai");
 
     let mut child = rolecall()
-        .args(["check", "--no-config", "--fail-on", "none", "--rules"])
+        .args([
+            "check",
+            "--sample",
+            "--no-config",
+            "--fail-on",
+            "none",
+            "--rules",
+        ])
         .arg(&rules)
         .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", "CANARY-SECRET-b7e1")
         .stdout(std::process::Stdio::piped())
@@ -389,7 +398,14 @@ fn a_hostile_rules_directory_cannot_read_out_hang_or_loop() {
 #[test]
 fn import_cycles_are_rule_errors_not_crashes() {
     let out = rolecall()
-        .args(["check", "--no-config", "--fail-on", "none", "--rules"])
+        .args([
+            "check",
+            "--sample",
+            "--no-config",
+            "--fail-on",
+            "none",
+            "--rules",
+        ])
         .arg(fixture("cycles"))
         .output()
         .unwrap();

@@ -8,12 +8,14 @@
 mod authoring;
 mod browser;
 mod catalog;
+mod ci;
 mod cli;
 mod docs;
 mod edges;
 mod engine;
 mod explain;
 mod fetch;
+mod first_hour;
 mod fixes;
 mod forgery;
 mod formats;

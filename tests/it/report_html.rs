@@ -131,6 +131,7 @@ fn check_writes_an_html_file_with_map_permissions() {
     let out = rolecall()
         .args([
             "check",
+            "--sample",
             "--format",
             "html",
             "--map-permission",

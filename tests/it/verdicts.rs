@@ -421,7 +421,10 @@ fn unknown_findings_keep_their_severity_and_fail_closed() {
     rolecall::model::save_snapshot(&snap, &file).unwrap();
     let check = |extra: &[&str]| {
         rolecall()
-            .args(["check", "--no-config", "--select", "NET002", "--snapshot"])
+            .args(["check", "--no-config", "--select", "NET002", "--param"])
+            // Configured, so the rule would run: the gap, not a missing parameter, stops it.
+            .arg(r#"NET002.required_cidrs=["198.51.100.0/24"]"#)
+            .arg("--snapshot")
             .arg(&file)
             .args(extra)
             .output()

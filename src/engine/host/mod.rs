@@ -19,7 +19,7 @@ pub use handles::{
 pub use report::FindingRef;
 pub(crate) use report::RunCtx;
 pub use util::glob_match;
-pub(crate) use util::CONFIG_ERROR;
+pub(crate) use util::{CONFIG_ERROR, NOT_RUN};
 
 /// Register every host type and function on an engine.
 pub(crate) fn register(engine: &mut rhai::Engine) {

@@ -9,6 +9,8 @@ use crate::engine::sandbox::Meter;
 
 /// Marker prefix that turns a script error into a configuration error.
 pub(crate) const CONFIG_ERROR: &str = "rolecall-config-error: ";
+/// Prefix of the error `not_run(reason)` raises: the runner reports the rule "not run".
+pub(crate) const NOT_RUN: &str = "rolecall-not-run: ";
 
 /// Parse `a.b.c.d/n` or a bare address (a /32).
 pub(crate) fn parse_cidr(text: &str) -> Option<Ipv4Net> {
@@ -222,6 +224,14 @@ pub(crate) fn register(engine: &mut Engine) {
         "config_error",
         |message: &str| -> Result<(), Box<EvalAltResult>> {
             Err(format!("{CONFIG_ERROR}{message}").into())
+        },
+    );
+    // A rule that lacks what it needs to decide anything (data, a parameter) says so: reported
+    // "not run" with the reason in every format, never a clean pass.
+    engine.register_fn(
+        "not_run",
+        |reason: &str| -> Result<(), Box<EvalAltResult>> {
+            Err(format!("{NOT_RUN}{reason}").into())
         },
     );
 }

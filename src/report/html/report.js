@@ -13,20 +13,34 @@
     return e;
   }
   function option(select, value, label) { select.appendChild(el("option", { value: value }, label)); }
+  // Text with `backticks` (rules write code that way): each quoted part becomes a <code>
+  // element holding it as text, the rest text nodes. Nothing is ever parsed as markup.
+  function rich(parent, text) {
+    String(text).split("`").forEach(function (part, i) {
+      if (part === "") { return; }
+      parent.appendChild(i % 2 === 1 ? el("code", null, part) : document.createTextNode(part));
+    });
+    return parent;
+  }
 
   // ---- findings ----
   var F = data.findings.map(function (f) {
     return { rule: f[0], sev: f[1], kind: f[2], name: f[3], msg: f[4], fix: f[5], ev: f[6] || [], flags: f[7] || "",
              text: (f[3] + " " + f[4] + " " + (f[5] || "") + " " + (f[6] || []).join(" ")).toLowerCase() };
   });
-  var sevOn = {};
+  // Severity filters are switches: pressed = shown (with a tick), released = hidden (struck
+  // through); each names how many findings it holds.
+  var sevOn = {}, sevCount = {};
+  F.forEach(function (f) { sevCount[f.sev] = (sevCount[f.sev] || 0) + 1; });
   var sevBox = document.getElementById("severity-filters");
   SEV.forEach(function (s) {
     sevOn[s] = true;
-    var b = el("button", { type: "button", "aria-pressed": "true", "data-severity": s, "class": "sev-toggle" }, s);
+    var b = el("button", { type: "button", "aria-pressed": "true", "data-severity": s, "class": "sev-toggle sev-" + s,
+                           title: "shown: press to hide " + s + " findings" }, s + " " + (sevCount[s] || 0));
     b.addEventListener("click", function () {
       sevOn[s] = !sevOn[s];
       b.setAttribute("aria-pressed", sevOn[s] ? "true" : "false");
+      b.setAttribute("title", (sevOn[s] ? "shown: press to hide " : "hidden: press to show ") + s + " findings");
       renderFindings();
     });
     sevBox.appendChild(b);
@@ -50,12 +64,14 @@
     if (f.flags.indexOf("w") >= 0) { p.appendChild(el("span", { "class": "badge mark", title: "accepted by a waiver" }, "waived")); }
     p.appendChild(document.createTextNode(" "));
     p.appendChild(el("strong", null, f.kind + " " + f.name));
-    p.appendChild(document.createTextNode(": " + f.msg));
+    p.appendChild(document.createTextNode(": "));
+    rich(p, f.msg);
     a.appendChild(p);
     if (f.fix) {
       var fix = el("p", { "class": "fix" });
       fix.appendChild(el("strong", null, "Fix:"));
-      fix.appendChild(document.createTextNode(" " + f.fix));
+      fix.appendChild(document.createTextNode(" "));
+      rich(fix, f.fix);
       a.appendChild(fix);
     }
     if (f.ev.length) {
@@ -63,7 +79,7 @@
       var explained = f.rule === "ACC001";
       d.appendChild(el("summary", null, explained ? "Explanation, step by step" : "Evidence (" + f.ev.length + ")"));
       var list = el(explained ? "ol" : "ul");
-      f.ev.forEach(function (e) { list.appendChild(el("li", null, e)); });
+      f.ev.forEach(function (e) { list.appendChild(rich(el("li"), e)); });
       d.appendChild(list);
       if (explained) { d.open = true; }
       a.appendChild(d);
@@ -91,7 +107,7 @@
       s.appendChild(el("span", { "class": "badge " + r.severity }, r.severity));
       s.appendChild(document.createTextNode(id + " " + r.name + " · " + list.length + " finding" + (list.length === 1 ? "" : "s")));
       d.appendChild(s);
-      if (r.error) { d.appendChild(el("p", { "class": "note" }, "rule error: " + r.error)); }
+      if (r.error) { d.appendChild(rich(el("p", { "class": "note" }, "rule error: "), r.error)); }
       var limit = shown[id] || GROUP_PAGE;
       list.slice(0, limit).forEach(function (f) { d.appendChild(findingNode(f)); });
       if (list.length > limit) {
@@ -105,7 +121,9 @@
       d.appendChild(docs);
       box.appendChild(d);
     });
-    document.getElementById("finding-count").textContent = "(" + total + " of " + F.length + " shown)";
+    var hidden = SEV.filter(function (s) { return !sevOn[s]; });
+    document.getElementById("finding-count").textContent = "(" + total + " of " + F.length + " shown" +
+      (hidden.length ? "; hidden: " + hidden.join(", ") : "") + ")";
   }
 
   // ---- access map ----
@@ -141,7 +159,11 @@
     }
     var notAware = m.aware === "not-aware";
     var div = divSel.value === "" ? null : Number(divSel.value);
-    var cols = div === null ? data.divisions.map(function (_, i) { return i; }) : [div];
+    // A permission that is not division-aware is held or not, wherever the grant is: one
+    // column, not the same mark repeated in every division.
+    var ANY = -2;
+    var cols = notAware ? [ANY] : div === null ? data.divisions.map(function (_, i) { return i; }) : [div];
+    var colName = function (c) { return c === ANY ? "any division (not division-aware)" : data.divisions[c]; };
     var q = search.value.trim().toLowerCase();
     var rows = m.rows.filter(function (r) {
       var s = data.subjects[r[0]];
@@ -153,7 +175,8 @@
     var hr = el("tr");
     hr.appendChild(el("th", { scope: "col" }, "Subject"));
     hr.appendChild(el("th", { scope: "col" }, "Kind"));
-    cols.forEach(function (c) { hr.appendChild(el("th", { scope: "col" }, data.divisions[c])); });
+    hr.appendChild(el("th", { scope: "col", title: "in how many divisions the subject holds it" }, "Held in"));
+    cols.forEach(function (c) { hr.appendChild(el("th", { scope: "col" }, colName(c))); });
     thead.appendChild(hr);
     rows.slice(page * PAGE, page * PAGE + PAGE).forEach(function (r) {
       var s = data.subjects[r[0]];
@@ -161,18 +184,24 @@
       var name = s[1] + (r[2].indexOf("s") >= 0 ? " (cannot sign in)" : "") + (r[2].indexOf("p") >= 0 ? " (DENY policy applies)" : "");
       tr.appendChild(el("th", { scope: "row" }, name));
       tr.appendChild(el("td", null, s[0]));
+      // How far the holding reaches, so a row is never blank where its marks are off screen.
+      var everywhere = notAware || r[1].some(function (g) { return g[0] === -1; });
+      var reach = {};
+      r[1].forEach(function (g) { if (g[0] >= 0) { reach[g[0]] = true; } });
+      tr.appendChild(el("td", { "class": "held-in" }, notAware ? "anywhere" : everywhere ? "all divisions" :
+        Object.keys(reach).length + " of " + data.divisions.length));
       cols.forEach(function (c) {
-        var gs = covering(r, c, notAware);
-        var td = el("td", { "data-division": data.divisions[c] });
+        var gs = c === ANY ? r[1] : covering(r, c, notAware);
+        var td = el("td", { "data-division": colName(c) });
         if (gs.length) {
-          var all = notAware || gs.some(function (g) { return g[0] === -1; });
+          var all = gs.some(function (g) { return g[0] === -1; });
           var direct = gs.some(function (g) { return g[1] === -1; });
           var held = all ? "all" : direct ? "direct" : "group";
           td.setAttribute("data-held", held);
-          var label = s[1] + " holds " + m.permission + " in " + data.divisions[c] + ": " + gs.map(grantText).join("; ");
+          var label = s[1] + " holds " + m.permission + (c === ANY ? "" : " in " + data.divisions[c]) + ": " + gs.map(grantText).join("; ");
           td.setAttribute("aria-label", label);
           td.setAttribute("title", label);
-          td.appendChild(el("span", { "class": "cell held-" + held, "aria-hidden": "true" }, held === "all" ? "A" : held === "direct" ? "D" : "G"));
+          td.appendChild(el("span", { "class": "cell held-" + held, "aria-hidden": "true" }, held === "all" ? "*" : held === "direct" ? "D" : "G"));
         } else {
           td.setAttribute("data-held", "none");
         }
@@ -181,7 +210,9 @@
       tbody.appendChild(tr);
     });
     status.textContent = rows.length + " of " + m.rows.length + " holders of " + m.permission +
-      (div === null ? "" : " in " + data.divisions[div]) + (m.aware === "unknown" ? " (not in the catalog: treated as division-aware)" : "");
+      (div === null ? "" : " in " + data.divisions[div]) + (m.aware === "unknown" ? " (not in the catalog: treated as division-aware)" : "") +
+      (notAware ? " (not division-aware: a grant in any division gives it)" : "") +
+      (m.rule ? " · named by " + m.rule : "");
     document.getElementById("map-page").textContent = "page " + (page + 1) + " of " + pages;
     document.getElementById("map-prev").disabled = page === 0;
     document.getElementById("map-next").disabled = page + 1 >= pages;
