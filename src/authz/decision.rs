@@ -282,7 +282,7 @@ fn smallest_fix(
     };
     // A role with admin-level wildcards is never the smallest fix: granting it widens access far
     // past the one missing permission (a dedicated role does not).
-    let admin = |r: u32| super::is_admin_equivalent(org, r);
+    let admin = |r: u32| super::widens_admin(org, r, perm);
     let aware = awareness(org, &perm.to_string()).treated_as_aware();
     // First: a group of the user's was granted the role for this, but does not pass roles on.
     if let SubjectRef::User(u) = subject {

@@ -195,6 +195,20 @@ pub fn is_admin_equivalent(org: &Org, role: u32) -> bool {
             .any(|p| role_grants(org, role, &p))
 }
 
+/// Whether granting `role` to fix a missing `perm` would hand out more admin power than the
+/// permission itself: admin-level wildcards always do; a role that can grant roles or edit them
+/// does unless that is exactly what is asked for (then any fix gives it).
+pub(crate) fn widens_admin(org: &Org, role: u32, perm: &Permission<'_>) -> bool {
+    if !admin_wildcards(org, role, &ADMIN_DOMAINS).is_empty() {
+        return true;
+    }
+    let asked_is_admin = ["authorization:grant:add", "authorization:role:edit"]
+        .iter()
+        .filter_map(|p| Permission::parse(p))
+        .any(|p| p.domain == perm.domain && p.entity == perm.entity && p.action == perm.action);
+    is_admin_equivalent(org, role) && !asked_is_admin
+}
+
 /// Whether a subject's roles let it use `permission` at `target`.
 ///
 /// Returns `false` for malformed permission strings and for clients that are not
