@@ -52,13 +52,22 @@ pub fn explain(
     q: &Question<'_>,
 ) -> Result<Explanation, ExplainInputError> {
     let m = catalog.find(q.operation).ok_or_else(|| {
+        let near = catalog.suggest(q.operation);
+        let help = if near.is_empty() {
+            "give `METHOD /api/v2/…` or an operationId, or pass `--catalog` with a newer API description (`/api/v2/docs/swagger`)".to_owned()
+        } else {
+            format!(
+                "did you mean {}?",
+                near.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+            )
+        };
         input_err(
             format!(
                 "operation `{}` is not in {}",
                 q.operation,
                 catalog.describe(std::time::SystemTime::now())
             ),
-            "give `METHOD /api/v2/…` or an operationId, or pass `--catalog` with a newer API description (`/api/v2/docs/swagger`)",
+            &help,
         )
     })?;
     let used = CatalogUsed {

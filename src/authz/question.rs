@@ -1,6 +1,7 @@
 //! The question `explain` answers: resolving `client:NAME`-style subjects and
 //! `management-unit:NAME`-style targets, and finding the target from ids in a request path.
 
+use crate::model::{NameKind, Resolved};
 use crate::model::{Org, SubjectRef};
 
 /// The object a call acts on, which decides the division that matters.
@@ -46,10 +47,10 @@ pub fn resolve_subject(org: &Org, spec: &str) -> Result<SubjectRef, ExplainInput
             "write `client:NAME`, `user:EMAIL` or `group:NAME`",
         )
     })?;
-    let found = match kind {
-        "client" => org.client(key).map(SubjectRef::Client),
-        "user" => org.user(key).map(SubjectRef::User),
-        "group" => org.group(key).map(SubjectRef::Group),
+    let (name_kind, make): (NameKind, fn(u32) -> SubjectRef) = match kind {
+        "client" => (NameKind::Client, SubjectRef::Client),
+        "user" => (NameKind::User, SubjectRef::User),
+        "group" => (NameKind::Group, SubjectRef::Group),
         _ => {
             return Err(input_err(
                 format!("unknown subject kind `{kind}`"),
@@ -57,12 +58,42 @@ pub fn resolve_subject(org: &Org, spec: &str) -> Result<SubjectRef, ExplainInput
             ))
         }
     };
-    found.ok_or_else(|| {
-        input_err(
+    resolved(org, name_kind, kind, key).map(make)
+}
+
+/// The one name resolver's answer as a question's: the object, or an error that lists the
+/// candidates of an ambiguous name or the nearest names to one that matches nothing.
+fn resolved(
+    org: &Org,
+    name_kind: NameKind,
+    kind: &str,
+    key: &str,
+) -> Result<u32, ExplainInputError> {
+    match org.resolve(name_kind, key) {
+        Resolved::One(i) => Ok(i),
+        Resolved::Ambiguous(list) => Err(input_err(
+            format!(
+                "{kind} `{key}` names {} objects: {}",
+                list.len(),
+                list.join(", ")
+            ),
+            "give the id (or, for a user, the email) of the one you mean",
+        )),
+        Resolved::None(near) if near.is_empty() => Err(input_err(
             format!("no {kind} `{key}` in the snapshot"),
-            "check the name or id; names are case-sensitive, emails are not",
-        )
-    })
+            "check the name or id",
+        )),
+        Resolved::None(near) => Err(input_err(
+            format!("no {kind} `{key}` in the snapshot"),
+            &format!(
+                "did you mean {}?",
+                near.iter()
+                    .map(|n| format!("`{kind}:{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
 }
 
 /// Resolve `division:NAME`, `management-unit:NAME` or `business-unit:NAME` (names or ids).
@@ -76,10 +107,10 @@ pub fn resolve_target(org: &Org, spec: &str) -> Result<TargetObject, ExplainInpu
             "write `division:NAME`, `management-unit:NAME` or `business-unit:NAME`",
         )
     })?;
-    let found = match kind {
-        "division" => org.division(key).map(TargetObject::Division),
-        "management-unit" | "mu" => org.management_unit(key).map(TargetObject::ManagementUnit),
-        "business-unit" | "bu" => org.business_unit(key).map(TargetObject::BusinessUnit),
+    let (name_kind, make): (NameKind, fn(u32) -> TargetObject) = match kind {
+        "division" => (NameKind::Division, TargetObject::Division),
+        "management-unit" | "mu" => (NameKind::ManagementUnit, TargetObject::ManagementUnit),
+        "business-unit" | "bu" => (NameKind::BusinessUnit, TargetObject::BusinessUnit),
         _ => {
             return Err(input_err(
                 format!("unknown target kind `{kind}`"),
@@ -87,27 +118,31 @@ pub fn resolve_target(org: &Org, spec: &str) -> Result<TargetObject, ExplainInpu
             ))
         }
     };
-    found.ok_or_else(|| {
-        // A unit the snapshot could not read is unknown, not misspelt.
-        let dataset = match kind {
-            "management-unit" | "mu" => "managementUnits",
-            "business-unit" | "bu" => "businessUnits",
-            _ => "divisions",
-        };
-        let gap = super::gaps(org, &[dataset]).next().map(super::unread);
-        match gap {
-            Some(g) => ExplainInputError {
-                message: format!("{kind} `{key}` cannot be looked up: {g}"),
-                help: "fetch again with a client that can read it, or ask without `--target`"
-                    .to_owned(),
-                unread: Some(format!("{kind} `{key}` is not in the snapshot, and {g}, so where it lives is not known")),
-            },
-            None => input_err(
-                format!("no {kind} `{key}` in the snapshot"),
-                "check the name or id",
-            ),
-        }
-    })
+    let err = match resolved(org, name_kind, kind, key) {
+        Ok(i) => return Ok(make(i)),
+        Err(e) => e,
+    };
+    // A unit the snapshot could not read is unknown, not misspelt.
+    let dataset = match kind {
+        "management-unit" | "mu" => "managementUnits",
+        "business-unit" | "bu" => "businessUnits",
+        _ => "divisions",
+    };
+    Err(
+        match super::gaps(org, &[dataset]).next().map(super::unread) {
+            Some(g) if matches!(org.resolve(name_kind, key), Resolved::None(_)) => {
+                ExplainInputError {
+                    message: format!("{kind} `{key}` cannot be looked up: {g}"),
+                    help: "fetch again with a client that can read it, or ask without `--target`"
+                        .to_owned(),
+                    unread: Some(format!(
+                "{kind} `{key}` is not in the snapshot, and {g}, so where it lives is not known"
+            )),
+                }
+            }
+            _ => err,
+        },
+    )
 }
 
 pub(super) fn infer_target(org: &Org, params: &[(String, String)]) -> Option<TargetObject> {

@@ -268,6 +268,58 @@ impl<'a> Catalog<'a> {
         Some(m)
     }
 
+    /// The operations nearest to a `"METHOD /path"` that matched none (at most three): same
+    /// method and number of segments, all but one literal segment matching, the other within a
+    /// few edits; or another method on the same path. For "did you mean" in errors.
+    #[must_use]
+    pub fn suggest(&self, spec: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut c = Some(self);
+        while let Some(cat) = c {
+            for s in cat.suggest_here(spec) {
+                if !out.contains(&s) && out.len() < 3 {
+                    out.push(s);
+                }
+            }
+            c = cat.fallback;
+        }
+        out
+    }
+
+    fn suggest_here(&self, spec: &str) -> Vec<String> {
+        let spec = spec.trim();
+        let Some((method, path)) = spec.split_once(char::is_whitespace) else {
+            return crate::model::nearest(spec, self.by_id.keys().copied());
+        };
+        let path = path.trim();
+        let path = path.split_once('?').map_or(path, |(p, _)| p);
+        let path = path.find("/api/").map_or(path, |i| &path[i..]);
+        let want = segments(path);
+        let mut scored: Vec<(usize, String)> = Vec::new();
+        for op in self.ops {
+            let tmpl = segments(&op.path);
+            if tmpl.len() != want.len() {
+                continue;
+            }
+            let mut cost = usize::from(!op.method.eq_ignore_ascii_case(method)) * 2;
+            for (t, w) in tmpl.iter().zip(&want) {
+                if (t.starts_with('{') && t.ends_with('}')) || t == w {
+                    continue;
+                }
+                cost += if crate::model::nearest(w, std::iter::once(*t)).is_empty() {
+                    10
+                } else {
+                    1
+                };
+            }
+            if cost <= 2 {
+                scored.push((cost, format!("{} {}", op.method, op.path)));
+            }
+        }
+        scored.sort();
+        scored.into_iter().take(3).map(|(_, s)| s).collect()
+    }
+
     fn find_here(&self, spec: &str) -> Option<Matched<'_>> {
         let spec = spec.trim();
         let Some((method, path)) = spec.split_once(char::is_whitespace) else {

@@ -110,10 +110,12 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
     let agents = args
         .agents
         .iter()
-        .map(|a| {
-            org.user(a)
-                .ok_or_else(|| miette::miette!("no user `{a}` in the snapshot"))
-        })
+        .map(
+            |a| match resolve_subject(org, &format!("user:{a}")).map_err(input)? {
+                rolecall::model::SubjectRef::User(u) => Ok(u),
+                _ => Err(miette::miette!("`{a}` is not a user")),
+            },
+        )
         .collect::<miette::Result<Vec<_>>>()?;
     let q = Question {
         subject,

@@ -50,14 +50,13 @@ pub fn run(args: &WhoCanArgs) -> miette::Result<Exit> {
     let divisions = args
         .divisions
         .iter()
-        .map(|d| {
-            org.division(d).ok_or_else(|| {
-                miette::miette!(
-                    help = "give a division name or id from the snapshot",
-                    "no division `{d}` in the snapshot"
-                )
-            })
-        })
+        .map(
+            |d| match rolecall::authz::resolve_target(&org, &format!("division:{d}")) {
+                Ok(rolecall::authz::TargetObject::Division(i)) => Ok(i),
+                Ok(_) => Err(miette::miette!("`{d}` is not a division")),
+                Err(e) => Err(miette::miette!(help = e.help, "{}", e.message)),
+            },
+        )
         .collect::<miette::Result<Vec<_>>>()?;
     let kinds = args
         .kinds

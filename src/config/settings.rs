@@ -284,10 +284,26 @@ impl Settings {
         for (key, list) in selectors {
             for sel in list.iter() {
                 if !engine.rules().any(|m| m.matches_selector(sel)) {
-                    return Err(flag(
-                        format!("`{key}` entry `{sel}` matches no rule"),
-                        known(),
-                    ));
+                    // The nearest ids and names first: a typo is the usual cause.
+                    let near = crate::model::nearest(
+                        sel,
+                        engine
+                            .rules()
+                            .flat_map(|m| [m.id.as_str(), m.name.as_str()]),
+                    );
+                    let help = if near.is_empty() {
+                        known()
+                    } else {
+                        format!(
+                            "did you mean {}? {}",
+                            near.iter()
+                                .map(|n| format!("`{n}`"))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            known()
+                        )
+                    };
+                    return Err(flag(format!("`{key}` entry `{sel}` matches no rule"), help));
                 }
             }
         }

@@ -261,6 +261,8 @@ pub fn render_html(report: &CheckReport, ctx: &ReportContext<'_>, opts: &HtmlOpt
         "subjects": subjects.list.iter().map(|&s| json!([
             crate::authz::SubjectKind::of(s).as_str(),
             org.subject_name(s),
+            // What the search matches: the keys the one name resolver knows (id, name, email).
+            org.name_keys(s),
         ])).collect::<Vec<_>>(),
         "maps": maps,
         "mapsLeftOut": left_out,

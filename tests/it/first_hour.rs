@@ -604,3 +604,109 @@ fn a_native_toml_date_waives_a_finding() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["findings"][0]["waiver"]["expires"], "2999-12-31");
 }
+
+// ---- names people type (item 4) ----
+
+/// Users by display name, clients and divisions regardless of case; an ambiguous name lists the
+/// candidates; a typo in a subject, a division, a rule id or an operation path gets the
+/// nearest names.
+#[test]
+fn names_people_type_resolve_and_typos_get_suggestions() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = sample_file();
+    for (args, want) in [
+        (
+            vec!["access", "user:Alice Admin", &snap],
+            "user `Alice Admin`",
+        ),
+        (
+            vec!["access", "client:WFM-SYNC", &snap],
+            "client `wfm-sync`",
+        ),
+        (
+            vec![
+                "who-can",
+                "wfm:agent:edit",
+                &snap,
+                "--division",
+                "Support Eu",
+            ],
+            "in division `Support EU`",
+        ),
+    ] {
+        let out = run_in(dir.path(), &args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stdout).contains(want),
+            "{args:?}: {}",
+            text(&out.stdout)
+        );
+    }
+    for (args, want) in [
+        (
+            vec!["access", "client:wfm-snc", &snap],
+            "did you mean `client:wfm-sync`?",
+        ),
+        (
+            vec![
+                "who-can",
+                "wfm:agent:edit",
+                &snap,
+                "--division",
+                "Suport EU",
+            ],
+            "did you mean `division:Support EU`?",
+        ),
+        (
+            vec![
+                "explain",
+                &snap,
+                "--as",
+                "client:wfm-sync",
+                "--op",
+                "POST /api/v2/workforcemanagment/agents",
+            ],
+            "did you mean `POST /api/v2/workforcemanagement/agents`?",
+        ),
+        (
+            vec!["check", &snap, "--select", "WFM01"],
+            "did you mean `WFM001`",
+        ),
+    ] {
+        let out = run_in(dir.path(), &args);
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr))
+            .replace("\n  │ ", " ")
+            .replace("\n        ", " ");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {all}");
+        assert!(all.contains(want), "{args:?}: {all}");
+    }
+    // Two users of one name: an error listing both, never a guess.
+    let mut s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&snap).unwrap()).unwrap();
+    let mut twin = s["users"][0].clone();
+    twin["id"] = "twin-id".into();
+    twin["email"] = "twin@acme.example".into();
+    let name = twin["name"].as_str().unwrap().to_owned();
+    s["users"].as_array_mut().unwrap().push(twin);
+    let twins = dir.path().join("twins.json");
+    std::fs::write(&twins, s.to_string()).unwrap();
+    let out = run_in(
+        dir.path(),
+        &[
+            "access",
+            &format!("user:{}", name.to_uppercase()),
+            twins.to_str().unwrap(),
+        ],
+    );
+    let all = text(&out.stderr).replace("\n  │ ", " ");
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(
+        all.contains("names 2 objects") && all.contains("twin@acme.example"),
+        "{all}"
+    );
+}

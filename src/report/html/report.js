@@ -167,7 +167,8 @@
     var q = search.value.trim().toLowerCase();
     var rows = m.rows.filter(function (r) {
       var s = data.subjects[r[0]];
-      if (q && s[1].toLowerCase().indexOf(q) < 0) { return false; }
+      // Matched as the CLI resolves names: id, name or email, regardless of case.
+      if (q && !(s[2] || [s[1]]).some(function (k) { return k.toLowerCase().indexOf(q) >= 0; })) { return false; }
       return div === null || covering(r, div, notAware).length > 0;
     });
     var pages = Math.max(1, Math.ceil(rows.length / PAGE));
