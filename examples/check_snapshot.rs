@@ -3,19 +3,14 @@
 //! `cargo run --example check_snapshot [-- FILE]`
 
 #![expect(clippy::print_stdout, reason = "an example prints its results")]
-use std::sync::Arc;
-
-use rolecall::engine::{CheckConfig, RuleEngine};
-use rolecall::model::{load_snapshot, sample, Org};
+use rolecall::{Org, RuleSet};
 
 fn main() -> miette::Result<()> {
-    let snapshot = match std::env::args().nth(1) {
-        Some(path) => load_snapshot(path.as_ref())?,
-        None => sample()?,
+    let org = match std::env::args().nth(1) {
+        Some(path) => Org::load(path)?,
+        None => Org::sample()?,
     };
-    let org = Arc::new(Org::new(snapshot));
-    let engine = RuleEngine::with_builtin();
-    let report = engine.check(&org, &CheckConfig::default());
+    let report = org.check(&RuleSet::builtin());
     for f in report.findings() {
         println!(
             "{} {} {} `{}`: {}",

@@ -3,10 +3,7 @@
 //! `cargo run --example inline_rule`
 
 #![expect(clippy::print_stdout, reason = "an example prints its results")]
-use std::sync::Arc;
-
-use rolecall::engine::{CheckConfig, Limits, RuleEngine};
-use rolecall::model::{Org, OrgBuilder};
+use rolecall::{Org, OrgBuilder, RuleSet};
 
 const RULE: &str = r#"
 //! Integrations that can edit WFM agents in the home division only.
@@ -32,7 +29,7 @@ fn check(org, params) {
 "#;
 
 fn main() -> miette::Result<()> {
-    let org = Arc::new(Org::new(
+    let org = Org::from_snapshot(
         OrgBuilder::new("Example")
             .division("Home")
             .division("Support EU")
@@ -44,10 +41,11 @@ fn main() -> miette::Result<()> {
             )
             .catalog("wfm:agent:edit", true)
             .build(),
-    ));
-    let mut engine = RuleEngine::new(Limits::default());
-    engine.add_source("inline:wfm.rhai", RULE).map_err(|e| *e)?;
-    let report = engine.check(&org, &CheckConfig::default());
+    );
+    let rules = RuleSet::empty()
+        .with_source("inline:wfm.rhai", RULE)?
+        .param("ORG001", serde_json::json!({ "division": "Support EU" }));
+    let report = org.check(&rules);
     for f in report.findings() {
         println!(
             "{} {} `{}`: {}",

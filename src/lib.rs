@@ -2,6 +2,7 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+mod audit;
 pub mod authz;
 pub mod catalog;
 pub mod change;
@@ -15,3 +16,8 @@ pub mod report;
 pub mod text;
 pub mod verify;
 pub mod watch;
+
+pub use audit::{Error, Org, RuleSet, Subject};
+pub use authz::{Explanation, OrgDiff, Verdict, WhoCan};
+pub use engine::{CheckReport, Finding};
+pub use model::OrgBuilder;

@@ -16,11 +16,14 @@ pub enum TargetObject {
 }
 
 /// Errors in the question itself (unknown subject, operation or target).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+#[error("{}", crate::text::visible(message))]
+#[diagnostic(code(rolecall::question))]
 pub struct ExplainInputError {
     /// What is wrong.
     pub message: String,
     /// What to do.
+    #[help]
     pub help: String,
     /// Set when the object named is not wrong but unreadable: it would be in a dataset the
     /// snapshot could not read (says which, and the permission that would read it). A question

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Each library module and the rank it sits at: a module may import only lower ranks.
-const RANKS: [(&str, u32); 13] = [
+const RANKS: [(&str, u32); 14] = [
     ("text", 0),
     ("redact", 0),
     ("io", 1),
@@ -19,6 +19,7 @@ const RANKS: [(&str, u32); 13] = [
     ("verify", 5),
     ("change", 5),
     ("report", 6),
+    ("audit", 6),
     ("config", 7),
     ("watch", 8),
 ];
