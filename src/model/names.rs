@@ -52,7 +52,7 @@ pub enum Resolved {
     One(u32),
     /// Several objects match; how each is shown (name and id or email).
     Ambiguous(Vec<String>),
-    /// Nothing matches; the nearest names (at most [`MAX_SUGGESTIONS`]).
+    /// Nothing matches; the nearest names (at most three).
     None(Vec<String>),
 }
 
@@ -199,7 +199,7 @@ impl Org {
 }
 
 /// The names nearest to `want`: those containing it (or contained in it) regardless of case,
-/// then those within a few edits, closest first; at most [`MAX_SUGGESTIONS`], each once.
+/// then those within a few edits, closest first; at most three, each once.
 #[must_use]
 pub fn nearest<'a>(want: &str, names: impl Iterator<Item = &'a str>) -> Vec<String> {
     let w = want.to_lowercase();
