@@ -60,8 +60,28 @@ pub fn register_token(token: &str) {
 /// encoding of the secret that the login sends, and the secret itself.
 pub fn register_basic(id: &str, secret: &str) {
     register(secret);
-    if secret.len() >= MIN_LEN {
-        add(base64(format!("{id}:{secret}").as_bytes()), false);
+    if secret.len() < MIN_LEN {
+        return;
+    }
+    // The header as sent, and the shapes a server may echo it in: without padding, URL-safe,
+    // and the secret encoded alone.
+    for plain in [format!("{id}:{secret}"), secret.to_owned()] {
+        let standard = base64(plain.as_bytes());
+        let url: String = standard
+            .chars()
+            .map(|c| match c {
+                '+' => '-',
+                '/' => '_',
+                c => c,
+            })
+            .collect();
+        for form in [standard.clone(), url] {
+            let bare = form.trim_end_matches('=').to_owned();
+            if bare.len() >= MIN_LEN {
+                add(bare, false);
+            }
+            add(form, false);
+        }
     }
 }
 
@@ -72,6 +92,11 @@ fn add_forms(secret: &str, forgettable: bool) {
     add(secret.to_owned(), forgettable);
     let url = url_encoded(secret);
     if url != secret {
+        // Servers and proxies write percent-escapes in either case.
+        let lower = lower_escapes(&url);
+        if lower != url {
+            add(lower, forgettable);
+        }
         add(url, forgettable);
     }
     let json = serde_json::to_string(secret).unwrap_or_default();
@@ -179,6 +204,24 @@ pub fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// `%2F` → `%2f`: the same percent-encoding with lowercase hex digits.
+fn lower_escapes(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    let mut after = 0;
+    for c in url.chars() {
+        if c == '%' {
+            after = 2;
+            out.push(c);
+        } else if after > 0 {
+            after -= 1;
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Percent-encoding as `application/x-www-form-urlencoded` writes a value (space as `+`).
 fn url_encoded(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -229,6 +272,16 @@ mod tests {
         );
         let out = redact(&said);
         assert!(!out.contains("r3dact"), "{out}");
+        // The shapes a server may echo: unpadded, URL-safe, the secret alone, lowercase escapes.
+        let alone = base64(secret.as_bytes());
+        for echoed in [
+            basic.trim_end_matches('=').to_owned(),
+            basic.replace('+', "-").replace('/', "_"),
+            alone.clone(),
+            lower_escapes(&url_encoded(secret)),
+        ] {
+            assert!(holds_secret(&echoed), "{echoed}");
+        }
         assert!(!out.contains(&basic), "{out}");
         assert_eq!(out.matches(MARK).count(), 4, "{out}");
         let bytes = redact_bytes(said.as_bytes());

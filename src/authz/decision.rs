@@ -57,6 +57,8 @@ pub enum Fix {
         permission: String,
         /// Role name.
         role: String,
+        /// How many other subjects hold the role (the change widens their access too).
+        others: usize,
     },
     /// No role grants the permission and the subject holds none at the target.
     CreateRole {
@@ -120,7 +122,18 @@ impl fmt::Display for Fix {
                 }
                 Ok(())
             }
-            Self::AddPermission { permission, role } => write!(f, "add `{permission}` to role `{role}`"),
+            Self::AddPermission {
+                permission,
+                role,
+                others,
+            } => {
+                write!(f, "add `{permission}` to role `{role}`")?;
+                match others {
+                    0 => Ok(()),
+                    1 => write!(f, " (1 other subject holds the role and gains it too)"),
+                    n => write!(f, " ({n} other subjects hold the role and gain it too)"),
+                }
+            }
             Self::CreateRole {
                 permission,
                 subject,
@@ -314,17 +327,33 @@ fn smallest_fix(
     // Then: restore the permission to a role the subject already holds where it is needed and
     // that is about the same thing (it has another action on the same `domain:entity`): a role
     // that lost a permission gets it back, rather than a second, broader role on top.
+    // Other holders of a role gain what is added to it: never an admin-level permission
+    // (authorization, directory, oauth) through a role anyone else holds.
+    let others = |r: u32| {
+        org.role_holders(r)
+            .iter()
+            .filter(|(s, _)| *s != subject)
+            .map(|(s, _)| *s)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    };
+    let admin_level = super::ADMIN_DOMAINS.contains(&perm.domain);
+    let may_extend = |r: u32| !admin_level || others(r) == 0;
     let about_it = |r: u32| {
         org.role_patterns(r).iter().any(|p| {
             &*p.domain == perm.domain && p.entity.as_deref().is_some_and(|e| e == perm.entity)
         })
     };
     if let Some(g) = grants.iter().find(|g| {
-        covers(g.grant.scope, target, aware) && !admin(g.grant.role) && about_it(g.grant.role)
+        covers(g.grant.scope, target, aware)
+            && !admin(g.grant.role)
+            && about_it(g.grant.role)
+            && may_extend(g.grant.role)
     }) {
         return Fix::AddPermission {
             permission: perm.to_string(),
             role: role_name(g.grant.role),
+            others: others(g.grant.role),
         };
     }
     // Then: an existing role with the permission, preferring the narrowest.
@@ -340,13 +369,13 @@ fn smallest_fix(
             already_held: false,
         };
     }
-    if let Some(g) = grants
-        .iter()
-        .find(|g| covers(g.grant.scope, target, aware) && !admin(g.grant.role))
-    {
+    if let Some(g) = grants.iter().find(|g| {
+        covers(g.grant.scope, target, aware) && !admin(g.grant.role) && may_extend(g.grant.role)
+    }) {
         return Fix::AddPermission {
             permission: perm.to_string(),
             role: role_name(g.grant.role),
+            others: others(g.grant.role),
         };
     }
     Fix::CreateRole {

@@ -151,7 +151,9 @@ fn set_of(org: &Org, subject: SubjectRef, fixes: &[Fix]) -> Result<ChangeSet, Ch
                 },
                 revoke: false,
             }],
-            Fix::AddPermission { permission, role } => vec![Edit::RolePermissions {
+            Fix::AddPermission {
+                permission, role, ..
+            } => vec![Edit::RolePermissions {
                 role: role.clone(),
                 add: vec![permission.clone()],
                 remove: Vec::new(),

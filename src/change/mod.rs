@@ -335,8 +335,11 @@ pub fn load_change(path: &Path) -> Result<ChangeSet, ChangeError> {
     // Which of the two a JSON file is shows only once it is parsed: read it with the plan's
     // cap, then hold a change file to its own.
     let text = read_text(path, Input::Plan)?;
-    let doc: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| format_error(path, format!("it is not JSON: {e}")))?;
+    // A key given twice is refused: JSON readers disagree on which one wins, so a plan could
+    // show one value to a reviewer's tool and another to rolecall.
+    let doc: serde_json::Value = serde_json::from_str::<Strict>(&text)
+        .map(|s| s.0)
+        .map_err(|e| format_error(path, format!("it is not JSON rolecall can read: {e}")))?;
     if doc.get("resource_changes").is_some() || doc.get("format_version").is_some() {
         drop(text);
         return terraform::parse(doc, path);
@@ -353,6 +356,72 @@ pub fn load_change(path: &Path) -> Result<ChangeSet, ChangeError> {
         ));
     }
     file::parse_json(&text, path)
+}
+
+/// A JSON value whose objects hold every key once (a duplicate is an error naming it).
+struct Strict(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Strict;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<Strict, E> {
+                Ok(Strict(b.into()))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<Strict, E> {
+                Ok(Strict(n.into()))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<Strict, E> {
+                Ok(Strict(n.into()))
+            }
+            fn visit_f64<E>(self, n: f64) -> Result<Strict, E> {
+                Ok(Strict(
+                    serde_json::Number::from_f64(n).map_or(serde_json::Value::Null, Into::into),
+                ))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Strict, E> {
+                Ok(Strict(s.into()))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Strict, E> {
+                Ok(Strict(s.into()))
+            }
+            fn visit_unit<E>(self) -> Result<Strict, E> {
+                Ok(Strict(serde_json::Value::Null))
+            }
+            fn visit_none<E>(self) -> Result<Strict, E> {
+                Ok(Strict(serde_json::Value::Null))
+            }
+            fn visit_some<D2: serde::Deserializer<'de>>(self, d: D2) -> Result<Strict, D2::Error> {
+                serde::Deserialize::deserialize(d)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Strict, A::Error> {
+                let mut out = Vec::new();
+                while let Some(Strict(v)) = a.next_element()? {
+                    out.push(v);
+                }
+                Ok(Strict(out.into()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Strict, A::Error> {
+                let mut out = serde_json::Map::new();
+                while let Some(k) = a.next_key::<String>()? {
+                    let Strict(v) = a.next_value()?;
+                    if out.contains_key(&k) {
+                        return Err(serde::de::Error::custom(format!(
+                            "the key `{}` is given twice in one object",
+                            crate::text::visible(&k)
+                        )));
+                    }
+                    out.insert(k, v);
+                }
+                Ok(Strict(out.into()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 fn format_error(path: &Path, message: String) -> ChangeError {

@@ -134,20 +134,7 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
         None => None,
         Some(src) => {
             let text = if src == "-" {
-                // Standard input is bounded like a file: at most the error body's cap.
-                let max = rolecall::io::Input::ErrorBody.max_bytes();
-                let mut s = String::new();
-                std::io::stdin()
-                    .take(max + 1)
-                    .read_to_string(&mut s)
-                    .into_diagnostic()?;
-                if s.len() as u64 > max {
-                    miette::bail!(
-                        "the error body on standard input is larger than {} KiB",
-                        max >> 10
-                    );
-                }
-                s
+                read_stdin_body()?
             } else {
                 rolecall::io::read_text(src.as_ref(), rolecall::io::Input::ErrorBody)?
             };
@@ -255,4 +242,38 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
             }
         }
     })
+}
+
+/// The error body on standard input, bounded like a file (at most the error body's cap) and
+/// in time: a pipe nobody writes to must not hold the command forever.
+fn read_stdin_body() -> miette::Result<String> {
+    let max = rolecall::io::Input::ErrorBody.max_bytes();
+    // The wait, in seconds; `ROLECALL_STDIN_SECONDS` shortens it (tests).
+    let wait = std::env::var("ROLECALL_STDIN_SECONDS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(60);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        let read = std::io::stdin()
+            .take(max + 1)
+            .read_to_string(&mut s)
+            .map(|_| s);
+        let _ = tx.send(read);
+    });
+    let s = match rx.recv_timeout(std::time::Duration::from_secs(wait)) {
+        Ok(read) => read.into_diagnostic()?,
+        Err(_) => miette::bail!(
+            help = "pipe the body in (`… --error-body - < body.json`) or give its file",
+            "no error body arrived on standard input within {wait} s"
+        ),
+    };
+    if s.len() as u64 > max {
+        miette::bail!(
+            "the error body on standard input is larger than {} KiB",
+            max >> 10
+        );
+    }
+    Ok(s)
 }

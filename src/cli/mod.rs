@@ -262,9 +262,33 @@ pub fn main() -> Exit {
 /// Render a diagnostic on stderr with miette's handler (colors follow `NO_COLOR` and the
 /// terminal), through the sanitiser's terminal pass: an error can quote a name or a file.
 fn eprint_report(report: &miette::Report) {
-    let text = format!("{report:?}");
-    let text = rolecall::redact::redact(&text);
+    let wrapped = format!("{report:?}");
+    // miette wraps long lines at the terminal's width, which can split a secret across two
+    // lines where the redactor no longer sees it whole. The report is also laid out without
+    // wrapping; when that holds a secret, the unwrapped layout is printed, redacted.
+    let flat = unwrapped(report.as_ref());
+    let text = if rolecall::redact::holds_secret(&flat) {
+        rolecall::redact::redact(&flat).into_owned()
+    } else {
+        rolecall::redact::redact(&wrapped).into_owned()
+    };
     let _ = writeln!(std::io::stderr(), "{}", rolecall::text::for_terminal(&text));
+}
+
+/// A diagnostic laid out by miette's handler without wrapping.
+fn unwrapped(diagnostic: &dyn miette::Diagnostic) -> String {
+    use miette::ReportHandler as _;
+    struct Flat<'a>(miette::MietteHandler, &'a dyn miette::Diagnostic);
+    impl std::fmt::Display for Flat<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            self.0.debug(self.1, f)
+        }
+    }
+    let handler = miette::MietteHandlerOpts::new()
+        .terminal_links(false)
+        .width(1 << 20)
+        .build();
+    Flat(handler, diagnostic).to_string()
 }
 
 /// Write human text (a report, a listing) to stdout, through the sanitiser's terminal pass.

@@ -255,11 +255,24 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 /// A [`ConfigError`] with the span of the offending key or value.
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let raw: Raw = toml::from_str(text).map_err(|e| {
+        // A file that is not a rolecall config (a `.env`, `.npmrc`, `.tfvars` through a link)
+        // is named by line and column only: its lines are secrets more often than not.
+        let at = e
+            .span()
+            .map(|r| {
+                let (_, _, line, column) = crate::text::line_window(text, r.start, 1);
+                format!(" (line {line}, column {column})")
+            })
+            .unwrap_or_default();
         ConfigError::at(
             path,
             text,
-            e.span(),
-            format!("invalid config: {}", e.message().trim()),
+            None,
+            format!(
+                "invalid config `{}`{at}: {}",
+                crate::text::visible(&path.display().to_string()),
+                crate::text::visible(e.message().trim())
+            ),
             Some("keys: rules, builtin, select, ignore, fail_on, budget_seconds, [severity], [params.RULE], [[waivers]]"),
         )
     })?;
@@ -401,7 +414,14 @@ expires = "2027-03-31"
             "{}",
             e.message()
         );
-        assert_eq!(e.offset(), Some(0));
+        // A file that does not parse as a rolecall config is named by line and column, never
+        // quoted (it may be a link to a file of secrets).
+        assert!(
+            e.message().contains("(line 1, column 1)"),
+            "{}",
+            e.message()
+        );
+        assert_eq!(e.offset(), None);
         let e = p("fail_on = \"urgent\"\n").unwrap_err();
         assert!(e.message().contains("unknown severity `urgent`"));
         assert_eq!(e.offset(), Some(10));

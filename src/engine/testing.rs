@@ -90,7 +90,16 @@ fn finding_map(f: &Finding) -> Map {
     m
 }
 
+thread_local! {
+    /// The first failure of the running test, kept beside the error it throws: a test that
+    /// catches the error (`try { assert_eq(1, 2) } catch {}`) still fails.
+    static FAILED: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
 fn fail(message: String) -> Box<EvalAltResult> {
+    FAILED.with_borrow_mut(|f| {
+        f.get_or_insert_with(|| message.clone());
+    });
     message.into()
 }
 
@@ -421,6 +430,7 @@ pub fn run_tests(
                 continue;
             }
             let started = Instant::now();
+            FAILED.with_borrow_mut(|f| *f = None);
             let result = stacker::maybe_grow(32 << 20, 64 << 20, || {
                 let _guard = RunGuard::start(&limits);
                 let mut scope = Scope::new();
@@ -432,6 +442,16 @@ pub fn run_tests(
                     (),
                 )
             });
+            // An assertion that failed fails the test, even when the script caught its error.
+            let caught = FAILED.with_borrow_mut(Option::take);
+            let result = match (result, caught) {
+                (Ok(_), Some(m)) => Err(Box::new(EvalAltResult::ErrorRuntime(
+                    format!("{m} (the test caught the failure; a failed assertion fails the test)")
+                        .into(),
+                    rhai::Position::NONE,
+                ))),
+                (r, _) => r,
+            };
             let failure = result.err().map(|e| {
                 let mut inner: &EvalAltResult = &e;
                 while let EvalAltResult::ErrorInFunctionCall(_, _, x, _) = inner {

@@ -1040,11 +1040,28 @@ impl Conn {
                 continue;
             }
             self.count(dataset, first.entities.len());
+            let total = first.total;
             let mut items = first.entities;
             rest.sort_by_key(|(n, _)| *n);
             for (_, e) in rest {
                 self.count(dataset, e.len());
                 items.extend(e);
+            }
+            // Read to the end, yet fewer items than the listing said it has: what is missing is
+            // unknown, never an empty "ok" (rules that read it say unknown, not clean).
+            if let Some(t) = total.filter(|&t| available <= count && items.len() < t) {
+                return Ok(Err(Coverage {
+                    endpoint: endpoint_of(base),
+                    dataset: dataset.to_owned(),
+                    status: "gap".to_owned(),
+                    http_status: None,
+                    error_code: Some("incomplete".to_owned()),
+                    message: Some(format!(
+                        "the listing returned {} of the {t} item(s) its first page reported",
+                        items.len()
+                    )),
+                    permission: None,
+                }));
             }
             return Ok(Ok((items, available > count)));
         }

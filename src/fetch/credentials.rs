@@ -92,11 +92,13 @@ pub struct Credentials {
     pub cached: Option<CachedLogin>,
 }
 
-/// A login token `gc` cached is for its profile's own region: what it was issued for, and
-/// what the profile offers for any other host.
+/// A token is for one region: a login token `gc` cached is its profile's, a static token
+/// (`access_token`, `GENESYSCLOUD_ACCESS_TOKEN`) the region named beside it. What it was issued
+/// for, and what the profile offers for any other host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CachedLogin {
-    /// The profile's name.
+    /// The token in words: ``the login token gc cached for profile `default` `` or ``the token
+    /// from `GENESYSCLOUD_ACCESS_TOKEN` ``.
     pub profile: String,
     /// The API base of the profile's own region (`https://api.usw2.pure.cloud`); `None` when
     /// the profile names no region rolecall knows, so that no host is the token's.
@@ -379,11 +381,21 @@ fn choose(m: Merged, now: SystemTime) -> Result<Credentials, CredentialsError> {
             Some(env) => format!("token from `{env}`"),
             None => "`access_token`".to_owned(),
         };
+        // A token named with a region is that region's: never sent to another host. Without a
+        // region, the host is the one the person names (`--api-base`), their choice.
+        let pinned = region.as_ref().map(|r| CachedLogin {
+            profile: match &m.profile {
+                Some(p) => format!("the {how} of gc profile `{p}` (region `{r}`)"),
+                None => format!("the {how} (region `{r}`)"),
+            },
+            api_base: resolve_region(r).map(|h| h.api),
+            otherwise: client_credentials(&m),
+        });
         return Ok(Credentials {
             auth: Auth::Token(Secret::new(token.value.clone())),
             region,
             source: source(how),
-            cached: None,
+            cached: pinned,
         });
     }
     // The cached token belongs to the profile's own client and region.
@@ -399,7 +411,7 @@ fn choose(m: Merged, now: SystemTime) -> Result<Credentials, CredentialsError> {
                         humantime::format_rfc3339_seconds(expiry)
                     )),
                     cached: Some(CachedLogin {
-                        profile: profile.clone(),
+                        profile: format!("the login token gc cached for profile `{profile}`"),
                         api_base: m
                             .own_region
                             .as_deref()
@@ -501,31 +513,23 @@ impl Credentials {
             || "no region rolecall knows".to_owned(),
             |b| format!("`{b}`"),
         );
-        let profile = &cached.profile;
+        let token = &cached.profile;
         match &cached.otherwise {
             Some((auth, how)) => {
-                log::info!(
-                    "gc profile `{profile}`: the cached login token is for {own}, not \
-                     `{api_base}`; using the client credentials"
-                );
+                log::info!("{token} is for {own}, not `{api_base}`; using the client credentials");
                 Ok(Self {
                     auth: auth.clone(),
                     region: self.region.clone(),
-                    source: format!(
-                        "gc profile `{profile}` ({how}; its cached login token is for {own}, not \
-                         this host)"
-                    ),
+                    source: format!("{how}; {token} is for {own}, not this host"),
                     cached: None,
                 })
             }
             None => Err(CredentialsError::new(
-                format!(
-                    "the login token gc cached for profile `{profile}` is for {own}, not \
-                     `{api_base}`"
-                ),
-                "drop `--region` and `--api-base` to use the profile's own region, or set \
-                 GENESYSCLOUD_ACCESS_TOKEN, or GENESYSCLOUD_OAUTHCLIENT_ID and \
-                 GENESYSCLOUD_OAUTHCLIENT_SECRET, for that host",
+                format!("{token} is for {own}, not `{api_base}`"),
+                "drop `--region` and `--api-base` to use the token's own region, or give \
+                 credentials for that host: GENESYSCLOUD_ACCESS_TOKEN without \
+                 GENESYSCLOUD_REGION, or GENESYSCLOUD_OAUTHCLIENT_ID and \
+                 GENESYSCLOUD_OAUTHCLIENT_SECRET",
             )),
         }
     }
@@ -982,8 +986,8 @@ grant_type = '0'
             );
             assert_eq!(
                 c.source,
-                "gc profile `ci` (client credentials; its cached login token is for \
-                 `https://api.usw2.pure.cloud`, not this host)"
+                "client credentials; the login token gc cached for profile `ci` is for \
+                 `https://api.usw2.pure.cloud`, not this host"
             );
             assert!(c.cached.is_none());
         }
@@ -1012,9 +1016,32 @@ grant_type = '0'
             e.message().contains("is for no region rolecall knows"),
             "{e}"
         );
-        // Other credentials are not pinned here (the caller chose them for this host).
+        // A static token named with a region is that region's too (issue 20, review): another
+        // host gets the profile's client credentials, never the token.
         let t = gc(Some("token")).unwrap();
-        assert_eq!(t.clone().for_api_base("http://127.0.0.1:1").unwrap(), t);
+        assert_eq!(
+            t.clone()
+                .for_api_base("https://api.mypurecloud.com")
+                .unwrap(),
+            t
+        );
+        let other = t.for_api_base("http://127.0.0.1:1").unwrap();
+        assert!(
+            matches!(&other.auth, Auth::ClientCredentials { client_id, .. } if client_id == "id-token"),
+            "{other:?}"
+        );
+        // Without a region, the host the person names is theirs to choose.
+        let bare = from_env(env(&[(ENV_TOKEN, "tok-env-only")])).unwrap();
+        assert_eq!(
+            bare.clone().for_api_base("http://127.0.0.1:1").unwrap(),
+            bare
+        );
+        let pinned = from_env(env(&[
+            (ENV_TOKEN, "tok-env-region"),
+            (ENV_REGION, "mypurecloud.ie"),
+        ]))
+        .unwrap();
+        assert!(pinned.for_api_base("http://127.0.0.1:1").is_err());
     }
 
     #[test]

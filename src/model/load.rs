@@ -92,6 +92,9 @@ fn check_format(found: &str) -> Result<(), SnapshotError> {
     }
 }
 
+/// What stands for the line of a file that does not start as a snapshot.
+const NOT_QUOTED: &str = "(the line is not shown: the file does not start as a rolecall snapshot)";
+
 /// Most characters of the offending line shown around an error: a snapshot is often one line
 /// of many megabytes.
 const EXCERPT_CHARS: usize = 160;
@@ -107,7 +110,16 @@ fn excerpt(text: &str, offset: usize) -> (String, usize) {
 fn describe(bytes: &[u8], name: &str, err: &serde_json::Error) -> SnapshotError {
     let full = String::from_utf8_lossy(bytes);
     let (line, column) = (err.line(), err.column());
-    let (text, offset) = excerpt(&full, offset_of(&full, line, column));
+    // Only a file that starts as a snapshot is quoted: any other file given as one (a `.env`, a
+    // key file, a `.netrc` through a link) is named by line and column alone, since its lines
+    // are secrets more often than not.
+    let head = &bytes[..bytes.len().min(4096)];
+    let snapshot_like = head.windows(17).any(|w| w == b"rolecall.snapshot");
+    let (text, offset) = if snapshot_like {
+        excerpt(&full, offset_of(&full, line, column))
+    } else {
+        (NOT_QUOTED.to_owned(), 0)
+    };
     let span = SourceSpan::from((offset, 1.min(text.len().saturating_sub(offset))));
     let message = strip_position(&err.to_string());
     if err.is_data() {

@@ -508,3 +508,175 @@ fn absurd_sizes_are_clear_errors() {
     assert!(all.len() < 64 * 1024, "{} bytes of output", all.len());
     assert!(all.contains("more bytes cut"), "{all}");
 }
+
+// ---- the review of issue 20: a fresh corpus, each failure a test ----
+
+/// Secrets rolecall was never told about (in files a config or a snapshot links to) are not
+/// quoted: only a file that parses as the expected format is.
+#[test]
+fn files_of_other_formats_are_never_quoted() {
+    const LEAK: &str = "Unreg1stered-Leak-4242";
+    let secrets = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "aws",
+            format!("[default]\naws_secret_access_key = {LEAK}\n"),
+        ),
+        ("tfvars", format!("db_password = \"{LEAK}\"\n")),
+        (
+            "git-credentials",
+            format!("https://x-access-token:{LEAK}@github.com\n"),
+        ),
+        (
+            "npmrc",
+            format!("//registry.npmjs.org/:_authToken={LEAK}\n"),
+        ),
+        (
+            "netrc",
+            format!("machine api.example login me password {LEAK}\n"),
+        ),
+        ("ini", format!("password={LEAK}\n")),
+    ];
+    let mut held = 0;
+    for (name, body) in &files {
+        let file = secrets.path().join(name);
+        std::fs::write(&file, body).unwrap();
+        let work = tempfile::tempdir().unwrap();
+        symlink(&file, work.path().join("rolecall.toml")).unwrap();
+        let f = file.to_str().unwrap();
+        for args in [
+            vec!["check", "--sample"],
+            vec!["check", f],
+            vec!["who-can", "wfm:agent:edit", f],
+            vec!["diff", f, f],
+        ] {
+            let mut c = guarded(work.path());
+            c.args(&args);
+            let out = run(c);
+            let all = assert_sealed(&out, &[work.path()]);
+            assert_eq!(out.status.code(), Some(2), "{name} {args:?}: {all}");
+            assert!(
+                !all.contains(LEAK),
+                "{name} {args:?} quoted the file:\n{all}"
+            );
+            held += 1;
+        }
+    }
+    assert_eq!(held, 24);
+}
+
+/// A secret long enough to be wrapped by the diagnostic layout is still redacted whole.
+#[test]
+fn a_wrapped_diagnostic_never_splits_a_secret_past_the_redactor() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("c.toml"),
+        format!("rules = [\"{}/{CANARY}\"]\n", "x".repeat(30)),
+    )
+    .unwrap();
+    for columns in ["40", "60", "80", "100"] {
+        let mut c = guarded(dir.path());
+        c.env("COLUMNS", columns)
+            .args(["check", "--sample", "--config", "c.toml"]);
+        let out = run(c);
+        // The config itself holds the canary (on purpose): only the output is checked.
+        let all = assert_sealed(&out, &[]);
+        for part in ["canary-S3cr3t", "9f2e61d0"] {
+            assert!(
+                !all.contains(part),
+                "COLUMNS={columns}: `{part}` shown:\n{all}"
+            );
+        }
+    }
+}
+
+/// A plan with a key given twice is refused (exit 2) by every gate: JSON readers disagree on
+/// which value wins.
+#[test]
+fn a_plan_with_a_key_given_twice_fails_every_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = crate::support::fixture("plans/org.json");
+    let plan = dir.path().join("dup.json");
+    std::fs::write(
+        &plan,
+        r#"{"format_version": "1.2", "resource_changes": [], "resource_changes": []}"#,
+    )
+    .unwrap();
+    let (s, p) = (snap.to_str().unwrap(), plan.to_str().unwrap());
+    for args in [
+        vec!["diff", "--snapshot", s, "--plan", p, "--no-new-access"],
+        vec![
+            "diff",
+            "--snapshot",
+            s,
+            "--plan",
+            p,
+            "--deny-new-access",
+            "directory:user:add",
+        ],
+        vec!["check", s, "--plan", p, "--new-only"],
+        vec![
+            "plan-access",
+            "--as",
+            "client:tf-deployer",
+            "--plan",
+            p,
+            "--snapshot",
+            s,
+        ],
+    ] {
+        let mut c = guarded(dir.path());
+        c.args(&args);
+        let out = run(c);
+        let all = assert_sealed(&out, &[dir.path()]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {all}");
+        assert!(all.contains("given twice"), "{args:?}: {all}");
+    }
+}
+
+/// `--error-body -` on a pipe nobody writes to stops at its bound.
+#[test]
+fn an_error_body_on_an_idle_pipe_stops_at_its_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = guarded(dir.path());
+    c.env("ROLECALL_STDIN_SECONDS", "1")
+        .stdin(Stdio::piped())
+        .args([
+            "explain",
+            "--as",
+            "client:wfm-sync",
+            "--op",
+            "POST /api/v2/workforcemanagement/agents",
+            "--error-body",
+            "-",
+        ]);
+    let mut child = c.spawn().unwrap();
+    // Keep the pipe open and silent until the command gives up.
+    let _stdin = child.stdin.take();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "still waiting on stdin");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let all = assert_sealed(&out, &[dir.path()]);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(all.contains("no error body arrived"), "{all}");
+}
+
+/// A test that catches its own failed assertion still fails.
+#[test]
+fn a_caught_assertion_still_fails_the_test() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("catch.test.rhai"),
+        "fn test_green() { try { assert_eq(1, 2); } catch (e) {} }\n",
+    )
+    .unwrap();
+    let mut c = guarded(dir.path());
+    c.args(["test", "--no-config"]).arg(dir.path());
+    let out = run(c);
+    let all = assert_sealed(&out, &[dir.path()]);
+    assert_ne!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("0 passed, 1 failed"), "{all}");
+}

@@ -714,3 +714,64 @@ fn verify_covers_a_direct_grant_in_one_division() {
         plan.subjects
     );
 }
+
+/// Review of issue 21: restoring an admin-level permission to a role every user holds (the
+/// default role) handed it to all of them. A role others hold gets no admin-level permission;
+/// a dedicated role for the subject instead. A role edit that does widen others says so.
+#[test]
+fn a_fix_never_hands_an_admin_permission_to_the_other_holders_of_a_role() {
+    let org = Org::new(
+        OrgBuilder::new("t")
+            .division("Home")
+            .role(
+                "Employee",
+                &["authorization:role:view", "routing:queue:view"],
+            )
+            .user("Dan", "dan@x.example", "active")
+            .user("Eve", "eve@x.example", "active")
+            .grant_user("dan@x.example", "Employee", "Home")
+            .grant_user("eve@x.example", "Employee", "Home")
+            .operation(
+                "PUT",
+                "/api/v2/authorization/roles/{roleId}",
+                "ANY",
+                &["authorization:role:edit"],
+                &[],
+            )
+            .operation(
+                "GET",
+                "/api/v2/routing/queues",
+                "ANY",
+                &["routing:queue:edit"],
+                &[],
+            )
+            .build(),
+    );
+    let ex = ask_proven(
+        &org,
+        "user:dan@x.example",
+        "PUT /api/v2/authorization/roles/r-1",
+        None,
+    );
+    assert_eq!(ex.verdict, Verdict::Denied);
+    for f in &ex.fixes {
+        assert!(!f.contains("role `Employee`"), "{f}");
+    }
+    assert!(
+        ex.fixes[0].starts_with("create a role with `authorization:role:edit`"),
+        "{:?}",
+        ex.fixes
+    );
+    assert!(ex.fix_checked.as_deref().unwrap().starts_with("checked"));
+    // Not admin-level: restoring it to the shared role is proposed, naming who else gains it.
+    let ex = ask_proven(
+        &org,
+        "user:dan@x.example",
+        "GET /api/v2/routing/queues",
+        None,
+    );
+    assert_eq!(
+        ex.fixes,
+        ["add `routing:queue:edit` to role `Employee` (1 other subject holds the role and gains it too)"]
+    );
+}

@@ -489,7 +489,9 @@ fn a_token_gc_cached_for_one_region_is_not_sent_to_another_host() {
     let err = ran.stderr();
     assert_eq!(ran.out.status.code(), Some(0), "{err}");
     assert!(
-        err.contains("its cached login token is for `https://api.usw2.pure.cloud`, not this host"),
+        err.contains(
+            "the login token gc cached for profile `default` is for `https://api.usw2.pure.cloud`, not this host"
+        ),
         "{err}"
     );
     let seen = a.seen();
@@ -1008,4 +1010,35 @@ fn a_gc_config_that_is_a_device_or_a_fifo_is_refused_at_once() {
         ran.assert_clean();
     }
     assert_untouched(&b);
+}
+
+/// Review of issue 20 (class 7): a listing that reports 50 roles and returns none (no page
+/// count) was recorded as read, `ok`, with 0 roles; every verdict after was certain on data
+/// rolecall never saw. It is a coverage gap naming what was missing.
+#[test]
+fn a_listing_shorter_than_its_total_is_a_gap_not_ok() {
+    let a = Hostile::start(api(|req| {
+        (req.path() == "/api/v2/authorization/roles").then(|| {
+            Reply::json(
+                200,
+                &json!({"entities": [], "pageSize": 0, "total": 50, "pageCount": null}),
+            )
+        })
+    }));
+    let (snap, _) = case("total 50, no entities (library)", || {
+        run(options(&a)).unwrap()
+    });
+    let roles = snap
+        .coverage
+        .iter()
+        .find(|c| c.dataset == "roles")
+        .expect("a coverage entry for roles");
+    assert_ne!(roles.status, "ok", "{roles:?}");
+    assert!(
+        roles
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("0 of the 50")),
+        "{roles:?}"
+    );
 }
