@@ -2,6 +2,7 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+pub mod ask;
 pub mod authz;
 pub mod catalog;
 pub mod change;

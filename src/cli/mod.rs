@@ -435,11 +435,7 @@ fn note(text: &str) {
 
 /// A JSON document for stdout or a file: pretty, with unsafe characters as `\uXXXX` escapes.
 fn json_text(doc: &impl serde::Serialize) -> miette::Result<String> {
-    let text =
-        serde_json::to_string_pretty(doc).map_err(|e| miette::miette!("cannot write JSON: {e}"))?;
-    let mut safe = rolecall::text::passed(text, rolecall::text::json_safe);
-    safe.push('\n');
-    Ok(safe)
+    rolecall::report::json_document(doc).map_err(|e| miette::miette!("cannot write JSON: {e}"))
 }
 
 #[cfg(test)]

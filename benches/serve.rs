@@ -1,0 +1,2 @@
+//! Load benchmark of `rolecall serve` (written below).
+fn main() {}
