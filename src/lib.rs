@@ -13,6 +13,8 @@ pub mod io;
 pub mod model;
 pub mod redact;
 pub mod report;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod text;
 pub mod verify;
 pub mod watch;

@@ -15,6 +15,7 @@ use thiserror::Error;
 use toml::Spanned;
 
 pub use settings::{
+    parse_fail_on,
     mark_unknown_changes, ConfigSource, Overrides, Settings, SettingsError, DEFAULT_MEMORY_MIB,
     MAX_BUDGET_SECONDS, MAX_MEMORY_MIB,
 };
