@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::authz::{
     access_of, check_error_body, explain, resolve_subject, resolve_target, subject_key, Access,
-    BodyCheck, DiffOptions, ExplainInputError, Explanation, OrgDiff, Question, SubjectKind,
-    WhoCan, WhoCanQuery,
+    BodyCheck, DiffOptions, ExplainInputError, Explanation, OrgDiff, Question, SubjectKind, WhoCan,
+    WhoCanQuery,
 };
 use crate::catalog::Catalog;
 use crate::model::Org;
@@ -111,7 +111,11 @@ pub fn question<'q>(org: &Org, ask: &'q ExplainAsk) -> Result<Question<'q>, AskE
 ///
 /// # Errors
 /// An operation no catalog knows, or a fix that cannot be applied.
-pub fn explained(org: &Org, catalog: &Catalog<'_>, q: &Question<'_>) -> Result<Explanation, AskError> {
+pub fn explained(
+    org: &Org,
+    catalog: &Catalog<'_>,
+    q: &Question<'_>,
+) -> Result<Explanation, AskError> {
     let mut ex = explain(org, catalog, q)?;
     if let Some(proof) =
         crate::change::prove_fix(org, catalog, q, &ex).map_err(|e| AskError::of(&e))?
@@ -282,10 +286,12 @@ pub fn rule<'a>(
     mut rules: impl Iterator<Item = &'a crate::engine::RuleMeta>,
     id: &str,
 ) -> Result<&'a crate::engine::RuleMeta, AskError> {
-    rules.find(|m| m.id.eq_ignore_ascii_case(id)).ok_or_else(|| {
-        AskError::new(
-            format!("no rule with id `{id}`"),
-            Some("`rolecall rules list` shows the ids"),
-        )
-    })
+    rules
+        .find(|m| m.id.eq_ignore_ascii_case(id))
+        .ok_or_else(|| {
+            AskError::new(
+                format!("no rule with id `{id}`"),
+                Some("`rolecall rules list` shows the ids"),
+            )
+        })
 }

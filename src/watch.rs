@@ -352,7 +352,10 @@ impl Session {
         let mut settings = match resolved {
             Ok(s) => s,
             Err(e) => {
-                self.fail("config", format!("config not reloaded, keeping the previous one: {e}"));
+                self.fail(
+                    "config",
+                    format!("config not reloaded, keeping the previous one: {e}"),
+                );
                 return false;
             }
         };
@@ -384,7 +387,10 @@ impl Session {
                 true
             }
             Err(e) => {
-                self.fail("config", format!("config not applied, keeping the previous one: {e}"));
+                self.fail(
+                    "config",
+                    format!("config not applied, keeping the previous one: {e}"),
+                );
                 false
             }
         }

@@ -159,7 +159,9 @@ pub fn run(args: &ServeArgs) -> miette::Result<Exit> {
         .transpose()?;
     let follower = super::watch::Follower::new(&session, Duration::from_millis(args.debounce_ms))?;
     let stop = super::signals::stay_on_signal();
-    let fetched = args.refresh.map(|every| refetch(args, every, Arc::clone(&stop)));
+    let fetched = args
+        .refresh
+        .map(|every| refetch(args, every, Arc::clone(&stop)));
     let reloads = {
         let (shared, stop) = (Arc::clone(&shared), Arc::clone(&stop));
         std::thread::spawn(move || reload(session, follower, fetched, &shared, &src, &stop))
@@ -213,7 +215,10 @@ fn reload(
 ) {
     let mut publish = |session: &mut Session, _: &rolecall::watch::Delta| {
         let before = shared.now();
-        shared.publish(State::of(session, src.clone(), Some(&before.state)), session.stale());
+        shared.publish(
+            State::of(session, src.clone(), Some(&before.state)),
+            session.stale(),
+        );
         for n in session.notes.drain(..) {
             note(&n);
         }

@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime};
 
 use clap::Args;
 use notify_debouncer_full::notify::event::{AccessKind, AccessMode};
-use notify_debouncer_full::notify::{EventKind, RecursiveMode, Watcher};
 use notify_debouncer_full::notify::RecommendedWatcher;
+use notify_debouncer_full::notify::{EventKind, RecursiveMode, Watcher};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, RecommendedCache};
 
 use rolecall::text::visible;

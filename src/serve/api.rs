@@ -130,14 +130,44 @@ const EXPLAIN_FIELDS: &[Field] = &[
     field("errorBody", Ty::Object, false, "The JSON body of the 403 the API returned (`--error-body`)."),
 ];
 const WHO_CAN_FIELDS: &[Field] = &[
-    field("permission", Ty::Str, true, "`domain:entity:action` (wildcard grants honoured)."),
-    field("divisions", Ty::Strs, false, "Only these divisions, names or ids (`--division`)."),
-    field("kinds", Ty::Strs, false, "Only these kinds of subject: `user`, `group`, `client` (`--kind`)."),
+    field(
+        "permission",
+        Ty::Str,
+        true,
+        "`domain:entity:action` (wildcard grants honoured).",
+    ),
+    field(
+        "divisions",
+        Ty::Strs,
+        false,
+        "Only these divisions, names or ids (`--division`).",
+    ),
+    field(
+        "kinds",
+        Ty::Strs,
+        false,
+        "Only these kinds of subject: `user`, `group`, `client` (`--kind`).",
+    ),
 ];
 const ACCESS_FIELDS: &[Field] = &[
-    field("subject", Ty::Str, true, "`client:NAME`, `user:EMAIL` or `group:NAME`."),
-    field("permission", Ty::Str, false, "Only permissions overlapping this pattern (`wfm:*:*`)."),
-    field("operation", Ty::Str, false, "Also where this call is allowed (`--op`)."),
+    field(
+        "subject",
+        Ty::Str,
+        true,
+        "`client:NAME`, `user:EMAIL` or `group:NAME`.",
+    ),
+    field(
+        "permission",
+        Ty::Str,
+        false,
+        "Only permissions overlapping this pattern (`wfm:*:*`).",
+    ),
+    field(
+        "operation",
+        Ty::Str,
+        false,
+        "Also where this call is allowed (`--op`).",
+    ),
 ];
 const CHECK_FIELDS: &[Field] = &[
     field("select", Ty::Strs, false, "Only these rules: ids, id prefixes, names or tags, within the served selection (`--select`)."),
@@ -146,10 +176,25 @@ const CHECK_FIELDS: &[Field] = &[
     field("allowUnknown", Ty::Bool, false, "Findings a rule could not decide do not fail (`--allow-unknown`)."),
 ];
 const DIFF_FIELDS: &[Field] = &[
-    field("snapshot", Ty::Object, true, "The other org: a `rolecall.snapshot/1` document, compared with the served one."),
-    field("name", Ty::Str, false, "What to call the other org in the answer (default `request`)."),
+    field(
+        "snapshot",
+        Ty::Object,
+        true,
+        "The other org: a `rolecall.snapshot/1` document, compared with the served one.",
+    ),
+    field(
+        "name",
+        Ty::Str,
+        false,
+        "What to call the other org in the answer (default `request`).",
+    ),
     field("subject", Ty::Str, false, "Only this subject (`--as`)."),
-    field("operation", Ty::Str, false, "Only the permissions this operation needs (`--op`)."),
+    field(
+        "operation",
+        Ty::Str,
+        false,
+        "Only the permissions this operation needs (`--op`).",
+    ),
 ];
 
 /// Every endpoint, in the order the OpenAPI document lists them.
@@ -171,7 +216,11 @@ pub const HEALTH_FORMAT: &str = "rolecall.health/1";
 pub const READY_FORMAT: &str = "rolecall.ready/1";
 
 fn body<T: for<'de> Deserialize<'de>>(r: &Request) -> Result<T, Problem> {
-    let value = if r.body.is_null() { json!({}) } else { r.body.clone() };
+    let value = if r.body.is_null() {
+        json!({})
+    } else {
+        r.body.clone()
+    };
     serde_json::from_value(value).map_err(|e| {
         Problem::new(
             400,
@@ -241,9 +290,17 @@ struct AccessAsk {
 fn access(cx: &Ctx, r: &Request) -> Result<Answer, Problem> {
     let a: AccessAsk = body(r)?;
     let org = &cx.cur.state.org;
-    let (access, ex) = ask::access(org, &a.subject, a.permission.as_deref(), a.operation.as_deref())?;
+    let (access, ex) = ask::access(
+        org,
+        &a.subject,
+        a.permission.as_deref(),
+        a.operation.as_deref(),
+    )?;
     let outcome = json!({ "verdict": ex.as_ref().map(|e| e.verdict.as_str()) });
-    Ok(Answer::ok(crate::report::access_json(org, &access, ex.as_ref()), outcome))
+    Ok(Answer::ok(
+        crate::report::access_json(org, &access, ex.as_ref()),
+        outcome,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -264,18 +321,26 @@ fn check(cx: &Ctx, r: &Request) -> Result<Answer, Problem> {
     let s = &cx.cur.state;
     // The command line's words for a selector that names no rule.
     for (key, list) in [("select", &a.select), ("ignore", &a.ignore)] {
-        if let Some(sel) = list.iter().find(|sel| !s.rules.iter().any(|m| m.matches_selector(sel))) {
+        if let Some(sel) = list
+            .iter()
+            .find(|sel| !s.rules.iter().any(|m| m.matches_selector(sel)))
+        {
             let ids: Vec<&str> = s.rules.iter().map(|m| m.id.as_str()).collect();
             return Err(Problem::new(
                 400,
                 format!("`{key}` entry `{sel}` matches no rule"),
-                Some(&format!("`rolecall rules list` shows the rules; loaded ids: {}", ids.join(", "))),
+                Some(&format!(
+                    "`rolecall rules list` shows the rules; loaded ids: {}",
+                    ids.join(", ")
+                )),
             ));
         }
     }
     let fail_on = match a.fail_on.as_deref() {
         None => s.fail_on,
-        Some(t) => crate::config::parse_fail_on(t).map_err(|e| Problem::bad(ask::AskError::of(&e)))?,
+        Some(t) => {
+            crate::config::parse_fail_on(t).map_err(|e| Problem::bad(ask::AskError::of(&e)))?
+        }
     };
     let picked = |m: &crate::engine::RuleMeta| {
         (a.select.is_empty() || a.select.iter().any(|x| m.matches_selector(x)))
@@ -325,7 +390,10 @@ fn diff(cx: &Ctx, r: &Request) -> Result<Answer, Problem> {
     let d = ask::diff(base, &other, a.subject.as_deref(), a.operation.as_deref())?;
     let base_name = snapshot_label(&cx.cur).unwrap_or("<sample org>");
     let outcome = json!({ "subjects": d.subjects.len(), "empty": d.is_empty() });
-    Ok(Answer::ok(crate::report::diff_json(&d, base_name, name), outcome))
+    Ok(Answer::ok(
+        crate::report::diff_json(&d, base_name, name),
+        outcome,
+    ))
 }
 
 fn rules(cx: &Ctx, _: &Request) -> Result<Answer, Problem> {
@@ -341,7 +409,10 @@ fn rule(cx: &Ctx, r: &Request) -> Result<Answer, Problem> {
         detail: e.message,
         help: e.help,
     })?;
-    Ok(Answer::ok(crate::report::rule_json(m), json!({ "rule": m.id })))
+    Ok(Answer::ok(
+        crate::report::rule_json(m),
+        json!({ "rule": m.id }),
+    ))
 }
 
 fn health(cx: &Ctx, _: &Request) -> Result<Answer, Problem> {
@@ -397,7 +468,11 @@ mod tests {
             Ty::Object => json!({}),
         };
         let full = |fields: &[Field]| -> Value {
-            fields.iter().map(|f| (f.name.to_owned(), value(f))).collect::<serde_json::Map<_, _>>().into()
+            fields
+                .iter()
+                .map(|f| (f.name.to_owned(), value(f)))
+                .collect::<serde_json::Map<_, _>>()
+                .into()
         };
         fn reads<T: for<'de> Deserialize<'de>>(v: Value) -> bool {
             serde_json::from_value::<T>(v).is_ok()

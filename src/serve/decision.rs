@@ -163,11 +163,23 @@ mod tests {
         let now = std::fs::read_to_string(&path).unwrap();
         let old = std::fs::read_to_string(dir.path().join("decisions.jsonl.1")).unwrap();
         assert!(now.len() <= 200 && old.len() <= 200, "{now}\n{old}");
-        assert!(now.ends_with("\"n\":9,\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}\n") || now.contains("\"n\":9"));
+        assert!(
+            now.ends_with("\"n\":9,\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}\n")
+                || now.contains("\"n\":9")
+        );
         let link = dir.path().join("link.jsonl");
         std::os::unix::fs::symlink(&path, &link).unwrap();
-        assert!(DecisionLog::open(&link, 200).is_err(), "a link is not followed");
-        assert!(DecisionLog::open(dir.path(), 200).is_err(), "a directory is refused");
-        assert!(DecisionLog::open(Path::new("/dev/null"), 200).is_err(), "a device is refused");
+        assert!(
+            DecisionLog::open(&link, 200).is_err(),
+            "a link is not followed"
+        );
+        assert!(
+            DecisionLog::open(dir.path(), 200).is_err(),
+            "a directory is refused"
+        );
+        assert!(
+            DecisionLog::open(Path::new("/dev/null"), 200).is_err(),
+            "a device is refused"
+        );
     }
 }

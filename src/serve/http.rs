@@ -146,7 +146,8 @@ pub fn run(
 fn router(app: Arc<App>) -> axum::Router {
     let mut r = axum::Router::new();
     for (i, e) in ENDPOINTS.iter().enumerate() {
-        let handler = move |Axum(app): Axum<Arc<App>>, req: axum::extract::Request| answer(app, i, req);
+        let handler =
+            move |Axum(app): Axum<Arc<App>>, req: axum::extract::Request| answer(app, i, req);
         r = r.route(
             e.path,
             match e.method {
@@ -157,7 +158,9 @@ fn router(app: Arc<App>) -> axum::Router {
     }
     r.route(
         super::openapi::OPENAPI_PATH,
-        axum::routing::get(|| async { document(200, &super::openapi::openapi(), "application/json") }),
+        axum::routing::get(|| async {
+            document(200, &super::openapi::openapi(), "application/json")
+        }),
     )
     .fallback(|req: axum::extract::Request| async move {
         let p = Problem::new(
@@ -170,7 +173,11 @@ fn router(app: Arc<App>) -> axum::Router {
     .method_not_allowed_fallback(|req: axum::extract::Request| async move {
         let p = Problem::new(
             405,
-            format!("`{}` is not answered at `{}`", req.method(), req.uri().path()),
+            format!(
+                "`{}` is not answered at `{}`",
+                req.method(),
+                req.uri().path()
+            ),
             Some("`GET /v1/openapi.json` lists the endpoints and their methods"),
         );
         document(405, &p.document(Value::Null), "application/problem+json")
@@ -223,7 +230,11 @@ async fn read_body(app: &App, e: &Endpoint, req: axum::extract::Request) -> Resu
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+        });
     if !json {
         return Err(Problem::new(
             415,
@@ -231,15 +242,26 @@ async fn read_body(app: &App, e: &Endpoint, req: axum::extract::Request) -> Resu
             Some("with curl: `--json '{…}'`, or `-H 'Content-Type: application/json' -d '{…}'`"),
         ));
     }
-    let max = if e.large_body { app.opts.max_body } else { app.opts.max_small_body };
+    let max = if e.large_body {
+        app.opts.max_body
+    } else {
+        app.opts.max_small_body
+    };
     let read = tokio::time::timeout(app.opts.timeout, axum::body::to_bytes(req.into_body(), max));
     let bytes = match read.await {
         Ok(Ok(b)) => b,
         Ok(Err(_)) => {
             return Err(Problem::new(
                 413,
-                format!("the request body is larger than {} KiB, or was cut off", max >> 10),
-                Some(if e.large_body { "raise `--max-body-mib`" } else { "send the question only" }),
+                format!(
+                    "the request body is larger than {} KiB, or was cut off",
+                    max >> 10
+                ),
+                Some(if e.large_body {
+                    "raise `--max-body-mib`"
+                } else {
+                    "send the question only"
+                }),
             ))
         }
         Err(_) => return Err(busy(app, "the request body took")),
@@ -265,7 +287,11 @@ fn busy(app: &App, what: &str) -> Problem {
 }
 
 /// Compute the answer on a blocking thread, within the bound on answers at once and on time.
-async fn compute(app: &Arc<App>, e: &'static Endpoint, request: Request) -> Result<Answer, Problem> {
+async fn compute(
+    app: &Arc<App>,
+    e: &'static Endpoint,
+    request: Request,
+) -> Result<Answer, Problem> {
     let wait = tokio::time::timeout(app.opts.timeout, Arc::clone(&app.permits).acquire_owned());
     let permit = match wait.await {
         Ok(Ok(p)) => p,
@@ -320,7 +346,10 @@ async fn answer(app: Arc<App>, i: usize, req: axum::extract::Request) -> Respons
         .split_once("{id}")
         .and_then(|(prefix, _)| req.uri().path().strip_prefix(prefix))
         .map(str::to_owned);
-    let mut request = Request { body: Value::Null, id };
+    let mut request = Request {
+        body: Value::Null,
+        id,
+    };
     let result = async {
         authorize(&app, e, req.headers())?;
         request.body = read_body(&app, e, req).await?;
@@ -332,14 +361,20 @@ async fn answer(app: Arc<App>, i: usize, req: axum::extract::Request) -> Respons
         Err(p) => {
             let meta = app.shared.now().meta(SystemTime::now());
             let outcome = json!({ "problem": p.detail });
-            (p.status, p.document(meta), outcome, "application/problem+json")
+            (
+                p.status,
+                p.document(meta),
+                outcome,
+                "application/problem+json",
+            )
         }
     };
     let mut response = document(status, &doc, content_type);
     if status == 401 {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"rolecall\""));
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"rolecall\""),
+        );
     }
     if let Some(log) = &app.log {
         log.record(&json!({

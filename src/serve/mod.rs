@@ -37,7 +37,9 @@ pub enum ServeError {
     TokenRequired(String),
     /// The token is empty or unreadable.
     #[error("the token {0}")]
-    #[diagnostic(help("put a long random token in the file or variable (e.g. `openssl rand -hex 32`)"))]
+    #[diagnostic(help(
+        "put a long random token in the file or variable (e.g. `openssl rand -hex 32`)"
+    ))]
     Token(String),
     /// The address cannot be listened on.
     #[error("cannot listen on `{addr}`: {reason}")]
@@ -49,7 +51,9 @@ pub enum ServeError {
     },
     /// The decision log cannot be opened.
     #[error("cannot append to the decision log `{path}`: {reason}")]
-    #[diagnostic(help("give a regular file (it is created when missing), not a link, device or FIFO"))]
+    #[diagnostic(help(
+        "give a regular file (it is created when missing), not a link, device or FIFO"
+    ))]
     DecisionLog {
         /// The file.
         path: String,

@@ -69,14 +69,26 @@ fn operation(e: &Endpoint) -> Value {
         }),
     );
     if e.method == Method::Post {
-        responses.insert("400".to_owned(), problem("The question cannot be answered as asked (the command line's words)."));
-        responses.insert("413".to_owned(), problem("The body is larger than the server accepts."));
+        responses.insert(
+            "400".to_owned(),
+            problem("The question cannot be answered as asked (the command line's words)."),
+        );
+        responses.insert(
+            "413".to_owned(),
+            problem("The body is larger than the server accepts."),
+        );
     }
     if e.path.contains("{id}") {
         responses.insert("404".to_owned(), problem("No rule with this id."));
     }
-    responses.insert("401".to_owned(), problem("A bearer token is required and was not given, or is wrong."));
-    responses.insert("503".to_owned(), problem("Busy, out of time for this answer, or shutting down."));
+    responses.insert(
+        "401".to_owned(),
+        problem("A bearer token is required and was not given, or is wrong."),
+    );
+    responses.insert(
+        "503".to_owned(),
+        problem("Busy, out of time for this answer, or shutting down."),
+    );
     let mut op = json!({
         "operationId": e.id,
         "summary": e.summary,

@@ -51,24 +51,31 @@ impl State {
     #[must_use]
     pub fn of(session: &Session, source: Source, before: Option<&Self>) -> Self {
         let org = Arc::clone(session.org());
-        let snap = org.snapshot();
-        let id = session.snapshot_hash().unwrap_or_else(|| {
-            fnv(&format!(
-                "{}|{}",
-                snap.organization.id,
-                snap.fetched_at.as_deref().unwrap_or("")
-            ))
-        });
+        // The same org keeps its id and load time (a failed reload re-publishes the last good
+        // one; the file's hash is then the broken file's).
+        let same = before.filter(|b| Arc::ptr_eq(&b.org, &org));
+        let snapshot_id = same.map_or_else(
+            || {
+                let snap = org.snapshot();
+                let id = session.snapshot_hash().unwrap_or_else(|| {
+                    fnv(&format!(
+                        "{}|{}",
+                        snap.organization.id,
+                        snap.fetched_at.as_deref().unwrap_or("")
+                    ))
+                });
+                format!("{id:016x}")
+            },
+            |b| b.snapshot_id.clone(),
+        );
         Self {
             report: session.report(),
             rules: session.rules().cloned().collect(),
             fail_on: session.settings().fail_on,
             allow_unknown: session.settings().allow_unknown,
             source,
-            snapshot_id: format!("{id:016x}"),
-            loaded_at: before
-                .filter(|b| Arc::ptr_eq(&b.org, &org))
-                .map_or_else(SystemTime::now, |b| b.loaded_at),
+            snapshot_id,
+            loaded_at: same.map_or_else(SystemTime::now, |b| b.loaded_at),
             generation: before.map_or(1, |b| b.generation + 1),
             org,
         }
