@@ -12,8 +12,6 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::print_stdout,
-    clippy::panic,
-    missing_docs,
     reason = "a benchmark: a failed step should stop it loudly; it prints its figures"
 )]
 
@@ -42,7 +40,14 @@ fn rss_kib(pid: u32) -> u64 {
 
 fn start(bin: &str, snapshot: &Path) -> (Child, String) {
     let mut child = Command::new(bin)
-        .args(["serve", "--no-config", "--listen", "127.0.0.1:0", "--threads", "2"])
+        .args([
+            "serve",
+            "--no-config",
+            "--listen",
+            "127.0.0.1:0",
+            "--threads",
+            "2",
+        ])
         .arg(snapshot)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -93,7 +98,8 @@ async fn drive(
     let mut tasks = Vec::new();
     while Instant::now() < end {
         let due = tick.tick().await.into_std();
-        let (client, url, body, sink) = (client.clone(), url.clone(), body.clone(), Arc::clone(&sink));
+        let (client, url, body, sink) =
+            (client.clone(), url.clone(), body.clone(), Arc::clone(&sink));
         tasks.push(tokio::spawn(async move {
             let r = client
                 .post(&url)
@@ -121,14 +127,15 @@ async fn drive(
 }
 
 async fn generation(client: &reqwest::Client, base: &str) -> u64 {
-    let v: serde_json::Value = client
+    let bytes = client
         .get(format!("{base}/v1/health"))
         .send()
         .await
         .unwrap()
-        .json()
+        .bytes()
         .await
         .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     v["generation"].as_u64().unwrap()
 }
 
@@ -186,24 +193,54 @@ fn main() {
         .build()
         .unwrap();
     let base = format!("http://{addr}");
-    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap();
 
     // Warm-up: a few seconds at the same rate, then the RSS to compare with.
     let warm = Arc::new(Tally::default());
-    rt.block_on(drive(client.clone(), format!("{base}/v1/explain"), explain.clone(), rate, 5.0_f64.min(secs), Arc::clone(&warm), false));
+    rt.block_on(drive(
+        client.clone(),
+        format!("{base}/v1/explain"),
+        explain.clone(),
+        rate,
+        5.0_f64.min(secs),
+        Arc::clone(&warm),
+        false,
+    ));
     let rss_warm = rss_kib(server.id());
 
     let tally = Arc::new(Tally::default());
     let reload = rt.block_on(async {
-        let e = tokio::spawn(drive(client.clone(), format!("{base}/v1/explain"), explain.clone(), rate, secs, Arc::clone(&tally), false));
-        let w = tokio::spawn(drive(client.clone(), format!("{base}/v1/who-can"), who_can.clone(), (rate / 10).max(1), secs, Arc::clone(&tally), true));
+        let e = tokio::spawn(drive(
+            client.clone(),
+            format!("{base}/v1/explain"),
+            explain.clone(),
+            rate,
+            secs,
+            Arc::clone(&tally),
+            false,
+        ));
+        let w = tokio::spawn(drive(
+            client.clone(),
+            format!("{base}/v1/who-can"),
+            who_can.clone(),
+            (rate / 10).max(1),
+            secs,
+            Arc::clone(&tally),
+            true,
+        ));
         // Halfway: the snapshot is replaced (renamed over, as editors and `fetch` do).
         tokio::time::sleep(Duration::from_secs_f64(secs / 2.0)).await;
         let before = generation(&client, &base).await;
         let t = Instant::now();
         std::fs::rename(&next, &snapshot).unwrap();
         while generation(&client, &base).await == before {
-            assert!(t.elapsed() < Duration::from_secs(300), "the reload never finished");
+            assert!(
+                t.elapsed() < Duration::from_secs(300),
+                "the reload never finished"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let took = t.elapsed();
@@ -229,13 +266,18 @@ fn main() {
         pct(&mut wc, 0.99)
     );
     println!("failed requests: {failed} (target 0)");
-    println!("reload of the snapshot under load: {:.1} s to the new state", reload.as_secs_f64());
+    println!(
+        "reload of the snapshot under load: {:.1} s to the new state",
+        reload.as_secs_f64()
+    );
     println!(
         "RSS: {} MiB after warm-up, {} MiB at the end ({:.2}x, target <= 1.10x)",
         rss_warm >> 10,
         rss_end >> 10,
         rss_end as f64 / rss_warm.max(1) as f64
     );
-    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status();
     let _ = server.wait();
 }

@@ -477,7 +477,8 @@ mod tests {
         fn reads<T: for<'de> Deserialize<'de>>(v: Value) -> bool {
             serde_json::from_value::<T>(v).is_ok()
         }
-        let cases: [(&[Field], fn(Value) -> bool); 5] = [
+        type Reads = fn(Value) -> bool;
+        let cases: [(&[Field], Reads); 5] = [
             (EXPLAIN_FIELDS, reads::<ExplainAsk>),
             (WHO_CAN_FIELDS, reads::<WhoCanAsk>),
             (ACCESS_FIELDS, reads::<AccessAsk>),
