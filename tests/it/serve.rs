@@ -561,3 +561,63 @@ fn sigterm_stops_gracefully_and_flushes_the_decision_log() {
         assert_eq!(l["question"]["subject"], "client:wfm-sync");
     }
 }
+
+/// `--live --refresh`: the org is fetched again on schedule (a new state each time); a fetch
+/// that fails keeps the last good org and marks answers stale, without a failed answer.
+#[test]
+fn live_refresh_fetches_again_and_a_failed_fetch_marks_answers_stale() {
+    use crate::support::fake_genesys::{FakeConfig, FakeGenesys};
+    const SECRET: &str = "Zq9-serve-live-secret-7Xk";
+    let fake = FakeGenesys::start(
+        rolecall::model::sample().unwrap(),
+        FakeConfig {
+            client_secret: SECRET.into(),
+            ..FakeConfig::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().to_str().unwrap().to_owned();
+    let server = Server::start(
+        &[
+            "--no-config",
+            "--live",
+            "--refresh",
+            "1s",
+            "--api-base",
+            &fake.base,
+            "--quiet",
+        ],
+        dir.path(),
+        &[
+            ("GENESYSCLOUD_OAUTHCLIENT_ID", "fake-client"),
+            ("GENESYSCLOUD_OAUTHCLIENT_SECRET", SECRET),
+            ("GENESYSCLOUD_ACCESS_TOKEN", ""),
+            ("HOME", &home),
+        ],
+    );
+    let (_, first) = server.ask("GET", "/v1/health", None);
+    assert_eq!(
+        (
+            first["snapshot"]["source"].as_str(),
+            first["stale"].as_bool()
+        ),
+        (Some("live"), Some(false))
+    );
+    let g = first["generation"].as_u64().unwrap();
+    server.wait_for("GET", "/v1/health", None, |v| {
+        v["generation"].as_u64() > Some(g)
+    });
+    // The API goes away: the next fetch fails, the last good org still answers.
+    drop(fake);
+    let stale = server.wait_for("GET", "/v1/health", None, |v| v["stale"] == true);
+    assert!(
+        stale["staleReasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("live fetch failed"),
+        "{stale}"
+    );
+    let (status, text) = http(&server.addr, "POST", "/v1/explain", Some(SEED), &[]);
+    assert_eq!(status, 200);
+    assert!(text.contains("\"stale\": true") && !text.contains(SECRET));
+}
