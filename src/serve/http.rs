@@ -320,7 +320,7 @@ async fn compute(
 
 /// What the decision log keeps of a question: its fields, but never a whole 403 body or
 /// snapshot (only that one was given).
-fn question(e: &Endpoint, request: &Request) -> Value {
+fn question(request: &Request) -> Value {
     let mut q = request.body.clone();
     if let Some(o) = q.as_object_mut() {
         for big in ["errorBody", "snapshot"] {
@@ -332,7 +332,6 @@ fn question(e: &Endpoint, request: &Request) -> Value {
     if let Some(id) = &request.id {
         q = json!({ "id": id });
     }
-    let _ = e;
     q
 }
 
@@ -380,7 +379,7 @@ async fn answer(app: Arc<App>, i: usize, req: axum::extract::Request) -> Respons
         log.record(&json!({
             "time": humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
             "endpoint": e.id,
-            "question": question(e, &request),
+            "question": question(&request),
             "status": status,
             "outcome": outcome,
             "snapshotId": doc["meta"]["snapshotId"],
@@ -390,4 +389,28 @@ async fn answer(app: Arc<App>, i: usize, req: axum::extract::Request) -> Respons
         }));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_match_only_when_equal() {
+        assert!(tokens_match(b"abc123", b"abc123"));
+        assert!(!tokens_match(b"abc124", b"abc123"));
+        assert!(
+            !tokens_match(b"abc12", b"abc123"),
+            "a prefix is not the token"
+        );
+        assert!(!tokens_match(b"abc1234", b"abc123"), "nor is a longer one");
+        assert!(!tokens_match(b"", b"abc123"));
+    }
+
+    #[test]
+    fn only_loopback_is_loopback() {
+        let a = |s: &str| s.parse::<SocketAddr>().unwrap();
+        assert!(is_loopback(&a("127.0.0.1:1")) && is_loopback(&a("[::1]:1")));
+        assert!(!is_loopback(&a("0.0.0.0:1")) && !is_loopback(&a("10.0.0.1:1")));
+    }
 }

@@ -180,3 +180,40 @@ impl Shared {
         self.stopping.load(Ordering::SeqCst)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ConfigSource, Overrides, Settings};
+
+    /// An answer holds the state it started with, whatever is published meanwhile.
+    #[test]
+    fn an_answer_keeps_its_state_across_a_publish() {
+        let overrides = Overrides {
+            config: ConfigSource::Disabled,
+            ..Overrides::default()
+        };
+        let settings = Settings::resolve(&overrides).unwrap();
+        let org = Arc::new(Org::new(crate::model::sample().unwrap()));
+        let mut session = Session::new(settings, overrides, org, None).unwrap();
+        session.run(None);
+        let source = Source {
+            kind: "sample",
+            path: None,
+        };
+        let shared = Shared::new(State::of(&session, source.clone(), None));
+        let held = shared.now();
+        let other = Arc::new(Org::new(crate::model::sample().unwrap()));
+        session.replace_org(other, "fetch").unwrap();
+        shared.publish(
+            State::of(&session, source, Some(&held.state)),
+            vec!["x".to_owned()],
+        );
+        assert_eq!(held.state.generation, 1);
+        assert!(held.stale.is_empty());
+        let now = shared.now();
+        assert_eq!(now.state.generation, 2);
+        assert!(!Arc::ptr_eq(&now.state.org, &held.state.org));
+        assert_eq!(now.meta(SystemTime::now())["stale"], true);
+    }
+}
