@@ -63,7 +63,7 @@ impl ProvenFix {
 
 /// Complete and prove the fix of `ex`, the explanation of `q` on `org`: apply its changes,
 /// explain again, add the changes the new explanation proposes, until the call is allowed, no
-/// new change is proposed, or [`MAX_ROUNDS`]. `None` when the explanation proposes no change.
+/// new change is proposed, or `MAX_ROUNDS` (6) rounds. `None` when the explanation proposes no change.
 ///
 /// # Errors
 /// When a proposed change cannot be applied (it names an object the org lacks).

@@ -11,7 +11,7 @@
 //!   time) required anywhere else, bounded bodies, time per answer and answers at once; graceful
 //!   shutdown. Plain HTTP only: TLS is left to a reverse proxy.
 //! - [`decision`]: the decision log, one JSON line per answer, rotated by size.
-//! - [`openapi`]: the OpenAPI 3.1 document.
+//! - [`mod@openapi`]: the OpenAPI 3.1 document.
 
 pub mod api;
 pub mod decision;
