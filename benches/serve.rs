@@ -162,14 +162,20 @@ fn main() {
         .name
         .clone();
     let unit = snap.management_units[0].name.clone();
+    // As `cargo bench --bench rolecall` asks it: one permission in one division.
     let permission = "wfm:agent:edit".to_owned();
+    let division = snap
+        .divisions
+        .get(1)
+        .map_or_else(String::new, |d| d.name.clone());
     let explain = serde_json::json!({
         "subject": format!("client:{client_name}"),
         "operation": "POST /api/v2/workforcemanagement/agents",
         "target": format!("management-unit:{unit}"),
     })
     .to_string();
-    let who_can = serde_json::json!({ "permission": permission }).to_string();
+    let who_can =
+        serde_json::json!({ "permission": permission, "divisions": [division] }).to_string();
     drop(snap);
     // The snapshot the server reloads halfway: the same org, fetched a second later.
     let next = dir.path().join("org.json.new");
@@ -209,7 +215,8 @@ fn main() {
         Arc::clone(&warm),
         false,
     ));
-    let rss_warm = rss_kib(server.id());
+    let pid = server.id();
+    let rss_warm = rss_kib(pid);
 
     let tally = Arc::new(Tally::default());
     let reload = rt.block_on(async {
@@ -233,6 +240,7 @@ fn main() {
         ));
         // Halfway: the snapshot is replaced (renamed over, as editors and `fetch` do).
         tokio::time::sleep(Duration::from_secs_f64(secs / 2.0)).await;
+        let rss_before = rss_kib(pid);
         let before = generation(&client, &base).await;
         let t = Instant::now();
         std::fs::rename(&next, &snapshot).unwrap();
@@ -246,8 +254,9 @@ fn main() {
         let took = t.elapsed();
         let _ = e.await;
         let _ = w.await;
-        took
+        (took, rss_before)
     });
+    let (reload, rss_before) = reload;
     let rss_end = rss_kib(server.id());
     let mut ex = tally.explain.lock().unwrap().clone();
     let mut wc = tally.who_can.lock().unwrap().clone();
@@ -271,10 +280,17 @@ fn main() {
         reload.as_secs_f64()
     );
     println!(
-        "RSS: {} MiB after warm-up, {} MiB at the end ({:.2}x, target <= 1.10x)",
+        "RSS: {} MiB after warm-up, {} MiB before the reload ({:.2}x), {} MiB at the end ({:.2}x, target <= 1.10x)",
         rss_warm >> 10,
+        rss_before >> 10,
+        rss_before as f64 / rss_warm.max(1) as f64,
         rss_end >> 10,
         rss_end as f64 / rss_warm.max(1) as f64
+    );
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "load average at the end (other work on the machine counts): {}",
+        load.trim()
     );
     let _ = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
