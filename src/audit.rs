@@ -28,7 +28,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::authz::{self, Explanation, SubjectKind, WhoCan, WhoCanQuery};
+use crate::authz::{self, Explanation, SubjectKind, WhoCan};
 use crate::catalog::Catalog;
 use crate::engine::{CheckConfig, CheckReport, RuleEngine};
 use crate::model::{self, OrgSnapshot, SubjectRef};
@@ -62,6 +62,10 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Change(#[from] crate::change::ChangeError),
+    /// A question that cannot be answered as asked (in the command line's words).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Ask(#[from] crate::ask::AskError),
 }
 
 /// An org to audit: a snapshot, loaded and indexed once, shared cheaply.
@@ -173,25 +177,21 @@ impl Org {
         operation: &str,
         target: Option<&str>,
     ) -> Result<Explanation, Error> {
-        let (target, unread_target) = match target.map(|t| authz::resolve_target(&self.inner, t)) {
-            None => (None, None),
-            Some(Ok(t)) => (Some(t), None),
-            Some(Err(e)) if e.unread.is_some() => (None, e.unread),
-            Some(Err(e)) => return Err(e.into()),
-        };
-        let q = authz::Question {
-            subject: who.inner,
-            operation,
-            target,
+        // The one code path the command line and `serve` answer through (`ask`): names
+        // resolved, a target in a gap answered as unknown, the fix proven.
+        let question = crate::ask::ExplainAsk {
+            subject: format!("{}:{}", who.kind(), self.inner.subject_id(who.inner)),
+            operation: operation.to_owned(),
+            target: target.map(str::to_owned),
             agents: Vec::new(),
-            unread_target,
+            error_body: None,
         };
-        let catalog = Catalog::for_org(&self.inner);
-        let mut ex = authz::explain(&self.inner, &catalog, &q)?;
-        if let Some(proof) = crate::change::prove_fix(&self.inner, &catalog, &q, &ex)? {
-            proof.attach(&mut ex);
-        }
-        Ok(ex)
+        let q = crate::ask::question(&self.inner, &question)?;
+        Ok(crate::ask::explained(
+            &self.inner,
+            &Catalog::for_org(&self.inner),
+            &q,
+        )?)
     }
 
     /// Who holds a permission, per division (`division`: one, by name or id; `None`: all).
@@ -199,20 +199,12 @@ impl Org {
     /// # Errors
     /// The permission is not `domain:entity:action`, or the division is unknown.
     pub fn who_can(&self, permission: &str, division: Option<&str>) -> Result<WhoCan, Error> {
-        let divisions = match division {
-            None => Vec::new(),
-            Some(d) => match authz::resolve_target(&self.inner, &format!("division:{d}"))? {
-                authz::TargetObject::Division(i) => vec![i],
-                _ => Vec::new(),
-            },
-        };
-        Ok(authz::who_can(
+        let divisions: Vec<String> = division.map(str::to_owned).into_iter().collect();
+        Ok(crate::ask::who_can(
             &self.inner,
-            &WhoCanQuery {
-                permission,
-                divisions,
-                kinds: Vec::new(),
-            },
+            permission,
+            &divisions,
+            Vec::new(),
         )?)
     }
 

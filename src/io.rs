@@ -50,6 +50,8 @@ pub enum Input {
     ErrorBody,
     /// A rule, helper or rule-test file.
     Rule,
+    /// A bearer token file (`serve --token-file`).
+    Token,
 }
 
 impl Input {
@@ -63,6 +65,7 @@ impl Input {
             Self::ChangeFile => 16 * MIB,
             Self::Config => 4 * MIB,
             Self::GcConfig | Self::ErrorBody | Self::Rule => MIB,
+            Self::Token => 64 << 10,
         }
     }
 
@@ -79,6 +82,7 @@ impl Input {
             Self::Baseline => "baseline",
             Self::ErrorBody => "error body",
             Self::Rule => "rule file",
+            Self::Token => "token file",
         }
     }
 }

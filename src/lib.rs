@@ -2,6 +2,7 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+pub mod ask;
 mod audit;
 pub mod authz;
 pub mod catalog;
@@ -13,6 +14,8 @@ pub mod io;
 pub mod model;
 pub mod redact;
 pub mod report;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod text;
 pub mod verify;
 pub mod watch;

@@ -143,6 +143,9 @@ pub struct Session {
     rewatch: Vec<PathBuf>,
     /// Notes for the next report (removed directories, snapshot or config errors).
     pub notes: Vec<String>,
+    /// Reloads that failed and kept the last good state, by what was reloaded (`snapshot`,
+    /// `config`, `plan`, `fetch`): cleared when the same thing next reloads.
+    failed: BTreeMap<&'static str, String>,
 }
 
 /// Findings that appeared and disappeared since the previous run.
@@ -194,6 +197,7 @@ impl Session {
             config_hash: None,
             rewatch: Vec::new(),
             notes,
+            failed: BTreeMap::new(),
         };
         s.rehash();
         s.snapshot_hash = s
@@ -348,9 +352,10 @@ impl Session {
         let mut settings = match resolved {
             Ok(s) => s,
             Err(e) => {
-                self.notes.push(format!(
-                    "config not reloaded, keeping the previous one: {e}"
-                ));
+                self.fail(
+                    "config",
+                    format!("config not reloaded, keeping the previous one: {e}"),
+                );
                 return false;
             }
         };
@@ -362,6 +367,7 @@ impl Session {
             // Selection, parameters, severities, waivers: no rule needs loading again, and a
             // broken rule file keeps its last good version running.
             self.settings = settings;
+            self.failed.remove("config");
             return true;
         }
         // New directories, limits or built-ins: build the engine again, the same way as at start.
@@ -377,11 +383,14 @@ impl Session {
                 self.broken.clear();
                 self.notes.extend(notes);
                 self.rehash();
+                self.failed.remove("config");
                 true
             }
             Err(e) => {
-                self.notes
-                    .push(format!("config not applied, keeping the previous one: {e}"));
+                self.fail(
+                    "config",
+                    format!("config not applied, keeping the previous one: {e}"),
+                );
                 false
             }
         }
@@ -447,11 +456,15 @@ impl Session {
         };
         let before = Arc::clone(before);
         match self.apply_plans(before) {
-            Ok(()) => true,
+            Ok(()) => {
+                self.failed.remove("plan");
+                true
+            }
             Err(e) => {
-                self.notes.push(format!(
-                    "planned change not re-applied, keeping the previous one: {e}"
-                ));
+                self.fail(
+                    "plan",
+                    format!("planned change not re-applied, keeping the previous one: {e}"),
+                );
                 false
             }
         }
@@ -464,26 +477,72 @@ impl Session {
             return false;
         };
         match load_snapshot(&path) {
-            Ok(s) if !self.plans.is_empty() => match self.apply_plans(Arc::new(Org::new(s))) {
-                Ok(()) => true,
-                Err(e) => {
-                    self.notes.push(format!(
-                            "snapshot reloaded but the planned change does not apply to it, keeping the previous org: {e}"
-                        ));
-                    false
-                }
-            },
-            Ok(s) => {
-                self.org = Arc::new(Org::new(s));
-                true
-            }
+            Ok(s) => self.set_org(Arc::new(Org::new(s)), "snapshot"),
             Err(e) => {
-                self.notes.push(format!(
-                    "snapshot not reloaded, keeping the previous one: {e}"
-                ));
+                self.fail(
+                    "snapshot",
+                    format!("snapshot not reloaded, keeping the previous one: {e}"),
+                );
                 false
             }
         }
+    }
+
+    /// Put a new org in place (re-applying the plans to it); `true` when it applies. `what`
+    /// names where it came from, for [`Session::stale`].
+    fn set_org(&mut self, org: Arc<Org>, what: &'static str) -> bool {
+        if self.plans.is_empty() {
+            self.org = org;
+        } else if let Err(e) = self.apply_plans(org) {
+            self.fail(
+                what,
+                format!("{what} reloaded but the planned change does not apply to it, keeping the previous org: {e}"),
+            );
+            return false;
+        }
+        self.failed.remove(what);
+        true
+    }
+
+    /// A reload of `what` failed and the last good state stays: said in the next report's
+    /// notes and by [`Session::stale`] until `what` next reloads.
+    pub fn fail(&mut self, what: &'static str, why: String) {
+        self.notes.push(why.clone());
+        self.failed.insert(what, why);
+    }
+
+    /// Replace the org with one read elsewhere (a live fetch: `what` is `fetch`) and re-run
+    /// every rule; `None` when the plans do not apply to it (the previous org stays).
+    pub fn replace_org(&mut self, org: Arc<Org>, what: &'static str) -> Option<Delta> {
+        self.set_org(org, what).then(|| self.run(None))
+    }
+
+    /// Why the state is not the latest on disk (or live): each failed reload, and each rule
+    /// file that does not compile while its previous version keeps running. Empty when fresh.
+    #[must_use]
+    pub fn stale(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.failed.values().cloned().collect();
+        for p in self.broken.keys() {
+            let name = p.to_string_lossy();
+            if self.engine.rules().any(|m| m.source == name) {
+                out.push(format!(
+                    "rule file `{}` does not compile; its previous version keeps running",
+                    p.display()
+                ));
+            }
+        }
+        out
+    }
+
+    /// Every rule loaded.
+    pub fn rules(&self) -> impl Iterator<Item = &crate::engine::RuleMeta> {
+        self.engine.rules()
+    }
+
+    /// The content hash of the snapshot file as last read (`None` without a file).
+    #[must_use]
+    pub fn snapshot_hash(&self) -> Option<u64> {
+        self.snapshot_hash
     }
 
     /// Re-read one rule file and recompile it if its content changed.

@@ -5,8 +5,6 @@ use std::path::PathBuf;
 
 use super::{emit, emit_data, json_text, load_source, Exit};
 use clap::{Args, ValueEnum};
-use rolecall::authz::{access_of, explain, resolve_subject, ExplainInputError, Question};
-use rolecall::catalog::Catalog;
 use rolecall::model::Org;
 use rolecall::report::{access_json, render_access};
 
@@ -38,29 +36,15 @@ pub struct AccessArgs {
     format: Format,
 }
 
-fn input(e: ExplainInputError) -> miette::Report {
-    miette::miette!(help = e.help, "{}", e.message)
-}
-
 pub fn run(args: &AccessArgs) -> miette::Result<Exit> {
     let (snapshot, _, _) = load_source(super::either(&args.snapshot, &args.snapshot_file))?;
     let org = Org::new(snapshot);
-    let subject = resolve_subject(&org, &args.subject).map_err(input)?;
-    let access = access_of(&org, subject, args.permission.as_deref())?;
-    let ex = match &args.op {
-        None => None,
-        Some(op) => {
-            let catalog = Catalog::for_org(&org);
-            let q = Question {
-                subject,
-                operation: op,
-                target: None,
-                agents: Vec::new(),
-                unread_target: None,
-            };
-            Some(explain(&org, &catalog, &q).map_err(input)?)
-        }
-    };
+    let (access, ex) = rolecall::ask::access(
+        &org,
+        &args.subject,
+        args.permission.as_deref(),
+        args.op.as_deref(),
+    )?;
     match args.format {
         Format::Human => emit(&render_access(&org, &access, ex.as_ref()))?,
         Format::Json => emit_data(&json_text(&access_json(&org, &access, ex.as_ref()))?)?,

@@ -10,8 +10,7 @@ use std::sync::Arc;
 use miette::IntoDiagnostic;
 
 use super::{emit, emit_data, json_text, load_source, Exit};
-use rolecall::authz::{diff, resolve_subject, subject_key, DiffOptions, OrgDiff};
-use rolecall::catalog::Catalog;
+use rolecall::authz::OrgDiff;
 use rolecall::change::{new_access, AccessGain, DiffCauses};
 use rolecall::model::{load_snapshot, Org, Permission};
 use rolecall::report::{diff_json, render_diff_attributed, render_gates, GateResult};
@@ -92,50 +91,7 @@ fn orgs(args: &DiffArgs) -> miette::Result<Orgs> {
 
 pub fn run(args: &DiffArgs) -> miette::Result<Exit> {
     let (base, other, planned, names) = orgs(args)?;
-    // The subject may exist in either org (an integration added or removed by the change).
-    let subject = args
-        .subject
-        .as_deref()
-        .map(|s| match resolve_subject(&base, s) {
-            Ok(r) => Ok(subject_key(&base, r)),
-            Err(e) => resolve_subject(&other, s)
-                .map(|r| subject_key(&other, r))
-                .map_err(|_| e),
-        })
-        .transpose()
-        .map_err(|e| miette::miette!(help = e.help, "{}", e.message))?;
-    let permissions = match &args.op {
-        None => None,
-        Some(op) => {
-            // Either snapshot's own catalog, then the built-in one behind both.
-            let from_base = Catalog::new(&base.snapshot().operations);
-            let from_other = Catalog::for_org(&other);
-            let m = from_base
-                .find(op)
-                .or_else(|| from_other.find(op))
-                .ok_or_else(|| {
-                    miette::miette!(
-                        help = "give `METHOD /api/v2/…` or an operationId",
-                        "operation `{op}` is in neither snapshot's catalog nor in rolecall's built-in one"
-                    )
-                })?;
-            Some(
-                m.operation
-                    .permissions
-                    .as_ref()
-                    .map(|r| r.list.clone())
-                    .unwrap_or_default(),
-            )
-        }
-    };
-    let d = diff(
-        &base,
-        &other,
-        &DiffOptions {
-            subject,
-            permissions,
-        },
-    );
+    let d = rolecall::ask::diff(&base, &other, args.subject.as_deref(), args.op.as_deref())?;
     let label = |p: &str, o: &Org| format!("`{p}` (org `{}`)", o.snapshot().organization.name);
     let (causes, gates) = match &planned {
         Some(p) => (

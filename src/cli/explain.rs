@@ -7,13 +7,10 @@ use clap::{Args, ValueEnum};
 use miette::IntoDiagnostic;
 
 use super::{emit, emit_data, json_text, load_source, Exit};
-use rolecall::authz::{
-    check_error_body, explain, explain_baseline, resolve_subject, resolve_target,
-    ExplainInputError, Question, Verdict,
-};
+use rolecall::authz::{explain_baseline, ExplainInputError, Verdict};
 use rolecall::catalog::{Catalog, Origin};
 use rolecall::model::{load_snapshot, Org};
-use rolecall::report::{explanation_json, render_baseline, render_explanation};
+use rolecall::report::{render_baseline, render_explanation};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Format {
@@ -99,36 +96,15 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
         }),
         _ => Catalog::for_org(org),
     };
-    let subject = resolve_subject(org, &args.subject).map_err(input)?;
-    // A unit the snapshot could not read is a question answered as unknown, not a typo.
-    let (target, unread_target) = match args.target.as_deref().map(|t| resolve_target(org, t)) {
-        None => (None, None),
-        Some(Ok(t)) => (Some(t), None),
-        Some(Err(e)) if e.unread.is_some() => (None, e.unread),
-        Some(Err(e)) => return Err(input(e)),
+    let ask = rolecall::ask::ExplainAsk {
+        subject: args.subject.clone(),
+        operation: args.op.clone(),
+        target: args.target.clone(),
+        agents: args.agents.clone(),
+        error_body: None,
     };
-    let agents = args
-        .agents
-        .iter()
-        .map(
-            |a| match resolve_subject(org, &format!("user:{a}")).map_err(input)? {
-                rolecall::model::SubjectRef::User(u) => Ok(u),
-                _ => Err(miette::miette!("`{a}` is not a user")),
-            },
-        )
-        .collect::<miette::Result<Vec<_>>>()?;
-    let q = Question {
-        subject,
-        operation: &args.op,
-        target,
-        agents,
-        unread_target,
-    };
-    let mut ex = explain(org, &catalog, &q).map_err(input)?;
-    // The fix printed is one that works: applied to the org and explained again.
-    if let Some(proof) = rolecall::change::prove_fix(org, &catalog, &q, &ex)? {
-        proof.attach(&mut ex);
-    }
+    let q = rolecall::ask::question(org, &ask)?;
+    let ex = rolecall::ask::explained(org, &catalog, &q)?;
 
     let body = match &args.error_body {
         None => None,
@@ -138,13 +114,8 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
             } else {
                 rolecall::io::read_text(src.as_ref(), rolecall::io::Input::ErrorBody)?
             };
-            let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-                miette::miette!(
-                    help = "pass the JSON body of the 403 response",
-                    "error body is not JSON: {e}"
-                )
-            })?;
-            Some(check_error_body(org, &ex, &value))
+            let value = rolecall::ask::error_body(&text)?;
+            Some(rolecall::ask::read_body(org, &ex, &value))
         }
     };
 
@@ -177,7 +148,7 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
             };
             match explain_baseline(
                 org,
-                (subject, target, &args.op, &q.agents),
+                (q.subject, q.target, &args.op, &q.agents),
                 &ex,
                 other,
                 &other_catalog,
@@ -208,17 +179,15 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
             emit(&text)?;
         }
         Format::Json => {
-            let mut doc = explanation_json(
+            let mut doc = rolecall::ask::explain_document(
+                org,
                 &ex,
                 path.as_deref(),
-                &org.snapshot().organization.name,
                 body.as_ref(),
                 baseline
                     .as_ref()
                     .map(|(file, name, answer)| (file.as_str(), name.as_str(), answer)),
             );
-            doc["verification"] =
-                serde_json::to_value(&org.snapshot().verification).into_diagnostic()?;
             if let Some(p) = &planned {
                 doc["plan"] = serde_json::json!({
                     "files": args.plans.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),

@@ -11,6 +11,7 @@ mod fetch;
 mod generate;
 mod plan;
 mod rules;
+mod serve;
 mod signals;
 mod test;
 mod verify;
@@ -88,6 +89,9 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Check once, then re-check on every save of a rule, the config or the snapshot.
     Watch(watch::WatchArgs),
+    /// Answer explain, who-can, access, check, diff and rules over HTTP (JSON, `/v1/...`),
+    /// reloading on save like `watch`.
+    Serve(Box<serve::ServeArgs>),
     /// Run rule tests (`*.test.rhai`).
     Test(test::TestArgs),
     /// List, show, scaffold rules; write editor definitions.
@@ -245,6 +249,7 @@ pub fn main() -> Exit {
         Command::Test(args) => test::run(&args),
         Command::Verify(args) => verify::run_verify(&args),
         Command::Watch(args) => watch::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::WhoCan(args) => who_can::run(&args),
         Command::Access(args) => access::run(&args),
         Command::Completions { shell } => completions(shell),
@@ -459,11 +464,7 @@ fn note(text: &str) {
 
 /// A JSON document for stdout or a file: pretty, with unsafe characters as `\uXXXX` escapes.
 fn json_text(doc: &impl serde::Serialize) -> miette::Result<String> {
-    let text =
-        serde_json::to_string_pretty(doc).map_err(|e| miette::miette!("cannot write JSON: {e}"))?;
-    let mut safe = rolecall::text::passed(text, rolecall::text::json_safe);
-    safe.push('\n');
-    Ok(safe)
+    rolecall::report::json_document(doc).map_err(|e| miette::miette!("cannot write JSON: {e}"))
 }
 
 #[cfg(test)]

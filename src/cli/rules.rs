@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 
 use rolecall::text::visible;
 
-use super::{emit, engine, settings, ConfigArgs, Exit};
+use super::{emit, emit_data, engine, json_text, settings, ConfigArgs, Exit};
 use rolecall::config::Overrides;
 use rolecall::engine::RuleEngine;
 
@@ -172,6 +172,15 @@ pub struct RuleDirArgs {
     no_builtin: bool,
     #[command(flatten)]
     config: ConfigArgs,
+    /// Output format (`json`: `rolecall.rules/1`, or `rolecall.rule/1` for `show`).
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Human,
+    Json,
 }
 
 impl RuleDirArgs {
@@ -189,6 +198,10 @@ pub fn run(cmd: &RulesCommand) -> miette::Result<Exit> {
     match cmd {
         RulesCommand::List { rules } => {
             let e = rules.engine()?;
+            if rules.format == Format::Json {
+                emit_data(&json_text(&rolecall::report::rules_json(e.rules()))?)?;
+                return Ok(Exit::Clean);
+            }
             let mut out = String::new();
             for m in e.rules() {
                 out.push_str(&format!(
@@ -205,12 +218,11 @@ pub fn run(cmd: &RulesCommand) -> miette::Result<Exit> {
         }
         RulesCommand::Show { id, rules } => {
             let e = rules.engine()?;
-            let Some(m) = e.rules().find(|m| m.id.eq_ignore_ascii_case(id)) else {
-                return Err(miette::miette!(
-                    help = "`rolecall rules list` shows the ids",
-                    "no rule with id `{id}`"
-                ));
-            };
+            let m = rolecall::ask::rule(e.rules(), id)?;
+            if rules.format == Format::Json {
+                emit_data(&json_text(&rolecall::report::rule_json(m))?)?;
+                return Ok(Exit::Clean);
+            }
             emit(&format!(
                 "{} {} [{}] tags: {}\nsource: {}\n\n{}\n",
                 visible(&m.id),

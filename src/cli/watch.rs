@@ -10,8 +10,9 @@ use std::time::{Duration, SystemTime};
 
 use clap::Args;
 use notify_debouncer_full::notify::event::{AccessKind, AccessMode};
+use notify_debouncer_full::notify::RecommendedWatcher;
 use notify_debouncer_full::notify::{EventKind, RecursiveMode, Watcher};
-use notify_debouncer_full::{new_debouncer, DebounceEventResult};
+use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, RecommendedCache};
 
 use rolecall::text::visible;
 
@@ -113,7 +114,7 @@ fn is_read(kind: &EventKind) -> bool {
 /// files (editors save by writing a temp file and renaming it: watch the directory, not the
 /// file). Already watched paths are skipped.
 fn watch_paths<W: Watcher>(
-    debouncer: &mut notify_debouncer_full::Debouncer<W, notify_debouncer_full::RecommendedCache>,
+    debouncer: &mut Debouncer<W, RecommendedCache>,
     watched: &mut BTreeSet<PathBuf>,
     session: &Session,
 ) -> miette::Result<()> {
@@ -150,6 +151,78 @@ fn watch_paths<W: Watcher>(
     Ok(())
 }
 
+/// File notifications fed to a watch session: the one reload mechanism, shared by `watch`
+/// (which shows each run) and `serve` (which publishes each run's state).
+pub(super) struct Follower {
+    debouncer: Debouncer<RecommendedWatcher, RecommendedCache>,
+    rx: mpsc::Receiver<DebounceEventResult>,
+    watched: BTreeSet<PathBuf>,
+}
+
+impl Follower {
+    /// Watch what the session reads, with this debounce window.
+    pub(super) fn new(session: &Session, window: Duration) -> miette::Result<Self> {
+        let (tx, rx) = mpsc::channel::<DebounceEventResult>();
+        // A fine tick keeps the delay after the last event close to the debounce window itself
+        // (the default tick is a quarter of the window, adding up to 50 ms).
+        let debouncer = new_debouncer(window, Some(window / 10), tx)
+            .map_err(|e| miette::miette!("cannot watch files: {e}"))?;
+        let mut f = Self {
+            debouncer,
+            rx,
+            watched: BTreeSet::new(),
+        };
+        watch_paths(&mut f.debouncer, &mut f.watched, session)?;
+        Ok(f)
+    }
+
+    /// Wait up to `wait` for a batch of changes, hand it to the session, and pass each run it
+    /// caused to `ran`. `false` when notifications ended.
+    pub(super) fn step(
+        &mut self,
+        session: &mut Session,
+        wait: Duration,
+        ran: &mut dyn FnMut(&mut Session, &Delta) -> miette::Result<()>,
+    ) -> miette::Result<bool> {
+        let batch = match self.rx.recv_timeout(wait) {
+            Ok(Ok(events)) => events,
+            Ok(Err(errors)) => {
+                for e in errors {
+                    session.notes.push(format!("file watching: {e}"));
+                }
+                Vec::new()
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => return Ok(true),
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(false),
+        };
+        // Opening and reading a file (rolecall's own reads included) is no change.
+        let paths: BTreeSet<PathBuf> = batch
+            .into_iter()
+            .filter(|ev| !is_read(&ev.event.kind))
+            .flat_map(|ev| ev.event.paths.clone())
+            .collect();
+        if paths.is_empty() {
+            return Ok(true);
+        }
+        let Some(delta) = session.handle(&paths) else {
+            return Ok(true);
+        };
+        // A directory created again needs a new watch; a reloaded config may name new ones.
+        let back = session.take_rewatch();
+        for d in &back {
+            let _ = self.debouncer.unwatch(d);
+            self.watched.remove(d);
+        }
+        watch_paths(&mut self.debouncer, &mut self.watched, session)?;
+        ran(session, &delta)?;
+        // Files written into a re-created directory before its new watch was in place.
+        if let Some(delta) = session.rescan(&back) {
+            ran(session, &delta)?;
+        }
+        Ok(true)
+    }
+}
+
 pub fn run(args: &WatchArgs) -> miette::Result<Exit> {
     let overrides = args.rule_set.overrides();
     let settings = settings(&overrides)?;
@@ -173,14 +246,8 @@ pub fn run(args: &WatchArgs) -> miette::Result<Exit> {
         run: 1,
         color: std::io::stdout().is_terminal() && color_allowed(),
     };
-    let (tx, rx) = mpsc::channel::<DebounceEventResult>();
-    // A fine tick keeps the delay after the last event close to the debounce window itself
-    // (the default tick is a quarter of the window, adding up to 50 ms).
     let window = Duration::from_millis(args.debounce_ms);
-    let mut debouncer = new_debouncer(window, Some(window / 10), tx)
-        .map_err(|e| miette::miette!("cannot watch files: {e}"))?;
-    let mut watched = BTreeSet::new();
-    watch_paths(&mut debouncer, &mut watched, &session)?;
+    let mut follower = Follower::new(&session, window)?;
     // Watch before the first run, so saves made while it runs are not missed.
     let first = session.run(None);
     show(&render(&session, &first, &view), view.color)?;
@@ -188,48 +255,18 @@ pub fn run(args: &WatchArgs) -> miette::Result<Exit> {
     // The process's one signal handler (installed by `cli::main`) stops the loop instead of
     // exiting, so watch says goodbye cleanly.
     let stop = super::signals::stay_on_signal();
-    while !stop.load(Ordering::SeqCst) {
-        let batch = match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(Ok(events)) => events,
-            Ok(Err(errors)) => {
-                for e in errors {
-                    session.notes.push(format!("file watching: {e}"));
-                }
-                Vec::new()
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => continue,
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        };
-        // Opening and reading a file (rolecall's own reads included) is no change.
-        let paths: BTreeSet<PathBuf> = batch
-            .into_iter()
-            .filter(|ev| !is_read(&ev.event.kind))
-            .flat_map(|ev| ev.event.paths.clone())
-            .collect();
-        if paths.is_empty() {
-            continue;
-        }
-        let Some(delta) = session.handle(&paths) else {
-            continue;
-        };
-        // A directory created again needs a new watch; a reloaded config may name new ones.
-        let back = session.take_rewatch();
-        for d in &back {
-            let _ = debouncer.unwatch(d);
-            watched.remove(d);
-        }
-        watch_paths(&mut debouncer, &mut watched, &session)?;
+    let mut shown = |session: &mut Session, delta: &Delta| {
         view.run += 1;
-        show(&render(&session, &delta, &view), view.color)?;
+        show(&render(session, delta, &view), view.color)?;
         session.notes.clear();
-        // Files written into a re-created directory before its new watch was in place.
-        if let Some(delta) = session.rescan(&back) {
-            view.run += 1;
-            show(&render(&session, &delta, &view), view.color)?;
-            session.notes.clear();
+        Ok(())
+    };
+    while !stop.load(Ordering::SeqCst) {
+        if !follower.step(&mut session, Duration::from_millis(100), &mut shown)? {
+            break;
         }
     }
-    drop(debouncer);
+    drop(follower);
     note("watch stopped");
     Ok(Exit::Clean)
 }

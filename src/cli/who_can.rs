@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use super::{emit, emit_data, json_text, load_source, Exit};
 use clap::{Args, ValueEnum};
-use rolecall::authz::{SubjectKind, WhoCanQuery};
+use rolecall::authz::SubjectKind;
 use rolecall::model::Org;
 use rolecall::report::{render_who_can, who_can_csv, who_can_json};
 
@@ -47,17 +47,6 @@ pub struct WhoCanArgs {
 pub fn run(args: &WhoCanArgs) -> miette::Result<Exit> {
     let (snapshot, _, _) = load_source(super::either(&args.snapshot, &args.snapshot_file))?;
     let org = Org::new(snapshot);
-    let divisions = args
-        .divisions
-        .iter()
-        .map(
-            |d| match rolecall::authz::resolve_target(&org, &format!("division:{d}")) {
-                Ok(rolecall::authz::TargetObject::Division(i)) => Ok(i),
-                Ok(_) => Err(miette::miette!("`{d}` is not a division")),
-                Err(e) => Err(miette::miette!(help = e.help, "{}", e.message)),
-            },
-        )
-        .collect::<miette::Result<Vec<_>>>()?;
     let kinds = args
         .kinds
         .iter()
@@ -67,14 +56,7 @@ pub fn run(args: &WhoCanArgs) -> miette::Result<Exit> {
             Kind::Client => SubjectKind::Client,
         })
         .collect();
-    let w = rolecall::authz::who_can(
-        &org,
-        &WhoCanQuery {
-            permission: &args.permission,
-            divisions,
-            kinds,
-        },
-    )?;
+    let w = rolecall::ask::who_can(&org, &args.permission, &args.divisions, kinds)?;
     // CSV keeps the values but still gets the terminal pass: it is often read with `cat`.
     match args.format {
         Format::Human => emit(&render_who_can(&org, &w))?,

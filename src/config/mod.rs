@@ -15,8 +15,8 @@ use thiserror::Error;
 use toml::Spanned;
 
 pub use settings::{
-    mark_unknown_changes, ConfigSource, Overrides, Settings, SettingsError, DEFAULT_MEMORY_MIB,
-    MAX_BUDGET_SECONDS, MAX_MEMORY_MIB,
+    mark_unknown_changes, parse_fail_on, ConfigSource, Overrides, Settings, SettingsError,
+    DEFAULT_MEMORY_MIB, MAX_BUDGET_SECONDS, MAX_MEMORY_MIB,
 };
 
 use crate::engine::{valid_date, Severity, Waiver};

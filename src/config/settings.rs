@@ -455,7 +455,11 @@ impl Settings {
     }
 }
 
-fn parse_fail_on(text: &str) -> Result<Option<Severity>, SettingsError> {
+/// A `--fail-on` value: a severity, or `none`.
+///
+/// # Errors
+/// When it is neither.
+pub fn parse_fail_on(text: &str) -> Result<Option<Severity>, SettingsError> {
     match text.to_ascii_lowercase().as_str() {
         "none" | "never" => Ok(None),
         s => s

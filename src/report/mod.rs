@@ -13,6 +13,7 @@ mod junit;
 mod markdown;
 mod plan;
 mod query;
+mod rules;
 mod sarif;
 mod statistics;
 mod verify;
@@ -32,6 +33,7 @@ pub use query::{
     access_json, render_access, render_who_can, who_can_csv, who_can_json, ACCESS_FORMAT,
     WHO_CAN_FORMAT,
 };
+pub use rules::{json_document, rule_json, rules_json, RULES_FORMAT, RULE_FORMAT};
 pub use sarif::render_sarif;
 pub use statistics::{render_statistics, statistics_json, STATISTICS_FORMAT};
 pub use verify::{

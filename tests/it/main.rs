@@ -28,6 +28,7 @@ mod plan_strict;
 mod query;
 mod report_html;
 mod rules;
+mod serve;
 mod support;
 mod verdicts;
 mod verify;
