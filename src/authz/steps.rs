@@ -301,15 +301,7 @@ fn split_unit_coverage(
     let fix = change.as_ref().map(ToString::to_string);
     let division_ids = lacking
         .iter()
-        .filter_map(|((_, t), _)| match t {
-            Target::Division(i) => ctx
-                .org
-                .snapshot()
-                .divisions
-                .get(*i as usize)
-                .map(|d| d.id.clone()),
-            _ => None,
-        })
+        .filter_map(|((_, t), _)| division_id(ctx.org, *t))
         .collect();
     Some((
         detail,
@@ -321,6 +313,18 @@ fn split_unit_coverage(
             division_ids,
         }),
     ))
+}
+
+/// The id of a division target (the 403 body names divisions by id).
+fn division_id(org: &Org, t: Target) -> Option<String> {
+    match t {
+        Target::Division(i) => org
+            .snapshot()
+            .divisions
+            .get(i as usize)
+            .map(|d| d.id.clone()),
+        _ => None,
+    }
 }
 
 /// The 403 a permission failure gets: the code by whether the permission is held in another
@@ -360,15 +364,7 @@ fn permission_denial(ctx: &Ctx<'_>, ex: &Explanation, req: &crate::model::Requir
         division_ids: ctx
             .needed
             .iter()
-            .filter_map(|(_, d)| match d {
-                Target::Division(i) => ctx
-                    .org
-                    .snapshot()
-                    .divisions
-                    .get(*i as usize)
-                    .map(|d| d.id.clone()),
-                _ => None,
-            })
+            .filter_map(|(_, d)| division_id(ctx.org, *d))
             .collect(),
     }
 }

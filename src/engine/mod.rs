@@ -104,6 +104,12 @@ impl CheckReport {
     pub fn findings(&self) -> impl Iterator<Item = &Finding> {
         self.outcomes.iter().flat_map(|o| o.findings.iter())
     }
+    /// Every rule that did not run, with why (a missing parameter or dataset, or its own word).
+    pub fn not_run(&self) -> impl Iterator<Item = (&RuleOutcome, &str)> {
+        self.outcomes
+            .iter()
+            .filter_map(|o| o.not_run.as_deref().map(|r| (o, r)))
+    }
     /// Every rule error: load errors, then run-time errors.
     pub fn errors(&self) -> impl Iterator<Item = &RuleError> {
         self.load_errors

@@ -367,11 +367,7 @@ fn header(report: &CheckReport, ctx: &ReportContext<'_>) -> String {
         }
         h.push_str("</ul></section>\n");
     }
-    let not_run: Vec<_> = report
-        .outcomes
-        .iter()
-        .filter_map(|o| o.not_run.as_ref().map(|r| (o, r)))
-        .collect();
+    let not_run: Vec<_> = report.not_run().collect();
     if !not_run.is_empty() {
         // Never green by omission: a rule that did not run is listed with why.
         h.push_str("<section class=\"errors\" id=\"not-run\" aria-label=\"Rules not run\"><h2>Rules not run</h2><ul>");

@@ -82,11 +82,7 @@ pub fn render_human(report: &CheckReport, ctx: &ReportContext<'_>, opts: HumanOp
         }
     }
     // Rules that did not run are never silent: a clean result from them would be a lie.
-    let not_run: Vec<_> = report
-        .outcomes
-        .iter()
-        .filter_map(|o| o.not_run.as_ref().map(|r| (o, r)))
-        .collect();
+    let not_run: Vec<_> = report.not_run().collect();
     if !not_run.is_empty() {
         let _ = writeln!(out, "{}", paint(c, "33", "not run:"));
         for (o, reason) in not_run {

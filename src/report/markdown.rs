@@ -75,11 +75,7 @@ pub fn render_markdown(report: &CheckReport, ctx: &ReportContext<'_>) -> String 
         }
         out.push('\n');
     }
-    let not_run: Vec<_> = report
-        .outcomes
-        .iter()
-        .filter_map(|o| o.not_run.as_ref().map(|r| (o, r)))
-        .collect();
+    let not_run: Vec<_> = report.not_run().collect();
     if !not_run.is_empty() {
         let _ = writeln!(out, "**{} rule(s) not run:**\n", not_run.len());
         for (o, reason) in not_run {
