@@ -13,5 +13,6 @@ pub mod model;
 pub mod redact;
 pub mod report;
 pub mod text;
+pub mod usage;
 pub mod verify;
 pub mod watch;

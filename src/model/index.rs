@@ -10,7 +10,7 @@ use super::perm::{patterns_of, Pattern};
 use super::snapshot::{OrgSnapshot, ALL_DIVISIONS};
 
 /// Where a grant applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scope {
     /// `*`: every division, present and future.
     All,
@@ -70,6 +70,7 @@ pub struct Org {
     mu_bu: Vec<Option<u32>>,
     agent_mu: HashMap<u32, u32>,
     warnings: Vec<String>,
+    usage: std::sync::OnceLock<super::usage::UsageIndex>,
 }
 
 impl Org {
@@ -101,6 +102,7 @@ impl Org {
             agent_mu: HashMap::new(),
             warnings: super::validate::object_warnings(&snap),
             snap: OrgSnapshot::default(),
+            usage: std::sync::OnceLock::new(),
         };
         org.index_names(&snap);
         org.home = snap.divisions.iter().position(|d| d.home_division).map(idx);
@@ -285,6 +287,29 @@ impl Org {
     #[must_use]
     pub fn snapshot(&self) -> &OrgSnapshot {
         &self.snap
+    }
+
+    /// The usage dataset indexed by subject, built on first use; `None` when the snapshot has
+    /// no usage (it was not fetched).
+    #[must_use]
+    pub fn usage(&self) -> Option<&super::usage::UsageIndex> {
+        let usage = self.snap.usage.as_deref()?;
+        Some(
+            self.usage
+                .get_or_init(|| super::usage::UsageIndex::build(self, usage)),
+        )
+    }
+
+    /// A client by id only (usage rows name ids).
+    #[must_use]
+    pub fn client_by_id(&self, id: &str) -> Option<u32> {
+        self.lookup_id(Kind::Client, id)
+    }
+
+    /// A user by id only.
+    #[must_use]
+    pub fn user_by_id(&self, id: &str) -> Option<u32> {
+        self.lookup_id(Kind::User, id)
     }
 
     /// Problems found while indexing (dangling references).

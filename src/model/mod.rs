@@ -9,6 +9,7 @@ mod load;
 mod perm;
 mod snapshot;
 mod synth;
+mod usage;
 mod validate;
 
 pub use err::{SnapshotError, SnapshotErrorKind};
@@ -18,6 +19,7 @@ pub use load::{load_snapshot, parse_snapshot, save_snapshot};
 pub use perm::{Pattern, Permission};
 pub use snapshot::*;
 pub use synth::synthetic_org;
+pub use usage::{OpUse, TemplateMatch, Usage, UsageIndex, UsageRow};
 
 /// The built-in sample org (JSON), compiled into the binary.
 pub const SAMPLE_JSON: &str = include_str!("../../data/sample-org.json");

@@ -175,6 +175,7 @@ pub fn synthetic_org(users: usize, seed: u64) -> OrgSnapshot {
                     "active".to_owned()
                 },
                 division: Some(div_ref(rng.below(n_div))),
+                ..User::default()
             }
         })
         .collect();
@@ -368,6 +369,7 @@ pub fn synthetic_org(users: usize, seed: u64) -> OrgSnapshot {
         management_units,
         permission_catalog: catalog,
         operations: Vec::new(),
+        usage: None,
         coverage: Vec::new(),
         verification: None,
     }
