@@ -275,10 +275,15 @@ pub fn render_html(report: &CheckReport, ctx: &ReportContext<'_>, opts: &HtmlOpt
     let name = &org.snapshot().organization.name;
     let _ = writeln!(
         out,
-        "<title>rolecall report: {}</title>\n<style>{CSS}</style>\n</head>\n<body>",
-        escape(name)
+        "<title>rolecall report: {}</title>\n<style>{CSS}{}</style>\n</head>\n<body>",
+        escape(name),
+        super::usage::USAGE_CSS
     );
     out.push_str(&header(report, ctx));
+    out.push_str(&super::usage::held_used_section(
+        org,
+        &crate::catalog::Catalog::for_org(org),
+    ));
     out.push_str(BODY);
     let _ = write!(
         out,

@@ -15,6 +15,7 @@ mod plan;
 mod query;
 mod sarif;
 mod statistics;
+mod usage;
 mod verify;
 
 use std::time::{Duration, SystemTime};
@@ -33,6 +34,10 @@ pub use query::{
     WHO_CAN_FORMAT,
 };
 pub use sarif::render_sarif;
+pub use usage::{
+    held_used_section, impact_html, impact_json, impact_markdown, render_impact, render_rightsize,
+    rightsize_json, IMPACT_FORMAT, RIGHTSIZE_FORMAT,
+};
 pub use statistics::{render_statistics, statistics_json, STATISTICS_FORMAT};
 pub use verify::{
     render_plan, render_verify, verification_line, verify_headline, verify_json, VERIFY_FORMAT,

@@ -264,20 +264,37 @@ fn replay(c: &super::Call, (to, cat, s): Side<'_>, before: Option<Side<'_>>) -> 
     out
 }
 
-/// The verdict line, what fails, and the smallest fix.
+/// Most alternatives of an `ANY` requirement named as missing.
+const MAX_MISSING: usize = 3;
+
+/// The verdict line, what is missing (for `ANY`, the alternatives the subject holds elsewhere,
+/// else the first few), and the smallest fix.
 fn why(ex: &Explanation) -> String {
     let mut text = ex.verdict_line();
     if ex.verdict == Verdict::Allowed {
         return text;
     }
-    let failing: Vec<String> = ex
+    let failing: Vec<&crate::authz::PermissionCheck> = ex
         .permissions
         .iter()
         .filter(|p| p.status == crate::authz::Status::Fail)
-        .map(|p| format!("`{}` {}", p.permission, p.needed))
         .collect();
-    if !failing.is_empty() {
-        text.push_str(&format!("; missing {}", failing.join(", ")));
+    let elsewhere: Vec<&&crate::authz::PermissionCheck> =
+        failing.iter().filter(|p| p.held_elsewhere).collect();
+    let named: Vec<String> = if elsewhere.is_empty() {
+        failing.iter().take(MAX_MISSING).map(|p| format!("`{}`", p.permission)).collect()
+    } else {
+        elsewhere.iter().map(|p| format!("`{}`", p.permission)).collect()
+    };
+    if !named.is_empty() {
+        let more = failing.len().saturating_sub(named.len());
+        text.push_str(&format!("; missing {}", named.join(", ")));
+        if more > 0 && elsewhere.is_empty() {
+            text.push_str(&format!(" (or any of {more} other alternatives)"));
+        }
+    }
+    if let Some(t) = ex.targets.iter().find(|t| t.verdict == Verdict::Denied) {
+        text.push_str(&format!("; in {}: {}", t.target, t.reason));
     }
     if let Some(fix) = &ex.fix {
         text.push_str(&format!("; fix: {fix}"));
