@@ -31,4 +31,5 @@ mod rules;
 mod support;
 mod verdicts;
 mod verify;
+mod usage;
 mod watch;
