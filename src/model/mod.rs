@@ -18,7 +18,7 @@ pub use index::{GrantRef, Org, Scope, SubjectRef};
 pub use load::{load_snapshot, parse_snapshot, save_snapshot};
 pub use perm::{Pattern, Permission};
 pub use snapshot::*;
-pub use synth::synthetic_org;
+pub use synth::{synthetic_org, synthetic_org_with_usage};
 pub use usage::{OpUse, TemplateMatch, Usage, UsageIndex, UsageRow};
 
 /// The built-in sample org (JSON), compiled into the binary.

@@ -403,3 +403,15 @@ fn the_html_report_pictures_held_against_used_per_client() {
     assert!(html.contains("aria-label=\"uses 5 of 14\""), "ci-deployer's bar");
     assert!(html.contains("<span>ci-deployer</span>"));
 }
+
+#[test]
+fn synthetic_usage_matches_the_builtin_catalog_but_for_the_one_meant_not_to() {
+    let snap = rolecall::model::synthetic_org_with_usage(2_000, 40, 10, 3);
+    let m = rolecall::catalog::usage::Matches::of(
+        rolecall::catalog::builtin_catalog(),
+        snap.usage.as_ref().unwrap(),
+    );
+    assert!(m.len() > 10);
+    let unmatched = m.unmatched();
+    assert!(unmatched.iter().all(|u| u == "GET /api/v2/internal/sync-status"), "{unmatched:?}");
+}
