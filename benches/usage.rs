@@ -7,7 +7,6 @@
 //! `ROLECALL_BENCH_USERS=20000` sets a smaller org.
 #![expect(
     clippy::print_stdout,
-    clippy::expect_used,
     clippy::unwrap_used,
     reason = "a benchmark prints its figures and stops on broken setup"
 )]
@@ -57,7 +56,10 @@ fn main() {
     );
     let (parse, org) = best(2, || Org::new(parse_snapshot(&bytes, "bench").unwrap()));
     let (matching, _) = best(1, || {
-        let m = Matches::of(&Catalog::for_org(&org), org.snapshot().usage.as_ref().unwrap());
+        let m = Matches::of(
+            &Catalog::for_org(&org),
+            org.snapshot().usage.as_ref().unwrap(),
+        );
         (m.len(), org.usage().map(|u| u.subjects().count()))
     });
     println!(
@@ -83,7 +85,12 @@ fn main() {
     let to = Org::new(synthetic_org_with_usage(users, 1_000, 0, 2));
     let to_catalog = Catalog::for_org(&to);
     let (t, i) = best(2, || {
-        impact((&org, &catalog), (&to, &to_catalog), &ImpactOptions::default()).unwrap()
+        impact(
+            (&org, &catalog),
+            (&to, &to_catalog),
+            &ImpactOptions::default(),
+        )
+        .unwrap()
     });
     let calls: usize = i.subjects.iter().map(|s| s.calls.len()).sum();
     println!(

@@ -56,5 +56,9 @@ pub fn run(args: &RightsizeArgs) -> miette::Result<Exit> {
         Format::Human => emit(&render_rightsize(&r))?,
         Format::Json => emit_data(&json_text(&rightsize_json(&r, path.as_deref()))?)?,
     }
-    Ok(if r.proven { Exit::Clean } else { Exit::Findings })
+    Ok(if r.proven {
+        Exit::Clean
+    } else {
+        Exit::Findings
+    })
 }

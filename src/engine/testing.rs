@@ -236,7 +236,8 @@ fn register_fixture(engine: &mut Engine) {
             u64::try_from(failing).unwrap_or(0)
         )
     );
-    chain!(engine, "last_token", |b, date: &str| b.last_token(Some(date)));
+    chain!(engine, "last_token", |b, date: &str| b
+        .last_token(Some(date)));
     chain!(engine, "never_token", |b| b.last_token(None));
 }
 

@@ -166,7 +166,13 @@ async fn run_job(
             g.permission = Some(PERMISSION.to_owned());
             return Ok(Err(g));
         }
-        Got::TooLarge => return Ok(Err(gap(&post, Some(400), "the job was refused as a bad request".to_owned()))),
+        Got::TooLarge => {
+            return Ok(Err(gap(
+                &post,
+                Some(400),
+                "the job was refused as a bad request".to_owned(),
+            )))
+        }
     };
     let first = format!(
         "{JOBS}/{}?pageSize={PAGE_SIZE}",
@@ -193,7 +199,11 @@ async fn poll(
             Got::Body(b) => serde_json::from_slice(&b).map_err(|e| shape(&endpoint, &e))?,
             Got::Denied(g) => return Ok(Err(g)),
             Got::TooLarge => {
-                return Ok(Err(gap(&endpoint, Some(400), "the results page was refused as too large".to_owned())))
+                return Ok(Err(gap(
+                    &endpoint,
+                    Some(400),
+                    "the results page was refused as too large".to_owned(),
+                )))
             }
         };
         match res.query_status.as_str() {
@@ -207,7 +217,11 @@ async fn poll(
                 return Ok(Err(gap(
                     &endpoint,
                     None,
-                    format!("the usage job ended `{}`: {}", crate::text::visible(other), crate::text::visible(&why)),
+                    format!(
+                        "the usage job ended `{}`: {}",
+                        crate::text::visible(other),
+                        crate::text::visible(&why)
+                    ),
                 )));
             }
         }
@@ -243,7 +257,11 @@ async fn read_pages(
         conn.count("usage", page.entities.len());
         rows.extend(page.entities.into_iter().map(UsageRow::from));
         if rows.len() > opts.max_rows {
-            return Ok(Err(gap(&endpoint, None, format!("more than {} usage rows: not read", opts.max_rows))));
+            return Ok(Err(gap(
+                &endpoint,
+                None,
+                format!("more than {} usage rows: not read", opts.max_rows),
+            )));
         }
         let Some(next) = page.next_uri.filter(|n| !n.is_empty()) else {
             return Ok(Ok(()));
@@ -256,7 +274,13 @@ async fn read_pages(
         page = match conn.get(&path, "usage").await? {
             Got::Body(b) => serde_json::from_slice(&b).map_err(|e| shape(&endpoint, &e))?,
             Got::Denied(g) => return Ok(Err(g)),
-            Got::TooLarge => return Ok(Err(gap(&endpoint, Some(400), "a results page was refused as too large".to_owned()))),
+            Got::TooLarge => {
+                return Ok(Err(gap(
+                    &endpoint,
+                    Some(400),
+                    "a results page was refused as too large".to_owned(),
+                )))
+            }
         };
     }
     Err(FetchError::TooManyPages {

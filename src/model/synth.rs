@@ -438,14 +438,13 @@ pub fn synthetic_org_with_usage(users: usize, clients: usize, days: u32, seed: u
         if c.authorized_grant_type != "CLIENT-CREDENTIALS" || c.state != "active" {
             continue;
         }
-        // Writes need a target per call: few integrations make them.
-        let n = 8 + rng.below(9);
-        let mut calls: Vec<usize> = (0..n).map(|_| rng.below(CALLS.len() - 2)).collect();
+        // 10 to 16 distinct reads; writes need a target per call: few integrations make them.
+        let reads = CALLS.len() - 2;
+        let (n, from) = (10 + rng.below(7), rng.below(reads));
+        let mut calls: Vec<usize> = (0..n).map(|i| (from + i) % reads).collect();
         if rng.chance(5) {
-            calls.push(CALLS.len() - 2 + rng.below(2));
+            calls.push(reads + rng.below(2));
         }
-        calls.sort_unstable();
-        calls.dedup();
         for &k in &calls {
             let (method, template) = CALLS[k];
             let failing = rng.chance(3);
@@ -470,7 +469,11 @@ pub fn synthetic_org_with_usage(users: usize, clients: usize, days: u32, seed: u
         }
     }
     snap.usage = Some(std::sync::Arc::new(super::usage::Usage {
-        interval: format!("{}T00:00:00Z/{}T00:00:00Z", date(end_day - u64::from(days)), date(end_day)),
+        interval: format!(
+            "{}T00:00:00Z/{}T00:00:00Z",
+            date(end_day - u64::from(days)),
+            date(end_day)
+        ),
         granularity: "Day".to_owned(),
         days,
         rows,
@@ -524,7 +527,10 @@ mod tests {
         assert_eq!(s.oauth_clients.len(), 50);
         let u = s.usage.as_ref().unwrap();
         assert!(u.rows.len() > 50 * 8 * 20, "{}", u.rows.len());
-        assert!(u.rows.iter().all(|r| r.date.as_str() >= "2026-10-02" && r.date.as_str() < "2026-11-01"));
+        assert!(u
+            .rows
+            .iter()
+            .all(|r| r.date.as_str() >= "2026-10-02" && r.date.as_str() < "2026-11-01"));
         assert!(u.rows.iter().any(|r| r.status400 > 0));
         assert_eq!(u.interval, "2026-10-02T00:00:00Z/2026-11-01T00:00:00Z");
     }

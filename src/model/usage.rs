@@ -10,8 +10,6 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::index::{Org, SubjectRef};
-
 /// Usage as read: the interval asked, its rows, and the catalog operation of each template.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -142,71 +140,51 @@ impl OpUse {
     }
 }
 
-/// Usage by subject: every operation each client and user called, in a stable order.
+/// Usage by subject: every operation each client and user called, in a stable order. Built
+/// and read through [`crate::model::Org::usage`] (the lookups by subject live beside `Org`).
 #[derive(Debug, Default)]
 pub struct UsageIndex {
-    by_subject: HashMap<SubjectRef, Vec<OpUse>>,
+    /// Operations by subject key (`(kind, index)`: 0 user, 1 group, 2 client).
+    pub(super) by_subject: HashMap<(u8, u32), Vec<OpUse>>,
     /// Rows naming a client or user the snapshot does not have (deleted since, or unread).
     pub unattributed: usize,
 }
 
 impl UsageIndex {
-    /// Index a snapshot's usage rows by subject. A row of a user-context client counts for the
-    /// client and for the user it ran as.
-    #[must_use]
-    pub fn build(org: &Org, usage: &Usage) -> Self {
-        let mut slots: HashMap<(SubjectRef, &str, &str), usize> = HashMap::new();
-        let mut by_subject: HashMap<SubjectRef, Vec<OpUse>> = HashMap::new();
-        let mut unattributed = 0;
-        for r in &usage.rows {
-            let client = r.client_id.as_deref().and_then(|c| org.client_by_id(c));
-            let user = r.user_id.as_deref().and_then(|u| org.user_by_id(u));
-            if client.is_none() && user.is_none() {
-                unattributed += 1;
-            }
-            let subjects = [client.map(SubjectRef::Client), user.map(SubjectRef::User)];
-            for s in subjects.into_iter().flatten() {
-                let list = by_subject.entry(s).or_default();
-                let i = *slots
-                    .entry((s, r.http_method.as_str(), r.template_uri.as_str()))
-                    .or_insert_with(|| {
-                        list.push(OpUse {
-                            method: r.http_method.clone(),
-                            template: r.template_uri.clone(),
-                            ..OpUse::default()
-                        });
-                        list.len() - 1
-                    });
-                if let Some(u) = list.get_mut(i) {
-                    u.add(r);
-                }
-            }
+    /// Add one row's counts to `key`'s operation.
+    pub(super) fn add_row<'a>(
+        &mut self,
+        slots: &mut HashMap<((u8, u32), &'a str, &'a str), usize>,
+        key: (u8, u32),
+        r: &'a UsageRow,
+    ) {
+        let list = self.by_subject.entry(key).or_default();
+        let slot = (key, r.http_method.as_str(), r.template_uri.as_str());
+        let i = *slots.entry(slot).or_insert_with(|| {
+            list.push(OpUse {
+                method: r.http_method.clone(),
+                template: r.template_uri.clone(),
+                ..OpUse::default()
+            });
+            list.len() - 1
+        });
+        if let Some(u) = list.get_mut(i) {
+            u.add(r);
         }
-        for list in by_subject.values_mut() {
+    }
+
+    /// Sort each subject's operations by template, then method.
+    pub(super) fn finish(&mut self) {
+        for list in self.by_subject.values_mut() {
             list.sort_by(|a, b| (&a.template, &a.method).cmp(&(&b.template, &b.method)));
         }
-        Self {
-            by_subject,
-            unattributed,
-        }
-    }
-
-    /// The operations a subject called (empty when it called none).
-    #[must_use]
-    pub fn of(&self, s: SubjectRef) -> &[OpUse] {
-        self.by_subject.get(&s).map_or(&[], Vec::as_slice)
-    }
-
-    /// The subjects with any usage.
-    pub fn subjects(&self) -> impl Iterator<Item = SubjectRef> + '_ {
-        self.by_subject.keys().copied()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::OrgBuilder;
+    use crate::model::{Org, OrgBuilder, SubjectRef};
 
     fn row(date: &str, client: &str, method: &str, uri: &str, n: u64, bad: u64) -> UsageRow {
         UsageRow {

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
-use super::html::escape;
+use super::escape::escape;
 use crate::catalog::Catalog;
 use crate::model::{Org, SubjectRef};
 use crate::text::visible;
@@ -55,7 +55,9 @@ pub fn render_rightsize(r: &Rightsize) -> String {
         );
     }
     render_proposal(r, &mut out);
-    out.push_str("\nproof: every observed call replayed through `explain` with the proposal applied\n");
+    out.push_str(
+        "\nproof: every observed call replayed through `explain` with the proposal applied\n",
+    );
     for c in &r.calls {
         let mark = if c.regressed { "WORSE" } else { "ok" };
         let _ = writeln!(
@@ -122,7 +124,9 @@ fn render_failing(r: &Rightsize, out: &mut String) {
     if failing.is_empty() {
         return;
     }
-    out.push_str("\nthese calls are failing today (4xx answers other than 429 in the usage window):\n");
+    out.push_str(
+        "\nthese calls are failing today (4xx answers other than 429 in the usage window):\n",
+    );
     for c in failing {
         let _ = writeln!(
             out,
@@ -160,7 +164,11 @@ pub fn render_impact(i: &Impact) -> String {
         format!("`{}`", visible(&i.to))
     };
     for s in &i.subjects {
-        let denied: Vec<_> = s.calls.iter().filter(|c| c.class == Class::Denied).collect();
+        let denied: Vec<_> = s
+            .calls
+            .iter()
+            .filter(|c| c.class == Class::Denied)
+            .collect();
         let _ = writeln!(
             out,
             "{} makes {} kind{} of calls in `{}`; in {place} {} will be denied, {} may be denied, {} allowed{}",
@@ -174,7 +182,11 @@ pub fn render_impact(i: &Impact) -> String {
             if s.found { "" } else { " (no subject named like it there)" }
         );
         for c in s.calls.iter().filter(|c| c.class != Class::Allowed) {
-            let broken = if c.broken { " [broken by the change]" } else { "" };
+            let broken = if c.broken {
+                " [broken by the change]"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 out,
                 "  {}: {}{broken}\n    {}",
@@ -214,7 +226,11 @@ pub fn impact_markdown(i: &Impact) -> String {
         "### rolecall impact: calls observed in `{}`, replayed in `{}`{}\n\n",
         md(&i.from),
         md(&i.to),
-        if i.planned { " after the planned change" } else { "" }
+        if i.planned {
+            " after the planned change"
+        } else {
+            ""
+        }
     );
     out.push_str("| subject | call | verdict | why |\n|---|---|---|---|\n");
     for s in &i.subjects {
@@ -225,7 +241,11 @@ pub fn impact_markdown(i: &Impact) -> String {
                 md(&s.subject),
                 md(&c.call),
                 c.class.as_str(),
-                if c.broken { " (broken by the change)" } else { "" },
+                if c.broken {
+                    " (broken by the change)"
+                } else {
+                    ""
+                },
                 md(&c.why)
             );
         }
@@ -243,7 +263,11 @@ pub fn impact_html(i: &Impact) -> String {
         "<h1>Calls observed in <code>{}</code>, replayed in <code>{}</code>{}</h1>\n",
         escape(&i.from),
         escape(&i.to),
-        if i.planned { " after the planned change" } else { "" }
+        if i.planned {
+            " after the planned change"
+        } else {
+            ""
+        }
     );
     for s in &i.subjects {
         let _ = writeln!(
@@ -262,7 +286,11 @@ pub fn impact_html(i: &Impact) -> String {
                 class_css(c.class),
                 escape(&c.call),
                 c.class.as_str(),
-                if c.broken { " (broken by the change)" } else { "" },
+                if c.broken {
+                    " (broken by the change)"
+                } else {
+                    ""
+                },
                 escape(&c.why)
             );
         }
@@ -303,7 +331,7 @@ const MAX_PICTURE_ROWS: usize = 60;
 pub const USAGE_CSS: &str = ".held-used{margin:1.5rem 0}.held-used .row{display:grid;grid-template-columns:16rem 1fr 14rem;gap:.6rem;align-items:center;margin:.2rem 0}\
 .held-used .bar{background:#e4e4e4;height:1rem;border-radius:3px;position:relative;overflow:hidden}\
 .held-used .used{background:#2e7d32;height:100%}.held-used .idle .bar{background:#f3c6c6}\
-.held-used .legend span{display:inline-block;width:.8rem;height:.8rem;margin:0 .3rem 0 1rem;vertical-align:middle}";
+.held-used .hu-legend span{display:inline-block;width:.8rem;height:.8rem;margin:0 .3rem 0 1rem;vertical-align:middle}";
 
 /// Per client that holds roles: permissions held against permissions its observed calls need,
 /// as bars (grey: held, green: used), most unused first. Empty when the org has no usage.
@@ -323,20 +351,33 @@ pub fn held_used_section(org: &Org, catalog: &Catalog<'_>) -> String {
         if held.permissions == 0 {
             continue;
         }
-        rows.push((client.name.clone(), held.permissions, used.len(), obs.calls.len()));
+        rows.push((
+            client.name.clone(),
+            held.permissions,
+            used.len(),
+            obs.calls.len(),
+        ));
     }
     if rows.is_empty() {
         return String::new();
     }
-    rows.sort_by(|a, b| (b.1 - b.2.min(b.1)).cmp(&(a.1 - a.2.min(a.1))).then(a.0.cmp(&b.0)));
+    rows.sort_by(|a, b| {
+        (b.1 - b.2.min(b.1))
+            .cmp(&(a.1 - a.2.min(a.1)))
+            .then(a.0.cmp(&b.0))
+    });
     let mut h = String::from(
         "<section class=\"held-used\" id=\"held-used\"><h2>Held against used, per client</h2>\
-         <p class=\"legend\"><span style=\"background:#e4e4e4\"></span>permissions held\
+         <p class=\"hu-legend\"><span style=\"background:#e4e4e4\"></span>permissions held\
          <span style=\"background:#2e7d32\"></span>permissions its observed calls need\
          <span style=\"background:#f3c6c6\"></span>no calls in the usage window</p>\n",
     );
     for (name, held, used, calls) in rows.iter().take(MAX_PICTURE_ROWS) {
-        let pct = if *held == 0 { 0 } else { (used * 100 / held).min(100) };
+        let pct = if *held == 0 {
+            0
+        } else {
+            (used * 100 / held).min(100)
+        };
         let idle = if *calls == 0 { " idle" } else { "" };
         let _ = writeln!(
             h,
@@ -345,7 +386,11 @@ pub fn held_used_section(org: &Org, catalog: &Catalog<'_>) -> String {
         );
     }
     if rows.len() > MAX_PICTURE_ROWS {
-        let _ = writeln!(h, "<p>and {} more clients</p>", rows.len() - MAX_PICTURE_ROWS);
+        let _ = writeln!(
+            h,
+            "<p>and {} more clients</p>",
+            rows.len() - MAX_PICTURE_ROWS
+        );
     }
     h.push_str("<p class=\"note\">Usage has no divisions: this compares permissions, not where they are held.</p></section>\n");
     h

@@ -164,26 +164,39 @@ pub fn impact(
     subjects.sort_by(|a, b| {
         (kind_rank(*a), from.subject_name(*a)).cmp(&(kind_rank(*b), from.subject_name(*b)))
     });
+    // Subjects are independent: replayed on every core, in order.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 16);
+    let chunk = subjects.len().div_ceil(threads).max(1);
+    let replay_all = |part: &[SubjectRef]| -> Result<Vec<SubjectImpact>, UsageError> {
+        part.iter()
+            .map(|&s| replay_subject(s, (from, from_catalog, &m), (to, to_catalog), opts))
+            .collect()
+    };
     let mut out = Vec::with_capacity(subjects.len());
-    for s in subjects {
-        let obs = observed(from, from_catalog, &m, s)?;
-        let target = same_subject(from, s, to);
-        let before = opts
-            .before_plan
-            .map(|(o, c)| (o, c, same_subject(from, s, o)));
-        let mut calls: Vec<CallImpact> = obs
-            .calls
-            .iter()
-            .map(|c| replay(c, (to, to_catalog, target), before))
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = subjects
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || replay_all(part)))
             .collect();
-        calls.sort_by(|a, b| (a.class, &a.call).cmp(&(b.class, &b.call)));
-        out.push(SubjectImpact {
-            subject: subject_phrase(from, s),
-            found: target.is_some(),
-            calls,
-        });
-    }
-    out.sort_by(|a, b| a.worst().cmp(&b.worst()));
+        for h in handles {
+            match h.join() {
+                Ok(done) => out.push(done),
+                Err(_) => out.push(Err(UsageError::Input {
+                    message: "a replay thread stopped".to_owned(),
+                    help: "report this as a bug".to_owned(),
+                })),
+            }
+        }
+    });
+    let mut out: Vec<SubjectImpact> = out
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    out.sort_by_key(SubjectImpact::worst);
     let usage = from.snapshot().usage.as_deref();
     Ok(Impact {
         from: from.snapshot().organization.name.clone(),
@@ -200,6 +213,31 @@ pub fn impact(
                 .to_owned(),
             crate::catalog::usage::TEMPLATE_UNCONFIRMED.to_owned(),
         ],
+    })
+}
+
+/// One subject's calls replayed in `to` (and in the org before the plan).
+fn replay_subject(
+    s: SubjectRef,
+    (from, from_catalog, m): (&Org, &Catalog<'_>, &crate::catalog::usage::Matches),
+    (to, to_catalog): (&Org, &Catalog<'_>),
+    opts: &ImpactOptions<'_>,
+) -> Result<SubjectImpact, UsageError> {
+    let obs = observed(from, from_catalog, m, s)?;
+    let target = same_subject(from, s, to);
+    let before = opts
+        .before_plan
+        .map(|(o, c)| (o, c, same_subject(from, s, o)));
+    let mut calls: Vec<CallImpact> = obs
+        .calls
+        .iter()
+        .map(|c| replay(c, (to, to_catalog, target), before))
+        .collect();
+    calls.sort_by(|a, b| (a.class, &a.call).cmp(&(b.class, &b.call)));
+    Ok(SubjectImpact {
+        subject: subject_phrase(from, s),
+        found: target.is_some(),
+        calls,
     })
 }
 
@@ -282,9 +320,16 @@ fn why(ex: &Explanation) -> String {
     let elsewhere: Vec<&&crate::authz::PermissionCheck> =
         failing.iter().filter(|p| p.held_elsewhere).collect();
     let named: Vec<String> = if elsewhere.is_empty() {
-        failing.iter().take(MAX_MISSING).map(|p| format!("`{}`", p.permission)).collect()
+        failing
+            .iter()
+            .take(MAX_MISSING)
+            .map(|p| format!("`{}`", p.permission))
+            .collect()
     } else {
-        elsewhere.iter().map(|p| format!("`{}`", p.permission)).collect()
+        elsewhere
+            .iter()
+            .map(|p| format!("`{}`", p.permission))
+            .collect()
     };
     if !named.is_empty() {
         let more = failing.len().saturating_sub(named.len());

@@ -29,7 +29,7 @@ mod query;
 mod report_html;
 mod rules;
 mod support;
+mod usage;
 mod verdicts;
 mod verify;
-mod usage;
 mod watch;

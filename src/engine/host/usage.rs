@@ -36,9 +36,11 @@ fn usage_of(org: &Org, s: crate::model::SubjectRef) -> Dynamic {
         );
         m.insert(
             "requires".into(),
-            req.as_ref().map_or_else(Array::new, |r| {
-                r.list.iter().map(|p| Dynamic::from(p.clone())).collect()
-            }).into(),
+            req.as_ref()
+                .map_or_else(Array::new, |r| {
+                    r.list.iter().map(|p| Dynamic::from(p.clone())).collect()
+                })
+                .into(),
         );
         m.insert(
             "kind".into(),
@@ -67,7 +69,10 @@ fn usage_of(org: &Org, s: crate::model::SubjectRef) -> Dynamic {
     }
     let mut out = Map::new();
     out.insert("operations".into(), ops.into());
-    out.insert("requests".into(), i64::try_from(requests).unwrap_or(i64::MAX).into());
+    out.insert(
+        "requests".into(),
+        i64::try_from(requests).unwrap_or(i64::MAX).into(),
+    );
     out.insert("first".into(), opt_str(first));
     out.insert("last".into(), opt_str(last));
     let days = org.snapshot().usage.as_deref().map_or(0, |u| u.days);

@@ -1058,7 +1058,11 @@ async fn usage_job(State(s): State<Arc<Inner>>, headers: HeaderMap, body: String
         .unwrap_or_default()
         .to_owned();
     if !s.tokens.lock().unwrap().contains_key(&token) {
-        return error(StatusCode::UNAUTHORIZED, "bad.credentials", "Invalid login credentials.");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "bad.credentials",
+            "Invalid login credentials.",
+        );
     }
     if s.cfg.denied.iter().any(|d| path.starts_with(d.as_str())) {
         return error(StatusCode::FORBIDDEN, "missing.permissions", "Unable to perform the requested action. You are missing the following permission(s): usage:organization:view");
@@ -1068,16 +1072,37 @@ async fn usage_job(State(s): State<Arc<Inner>>, headers: HeaderMap, body: String
     };
     let interval = req["interval"].as_str().unwrap_or_default();
     let Some((start, end)) = interval.split_once('/') else {
-        return error(StatusCode::BAD_REQUEST, "bad.request", "interval must be start/end");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad.request",
+            "interval must be start/end",
+        );
     };
-    let (start, end) = (start.get(..10).unwrap_or(start), end.get(..10).unwrap_or(end));
-    let groups: Vec<&str> = req["groupBy"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let (start, end) = (
+        start.get(..10).unwrap_or(start),
+        end.get(..10).unwrap_or(end),
+    );
+    let groups: Vec<&str> = req["groupBy"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     if !groups.contains(&"OauthClientId") || !groups.contains(&"TemplateUri") {
-        return error(StatusCode::BAD_REQUEST, "bad.request", "the fake expects groupBy with OauthClientId and TemplateUri");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad.request",
+            "the fake expects groupBy with OauthClientId and TemplateUri",
+        );
     }
     let id = format!("job-{}", s.jobs.lock().unwrap().len() + 1);
-    s.jobs.lock().unwrap().insert(id.clone(), (start.to_owned(), end.to_owned(), 0));
-    (StatusCode::ACCEPTED, axum::Json(json!({"id": id, "resultsUri": format!("{path}/{id}")}))).into_response()
+    s.jobs
+        .lock()
+        .unwrap()
+        .insert(id.clone(), (start.to_owned(), end.to_owned(), 0));
+    (
+        StatusCode::ACCEPTED,
+        axum::Json(json!({"id": id, "resultsUri": format!("{path}/{id}")})),
+    )
+        .into_response()
 }
 
 /// `GET …/jobs/{jobId}?pageSize&after`: `Queued`, then `Running`, then the rows of the served
@@ -1100,17 +1125,34 @@ fn usage_results(s: &Inner, job: &str, q: &HashMap<String, String>) -> Result<Va
         return Ok(json!({"queryStatus": state}));
     }
     if s.cfg.usage_fail {
-        return Ok(json!({"queryStatus": "Failed", "errorBody": {"message": "the query timed out", "code": "internal.error", "status": 500}}));
+        return Ok(
+            json!({"queryStatus": "Failed", "errorBody": {"message": "the query timed out", "code": "internal.error", "status": 500}}),
+        );
     }
     let rows: Vec<&rolecall::model::UsageRow> = s
         .org
         .usage
         .as_deref()
-        .map(|u| u.rows.iter().filter(|r| r.date.as_str() >= start.as_str() && r.date.as_str() < end.as_str()).collect())
+        .map(|u| {
+            u.rows
+                .iter()
+                .filter(|r| r.date.as_str() >= start.as_str() && r.date.as_str() < end.as_str())
+                .collect()
+        })
         .unwrap_or_default();
-    let size: usize = q.get("pageSize").and_then(|v| v.parse().ok()).unwrap_or(100).min(s.cfg.usage_page).max(1);
+    let size: usize = q
+        .get("pageSize")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100)
+        .min(s.cfg.usage_page)
+        .max(1);
     let after: usize = q.get("after").and_then(|v| v.parse().ok()).unwrap_or(0);
-    let names: HashMap<&str, &str> = s.org.oauth_clients.iter().map(|c| (c.id.as_str(), c.name.as_str())).collect();
+    let names: HashMap<&str, &str> = s
+        .org
+        .oauth_clients
+        .iter()
+        .map(|c| (c.id.as_str(), c.name.as_str()))
+        .collect();
     let page: Vec<Value> = rows.iter().skip(after).take(size).map(|r| json!({
         "date": r.date, "platform": "PublicApi", "httpMethod": r.http_method, "templateUri": r.template_uri,
         "requestCount": r.request_count, "status200": r.status200, "status300": r.status300, "status400": r.status400,
@@ -1118,6 +1160,11 @@ fn usage_results(s: &Inner, job: &str, q: &HashMap<String, String>) -> Result<Va
         "oauthClient": r.client_id.as_ref().map(|c| json!({"id": c, "name": names.get(c.as_str()).copied().unwrap_or("")})),
         "user": r.user_id.as_ref().map(|u| json!({"id": u})),
     })).collect();
-    let next = (after + size < rows.len()).then(|| format!("/api/v2/usage/aggregates/query/jobs/{job}?pageSize={size}&after={}", after + size));
+    let next = (after + size < rows.len()).then(|| {
+        format!(
+            "/api/v2/usage/aggregates/query/jobs/{job}?pageSize={size}&after={}",
+            after + size
+        )
+    });
     Ok(json!({"queryStatus": "Succeeded", "entities": page, "nextUri": next}))
 }
