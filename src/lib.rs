@@ -17,6 +17,7 @@ pub mod report;
 #[cfg(feature = "serve")]
 pub mod serve;
 pub mod text;
+pub mod usage;
 pub mod verify;
 pub mod watch;
 

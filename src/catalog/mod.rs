@@ -9,6 +9,7 @@
 mod builtin;
 pub mod enforcement;
 mod swagger;
+pub mod usage;
 
 use std::collections::HashMap;
 use std::path::Path;

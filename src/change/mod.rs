@@ -316,6 +316,15 @@ impl ChangeSet {
     }
 }
 
+/// Read a `rolecall.change/1` TOML text that rolecall wrote itself (a `rightsize` proposal), the
+/// same way [`load_change`] reads a file: what is proven is exactly what is written.
+///
+/// # Errors
+/// A [`ChangeError`] naming `name` and the entry's line.
+pub fn parse_change_toml(text: &str, name: &str) -> Result<ChangeSet, ChangeError> {
+    file::parse_toml(text, Path::new(name))
+}
+
 /// Read a plan or change file through the one bounded reader ([`crate::io`]: regular files
 /// only, never waiting on a FIFO, capped while reading): Terraform's JSON plan (`terraform show
 /// -json tfplan`) when the document has `resource_changes` or `format_version`, else a

@@ -7,7 +7,7 @@ use clap::Args;
 use rolecall::text::visible;
 
 use super::{note, Exit};
-use rolecall::fetch::client::{fetch, FetchOptions, FetchStats};
+use rolecall::fetch::client::{fetch_with_usage, FetchOptions, FetchStats};
 use rolecall::fetch::credentials;
 use rolecall::fetch::regions::{check_base, login_for, resolve_region};
 use rolecall::model::{save_snapshot, OrgSnapshot};
@@ -58,6 +58,11 @@ pub struct FetchArgs {
     /// Output file.
     #[arg(short, long, default_value = "org.json")]
     output: PathBuf,
+    /// Also read API usage over the last DAYS days (1-365, in jobs of at most 90 days; needs
+    /// `usage:organization:view`) and when each user last got a token: for `rightsize`,
+    /// `impact` and the USG rules.
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=365))]
+    usage: Option<u32>,
 }
 
 pub(super) fn gc_config() -> PathBuf {
@@ -182,8 +187,17 @@ pub fn runtime() -> miette::Result<tokio::runtime::Runtime> {
 
 /// Resolve credentials and hosts, then fetch.
 pub fn fetch_org(c: &ConnectArgs) -> miette::Result<(OrgSnapshot, FetchStats)> {
+    fetch_org_with(c, None)
+}
+
+/// [`fetch_org`], with API usage over the last `usage` days when given.
+pub fn fetch_org_with(
+    c: &ConnectArgs,
+    usage: Option<u32>,
+) -> miette::Result<(OrgSnapshot, FetchStats)> {
     let opts = connect_options(c)?;
-    let (snap, stats) = runtime()?.block_on(fetch(opts))?;
+    let usage = usage.map(rolecall::fetch::usage::UsageOptions::days);
+    let (snap, stats) = runtime()?.block_on(fetch_with_usage(opts, usage))?;
     if !c.quiet {
         // A dataset that could not be read is said to be so, never counted as 0.
         let count = |dataset: &str, label: &str, n: usize| {
@@ -209,6 +223,11 @@ pub fn fetch_org(c: &ConnectArgs) -> miette::Result<(OrgSnapshot, FetchStats)> {
             count("divisions", "divisions", snap.divisions.len()),
             count("accessPolicies", "policies", snap.access_policies.len()),
             count("operations", "operations", snap.operations.len()),
+            count(
+                "usage",
+                "usage rows",
+                snap.usage.as_ref().map_or(0, |u| u.rows.len()),
+            ),
         ];
         note(&format!(
             "fetched org `{}`: {}; {} requests, {} retries, {} rate-limited, {} gap(s) in {:.1} s",
@@ -250,6 +269,9 @@ pub fn fetch_org(c: &ConnectArgs) -> miette::Result<(OrgSnapshot, FetchStats)> {
                     .map(|p| format!(" (needs `{}`)", visible(p)))
                     .unwrap_or_default()
             ));
+            if let (None, Some(m)) = (g.http_status, &g.message) {
+                note(&format!("gap: {}: {}", visible(&g.endpoint), visible(m)));
+            }
         }
     }
     Ok((snap, stats))
@@ -258,7 +280,7 @@ pub fn fetch_org(c: &ConnectArgs) -> miette::Result<(OrgSnapshot, FetchStats)> {
 pub fn run(args: &FetchArgs) -> miette::Result<Exit> {
     // An output that cannot be replaced is refused before the fetch, not after it.
     rolecall::io::check_target(&args.output)?;
-    let (snap, _) = fetch_org(&args.connect)?;
+    let (snap, _) = fetch_org_with(&args.connect, args.usage)?;
     save_snapshot(&snap, &args.output)?;
     note(&format!("wrote `{}`", args.output.display()));
     Ok(Exit::Clean)

@@ -9,7 +9,9 @@ mod diff;
 mod explain;
 mod fetch;
 mod generate;
+mod impact;
 mod plan;
+mod rightsize;
 mod rules;
 mod serve;
 mod signals;
@@ -62,7 +64,8 @@ const EXIT_HELP: &str =
     "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage, input or rule error; \
      `explain --exit-code`: 0 allowed, 1 denied (or cannot get a token, or denied for some target), \
      3 unknown or may be denied (or undecided for some target and denied for none); \
-     `verify`: 0 full agreement, 1 any disagreement, 3 some pairs unknown.";
+     `verify`: 0 full agreement, 1 any disagreement, 3 some pairs unknown; \
+     `impact --exit-code` as `explain --exit-code` over every call; `rightsize`: 0 proven, 1 not.";
 
 #[derive(Debug, Parser)]
 #[command(name = "rolecall", version = VERSION, about = "Audit Genesys Cloud permissions as code", after_help = EXIT_HELP)]
@@ -101,6 +104,10 @@ enum Command {
     WhoCan(who_can::WhoCanArgs),
     /// What one subject can do: its grants per division; with `--op`, where a call is allowed.
     Access(access::AccessArgs),
+    /// The role a subject's observed API calls need (usage), proposed and proven by replay.
+    Rightsize(rightsize::RightsizeArgs),
+    /// Calls observed in one org (usage) explained in another, or across a planned change.
+    Impact(impact::ImpactArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -252,6 +259,8 @@ pub fn main() -> Exit {
         Command::Serve(args) => serve::run(&args),
         Command::WhoCan(args) => who_can::run(&args),
         Command::Access(args) => access::run(&args),
+        Command::Rightsize(args) => rightsize::run(&args),
+        Command::Impact(args) => impact::run(&args),
         Command::Completions { shell } => completions(shell),
         Command::Man { command, output } => man(&command, output.as_deref()),
     };

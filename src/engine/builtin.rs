@@ -50,6 +50,22 @@ pub const BUILTIN_RULES: &[(&str, &str)] = &[
         include_str!("../../rules/roles/role-granted-to-no-one.rhai"),
     ),
     (
+        "rules/usage/admin-wildcard-not-used.rhai",
+        include_str!("../../rules/usage/admin-wildcard-not-used.rhai"),
+    ),
+    (
+        "rules/usage/calls-failing-today.rhai",
+        include_str!("../../rules/usage/calls-failing-today.rhai"),
+    ),
+    (
+        "rules/usage/client-without-calls-holding-roles.rhai",
+        include_str!("../../rules/usage/client-without-calls-holding-roles.rhai"),
+    ),
+    (
+        "rules/usage/user-without-recent-token.rhai",
+        include_str!("../../rules/usage/user-without-recent-token.rhai"),
+    ),
+    (
         "rules/users/inactive-user-holding-roles.rhai",
         include_str!("../../rules/users/inactive-user-holding-roles.rhai"),
     ),
@@ -104,6 +120,22 @@ pub const BUILTIN_TESTS: &[(&str, &str)] = &[
     (
         "rules/roles/role-granted-to-no-one.test.rhai",
         include_str!("../../rules/roles/role-granted-to-no-one.test.rhai"),
+    ),
+    (
+        "rules/usage/admin-wildcard-not-used.test.rhai",
+        include_str!("../../rules/usage/admin-wildcard-not-used.test.rhai"),
+    ),
+    (
+        "rules/usage/calls-failing-today.test.rhai",
+        include_str!("../../rules/usage/calls-failing-today.test.rhai"),
+    ),
+    (
+        "rules/usage/client-without-calls-holding-roles.test.rhai",
+        include_str!("../../rules/usage/client-without-calls-holding-roles.test.rhai"),
+    ),
+    (
+        "rules/usage/user-without-recent-token.test.rhai",
+        include_str!("../../rules/usage/user-without-recent-token.test.rhai"),
     ),
     (
         "rules/users/inactive-user-holding-roles.test.rhai",

@@ -568,6 +568,12 @@ const MISSING: &str = "missing";
 /// The fix for a rule blinded by `gaps`: the permissions the refused endpoints need, when the
 /// catalog names them.
 fn gap_fix(gaps: &[&crate::model::Coverage]) -> String {
+    if gaps
+        .iter()
+        .all(|g| g.status == MISSING && g.dataset == "usage")
+    {
+        return "fetch again with `rolecall fetch --usage DAYS`".to_owned();
+    }
     if gaps.iter().all(|g| g.status == MISSING) {
         return "fetch the snapshot again with `rolecall fetch`, or add the missing data to the file"
             .to_owned();

@@ -233,6 +233,21 @@ fn register_fixture(engine: &mut Engine) {
     );
     chain!(engine, "gap", |b, endpoint: &str, dataset: &str| b
         .gap(endpoint, dataset));
+    chain!(engine, "usage_read", |b| b.usage_read());
+    chain!(
+        engine,
+        "usage_call",
+        |b, subject: &str, call: &str, date: &str, requests: i64, failing: i64| b.usage_call(
+            subject,
+            call,
+            date,
+            u64::try_from(requests).unwrap_or(0),
+            u64::try_from(failing).unwrap_or(0)
+        )
+    );
+    chain!(engine, "last_token", |b, date: &str| b
+        .last_token(Some(date)));
+    chain!(engine, "never_token", |b| b.last_token(None));
 }
 
 /// The names of every function registered natively in `engine` (the test API and the rule API).

@@ -27,18 +27,45 @@ use crate::model::{
 /// [`FetchError`] when authentication fails or a request fails for good; endpoints answering
 /// 403 become coverage gaps instead.
 pub async fn fetch(opts: FetchOptions) -> Result<(OrgSnapshot, FetchStats), FetchError> {
+    fetch_with_usage(opts, None).await
+}
+
+/// Fetch an org into a snapshot, with API usage when `usage` is given (`fetch --usage DAYS`):
+/// the usage jobs run beside the other reads, and users are read with `lasttokenissued`.
+///
+/// # Errors
+/// As [`fetch`]; a refused or failed usage job becomes a coverage gap.
+pub async fn fetch_with_usage(
+    opts: FetchOptions,
+    usage: Option<super::usage::UsageOptions>,
+) -> Result<(OrgSnapshot, FetchStats), FetchError> {
     let started = Instant::now();
     let conn = Conn::new(opts)?;
     conn.token(None).await?;
     let mut snap = empty_snapshot(conn.options());
     let mut coverage = Vec::new();
-    // Three independent chains at once, so the request pipeline never drains between them.
-    let (listings, policies, grants) = tokio::join!(
-        read_listings(&conn, &mut snap, &mut coverage),
+    // Independent chains at once, so the request pipeline never drains between them.
+    let (listings, policies, grants, used) = tokio::join!(
+        read_listings(&conn, &mut snap, &mut coverage, usage.is_some()),
         read_policies(&conn),
         read_roles_and_grants(&conn),
+        async {
+            match &usage {
+                Some(u) => super::usage::read_usage(&conn, u).await.map(Some),
+                None => Ok(None),
+            }
+        },
     );
     let (listings, policies, grants) = (listings?, policies?, grants?);
+    match used? {
+        Some(Ok(u)) => {
+            coverage.push(ok(&format!("POST {}", super::usage::JOBS), "usage"));
+            snap.usage = Some(Arc::new(u));
+        }
+        Some(Err(gap)) => coverage.push(gap),
+        // Not asked for: the file has no `usage`, which loading records as a `missing` gap.
+        None => {}
+    }
     snap.access_policies = policies.value;
     (snap.roles, snap.grants) = grants.value;
     coverage.extend(policies.coverage.into_iter().chain(grants.coverage));
@@ -64,6 +91,15 @@ pub async fn fetch(opts: FetchOptions) -> Result<(OrgSnapshot, FetchStats), Fetc
         read_unlisted_users(&conn, &mut snap, &mut coverage).await?;
     }
     name_permissions(&mut coverage, &snap.operations);
+    if let Some(u) = snap.usage.as_mut() {
+        // Which catalog operation each template matched: the org's own catalog, else the
+        // built-in one.
+        let templates = crate::catalog::usage::match_usage(
+            &Catalog::new(&snap.operations).with_fallback(crate::catalog::builtin_catalog()),
+            u,
+        );
+        Arc::make_mut(u).templates = templates;
+    }
     snap.coverage = coverage;
     let gaps = snap.coverage.iter().filter(|c| c.status != "ok").count();
     let stats = conn.stats(started, gaps);
@@ -123,14 +159,25 @@ async fn read_listings(
     conn: &Arc<Conn>,
     snap: &mut OrgSnapshot,
     coverage: &mut Vec<Coverage>,
+    token_dates: bool,
 ) -> Result<Listings, FetchError> {
     let c = conn;
+    // With usage, users come with when they last got a token (and last logged in by password).
+    let expand = if token_dates {
+        "&expand=lasttokenissued&expand=dateLastLogin"
+    } else {
+        ""
+    };
+    let (active_path, inactive_path) = (
+        format!("/api/v2/users?state=active{expand}"),
+        format!("/api/v2/users?state=inactive{expand}"),
+    );
     let (active, inactive, groups, clients, divisions, perms, settings, org, bus, mus, swagger) = tokio::join!(
-        c.pages::<wire::User>("/api/v2/users?state=active", family::USERS, "users"),
+        c.pages::<wire::User>(&active_path, family::USERS, "users"),
         // Inactive users cannot be listed past 10,000 (API-FACTS §2.1); the rest that matter
         // are read by id once grants and members are known.
         c.pages_capped::<wire::User>(
-            "/api/v2/users?state=inactive",
+            &inactive_path,
             family::USERS,
             "users",
             page_size::INACTIVE_USER_LIMIT / page_size::USERS
@@ -539,6 +586,10 @@ fn name_permissions(coverage: &mut [Coverage], operations: &[Operation]) {
         .collect();
     let (catalog, fallback) = (Catalog::new(operations), Catalog::new(&known));
     for c in coverage.iter_mut().filter(|c| c.status != "ok") {
+        // A reader that knows its endpoint's permission (usage jobs) has named it already.
+        if c.permission.is_some() {
+            continue;
+        }
         c.permission = [&catalog, &fallback].iter().find_map(|cat| {
             cat.find(&c.endpoint)
                 .and_then(|m| m.operation.permissions.as_ref())

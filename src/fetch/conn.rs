@@ -602,7 +602,21 @@ impl Conn {
 
     /// GET, then report progress.
     pub(super) async fn get(&self, path: &str, dataset: &str) -> Result<Got, FetchError> {
-        let got = self.get_once(path, dataset).await?;
+        let got = self.send_once(path, dataset, None).await?;
+        self.progress();
+        Ok(got)
+    }
+
+    /// POST a JSON body (a usage query job), then report progress: the same budget, retries,
+    /// token renewal, origin pinning and gaps as a GET. A retried POST may start a second job;
+    /// jobs only read, so the cost is one more job on the platform.
+    pub(super) async fn post(
+        &self,
+        path: &str,
+        body: &[u8],
+        dataset: &str,
+    ) -> Result<Got, FetchError> {
+        let got = self.send_once(path, dataset, Some(body)).await?;
         self.progress();
         Ok(got)
     }
@@ -670,8 +684,16 @@ impl Conn {
         clippy::too_many_lines,
         reason = "one attempt loop: every answer's handling reads best beside the others"
     )]
-    async fn get_once(&self, path: &str, dataset: &str) -> Result<Got, FetchError> {
-        let endpoint = endpoint_of(path);
+    async fn send_once(
+        &self,
+        path: &str,
+        dataset: &str,
+        body: Option<&[u8]>,
+    ) -> Result<Got, FetchError> {
+        let endpoint = match body {
+            Some(_) => endpoint_of(path).replacen("GET ", "POST ", 1),
+            None => endpoint_of(path),
+        };
         let url = self.url_of(path).map_err(|why| FetchError::ForeignUri {
             endpoint: endpoint.clone(),
             field: "request path",
@@ -699,7 +721,15 @@ impl Conn {
                 }
             };
             let sent_at = Instant::now();
-            let req = self.http.get(url.clone()).bearer_auth(token.expose());
+            let req = match body {
+                Some(b) => self
+                    .http
+                    .post(url.clone())
+                    .header("content-type", "application/json")
+                    .body(b.to_vec()),
+                None => self.http.get(url.clone()),
+            }
+            .bearer_auth(token.expose());
             let (status, retry_after, detail) = match self.attempt(req).await {
                 Attempt::Answered {
                     status,
@@ -756,7 +786,8 @@ impl Conn {
                         Ordering::Relaxed,
                     );
                     match body {
-                        Ok(body) if status == 200 => return Ok(Got::Body(body)),
+                        // 202: a usage job accepted, or its results not final yet.
+                        Ok(body) if status == 200 || status == 202 => return Ok(Got::Body(body)),
                         Ok(body) if status == 400 => {
                             let err: wire::ErrorBody =
                                 serde_json::from_slice(&body).unwrap_or_default();

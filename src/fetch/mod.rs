@@ -17,6 +17,7 @@ pub mod permitted;
 pub mod plan;
 pub mod regions;
 pub mod retry;
+pub mod usage;
 pub mod wire;
 
 pub use credentials::{register_known_secrets, Secret};

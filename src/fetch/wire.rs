@@ -138,6 +138,17 @@ pub struct User {
     state: Option<String>,
     #[serde(default)]
     division: Option<Ref>,
+    #[serde(default, rename = "lastTokenIssued")]
+    last_token_issued: Option<LastTokenIssued>,
+    #[serde(default, rename = "dateLastLogin")]
+    date_last_login: Option<String>,
+}
+
+/// `OAuthLastTokenIssued`.
+#[derive(Debug, Deserialize)]
+pub struct LastTokenIssued {
+    #[serde(default, rename = "dateIssued")]
+    date_issued: Option<String>,
 }
 
 impl User {
@@ -157,6 +168,10 @@ impl From<User> for model::User {
             username: u.username,
             state: u.state.unwrap_or_else(|| "active".to_owned()),
             division: u.division.map(Into::into),
+            last_token_issued: u.last_token_issued.map(|t| model::LastTokenIssued {
+                date_issued: t.date_issued,
+            }),
+            date_last_login: u.date_last_login,
         }
     }
 }
@@ -527,6 +542,79 @@ pub struct ErrorBody {
     /// The message.
     #[serde(default)]
     pub message: Option<String>,
+}
+
+/// `OrganizationUsageQueryResponse`: the job started.
+#[derive(Debug, Deserialize)]
+pub struct UsageJob {
+    /// The job id.
+    pub id: String,
+}
+
+/// `OrganizationPublicApiUsageResultsResponse`: one poll or one page of results.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageResults {
+    /// `Queued`, `Running`, `Succeeded`, `Failed` or `Cancelled`.
+    #[serde(default)]
+    pub query_status: String,
+    /// Why it failed, when it says.
+    #[serde(default)]
+    pub error_body: Option<ErrorBody>,
+    /// Rows of this page.
+    #[serde(default)]
+    pub entities: Vec<UsageEntity>,
+    /// The next page, if any.
+    #[serde(default)]
+    pub next_uri: Option<String>,
+}
+
+/// `OrganizationPublicApiUsage`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageEntity {
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    http_method: String,
+    #[serde(default)]
+    template_uri: String,
+    #[serde(default)]
+    request_count: u64,
+    #[serde(default)]
+    status200: u64,
+    #[serde(default)]
+    status300: u64,
+    #[serde(default)]
+    status400: u64,
+    #[serde(default)]
+    status429: u64,
+    #[serde(default)]
+    status500: u64,
+    #[serde(default)]
+    oauth_client: Option<Ref>,
+    #[serde(default)]
+    user: Option<Ref>,
+}
+
+impl From<UsageEntity> for model::UsageRow {
+    fn from(e: UsageEntity) -> Self {
+        // `date` is a date (`yyyy-MM-dd`); a date-time keeps its date part.
+        let date = e.date.get(..10).unwrap_or(&e.date).to_owned();
+        Self {
+            date,
+            client_id: e.oauth_client.map(|c| c.id),
+            user_id: e.user.map(|u| u.id),
+            http_method: e.http_method.to_ascii_uppercase(),
+            template_uri: e.template_uri,
+            request_count: e.request_count,
+            status200: e.status200,
+            status300: e.status300,
+            status400: e.status400,
+            status429: e.status429,
+            status500: e.status500,
+        }
+    }
 }
 
 #[cfg(test)]

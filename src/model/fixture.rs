@@ -145,6 +145,7 @@ impl OrgBuilder {
             username: Some(email.to_owned()),
             state: state.to_owned(),
             division,
+            ..User::default()
         });
         self
     }
@@ -411,6 +412,79 @@ impl OrgBuilder {
             action: parts.next().unwrap_or_default().to_owned(),
             division_aware,
         });
+        self
+    }
+
+    /// Mark usage as read (a 90-day window ending on the fixture's fetch date), with no calls
+    /// yet: subjects that call nothing.
+    #[must_use]
+    pub fn usage_read(mut self) -> Self {
+        self.snap.usage.get_or_insert_with(|| {
+            std::sync::Arc::new(super::usage::Usage {
+                interval: "2025-10-03T00:00:00Z/2026-01-01T00:00:00Z".to_owned(),
+                granularity: "Day".to_owned(),
+                days: 90,
+                ..super::usage::Usage::default()
+            })
+        });
+        self
+    }
+
+    /// Add observed calls: `requests` of `METHOD template` by a client (by name) or a user (by
+    /// email) on `date`, `failing` of them answered 4xx.
+    #[must_use]
+    pub fn usage_call(
+        mut self,
+        subject: &str,
+        call: &str,
+        date: &str,
+        requests: u64,
+        failing: u64,
+    ) -> Self {
+        self = self.usage_read();
+        let client_id = self
+            .snap
+            .oauth_clients
+            .iter()
+            .find(|c| c.name == subject)
+            .map(|c| c.id.clone());
+        let user_id = self
+            .snap
+            .users
+            .iter()
+            .find(|u| {
+                u.email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(subject))
+            })
+            .map(|u| u.id.clone());
+        let (method, template) = call.split_once(' ').unwrap_or(("GET", call));
+        if let Some(usage) = self.snap.usage.as_mut() {
+            std::sync::Arc::make_mut(usage)
+                .rows
+                .push(super::usage::UsageRow {
+                    date: date.to_owned(),
+                    client_id: client_id.or_else(|| user_id.is_none().then(|| subject.to_owned())),
+                    user_id,
+                    http_method: method.to_owned(),
+                    template_uri: template.trim().to_owned(),
+                    request_count: requests,
+                    status200: requests.saturating_sub(failing),
+                    status400: failing,
+                    ..super::usage::UsageRow::default()
+                });
+        }
+        self
+    }
+
+    /// Set when the last user added last got a token (`None`: never).
+    #[must_use]
+    pub fn last_token(mut self, date: Option<&str>) -> Self {
+        if let Some(u) = self.snap.users.last_mut() {
+            u.last_token_issued = Some(super::snapshot::LastTokenIssued {
+                date_issued: date.map(str::to_owned),
+            });
+        }
         self
     }
 

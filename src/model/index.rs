@@ -8,9 +8,10 @@ use std::collections::HashMap;
 
 use super::perm::{patterns_of, Pattern};
 use super::snapshot::{OrgSnapshot, ALL_DIVISIONS};
+use super::usage::{OpUse, Usage, UsageIndex};
 
 /// Where a grant applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scope {
     /// `*`: every division, present and future.
     All,
@@ -70,6 +71,7 @@ pub struct Org {
     mu_bu: Vec<Option<u32>>,
     agent_mu: HashMap<u32, u32>,
     warnings: Vec<String>,
+    usage: std::sync::OnceLock<UsageIndex>,
 }
 
 impl Org {
@@ -101,6 +103,7 @@ impl Org {
             agent_mu: HashMap::new(),
             warnings: super::validate::object_warnings(&snap),
             snap: OrgSnapshot::default(),
+            usage: std::sync::OnceLock::new(),
         };
         org.index_names(&snap);
         org.home = snap.divisions.iter().position(|d| d.home_division).map(idx);
@@ -285,6 +288,26 @@ impl Org {
     #[must_use]
     pub fn snapshot(&self) -> &OrgSnapshot {
         &self.snap
+    }
+
+    /// The usage dataset indexed by subject, built on first use; `None` when the snapshot has
+    /// no usage (it was not fetched).
+    #[must_use]
+    pub fn usage(&self) -> Option<&UsageIndex> {
+        let usage = self.snap.usage.as_deref()?;
+        Some(self.usage.get_or_init(|| UsageIndex::build(self, usage)))
+    }
+
+    /// A client by id only (usage rows name ids).
+    #[must_use]
+    pub fn client_by_id(&self, id: &str) -> Option<u32> {
+        self.lookup_id(Kind::Client, id)
+    }
+
+    /// A user by id only.
+    #[must_use]
+    pub fn user_by_id(&self, id: &str) -> Option<u32> {
+        self.lookup_id(Kind::User, id)
     }
 
     /// Problems found while indexing (dangling references).
@@ -482,4 +505,52 @@ impl Org {
 #[expect(clippy::cast_possible_truncation, reason = "see INVARIANT above")]
 fn idx(i: usize) -> u32 {
     i as u32
+}
+
+fn subject_key(s: SubjectRef) -> (u8, u32) {
+    match s {
+        SubjectRef::User(i) => (0, i),
+        SubjectRef::Group(i) => (1, i),
+        SubjectRef::Client(i) => (2, i),
+    }
+}
+
+impl UsageIndex {
+    /// Index a snapshot's usage rows by subject. A row of a user-context client counts for the
+    /// client and for the user it ran as.
+    #[must_use]
+    pub fn build(org: &Org, usage: &Usage) -> Self {
+        let mut index = Self::default();
+        let mut slots = HashMap::new();
+        for r in &usage.rows {
+            let client = r.client_id.as_deref().and_then(|c| org.client_by_id(c));
+            let user = r.user_id.as_deref().and_then(|u| org.user_by_id(u));
+            if client.is_none() && user.is_none() {
+                index.unattributed += 1;
+            }
+            let subjects = [client.map(SubjectRef::Client), user.map(SubjectRef::User)];
+            for s in subjects.into_iter().flatten() {
+                index.add_row(&mut slots, subject_key(s), r);
+            }
+        }
+        index.finish();
+        index
+    }
+
+    /// The operations a subject called (empty when it called none).
+    #[must_use]
+    pub fn of(&self, s: SubjectRef) -> &[OpUse] {
+        self.by_subject
+            .get(&subject_key(s))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The subjects with any usage.
+    pub fn subjects(&self) -> impl Iterator<Item = SubjectRef> + '_ {
+        self.by_subject.keys().map(|&(k, i)| match k {
+            0 => SubjectRef::User(i),
+            1 => SubjectRef::Group(i),
+            _ => SubjectRef::Client(i),
+        })
+    }
 }

@@ -10,6 +10,7 @@ mod names;
 mod perm;
 mod snapshot;
 mod synth;
+mod usage;
 mod validate;
 
 pub use err::{SnapshotError, SnapshotErrorKind};
@@ -19,7 +20,8 @@ pub use load::{load_snapshot, parse_snapshot, save_snapshot};
 pub use names::{nearest, NameKind, Resolved};
 pub use perm::{Pattern, Permission};
 pub use snapshot::*;
-pub use synth::synthetic_org;
+pub use synth::{synthetic_org, synthetic_org_with_usage};
+pub use usage::{OpUse, TemplateMatch, Usage, UsageIndex, UsageRow};
 
 /// The built-in sample org (JSON), compiled into the binary.
 pub const SAMPLE_JSON: &str = include_str!("../../data/sample-org.json");

@@ -11,7 +11,7 @@ pub const FORMAT: &str = "rolecall.snapshot/1";
 
 /// The datasets of a snapshot, by the field names that hold them: what coverage entries name
 /// and what rules may list in `RULE.needs`.
-pub const DATASETS: [&str; 14] = [
+pub const DATASETS: [&str; 15] = [
     "organization",
     "divisions",
     "roles",
@@ -26,6 +26,7 @@ pub const DATASETS: [&str; 14] = [
     "managementUnitMembers",
     "permissionCatalog",
     "operations",
+    "usage",
 ];
 
 /// The division id Genesys uses for "all divisions" (including future ones).
@@ -82,6 +83,11 @@ pub struct OrgSnapshot {
     /// Operations from the API description: method + path → required permissions.
     #[serde(default)]
     pub operations: Vec<Operation>,
+    /// API usage by client, user and operation (`rolecall fetch --usage DAYS`): absent when
+    /// it was not read. Shared, so copies of a snapshot (a planned change's overlay) do not
+    /// copy its rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<std::sync::Arc<super::usage::Usage>>,
     /// Per endpoint: read fully, or the status that stopped it.
     #[serde(default)]
     pub coverage: Vec<Coverage>,
@@ -252,6 +258,22 @@ pub struct User {
     /// The user's own division.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub division: Option<IdRef>,
+    /// `expand=lasttokenissued`: when the user last got a token (any grant), the better sign of
+    /// use. Absent when not asked for or not returned (the API expands on a best-effort basis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_token_issued: Option<LastTokenIssued>,
+    /// `expand=dateLastLogin`: the last username/password login only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_last_login: Option<String>,
+}
+
+/// `OAuthLastTokenIssued`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LastTokenIssued {
+    /// RFC 3339 time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_issued: Option<String>,
 }
 
 fn active() -> String {

@@ -175,6 +175,7 @@ pub fn synthetic_org(users: usize, seed: u64) -> OrgSnapshot {
                     "active".to_owned()
                 },
                 division: Some(div_ref(rng.below(n_div))),
+                ..User::default()
             }
         })
         .collect();
@@ -368,9 +369,132 @@ pub fn synthetic_org(users: usize, seed: u64) -> OrgSnapshot {
         management_units,
         permission_catalog: catalog,
         operations: Vec::new(),
+        usage: None,
         coverage: Vec::new(),
         verification: None,
     }
+}
+
+/// Operations synthetic integrations call: real templates of the built-in catalog whose
+/// permissions are in the synthetic domains, a few in other spellings (no `/api`, other
+/// placeholder names), and one no catalog has. Writes are few: most integrations read.
+const CALLS: &[(&str, &str)] = &[
+    ("GET", "/api/v2/routing/queues"),
+    ("GET", "/api/v2/routing/queues/{queueId}"),
+    ("GET", "/api/v2/routing/skills"),
+    ("GET", "api/v2/routing/wrapupcodes"),
+    ("GET", "/api/v2/users"),
+    ("GET", "/api/v2/users/{id}"),
+    ("GET", "/api/v2/groups"),
+    ("GET", "/api/v2/authorization/roles"),
+    ("GET", "/api/v2/authorization/divisions"),
+    ("GET", "/api/v2/oauth/clients"),
+    ("GET", "/api/v2/workforcemanagement/managementunits"),
+    ("GET", "/api/v2/workforcemanagement/businessunits"),
+    ("POST", "/api/v2/analytics/conversations/details/query"),
+    ("POST", "/api/v2/analytics/conversations/aggregates/query"),
+    ("GET", "/api/v2/telephony/providers/edges/phones"),
+    ("GET", "/api/v2/internal/sync-status"),
+    ("PUT", "/api/v2/routing/queues/{queueId}"),
+    ("POST", "/api/v2/workforcemanagement/agents"),
+];
+
+/// A synthetic org with `clients` OAuth clients (at least the generator's own) and `days` of
+/// API usage ending on its fetch date: each active client-credentials client calls 8 to 16 of
+/// [`CALLS`] on most days, a few with 4xx answers; users get `lastTokenIssued` dates. A
+/// 100k-user org with 1,000 clients and 90 days has about a million usage rows.
+#[must_use]
+pub fn synthetic_org_with_usage(users: usize, clients: usize, days: u32, seed: u64) -> OrgSnapshot {
+    let mut snap = synthetic_org(users, seed);
+    let mut rng = Rng(seed ^ 0x05A6_E000);
+    let n_div = snap.divisions.len();
+    let n_roles = snap.roles.len();
+    for c in snap.oauth_clients.len()..clients {
+        let role = &snap.roles[3 + rng.below(n_roles - 3)];
+        snap.oauth_clients.push(OAuthClient {
+            id: id("c11e", c),
+            name: format!("integration-{c:04}"),
+            description: None,
+            authorized_grant_type: "CLIENT-CREDENTIALS".to_owned(),
+            role_divisions: vec![RoleDivision {
+                role_id: role.id.clone(),
+                division_id: snap.divisions[rng.below(n_div)].id.clone(),
+            }],
+            scope: Vec::new(),
+            state: "active".to_owned(),
+            date_to_delete: None,
+            date_created: None,
+        });
+    }
+    let end_day = 20_758_u64; // 2026-11-01, the generator's fetch date, in days since 1970
+    for u in &mut snap.users {
+        let ago = rng.below(400) as u64;
+        u.last_token_issued = Some(super::snapshot::LastTokenIssued {
+            date_issued: (!rng.chance(3)).then(|| format!("{}T09:00:00Z", date(end_day - ago))),
+        });
+    }
+    let mut rows = Vec::new();
+    for c in &snap.oauth_clients {
+        if c.authorized_grant_type != "CLIENT-CREDENTIALS" || c.state != "active" {
+            continue;
+        }
+        // 10 to 16 distinct reads; writes need a target per call: few integrations make them.
+        let reads = CALLS.len() - 2;
+        let (n, from) = (10 + rng.below(7), rng.below(reads));
+        let mut calls: Vec<usize> = (0..n).map(|i| (from + i) % reads).collect();
+        if rng.chance(5) {
+            calls.push(reads + rng.below(2));
+        }
+        for &k in &calls {
+            let (method, template) = CALLS[k];
+            let failing = rng.chance(3);
+            for d in 0..u64::from(days) {
+                if !rng.chance(92) {
+                    continue;
+                }
+                let n = 1 + rng.below(200) as u64;
+                let bad = if failing { n / 3 } else { 0 };
+                rows.push(super::usage::UsageRow {
+                    date: date(end_day - u64::from(days) + d),
+                    client_id: Some(c.id.clone()),
+                    user_id: None,
+                    http_method: method.to_owned(),
+                    template_uri: template.to_owned(),
+                    request_count: n,
+                    status200: n - bad,
+                    status400: bad,
+                    ..super::usage::UsageRow::default()
+                });
+            }
+        }
+    }
+    snap.usage = Some(std::sync::Arc::new(super::usage::Usage {
+        interval: format!(
+            "{}T00:00:00Z/{}T00:00:00Z",
+            date(end_day - u64::from(days)),
+            date(end_day)
+        ),
+        granularity: "Day".to_owned(),
+        days,
+        rows,
+        templates: Vec::new(),
+        notes: Vec::new(),
+    }));
+    snap
+}
+
+/// `yyyy-MM-dd` of a day number since 1970-01-01 (civil-from-days, proleptic Gregorian).
+fn date(days: u64) -> String {
+    let z = days.cast_signed() + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    format!("{:04}-{m:02}-{d:02}", if m <= 2 { y + 1 } else { y })
 }
 
 fn policy(domain: &str, entity: &str, actions: &[&str]) -> PermissionPolicy {
@@ -394,6 +518,22 @@ fn grant(subject: &str, kind: &str, role: &str, division: &str) -> Grant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usage_is_realistic_and_dated() {
+        assert_eq!(date(20_393), "2025-11-01");
+        assert_eq!(date(0), "1970-01-01");
+        let s = synthetic_org_with_usage(2_000, 50, 30, 1);
+        assert_eq!(s.oauth_clients.len(), 50);
+        let u = s.usage.as_ref().unwrap();
+        assert!(u.rows.len() > 50 * 8 * 20, "{}", u.rows.len());
+        assert!(u
+            .rows
+            .iter()
+            .all(|r| r.date.as_str() >= "2026-10-02" && r.date.as_str() < "2026-11-01"));
+        assert!(u.rows.iter().any(|r| r.status400 > 0));
+        assert_eq!(u.interval, "2026-10-02T00:00:00Z/2026-11-01T00:00:00Z");
+    }
 
     #[test]
     fn deterministic_and_proportional() {

@@ -69,7 +69,18 @@ const NESTED: &str = "managementUnitMembers";
 
 /// Whether a dataset's top-level field is an object (the others are lists).
 fn is_object(field: &str) -> bool {
-    matches!(field, "organization" | "authSettings")
+    matches!(field, "organization" | "authSettings" | "usage")
+}
+
+/// Why a dataset absent from the file is unknown, in words.
+fn missing_message(field: &str) -> String {
+    if field == "usage" {
+        "API usage was not read (`rolecall fetch --usage DAYS` reads it), so which operations \
+         subjects call is unknown, not none"
+            .to_owned()
+    } else {
+        format!("the file has no `{field}` field, so this data is unknown, not empty")
+    }
 }
 
 /// Check the top-level fields of a parsed document: each dataset is of the right JSON kind, and
@@ -117,9 +128,7 @@ pub(crate) fn datasets(
                             endpoint: "(the snapshot file)".to_owned(),
                             dataset: dataset.to_owned(),
                             status: "missing".to_owned(),
-                            message: Some(format!(
-                                "the file has no `{field}` field, so this data is unknown, not empty"
-                            )),
+                            message: Some(missing_message(field)),
                             ..Coverage::default()
                         });
                     }

@@ -14,6 +14,7 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
+use super::escape::escape;
 use super::{human_age, ReportContext, Summary};
 use crate::authz::{who_can, Via, WhoCanQuery};
 use crate::engine::{CheckReport, Severity};
@@ -35,23 +36,6 @@ const MAX_MAP_PERMISSIONS: usize = 32;
 pub struct HtmlOptions {
     /// Permissions for the access map besides those the findings name (`--map-permission`).
     pub map_permissions: Vec<String>,
-}
-
-/// Escape text for HTML element content and attribute values.
-#[must_use]
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Text with `backticks` as HTML: each quoted part a `<code>` element, everything escaped (the
@@ -277,10 +261,15 @@ pub fn render_html(report: &CheckReport, ctx: &ReportContext<'_>, opts: &HtmlOpt
     let name = &org.snapshot().organization.name;
     let _ = writeln!(
         out,
-        "<title>rolecall report: {}</title>\n<style>{CSS}</style>\n</head>\n<body>",
-        escape(name)
+        "<title>rolecall report: {}</title>\n<style>{CSS}{}</style>\n</head>\n<body>",
+        escape(name),
+        super::usage::USAGE_CSS
     );
     out.push_str(&header(report, ctx));
+    out.push_str(&super::usage::held_used_section(
+        org,
+        &crate::catalog::Catalog::for_org(org),
+    ));
     out.push_str(BODY);
     let _ = write!(
         out,

@@ -4,6 +4,7 @@
 //! One file per format.
 
 mod diff;
+mod escape;
 mod explain;
 mod github;
 mod html;
@@ -16,14 +17,16 @@ mod query;
 mod rules;
 mod sarif;
 mod statistics;
+mod usage;
 mod verify;
 
 use std::time::{Duration, SystemTime};
 
 pub use diff::{diff_json, render_diff, render_diff_attributed};
+pub use escape::escape;
 pub use explain::{explanation_json, render_baseline, render_explanation};
 pub use github::render_github;
-pub use html::{escape, render_html, HtmlOptions, HTML_DATA_FORMAT};
+pub use html::{render_html, HtmlOptions, HTML_DATA_FORMAT};
 pub use human::{render_human, summary_line, HumanOptions};
 pub use json::{render_json, write_json, JSON_FORMAT};
 pub use junit::render_junit;
@@ -36,6 +39,10 @@ pub use query::{
 pub use rules::{json_document, rule_json, rules_json, RULES_FORMAT, RULE_FORMAT};
 pub use sarif::render_sarif;
 pub use statistics::{render_statistics, statistics_json, STATISTICS_FORMAT};
+pub use usage::{
+    held_used_section, impact_html, impact_json, impact_markdown, render_impact, render_rightsize,
+    rightsize_json, IMPACT_FORMAT, RIGHTSIZE_FORMAT,
+};
 pub use verify::{
     render_plan, render_verify, verification_line, verify_headline, verify_json, VERIFY_FORMAT,
 };

@@ -103,7 +103,7 @@ fn the_sample_report_in_chromium() {
     // Severity buttons are filters: pressed = shown. Each says how many it holds; releasing
     // one hides exactly its findings and the count says so; pressing it shows them again.
     let count = b.find("#finding-count").unwrap();
-    assert_eq!(b.text(&count).unwrap(), "(14 of 14 shown)");
+    assert_eq!(b.text(&count).unwrap(), "(18 of 18 shown)");
     let critical = b.find("button[data-severity='critical']").unwrap();
     assert_eq!(
         b.attr(&critical, "aria-pressed").unwrap().as_deref(),
@@ -130,7 +130,7 @@ fn the_sample_report_in_chromium() {
         Some("false")
     );
     assert_eq!(b.script(tick).unwrap(), "none", "a released one does not");
-    assert_eq!(b.text(&count).unwrap(), "(9 of 14 shown; hidden: high)");
+    assert_eq!(b.text(&count).unwrap(), "(12 of 18 shown; hidden: high)");
     assert!(b
         .find_all("article.finding[data-rule='WFM001']")
         .unwrap()
@@ -143,13 +143,13 @@ fn the_sample_report_in_chromium() {
         "other severities stay shown"
     );
     b.click(&high).unwrap();
-    assert_eq!(b.text(&count).unwrap(), "(14 of 14 shown)");
+    assert_eq!(b.text(&count).unwrap(), "(18 of 18 shown)");
 
     // The summary chart: one bar per severity and per rule, with the counts.
     let bars = b
         .script("return Array.from(document.querySelectorAll('#summary-chart [data-chart=severity] li')).map(e => e.querySelector('.bar-n').textContent);")
         .unwrap();
-    assert_eq!(bars, serde_json::json!(["1", "5", "7", "1", "0"]));
+    assert_eq!(bars, serde_json::json!(["1", "6", "10", "1", "0"]));
     let top = b
         .script("return document.querySelector('#summary-chart [data-chart=rule] li').textContent;")
         .unwrap();

@@ -49,7 +49,7 @@ fn check_sample_json_output() {
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["format"], "rolecall.check/1");
     assert_eq!(v["source"]["kind"], "sample");
-    assert_eq!(v["summary"]["findings"], 14);
+    assert_eq!(v["summary"]["findings"], 18);
     insta::with_settings!({ filters => stable_filters() }, {
         insta::assert_snapshot!("check_sample_json", stdout);
     });
@@ -209,7 +209,7 @@ fn generate_then_check_a_synthetic_org() {
 fn rules_list_and_show() {
     let out = run(&["rules", "list"]);
     let list = text(&out.stdout);
-    assert_eq!(list.lines().count(), 13);
+    assert_eq!(list.lines().count(), 17);
     assert!(list.contains("WFM001  wfm-client-division-gap"));
     let out = run(&["rules", "show", "wfm001"]);
     let doc = text(&out.stdout);
@@ -226,7 +226,7 @@ fn user_rule_directories_add_to_builtins() {
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["summary"]["rules"], 14);
+    assert_eq!(v["summary"]["rules"], 18);
     let out = rolecall()
         .args([
             "check",

@@ -176,7 +176,7 @@ fn several_reports_in_one_run() {
     roxmltree::Document::parse(&xml).unwrap();
     assert!(std::fs::read_to_string(dir.path().join("r.md"))
         .unwrap()
-        .starts_with("### rolecall: 14 findings"));
+        .starts_with("### rolecall: 18 findings"));
     // Two reports on stdout, or two to one file, are refused before anything runs.
     for args in [
         vec!["check", "--sample", "--report", "json"],
@@ -207,13 +207,13 @@ fn github_annotations_are_one_line_each_and_cannot_be_forged() {
     let stdout = text(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
     let annotations: Vec<&&str> = lines.iter().filter(|l| l.starts_with("::")).collect();
-    assert_eq!(annotations.len(), 14 + 2, "14 findings and 2 rules not run");
+    assert_eq!(annotations.len(), 18 + 2, "18 findings and 2 rules not run");
     assert_eq!(
         annotations
             .iter()
             .filter(|l| l.starts_with("::error "))
             .count(),
-        6,
+        7,
         "critical and high are errors"
     );
     let wfm = annotations.iter().find(|l| l.contains("WFM001")).unwrap();
@@ -233,7 +233,7 @@ fn github_annotations_are_one_line_each_and_cannot_be_forged() {
     assert!(net.starts_with("::warning "), "{net}");
     assert!(net.contains("not run::required parameter"), "{net}");
     assert!(
-        lines.last().unwrap().starts_with("14 findings"),
+        lines.last().unwrap().starts_with("18 findings"),
         "summary last"
     );
 
@@ -275,7 +275,7 @@ fn statistics_count_findings_per_rule() {
         "{stdout}"
     );
     assert!(
-        stdout.ends_with("14  findings in total, 14 failing\n"),
+        stdout.ends_with("18  findings in total, 18 failing\n"),
         "{stdout}"
     );
     let out = run_in(

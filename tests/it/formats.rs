@@ -76,7 +76,7 @@ fn sarif_is_valid_sarif_2_1_0_and_anchored() {
 
     let run = &sarif["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 13);
+    assert_eq!(rules.len(), 17);
     let wfm = rules.iter().find(|r| r["id"] == "WFM001").unwrap();
     assert_eq!(wfm["properties"]["security-severity"], "8.0");
     assert!(wfm["help"]["markdown"]
@@ -170,19 +170,19 @@ fn junit_parses_back() {
         .descendants()
         .filter(|n| n.has_tag_name("testcase"))
         .collect();
-    assert_eq!(cases.len(), 13);
+    assert_eq!(cases.len(), 17);
     let failures = doc
         .descendants()
         .filter(|n| n.has_tag_name("failure"))
         .count();
     assert_eq!(
-        failures, 9,
+        failures, 11,
         "one failure per failing rule, listing its findings"
     );
     // Counts are of test cases and add up: never `failures="14"` with `tests="13"`.
     let root = doc.root_element();
-    assert_eq!(root.attribute("tests"), Some("13"));
-    assert_eq!(root.attribute("failures"), Some("9"));
+    assert_eq!(root.attribute("tests"), Some("17"));
+    assert_eq!(root.attribute("failures"), Some("11"));
     assert_eq!(root.attribute("errors"), Some("0"));
     assert_eq!(root.attribute("skipped"), Some("2"));
     // Rules missing a required parameter are skipped with why, not passing.
@@ -267,7 +267,7 @@ fn markdown_is_compact_and_worst_first() {
         .lines()
         .filter(|l| l.starts_with("| ") && !l.starts_with("| severity"))
         .collect();
-    assert_eq!(rows.len(), 14);
+    assert_eq!(rows.len(), 18);
     assert!(rows[0].starts_with("| critical | OAU002 |"), "{}", rows[0]);
     insta::assert_snapshot!("markdown_sample", md);
 }
@@ -290,7 +290,7 @@ fn output_file_keeps_the_summary_on_stderr() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     assert!(
-        text(&out.stderr).contains("14 findings (1 critical"),
+        text(&out.stderr).contains("18 findings (1 critical"),
         "{}",
         text(&out.stderr)
     );

@@ -30,6 +30,7 @@ mod report_html;
 mod rules;
 mod serve;
 mod support;
+mod usage;
 mod verdicts;
 mod verify;
 mod watch;

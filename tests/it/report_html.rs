@@ -79,7 +79,7 @@ fn the_page_is_self_contained() {
     }
     let data = island(&html);
     assert_eq!(data["format"], HTML_DATA_FORMAT);
-    assert_eq!(data["findings"].as_array().unwrap().len(), 14);
+    assert_eq!(data["findings"].as_array().unwrap().len(), 18);
     assert_eq!(data["ruleOrder"][0], "OAU002", "worst first");
     let maps: Vec<&str> = data["maps"]
         .as_array()
@@ -149,7 +149,7 @@ fn check_writes_an_html_file_with_map_permissions() {
         .unwrap()
         .iter()
         .any(|m| m["permission"] == "routing:queue:view"));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("14 findings"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("18 findings"));
 }
 
 #[test]

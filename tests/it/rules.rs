@@ -468,5 +468,5 @@ fn builtin_list_matches_rule_files_and_docs_are_complete() {
             m.source
         );
     }
-    assert_eq!(engine.rules().count(), 13);
+    assert_eq!(engine.rules().count(), 17);
 }

@@ -513,6 +513,7 @@ fn a_user_deleted_since_the_snapshot_is_unknown_and_an_empty_plan_is_an_error() 
         username: None,
         state: "active".into(),
         division: None,
+        ..rolecall::model::User::default()
     });
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), &snap);

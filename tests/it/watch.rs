@@ -213,7 +213,7 @@ fn a_changed_snapshot_reruns_every_rule() {
     std::fs::write(&tmp, serde_json::to_vec(&org).unwrap()).unwrap();
     std::fs::rename(&tmp, &snap).unwrap();
     let frame = w.wait_for("- resolved OAU001");
-    assert!(frame.contains("re-ran 14 rule(s)"), "{frame}");
+    assert!(frame.contains("re-ran 18 rule(s)"), "{frame}");
     assert!(
         frame.contains("- resolved WAT001 client `legacy-reports`"),
         "{frame}"

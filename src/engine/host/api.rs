@@ -546,7 +546,7 @@ thread_local! {
 }
 
 /// Note that the running rule read `dataset`, if the snapshot has a gap there.
-fn read_dataset(org: &Org, dataset: &'static str) {
+pub(super) fn read_dataset(org: &Org, dataset: &'static str) {
     let gap = org
         .snapshot()
         .coverage

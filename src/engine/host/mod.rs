@@ -9,6 +9,7 @@ mod handles;
 mod predicates;
 mod query;
 mod report;
+mod usage;
 mod util;
 
 pub(crate) use api::take_gap_reads;
@@ -28,5 +29,6 @@ pub(crate) fn register(engine: &mut rhai::Engine) {
     predicates::register(engine);
     query::register(engine);
     report::register(engine);
+    usage::register(engine);
     util::register(engine);
 }

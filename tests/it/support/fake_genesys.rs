@@ -73,6 +73,12 @@ pub struct FakeConfig {
     /// `…/divisionspermitted/paged/…` answers that differ from the fake's own data, for chosen
     /// (subject, permission) pairs: the disagreement path of `verify`.
     pub permitted_overrides: Vec<PermittedOverride>,
+    /// Polls of a usage job answered `Queued` then `Running` before it succeeds.
+    pub usage_polls: usize,
+    /// Usage jobs end `Failed` instead of succeeding.
+    pub usage_fail: bool,
+    /// The most usage rows on one results page (the page size asked is honoured below it).
+    pub usage_page: usize,
 }
 
 /// A planted answer of `…/divisionspermitted/paged/{subject}` for one permission.
@@ -151,6 +157,9 @@ impl Default for FakeConfig {
             endless: Vec::new(),
             claimed_page_count: None,
             permitted_overrides: Vec::new(),
+            usage_polls: 2,
+            usage_fail: false,
+            usage_page: 1000,
         }
     }
 }
@@ -170,6 +179,8 @@ struct Inner {
     faults: Mutex<std::collections::BTreeMap<&'static str, usize>>,
     rng: AtomicU64,
     window: Mutex<(std::time::Instant, usize)>,
+    /// Usage jobs: id → (the interval's first and last day, polls so far).
+    jobs: Mutex<HashMap<String, (String, String, usize)>>,
 }
 
 /// A running fake; the server stops when the runtime it was started on ends.
@@ -231,9 +242,11 @@ impl FakeGenesys {
             login_attempts: AtomicUsize::new(0),
             faults: Mutex::new(std::collections::BTreeMap::new()),
             window: Mutex::new((std::time::Instant::now(), 0)),
+            jobs: Mutex::new(HashMap::new()),
         });
         let app = Router::new()
             .route("/oauth/token", post(token))
+            .route("/api/v2/usage/aggregates/query/jobs", post(usage_job))
             .fallback(get(api))
             .with_state(Arc::clone(&inner));
         let listener = rt
@@ -756,6 +769,8 @@ async fn answer(s: &Inner, uri: &Uri, q: HashMap<String, String>) -> Response {
                         "selfUri": format!("/api/v2/users/{u}")})).collect::<Vec<_>>()})),
                     None => Err(error(StatusCode::NOT_FOUND, "not.found", "no such management unit")),
                 }
+            } else if let Some(job) = p.strip_prefix("/api/v2/usage/aggregates/query/jobs/") {
+                usage_results(s, job, &q)
             } else if let Some(subject) = p.strip_prefix("/api/v2/authorization/divisionspermitted/paged/") {
                 divisions_permitted(s, subject, &q)
             } else if let Some(group) = p.strip_prefix("/api/v2/groups/").and_then(|r| r.strip_suffix("/members")) {
@@ -1029,4 +1044,127 @@ fn plan_shape_fixed(org: &OrgSnapshot) -> rolecall::fetch::plan::Shape {
         unlisted_users,
         ..rolecall::fetch::plan::Shape::default()
     }
+}
+
+/// `POST /api/v2/usage/aggregates/query/jobs`: checks the token and the body's interval (at
+/// most 90 days, `start/end`), answers `OrganizationUsageQueryResponse`.
+async fn usage_job(State(s): State<Arc<Inner>>, headers: HeaderMap, body: String) -> Response {
+    let path = "/api/v2/usage/aggregates/query/jobs";
+    s.log.lock().unwrap().push(format!("POST {path}"));
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .to_owned();
+    if !s.tokens.lock().unwrap().contains_key(&token) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "bad.credentials",
+            "Invalid login credentials.",
+        );
+    }
+    if s.cfg.denied.iter().any(|d| path.starts_with(d.as_str())) {
+        return error(StatusCode::FORBIDDEN, "missing.permissions", "Unable to perform the requested action. You are missing the following permission(s): usage:organization:view");
+    }
+    let Ok(req) = serde_json::from_str::<Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "bad.request", "body is not JSON");
+    };
+    let interval = req["interval"].as_str().unwrap_or_default();
+    let Some((start, end)) = interval.split_once('/') else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad.request",
+            "interval must be start/end",
+        );
+    };
+    let (start, end) = (
+        start.get(..10).unwrap_or(start),
+        end.get(..10).unwrap_or(end),
+    );
+    let groups: Vec<&str> = req["groupBy"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if !groups.contains(&"OauthClientId") || !groups.contains(&"TemplateUri") {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad.request",
+            "the fake expects groupBy with OauthClientId and TemplateUri",
+        );
+    }
+    let id = format!("job-{}", s.jobs.lock().unwrap().len() + 1);
+    s.jobs
+        .lock()
+        .unwrap()
+        .insert(id.clone(), (start.to_owned(), end.to_owned(), 0));
+    (
+        StatusCode::ACCEPTED,
+        axum::Json(json!({"id": id, "resultsUri": format!("{path}/{id}")})),
+    )
+        .into_response()
+}
+
+/// `GET …/jobs/{jobId}?pageSize&after`: `Queued`, then `Running`, then the rows of the served
+/// org's usage in the job's interval, a page at a time with `nextUri` (or `Failed`).
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the HTTP response itself, built once per request"
+)]
+fn usage_results(s: &Inner, job: &str, q: &HashMap<String, String>) -> Result<Value, Response> {
+    let (start, end, polls) = {
+        let mut jobs = s.jobs.lock().unwrap();
+        let Some(j) = jobs.get_mut(job) else {
+            return Err(error(StatusCode::NOT_FOUND, "not.found", "no such job"));
+        };
+        j.2 += 1;
+        j.clone()
+    };
+    if polls <= s.cfg.usage_polls {
+        let state = if polls == 1 { "Queued" } else { "Running" };
+        return Ok(json!({"queryStatus": state}));
+    }
+    if s.cfg.usage_fail {
+        return Ok(
+            json!({"queryStatus": "Failed", "errorBody": {"message": "the query timed out", "code": "internal.error", "status": 500}}),
+        );
+    }
+    let rows: Vec<&rolecall::model::UsageRow> = s
+        .org
+        .usage
+        .as_deref()
+        .map(|u| {
+            u.rows
+                .iter()
+                .filter(|r| r.date.as_str() >= start.as_str() && r.date.as_str() < end.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    let size: usize = q
+        .get("pageSize")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100)
+        .min(s.cfg.usage_page)
+        .max(1);
+    let after: usize = q.get("after").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let names: HashMap<&str, &str> = s
+        .org
+        .oauth_clients
+        .iter()
+        .map(|c| (c.id.as_str(), c.name.as_str()))
+        .collect();
+    let page: Vec<Value> = rows.iter().skip(after).take(size).map(|r| json!({
+        "date": r.date, "platform": "PublicApi", "httpMethod": r.http_method, "templateUri": r.template_uri,
+        "requestCount": r.request_count, "status200": r.status200, "status300": r.status300, "status400": r.status400,
+        "status429": r.status429, "status500": r.status500,
+        "oauthClient": r.client_id.as_ref().map(|c| json!({"id": c, "name": names.get(c.as_str()).copied().unwrap_or("")})),
+        "user": r.user_id.as_ref().map(|u| json!({"id": u})),
+    })).collect();
+    let next = (after + size < rows.len()).then(|| {
+        format!(
+            "/api/v2/usage/aggregates/query/jobs/{job}?pageSize={size}&after={}",
+            after + size
+        )
+    });
+    Ok(json!({"queryStatus": "Succeeded", "entities": page, "nextUri": next}))
 }
