@@ -16,10 +16,10 @@ mod fake_genesys;
 use std::time::Duration;
 
 use fake_genesys::{FakeConfig, FakeGenesys};
-use rolecall::fetch::client::{fetch, FetchOptions, FetchStats};
-use rolecall::fetch::credentials::{Auth, Secret};
-use rolecall::fetch::plan::{naive_requests, planned_requests};
-use rolecall::model::{synthetic_org, OrgSnapshot};
+use rolecall::internals::fetch::client::{fetch, FetchOptions, FetchStats};
+use rolecall::internals::fetch::credentials::{Auth, Secret};
+use rolecall::internals::fetch::plan::{naive_requests, planned_requests};
+use rolecall::internals::model::{synthetic_org, OrgSnapshot};
 
 fn run(fake: &FakeGenesys, per_minute: u32, concurrency: usize) -> (OrgSnapshot, FetchStats) {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -35,10 +35,10 @@ fn run(fake: &FakeGenesys, per_minute: u32, concurrency: usize) -> (OrgSnapshot,
         concurrency,
         max_attempts: 8,
         progress: None,
-        max_body_bytes: rolecall::fetch::client::DEFAULT_MAX_BODY,
-        max_pages: rolecall::fetch::client::DEFAULT_MAX_PAGES,
-        attempt_timeout: rolecall::fetch::client::DEFAULT_ATTEMPT_TIMEOUT,
-        max_wait: rolecall::fetch::client::MAX_RETRY_AFTER,
+        max_body_bytes: rolecall::internals::fetch::client::DEFAULT_MAX_BODY,
+        max_pages: rolecall::internals::fetch::client::DEFAULT_MAX_PAGES,
+        attempt_timeout: rolecall::internals::fetch::client::DEFAULT_ATTEMPT_TIMEOUT,
+        max_wait: rolecall::internals::fetch::client::MAX_RETRY_AFTER,
     };
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -63,9 +63,11 @@ fn main() {
 
     // 1. Requests: the naive plan, the fixed sizes rolecall used before (100), and learned
     //    sizes, against a server accepting 500 everywhere and one accepting 100 for grants.
-    let today = |s: &rolecall::fetch::plan::Shape| {
-        planned_requests(&rolecall::fetch::plan::Shape {
-            sizes: rolecall::fetch::plan::Sizes::uniform(rolecall::fetch::plan::page_size::DEFAULT),
+    let today = |s: &rolecall::internals::fetch::plan::Shape| {
+        planned_requests(&rolecall::internals::fetch::plan::Shape {
+            sizes: rolecall::internals::fetch::plan::Sizes::uniform(
+                rolecall::internals::fetch::plan::page_size::DEFAULT,
+            ),
             learning: 0,
             ..s.clone()
         })
@@ -102,8 +104,8 @@ fn main() {
     let big = synthetic_org(100_000, 1);
     let s = fake_genesys::plan_shape_with(&big, &wide);
     // No page size can go below one request per role, role-holding group and unit: the floor.
-    let floor = planned_requests(&rolecall::fetch::plan::Shape {
-        sizes: rolecall::fetch::plan::Sizes::uniform(usize::MAX / 2),
+    let floor = planned_requests(&rolecall::internals::fetch::plan::Shape {
+        sizes: rolecall::internals::fetch::plan::Sizes::uniform(usize::MAX / 2),
         ..s.clone()
     });
     println!(
@@ -165,12 +167,12 @@ fn main() {
 /// `verify` of 200 pairs (the default `--max-requests` worth of pairs) against a server that
 /// allows 50 requests a second: wall time against the floor (requests ÷ rate).
 fn verify_at_limit(served: &OrgSnapshot) {
-    use rolecall::verify::{plan, run, PlanOptions};
+    use rolecall::internals::verify::{plan, run, PlanOptions};
     let per_second: u32 = std::env::var("ROLECALL_BENCH_RATE")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(50);
-    let org = rolecall::model::Org::new(served.clone());
+    let org = rolecall::internals::model::Org::new(served.clone());
     let p = plan(
         &org,
         &PlanOptions {
@@ -193,10 +195,10 @@ fn verify_at_limit(served: &OrgSnapshot) {
         concurrency: 8,
         max_attempts: 8,
         progress: None,
-        max_body_bytes: rolecall::fetch::client::DEFAULT_MAX_BODY,
-        max_pages: rolecall::fetch::client::DEFAULT_MAX_PAGES,
-        attempt_timeout: rolecall::fetch::client::DEFAULT_ATTEMPT_TIMEOUT,
-        max_wait: rolecall::fetch::client::MAX_RETRY_AFTER,
+        max_body_bytes: rolecall::internals::fetch::client::DEFAULT_MAX_BODY,
+        max_pages: rolecall::internals::fetch::client::DEFAULT_MAX_PAGES,
+        attempt_timeout: rolecall::internals::fetch::client::DEFAULT_ATTEMPT_TIMEOUT,
+        max_wait: rolecall::internals::fetch::client::MAX_RETRY_AFTER,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

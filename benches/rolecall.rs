@@ -21,11 +21,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rolecall::engine::{CheckConfig, Finding, ObjectKey, RuleEngine};
-use rolecall::model::{
+use rolecall::internals::engine::{CheckConfig, Finding, ObjectKey, RuleEngine};
+use rolecall::internals::model::{
     load_snapshot, parse_snapshot, save_snapshot, synthetic_org, Org, Permission, Scope, SubjectRef,
 };
-use rolecall::report::{write_json, ReportContext};
+use rolecall::internals::report::{write_json, ReportContext};
 
 /// The representative query: a division-aware permission in one division, wildcards honoured.
 const QUERIES: [(&str, &str); 2] = [
@@ -149,7 +149,7 @@ fn builtin_catalog() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/operations.json.gz");
     let bytes = std::fs::read(&path).expect("data/operations.json.gz");
     let (best, median, c) = time(10, || {
-        rolecall::catalog::decode(&bytes).expect("the built-in catalog decodes")
+        rolecall::internals::catalog::decode(&bytes).expect("the built-in catalog decodes")
     });
     println!(
         "built-in catalog: {} operations from {:.1} KiB decoded in {} (median {}; once per process)",
@@ -271,12 +271,12 @@ fn bench_size(dir: &Path, users: usize) {
 /// in headless Chromium.
 fn who_can_and_html(
     org: &Arc<Org>,
-    report: &rolecall::engine::CheckReport,
+    report: &rolecall::internals::engine::CheckReport,
     runs: usize,
     dir: &Path,
     users: usize,
 ) {
-    use rolecall::authz::{who_can, WhoCanQuery};
+    use rolecall::internals::authz::{who_can, WhoCanQuery};
     for (perm, division) in [
         ("wfm:agent:edit", None),
         ("wfm:agent:edit", Some("Division 001")),
@@ -305,10 +305,12 @@ fn who_can_and_html(
         now: std::time::SystemTime::now(),
         allow_unknown: false,
     };
-    let opts = rolecall::report::HtmlOptions {
+    let opts = rolecall::internals::report::HtmlOptions {
         map_permissions: vec!["wfm:agent:edit".to_owned(), "routing:queue:view".to_owned()],
     };
-    let (best, median, html) = time(runs, || rolecall::report::render_html(report, &ctx, &opts));
+    let (best, median, html) = time(runs, || {
+        rolecall::internals::report::render_html(report, &ctx, &opts)
+    });
     let path = dir.join(format!("report-{users}.html"));
     let (write, _, ()) = time(1, || {
         std::fs::write(&path, &html).expect("write the HTML report")
@@ -326,7 +328,7 @@ fn who_can_and_html(
 /// `verify`: choosing the pairs, and rolecall's side of 10,000 (user, permission) pairs (users
 /// spread over the org, the permissions its roles grant), computed from the snapshot.
 fn verify_side(org: &Org, runs: usize) {
-    use rolecall::verify::{model_side, plan, Asked, Pair, PlanOptions};
+    use rolecall::internals::verify::{model_side, plan, Asked, Pair, PlanOptions};
     let (plan_best, _, p) = time(runs, || {
         plan(
             org,
@@ -458,11 +460,11 @@ fn planned_change(
     std::fs::write(&plan, serde_json::to_vec(&doc).expect("plan json")).expect("write plan");
     let all = CheckConfig::default();
     let (read, _, set) = time(runs, || {
-        rolecall::change::load_change(&plan).expect("plan reads")
+        rolecall::internals::change::load_change(&plan).expect("plan reads")
     });
     let (clone, _, _) = time(runs, || org.snapshot().clone());
     let (apply_only, _, applied) = time(runs, || {
-        rolecall::change::apply(org, &set).expect("plan applies")
+        rolecall::internals::change::apply(org, &set).expect("plan applies")
     });
     let (index, _, _) = time(runs, || Org::new(applied.snapshot.clone()));
     println!(
@@ -473,16 +475,16 @@ fn planned_change(
     );
     let (overlay, _, after) = time(runs, || {
         Arc::new(Org::new(
-            rolecall::change::apply(org, &set)
+            rolecall::internals::change::apply(org, &set)
                 .expect("plan applies")
                 .snapshot,
         ))
     });
     let (recheck, _, r) = time(runs, || engine.check(&after, &all));
     let (whole, _, _) = time(runs, || {
-        let set = rolecall::change::load_change(&plan).expect("plan reads");
+        let set = rolecall::internals::change::load_change(&plan).expect("plan reads");
         let after = Arc::new(Org::new(
-            rolecall::change::apply(org, &set)
+            rolecall::internals::change::apply(org, &set)
                 .expect("plan applies")
                 .snapshot,
         ));
@@ -560,11 +562,11 @@ fn watch_latency(snapshot: &Path) {
 }
 
 /// Parse the full API description (the compressed copy the tests use).
-fn api_description() -> Option<Vec<rolecall::model::Operation>> {
+fn api_description() -> Option<Vec<rolecall::internals::model::Operation>> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/swagger.json.gz");
-    let bytes = rolecall::catalog::gunzip(&std::fs::read(&path).ok()?).ok()?;
+    let bytes = rolecall::internals::catalog::gunzip(&std::fs::read(&path).ok()?).ok()?;
     let (best, _, ops) = time(5, || {
-        rolecall::catalog::parse_swagger(&bytes).expect("swagger parses")
+        rolecall::internals::catalog::parse_swagger(&bytes).expect("swagger parses")
     });
     println!(
         "API description: {} operations parsed from {:.1} MiB in {} (target <= 1 s)",
@@ -577,7 +579,9 @@ fn api_description() -> Option<Vec<rolecall::model::Operation>> {
 
 /// `explain` after load, and `diff` of the org against a copy with 1% of grants moved.
 fn explain_and_diff(bytes: &[u8], runs: usize) {
-    use rolecall::authz::{diff, explain, resolve_subject, resolve_target, DiffOptions, Question};
+    use rolecall::internals::authz::{
+        diff, explain, resolve_subject, resolve_target, DiffOptions, Question,
+    };
     let Some(ops) = api_description() else {
         println!("explain: skipped (tests/fixtures/swagger.json.gz not found)");
         return;
@@ -585,7 +589,7 @@ fn explain_and_diff(bytes: &[u8], runs: usize) {
     let mut snap = parse_snapshot(bytes, "bench").expect("snapshot");
     snap.operations = ops;
     let org = Org::new(snap.clone());
-    let catalog = rolecall::catalog::Catalog::new(&org.snapshot().operations);
+    let catalog = rolecall::internals::catalog::Catalog::new(&org.snapshot().operations);
     let client = org
         .snapshot()
         .oauth_clients
@@ -598,7 +602,7 @@ fn explain_and_diff(bytes: &[u8], runs: usize) {
     let subject = resolve_subject(&org, &format!("client:{client}")).expect("subject");
     let target = resolve_target(&org, &format!("management-unit:{mu}")).expect("target");
     let (best, _, ex) = time(runs * 3, || {
-        let catalog = rolecall::catalog::Catalog::new(&org.snapshot().operations);
+        let catalog = rolecall::internals::catalog::Catalog::new(&org.snapshot().operations);
         explain(
             &org,
             &catalog,
@@ -620,7 +624,7 @@ fn explain_and_diff(bytes: &[u8], runs: usize) {
     );
     // The same question without a target: answered for every management unit.
     let (best, _, ex) = time(runs * 3, || {
-        let catalog = rolecall::catalog::Catalog::new(&org.snapshot().operations);
+        let catalog = rolecall::internals::catalog::Catalog::new(&org.snapshot().operations);
         explain(
             &org,
             &catalog,
@@ -769,8 +773,10 @@ fn check(org) {}"#;
         "  hand-written Rust                       {}",
         ms(rust_best)
     );
-    let t = rolecall::authz::Target::Division(org.division(division).expect("division"));
-    let (q_best, _, _) = time(many, || rolecall::authz::subjects_with(org, perm, t));
+    let t = rolecall::internals::authz::Target::Division(org.division(division).expect("division"));
+    let (q_best, _, _) = time(many, || {
+        rolecall::internals::authz::subjects_with(org, perm, t)
+    });
     println!("  (authz::subjects_with alone: {})", ms(q_best));
     println!(
         "  (an empty Rhai rule: {}, the fixed cost of one rule run)",
@@ -838,7 +844,7 @@ fn holders_rust(org: &Org, perm_text: &str, division: &str) -> Vec<Finding> {
     }
     let finding = |kind: &'static str, id: &str, name: &str| Finding {
         rule_id: "BEN001".into(),
-        severity: rolecall::engine::Severity::Info,
+        severity: rolecall::internals::engine::Severity::Info,
         subject: ObjectKey {
             kind,
             id: id.into(),

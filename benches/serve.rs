@@ -153,7 +153,7 @@ fn main() {
         .status()
         .unwrap();
     assert!(ok.success());
-    let snap = rolecall::model::load_snapshot(&snapshot).unwrap();
+    let snap = rolecall::internals::model::load_snapshot(&snapshot).unwrap();
     let client_name = snap
         .oauth_clients
         .iter()

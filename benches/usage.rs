@@ -18,13 +18,13 @@ mod fake_genesys;
 use std::time::{Duration, Instant};
 
 use fake_genesys::{FakeConfig, FakeGenesys};
-use rolecall::catalog::usage::Matches;
-use rolecall::catalog::Catalog;
-use rolecall::fetch::client::{fetch_with_usage, FetchOptions};
-use rolecall::fetch::credentials::{Auth, Secret};
-use rolecall::fetch::usage::UsageOptions;
-use rolecall::model::{parse_snapshot, synthetic_org_with_usage, Org, SubjectRef};
-use rolecall::usage::{impact, rightsize, ImpactOptions};
+use rolecall::internals::catalog::usage::Matches;
+use rolecall::internals::catalog::Catalog;
+use rolecall::internals::fetch::client::{fetch_with_usage, FetchOptions};
+use rolecall::internals::fetch::credentials::{Auth, Secret};
+use rolecall::internals::fetch::usage::UsageOptions;
+use rolecall::internals::model::{parse_snapshot, synthetic_org_with_usage, Org, SubjectRef};
+use rolecall::internals::usage::{impact, rightsize, ImpactOptions};
 
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
@@ -122,10 +122,10 @@ fn fetch_cost() {
         concurrency: 8,
         max_attempts: 8,
         progress: None,
-        max_body_bytes: rolecall::fetch::client::DEFAULT_MAX_BODY,
-        max_pages: rolecall::fetch::client::DEFAULT_MAX_PAGES,
-        attempt_timeout: rolecall::fetch::client::DEFAULT_ATTEMPT_TIMEOUT,
-        max_wait: rolecall::fetch::client::MAX_RETRY_AFTER,
+        max_body_bytes: rolecall::internals::fetch::client::DEFAULT_MAX_BODY,
+        max_pages: rolecall::internals::fetch::client::DEFAULT_MAX_PAGES,
+        attempt_timeout: rolecall::internals::fetch::client::DEFAULT_ATTEMPT_TIMEOUT,
+        max_wait: rolecall::internals::fetch::client::MAX_RETRY_AFTER,
     };
     let end = humantime::parse_rfc3339("2026-11-01T06:00:00Z").unwrap();
     let usage = UsageOptions {
@@ -146,11 +146,11 @@ fn fetch_cost() {
         .iter()
         .filter(|l| l.contains("/api/v2/usage/aggregates/query/jobs"))
         .count();
-    let floor = 1 + polls + rows.div_ceil(rolecall::fetch::usage::PAGE_SIZE);
+    let floor = 1 + polls + rows.div_ceil(rolecall::internals::fetch::usage::PAGE_SIZE);
     println!(
         "usage fetch: {read} of {rows} rows in {} requests against a floor of {floor} (1 job, {polls} polls, {} pages): {:.2}x (target <= 1.1x), {:.1} s",
         sent,
-        rows.div_ceil(rolecall::fetch::usage::PAGE_SIZE),
+        rows.div_ceil(rolecall::internals::fetch::usage::PAGE_SIZE),
         sent as f64 / floor as f64,
         started.elapsed().as_secs_f64()
     );

@@ -18,10 +18,10 @@
 //!   file inside an output directory and never follows a link out of it.
 //!
 //! ```no_run
-//! use rolecall::io::{read_text, Input};
+//! use rolecall::internals::io::{read_text, Input};
 //!
 //! let text = read_text("rolecall.toml".as_ref(), Input::Config)?;
-//! # Ok::<(), rolecall::io::ReadError>(())
+//! # Ok::<(), rolecall::internals::io::ReadError>(())
 //! ```
 
 use std::io::{Read as _, Write as _};

@@ -2,26 +2,17 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
-pub mod ask;
 mod audit;
-pub mod authz;
-pub mod catalog;
-pub mod change;
-pub mod config;
-pub mod engine;
-pub mod fetch;
-pub mod io;
-pub mod model;
-pub mod redact;
-pub mod report;
-#[cfg(feature = "serve")]
-pub mod serve;
-pub mod text;
-pub mod usage;
-pub mod verify;
-pub mod watch;
 
 pub use audit::{Error, Org, RuleSet, Subject};
-pub use authz::{Explanation, OrgDiff, Verdict, WhoCan};
-pub use engine::{CheckReport, Finding};
-pub use model::OrgBuilder;
+pub use internals::authz::{Explanation, OrgDiff, Verdict, WhoCan};
+pub use internals::engine::{CheckReport, Finding};
+pub use internals::model::OrgBuilder;
+
+pub mod internals;
+
+// Inside the crate the modules keep their short paths (`crate::model::…`).
+pub(crate) use internals::{
+    ask, authz, catalog, change, config, engine, fetch, io, model, redact, report, text, usage,
+    verify, watch,
+};

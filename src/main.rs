@@ -12,6 +12,6 @@ mod cli;
 static ALLOCATOR: cap::Cap<mimalloc::MiMalloc> = cap::Cap::new(mimalloc::MiMalloc, usize::MAX);
 
 fn main() -> cli::Exit {
-    rolecall::engine::set_memory_probe(|| ALLOCATOR.allocated() as u64);
+    rolecall::internals::engine::set_memory_probe(|| ALLOCATOR.allocated() as u64);
     cli::main()
 }

@@ -15,7 +15,7 @@
 //! secret.
 //!
 //! ```
-//! use rolecall::redact;
+//! use rolecall::internals::redact;
 //!
 //! redact::register("canary-0123456789");
 //! let said = "invalid_client: canary-0123456789";

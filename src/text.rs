@@ -16,7 +16,7 @@
 //! background colours), and escapes every other control character.
 //!
 //! ```
-//! use rolecall::text::visible;
+//! use rolecall::internals::text::visible;
 //!
 //! let name = "Support\u{1b}[2J\r\n0 findings";
 //! assert_eq!(visible(name), r"Support\u{1b}[2J\r\n0 findings");

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use super::{emit, emit_data, json_text, load_source, Exit};
 use clap::{Args, ValueEnum};
-use rolecall::model::Org;
-use rolecall::report::{access_json, render_access};
+use rolecall::internals::model::Org;
+use rolecall::internals::report::{access_json, render_access};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
@@ -39,7 +39,7 @@ pub struct AccessArgs {
 pub fn run(args: &AccessArgs) -> miette::Result<Exit> {
     let (snapshot, _, _) = load_source(super::either(&args.snapshot, &args.snapshot_file))?;
     let org = Org::new(snapshot);
-    let (access, ex) = rolecall::ask::access(
+    let (access, ex) = rolecall::internals::ask::access(
         &org,
         &args.subject,
         args.permission.as_deref(),

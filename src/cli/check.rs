@@ -12,9 +12,9 @@ use miette::IntoDiagnostic;
 use super::{
     color_allowed, emit_data, engine, json_text, load_source, note, settings, Exit, RuleSetArgs,
 };
-use rolecall::config::Overrides;
-use rolecall::model::Org;
-use rolecall::report::{
+use rolecall::internals::config::Overrides;
+use rolecall::internals::model::Org;
+use rolecall::internals::report::{
     render_github, render_html, render_human, render_junit, render_markdown, render_sarif,
     render_statistics, statistics_json, summary_line, write_json, HtmlOptions, HumanOptions,
     ReportContext, Summary,
@@ -159,7 +159,7 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
     }
     for (i, o) in outputs.iter().enumerate() {
         if let Some(p) = &o.path {
-            rolecall::io::check_target(p)?;
+            rolecall::internals::io::check_target(p)?;
             if outputs[..i].iter().any(|e| e.path.as_ref() == Some(p)) {
                 return Err(miette::miette!(
                     "two reports would be written to `{}`",
@@ -231,7 +231,7 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
         let text = render(&report, &ctx, o, statistics, &args)?;
         match &o.path {
             Some(file) => {
-                rolecall::io::write_file(file, text.as_bytes())?;
+                rolecall::internals::io::write_file(file, text.as_bytes())?;
                 // The main report went to a file: its summary line still reaches the log.
                 if i == 0 {
                     note(&summary_line(&report, &ctx));
@@ -241,7 +241,7 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
         }
     }
     if args.verbose {
-        if let Some(peak) = rolecall::engine::peak_rss_bytes() {
+        if let Some(peak) = rolecall::internals::engine::peak_rss_bytes() {
             note(&format!("peak memory: {} MiB resident", peak >> 20));
         }
     }
@@ -257,7 +257,7 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
 
 /// One report of the run, as the text written to its destination.
 fn render(
-    report: &rolecall::engine::CheckReport,
+    report: &rolecall::internals::engine::CheckReport,
     ctx: &ReportContext<'_>,
     o: &Report,
     statistics: bool,
@@ -281,7 +281,7 @@ fn render(
             let mut buf = Vec::new();
             write_json(report, ctx, &mut buf).into_diagnostic()?;
             let doc = String::from_utf8(buf).into_diagnostic()?;
-            rolecall::text::passed(doc, rolecall::text::json_safe)
+            rolecall::internals::text::passed(doc, rolecall::internals::text::json_safe)
         }
         Format::Sarif => json_text(&render_sarif(report, ctx))?,
         Format::Junit => render_junit(report, ctx),
@@ -299,7 +299,7 @@ fn render(
     // `cat` later); the documents are already safe and must stay byte-exact.
     Ok(match o.format {
         Format::Human | Format::Markdown | Format::Github => {
-            rolecall::text::passed(text, rolecall::text::for_terminal)
+            rolecall::internals::text::passed(text, rolecall::internals::text::for_terminal)
         }
         Format::Json | Format::Sarif | Format::Junit | Format::Html => text,
     })

@@ -10,10 +10,10 @@ use std::sync::Arc;
 use miette::IntoDiagnostic;
 
 use super::{emit, emit_data, json_text, load_source, Exit};
-use rolecall::authz::OrgDiff;
-use rolecall::change::{new_access, AccessGain, DiffCauses};
-use rolecall::model::{load_snapshot, Org, Permission};
-use rolecall::report::{diff_json, render_diff_attributed, render_gates, GateResult};
+use rolecall::internals::authz::OrgDiff;
+use rolecall::internals::change::{new_access, AccessGain, DiffCauses};
+use rolecall::internals::model::{load_snapshot, Org, Permission};
+use rolecall::internals::report::{diff_json, render_diff_attributed, render_gates, GateResult};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Format {
@@ -91,7 +91,8 @@ fn orgs(args: &DiffArgs) -> miette::Result<Orgs> {
 
 pub fn run(args: &DiffArgs) -> miette::Result<Exit> {
     let (base, other, planned, names) = orgs(args)?;
-    let d = rolecall::ask::diff(&base, &other, args.subject.as_deref(), args.op.as_deref())?;
+    let d =
+        rolecall::internals::ask::diff(&base, &other, args.subject.as_deref(), args.op.as_deref())?;
     let label = |p: &str, o: &Org| format!("`{p}` (org `{}`)", o.snapshot().organization.name);
     let (causes, gates) = match &planned {
         Some(p) => (

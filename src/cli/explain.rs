@@ -7,10 +7,10 @@ use clap::{Args, ValueEnum};
 use miette::IntoDiagnostic;
 
 use super::{emit, emit_data, json_text, load_source, Exit};
-use rolecall::authz::{explain_baseline, ExplainInputError, Verdict};
-use rolecall::catalog::{Catalog, Origin};
-use rolecall::model::{load_snapshot, Org};
-use rolecall::report::{render_baseline, render_explanation};
+use rolecall::internals::authz::{explain_baseline, ExplainInputError, Verdict};
+use rolecall::internals::catalog::{Catalog, Origin};
+use rolecall::internals::model::{load_snapshot, Org};
+use rolecall::internals::report::{render_baseline, render_explanation};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Format {
@@ -72,7 +72,7 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
         .catalog
         .as_deref()
         .map(|f| {
-            rolecall::catalog::load_file(f).map_err(|m| {
+            rolecall::internals::catalog::load_file(f).map_err(|m| {
                 miette::miette!(
                     help = "give Genesys's API description (`/api/v2/docs/swagger`, optionally gzip-compressed) or a list of operations",
                     "{m}"
@@ -96,15 +96,15 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
         }),
         _ => Catalog::for_org(org),
     };
-    let ask = rolecall::ask::ExplainAsk {
+    let ask = rolecall::internals::ask::ExplainAsk {
         subject: args.subject.clone(),
         operation: args.op.clone(),
         target: args.target.clone(),
         agents: args.agents.clone(),
         error_body: None,
     };
-    let q = rolecall::ask::question(org, &ask)?;
-    let ex = rolecall::ask::explained(org, &catalog, &q)?;
+    let q = rolecall::internals::ask::question(org, &ask)?;
+    let ex = rolecall::internals::ask::explained(org, &catalog, &q)?;
 
     let body = match &args.error_body {
         None => None,
@@ -112,10 +112,13 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
             let text = if src == "-" {
                 read_stdin_body()?
             } else {
-                rolecall::io::read_text(src.as_ref(), rolecall::io::Input::ErrorBody)?
+                rolecall::internals::io::read_text(
+                    src.as_ref(),
+                    rolecall::internals::io::Input::ErrorBody,
+                )?
             };
-            let value = rolecall::ask::error_body(&text)?;
-            Some(rolecall::ask::read_body(org, &ex, &value))
+            let value = rolecall::internals::ask::error_body(&text)?;
+            Some(rolecall::internals::ask::read_body(org, &ex, &value))
         }
     };
 
@@ -174,12 +177,14 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
                     &answer.differences,
                 ));
             }
-            text.push_str(&rolecall::report::verification_line(org.snapshot()));
+            text.push_str(&rolecall::internals::report::verification_line(
+                org.snapshot(),
+            ));
             text.push('\n');
             emit(&text)?;
         }
         Format::Json => {
-            let mut doc = rolecall::ask::explain_document(
+            let mut doc = rolecall::internals::ask::explain_document(
                 org,
                 &ex,
                 path.as_deref(),
@@ -216,7 +221,7 @@ pub fn run(args: &ExplainArgs) -> miette::Result<Exit> {
 /// The error body on standard input, bounded like a file (at most the error body's cap) and
 /// in time: a pipe nobody writes to must not hold the command forever.
 fn read_stdin_body() -> miette::Result<String> {
-    let max = rolecall::io::Input::ErrorBody.max_bytes();
+    let max = rolecall::internals::io::Input::ErrorBody.max_bytes();
     // The wait, in seconds; `ROLECALL_STDIN_SECONDS` shortens it (tests).
     let wait = std::env::var("ROLECALL_STDIN_SECONDS")
         .ok()

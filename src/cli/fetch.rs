@@ -4,13 +4,13 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use rolecall::text::visible;
+use rolecall::internals::text::visible;
 
 use super::{note, Exit};
-use rolecall::fetch::client::{fetch_with_usage, FetchOptions, FetchStats};
-use rolecall::fetch::credentials;
-use rolecall::fetch::regions::{check_base, login_for, resolve_region};
-use rolecall::model::{save_snapshot, OrgSnapshot};
+use rolecall::internals::fetch::client::{fetch_with_usage, FetchOptions, FetchStats};
+use rolecall::internals::fetch::credentials;
+use rolecall::internals::fetch::regions::{check_base, login_for, resolve_region};
+use rolecall::internals::model::{save_snapshot, OrgSnapshot};
 
 /// Where and how to connect; shared by `fetch` and `check --live`.
 #[derive(Debug, Args, Clone)]
@@ -74,7 +74,7 @@ pub(super) fn gc_config() -> PathBuf {
 
 /// A progress bar on stderr: requests done of those known so far, an ETA, objects per kind.
 /// indicatif hides it when stderr is not a terminal.
-fn progress_bar(quiet: bool) -> Option<rolecall::fetch::client::ProgressFn> {
+fn progress_bar(quiet: bool) -> Option<rolecall::internals::fetch::client::ProgressFn> {
     if quiet {
         return None;
     }
@@ -86,7 +86,7 @@ fn progress_bar(quiet: bool) -> Option<rolecall::fetch::client::ProgressFn> {
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     Some(std::sync::Arc::new(
-        move |p: &rolecall::fetch::client::Progress| {
+        move |p: &rolecall::internals::fetch::client::Progress| {
             bar.set_length(p.planned as u64);
             bar.set_position(p.done as u64);
             let msg: Vec<String> = p
@@ -173,7 +173,7 @@ pub fn connect_options(c: &ConnectArgs) -> miette::Result<FetchOptions> {
         max_body_bytes: c.max_response_mib << 20,
         max_pages: usize::try_from(c.max_pages).unwrap_or(usize::MAX),
         attempt_timeout: std::time::Duration::from_secs(c.request_timeout),
-        max_wait: rolecall::fetch::client::MAX_RETRY_AFTER,
+        max_wait: rolecall::internals::fetch::client::MAX_RETRY_AFTER,
     })
 }
 
@@ -196,7 +196,7 @@ pub fn fetch_org_with(
     usage: Option<u32>,
 ) -> miette::Result<(OrgSnapshot, FetchStats)> {
     let opts = connect_options(c)?;
-    let usage = usage.map(rolecall::fetch::usage::UsageOptions::days);
+    let usage = usage.map(rolecall::internals::fetch::usage::UsageOptions::days);
     let (snap, stats) = runtime()?.block_on(fetch_with_usage(opts, usage))?;
     if !c.quiet {
         // A dataset that could not be read is said to be so, never counted as 0.
@@ -279,7 +279,7 @@ pub fn fetch_org_with(
 
 pub fn run(args: &FetchArgs) -> miette::Result<Exit> {
     // An output that cannot be replaced is refused before the fetch, not after it.
-    rolecall::io::check_target(&args.output)?;
+    rolecall::internals::io::check_target(&args.output)?;
     let (snap, _) = fetch_org_with(&args.connect, args.usage)?;
     save_snapshot(&snap, &args.output)?;
     note(&format!("wrote `{}`", args.output.display()));

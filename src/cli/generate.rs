@@ -6,7 +6,7 @@ use clap::Args;
 use miette::IntoDiagnostic;
 
 use super::{note, Exit};
-use rolecall::model::{save_snapshot, synthetic_org};
+use rolecall::internals::model::{save_snapshot, synthetic_org};
 
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
@@ -27,7 +27,7 @@ const MAX_USERS: i64 = 1_000_000;
 
 pub fn run(args: &GenerateArgs) -> miette::Result<Exit> {
     // Refuse an output that cannot be written before spending the time to generate.
-    rolecall::io::check_target(&args.output)?;
+    rolecall::internals::io::check_target(&args.output)?;
     let snap = synthetic_org(args.users as usize, args.seed);
     save_snapshot(&snap, &args.output)?;
     let size = std::fs::metadata(&args.output).into_diagnostic()?.len();

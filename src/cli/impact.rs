@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::{emit, emit_data, json_text, Exit};
-use rolecall::authz::resolve_subject;
-use rolecall::catalog::Catalog;
-use rolecall::model::{load_snapshot, Org};
-use rolecall::report::{impact_html, impact_json, impact_markdown, render_impact};
-use rolecall::usage::{Class, ImpactOptions};
+use rolecall::internals::authz::resolve_subject;
+use rolecall::internals::catalog::Catalog;
+use rolecall::internals::model::{load_snapshot, Org};
+use rolecall::internals::report::{impact_html, impact_json, impact_markdown, render_impact};
+use rolecall::internals::usage::{Class, ImpactOptions};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Format {
@@ -76,7 +76,7 @@ pub fn run(args: &ImpactArgs) -> miette::Result<Exit> {
         subject,
         before_plan: planned.as_ref().map(|_| (base, &base_cat)),
     };
-    let i = rolecall::usage::impact((&from, &from_cat), (to, &to_cat), &opts)?;
+    let i = rolecall::internals::usage::impact((&from, &from_cat), (to, &to_cat), &opts)?;
     match args.format {
         Format::Human => emit(&render_impact(&i))?,
         Format::Json => emit_data(&json_text(&impact_json(&i))?)?,

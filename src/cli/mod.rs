@@ -25,7 +25,7 @@ use std::path::PathBuf;
 use std::process::{ExitCode, Termination};
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
-use rolecall::config::{ConfigSource, Overrides, Settings};
+use rolecall::internals::config::{ConfigSource, Overrides, Settings};
 
 /// Exit codes, documented in `--help` and the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,7 +177,7 @@ fn man(command: &[String], output: Option<&std::path::Path>) -> miette::Result<E
         std::fs::create_dir_all(dir)
             .map_err(|e| miette::miette!("cannot create `{}`: {e}", dir.display()))?;
         for (name, text) in &pages {
-            rolecall::io::write_in_dir(dir, name, text, true)?;
+            rolecall::internals::io::write_in_dir(dir, name, text, true)?;
         }
         emit(&format!(
             "wrote {} man pages to {}\n",
@@ -205,7 +205,10 @@ pub fn main() -> Exit {
     signals::install();
     // Secrets this process may hold are known to the one redactor before anything is read or
     // printed: a config file that links to a `.env` file must not be quoted with them.
-    rolecall::fetch::register_known_secrets(&|v| std::env::var(v).ok(), &fetch::gc_config());
+    rolecall::internals::fetch::register_known_secrets(
+        &|v| std::env::var(v).ok(),
+        &fetch::gc_config(),
+    );
     // Logs go to stderr, off unless `RUST_LOG` asks (`RUST_LOG=rolecall=debug` shows each
     // request). Nothing logged carries a secret: tokens travel only in headers, never logged.
     // Log lines can carry ids and names from the server: each goes through the sanitiser.
@@ -217,8 +220,8 @@ pub fn main() -> Exit {
                 "[{} {:<5} {}] {}",
                 humantime::format_rfc3339_millis(std::time::SystemTime::now()),
                 record.level(),
-                rolecall::text::visible(record.target()),
-                rolecall::text::visible(&rolecall::redact::redact(&line))
+                rolecall::internals::text::visible(record.target()),
+                rolecall::internals::text::visible(&rolecall::internals::redact::redact(&line))
             )
         })
         .init();
@@ -281,12 +284,16 @@ fn eprint_report(report: &miette::Report) {
     // lines where the redactor no longer sees it whole. The report is also laid out without
     // wrapping; when that holds a secret, the unwrapped layout is printed, redacted.
     let flat = unwrapped(report.as_ref());
-    let text = if rolecall::redact::holds_secret(&flat) {
-        rolecall::redact::redact(&flat).into_owned()
+    let text = if rolecall::internals::redact::holds_secret(&flat) {
+        rolecall::internals::redact::redact(&flat).into_owned()
     } else {
-        rolecall::redact::redact(&wrapped).into_owned()
+        rolecall::internals::redact::redact(&wrapped).into_owned()
     };
-    let _ = writeln!(std::io::stderr(), "{}", rolecall::text::for_terminal(&text));
+    let _ = writeln!(
+        std::io::stderr(),
+        "{}",
+        rolecall::internals::text::for_terminal(&text)
+    );
 }
 
 /// A diagnostic laid out by miette's handler without wrapping.
@@ -307,13 +314,13 @@ fn unwrapped(diagnostic: &dyn miette::Diagnostic) -> String {
 
 /// Write human text (a report, a listing) to stdout, through the sanitiser's terminal pass.
 fn emit(text: &str) -> miette::Result<()> {
-    emit_data(&rolecall::text::for_terminal(text))
+    emit_data(&rolecall::internals::text::for_terminal(text))
 }
 
 /// Write a document to stdout as it is: JSON made safe by `text::json_safe`, XML by its escaper;
 /// every registered secret redacted. A closed pipe (`rolecall check | head`) is not an error.
 fn emit_data(text: &str) -> miette::Result<()> {
-    let text = rolecall::redact::redact(text);
+    let text = rolecall::internals::redact::redact(text);
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
@@ -327,15 +334,19 @@ fn emit_data(text: &str) -> miette::Result<()> {
 /// Returns the snapshot, its source kind and its path.
 fn load_source(
     path: Option<&std::path::Path>,
-) -> miette::Result<(rolecall::model::OrgSnapshot, &'static str, Option<String>)> {
+) -> miette::Result<(
+    rolecall::internals::model::OrgSnapshot,
+    &'static str,
+    Option<String>,
+)> {
     match path {
         Some(p) => Ok((
-            rolecall::model::load_snapshot(p)?,
+            rolecall::internals::model::load_snapshot(p)?,
             "snapshot",
             Some(p.display().to_string()),
         )),
         None => {
-            let s = rolecall::model::sample()?;
+            let s = rolecall::internals::model::sample()?;
             note(&format!(
                 "no --snapshot given: using the built-in sample org `{}`",
                 s.organization.name
@@ -433,7 +444,7 @@ fn settings(o: &Overrides) -> miette::Result<Settings> {
 
 /// The rule engine of these settings (the one constructor every command uses), with its notes
 /// said on stderr.
-fn engine(s: &Settings) -> miette::Result<rolecall::engine::RuleEngine> {
+fn engine(s: &Settings) -> miette::Result<rolecall::internals::engine::RuleEngine> {
     let started = std::time::Instant::now();
     let (engine, notes) = s.engine()?;
     for n in &notes {
@@ -467,13 +478,14 @@ fn note(text: &str) {
     let _ = writeln!(
         std::io::stderr(),
         "rolecall: {}",
-        rolecall::text::visible(&rolecall::redact::redact(text))
+        rolecall::internals::text::visible(&rolecall::internals::redact::redact(text))
     );
 }
 
 /// A JSON document for stdout or a file: pretty, with unsafe characters as `\uXXXX` escapes.
 fn json_text(doc: &impl serde::Serialize) -> miette::Result<String> {
-    rolecall::report::json_document(doc).map_err(|e| miette::miette!("cannot write JSON: {e}"))
+    rolecall::internals::report::json_document(doc)
+        .map_err(|e| miette::miette!("cannot write JSON: {e}"))
 }
 
 #[cfg(test)]

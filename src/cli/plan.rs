@@ -7,11 +7,11 @@ use std::sync::Arc;
 use clap::{Args, ValueEnum};
 
 use super::{emit, emit_data, json_text, load_source, note, Exit};
-use rolecall::authz::{resolve_subject, subject_phrase, Verdict};
-use rolecall::catalog::Catalog;
-use rolecall::change::{apply, load_change, plan_access, Causes, ChangeSet};
-use rolecall::model::Org;
-use rolecall::report::{plan_access_json, render_plan_access};
+use rolecall::internals::authz::{resolve_subject, subject_phrase, Verdict};
+use rolecall::internals::catalog::Catalog;
+use rolecall::internals::change::{apply, load_change, plan_access, Causes, ChangeSet};
+use rolecall::internals::model::Org;
+use rolecall::internals::report::{plan_access_json, render_plan_access};
 
 /// A planned change applied to an org.
 pub struct Planned {
@@ -59,7 +59,7 @@ pub fn planned(before: &Org, plans: &[PathBuf]) -> miette::Result<Planned> {
     // whichever command prints it.
     let notes: Vec<String> = notes
         .iter()
-        .map(|n| rolecall::text::visible(n).into_owned())
+        .map(|n| rolecall::internals::text::visible(n).into_owned())
         .collect();
     Ok(Planned {
         after: Arc::new(Org::new(applied.snapshot)),

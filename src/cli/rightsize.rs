@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::{emit, emit_data, json_text, load_source, note, Exit};
-use rolecall::authz::resolve_subject;
-use rolecall::catalog::Catalog;
-use rolecall::model::Org;
-use rolecall::report::{render_rightsize, rightsize_json};
+use rolecall::internals::authz::resolve_subject;
+use rolecall::internals::catalog::Catalog;
+use rolecall::internals::model::Org;
+use rolecall::internals::report::{render_rightsize, rightsize_json};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Format {
@@ -43,13 +43,13 @@ pub fn run(args: &RightsizeArgs) -> miette::Result<Exit> {
     let subject = resolve_subject(&org, &args.subject)
         .map_err(|e| miette::miette!(help = e.help, "{}", e.message))?;
     let catalog = Catalog::for_org(&org);
-    let r = rolecall::usage::rightsize(&org, &catalog, subject)?;
+    let r = rolecall::internals::usage::rightsize(&org, &catalog, subject)?;
     if let Some(f) = &args.change_file {
-        rolecall::io::write_file(f, r.change_file.as_bytes())?;
+        rolecall::internals::io::write_file(f, r.change_file.as_bytes())?;
         note(&format!("wrote the change file to `{}`", f.display()));
     }
     if let Some(f) = &args.terraform {
-        rolecall::io::write_file(f, r.cx_as_code.as_bytes())?;
+        rolecall::internals::io::write_file(f, r.cx_as_code.as_bytes())?;
         note(&format!("wrote CX as Code to `{}`", f.display()));
     }
     match args.format {

@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use rolecall::text::visible;
+use rolecall::internals::text::visible;
 
 use super::{emit, emit_data, engine, json_text, settings, ConfigArgs, Exit};
-use rolecall::config::Overrides;
-use rolecall::engine::RuleEngine;
+use rolecall::internals::config::Overrides;
+use rolecall::internals::engine::RuleEngine;
 
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
@@ -147,7 +147,7 @@ fn scaffold(name: &str, dir: Option<&PathBuf>, id: Option<&String>) -> miette::R
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        rolecall::io::write_in_dir(&dir, &name, fill(template).as_bytes(), false)?;
+        rolecall::internals::io::write_in_dir(&dir, &name, fill(template).as_bytes(), false)?;
     }
     emit(&format!(
         "created {} ({id}) and {}
@@ -199,7 +199,9 @@ pub fn run(cmd: &RulesCommand) -> miette::Result<Exit> {
         RulesCommand::List { rules } => {
             let e = rules.engine()?;
             if rules.format == Format::Json {
-                emit_data(&json_text(&rolecall::report::rules_json(e.rules()))?)?;
+                emit_data(&json_text(&rolecall::internals::report::rules_json(
+                    e.rules(),
+                ))?)?;
                 return Ok(Exit::Clean);
             }
             let mut out = String::new();
@@ -218,9 +220,9 @@ pub fn run(cmd: &RulesCommand) -> miette::Result<Exit> {
         }
         RulesCommand::Show { id, rules } => {
             let e = rules.engine()?;
-            let m = rolecall::ask::rule(e.rules(), id)?;
+            let m = rolecall::internals::ask::rule(e.rules(), id)?;
             if rules.format == Format::Json {
-                emit_data(&json_text(&rolecall::report::rule_json(m))?)?;
+                emit_data(&json_text(&rolecall::internals::report::rule_json(m))?)?;
                 return Ok(Exit::Clean);
             }
             emit(&format!(
@@ -230,7 +232,7 @@ pub fn run(cmd: &RulesCommand) -> miette::Result<Exit> {
                 m.severity,
                 visible(&m.tags.join(", ")),
                 visible(&m.source),
-                rolecall::text::visible_lines(&m.docs)
+                rolecall::internals::text::visible_lines(&m.docs)
             ))?;
             Ok(Exit::Clean)
         }
@@ -241,7 +243,7 @@ pub fn run(cmd: &RulesCommand) -> miette::Result<Exit> {
             let files = RuleEngine::with_builtin().definitions();
             // A planted link in the directory is refused, never followed out of it.
             for (name, text) in &files {
-                rolecall::io::write_in_dir(output, name, text.as_bytes(), true)?;
+                rolecall::internals::io::write_in_dir(output, name, text.as_bytes(), true)?;
             }
             emit(&format!(
                 "wrote {} definition files to {}\n",

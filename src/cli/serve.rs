@@ -1,4 +1,4 @@
-//! `rolecall serve`: the audit as a local JSON-over-HTTP service ([`rolecall::serve`]).
+//! `rolecall serve`: the audit as a local JSON-over-HTTP service ([`rolecall::internals::serve`]).
 //!
 //! The org, rules and config are held by a watch session and reloaded the way `watch` reloads
 //! them (the same [`super::watch::Follower`]); with `--live --refresh`, the org is fetched again
@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use super::{load_source, note, settings, Exit, RuleSetArgs};
-use rolecall::config::Overrides;
-use rolecall::model::{Org, OrgSnapshot};
-use rolecall::serve::{DecisionLog, Options, Shared, Source, State};
-use rolecall::watch::Session;
+use rolecall::internals::config::Overrides;
+use rolecall::internals::model::{Org, OrgSnapshot};
+use rolecall::internals::serve::{DecisionLog, Options, Shared, Source, State};
+use rolecall::internals::watch::Session;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -84,9 +84,11 @@ pub struct ServeArgs {
 /// the redactor so it never appears in an answer, a log line or the decision log.
 fn token(args: &ServeArgs) -> miette::Result<Option<String>> {
     let token = match (&args.token_file, &args.token_env) {
-        (Some(f), _) => rolecall::io::read_text(f, rolecall::io::Input::Token)?
-            .trim()
-            .to_owned(),
+        (Some(f), _) => {
+            rolecall::internals::io::read_text(f, rolecall::internals::io::Input::Token)?
+                .trim()
+                .to_owned()
+        }
         (None, Some(var)) => std::env::var(var)
             .map_err(|_| {
                 miette::miette!(
@@ -99,9 +101,9 @@ fn token(args: &ServeArgs) -> miette::Result<Option<String>> {
         (None, None) => return Ok(None),
     };
     if token.is_empty() {
-        return Err(rolecall::serve::ServeError::Token("is empty".to_owned()).into());
+        return Err(rolecall::internals::serve::ServeError::Token("is empty".to_owned()).into());
     }
-    rolecall::redact::register(&token);
+    rolecall::internals::redact::register(&token);
     Ok(Some(token))
 }
 
@@ -135,8 +137,10 @@ pub fn run(args: &ServeArgs) -> miette::Result<Exit> {
     opts.concurrency = usize::from(args.max_concurrent);
     opts.threads = usize::from(args.threads);
     // Refused before anything is loaded: a public address without a token never serves.
-    if !rolecall::serve::is_loopback(&opts.listen) && opts.token.is_none() {
-        return Err(rolecall::serve::ServeError::TokenRequired(opts.listen.to_string()).into());
+    if !rolecall::internals::serve::is_loopback(&opts.listen) && opts.token.is_none() {
+        return Err(
+            rolecall::internals::serve::ServeError::TokenRequired(opts.listen.to_string()).into(),
+        );
     }
     let settings = settings(&overrides)?;
     let (snapshot, src) = source(args)?;
@@ -166,11 +170,17 @@ pub fn run(args: &ServeArgs) -> miette::Result<Exit> {
         let (shared, stop) = (Arc::clone(&shared), Arc::clone(&stop));
         std::thread::spawn(move || reload(session, follower, fetched, &shared, &src, &stop))
     };
-    let served = rolecall::serve::run(opts, Arc::clone(&shared), log, Arc::clone(&stop), |addr| {
-        note(&format!(
+    let served = rolecall::internals::serve::run(
+        opts,
+        Arc::clone(&shared),
+        log,
+        Arc::clone(&stop),
+        |addr| {
+            note(&format!(
             "listening on http://{addr} (plain HTTP: put TLS in a reverse proxy); GET /v1/openapi.json describes the API"
         ));
-    });
+        },
+    );
     stop.store(true, Ordering::SeqCst);
     let _ = reloads.join();
     served?;
@@ -213,7 +223,7 @@ fn reload(
     src: &Source,
     stop: &AtomicBool,
 ) {
-    let mut publish = |session: &mut Session, _: &rolecall::watch::Delta| {
+    let mut publish = |session: &mut Session, _: &rolecall::internals::watch::Delta| {
         let before = shared.now();
         shared.publish(
             State::of(session, src.clone(), Some(&before.state)),

@@ -14,7 +14,7 @@ static STAY: OnceLock<Arc<AtomicBool>> = OnceLock::new();
 /// is removed by the next write to the same path once it is stale.
 pub fn install() {
     let _ = ctrlc::set_handler(|| {
-        rolecall::io::remove_pending();
+        rolecall::internals::io::remove_pending();
         match STAY.get() {
             Some(flag) => flag.store(true, Ordering::SeqCst),
             None => std::process::exit(130),

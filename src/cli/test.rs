@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use rolecall::text::visible;
+use rolecall::internals::text::visible;
 
 use super::{emit, engine, settings, ConfigArgs, Exit};
-use rolecall::config::Overrides;
-use rolecall::engine::testing::{find_test_files, run_tests, BUILTIN_TESTS};
-use rolecall::engine::{RuleError, BUILTIN_PREFIX};
+use rolecall::internals::config::Overrides;
+use rolecall::internals::engine::testing::{find_test_files, run_tests, BUILTIN_TESTS};
+use rolecall::internals::engine::{RuleError, BUILTIN_PREFIX};
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
@@ -71,7 +71,8 @@ pub fn run(args: &TestArgs) -> miette::Result<Exit> {
         find_test_files(&dirs)
             .into_iter()
             .map(|p| {
-                let text = rolecall::io::read_text(&p, rolecall::io::Input::Rule)?;
+                let text =
+                    rolecall::internals::io::read_text(&p, rolecall::internals::io::Input::Rule)?;
                 Ok((p.display().to_string(), text))
             })
             .collect::<miette::Result<_>>()?

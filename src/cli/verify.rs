@@ -9,11 +9,11 @@ use clap::{Args, ValueEnum};
 use miette::IntoDiagnostic;
 
 use super::{emit, engine, note, settings, Exit, RuleSetArgs};
-use rolecall::fetch::client::fetch;
-use rolecall::fetch::credentials::Auth;
-use rolecall::model::{load_snapshot, save_snapshot, Org};
-use rolecall::report::{render_plan, render_verify, verify_headline, verify_json};
-use rolecall::verify::{plan, run, PlanOptions};
+use rolecall::internals::fetch::client::fetch;
+use rolecall::internals::fetch::credentials::Auth;
+use rolecall::internals::model::{load_snapshot, save_snapshot, Org};
+use rolecall::internals::report::{render_plan, render_verify, verify_headline, verify_json};
+use rolecall::internals::verify::{plan, run, PlanOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {

@@ -14,12 +14,12 @@ use notify_debouncer_full::notify::RecommendedWatcher;
 use notify_debouncer_full::notify::{EventKind, RecursiveMode, Watcher};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, RecommendedCache};
 
-use rolecall::text::visible;
+use rolecall::internals::text::visible;
 
 use super::{color_allowed, emit, emit_data, load_source, note, settings, Exit, RuleSetArgs};
-use rolecall::model::Org;
-use rolecall::report::{render_human, HumanOptions, ReportContext};
-use rolecall::watch::{Delta, Session};
+use rolecall::internals::model::Org;
+use rolecall::internals::report::{render_human, HumanOptions, ReportContext};
+use rolecall::internals::watch::{Delta, Session};
 
 #[derive(Debug, Args)]
 pub struct WatchArgs {
@@ -76,7 +76,7 @@ fn render(session: &Session, delta: &Delta, view: &View<'_>) -> String {
         delta.resolved.len()
     ));
     // The first run lists everything below; only later runs say what changed.
-    let line = |mark: &str, f: &rolecall::engine::Finding| {
+    let line = |mark: &str, f: &rolecall::internals::engine::Finding| {
         format!(
             "{mark} {} {} `{}`: {}\n",
             visible(&f.rule_id),

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use super::{emit, emit_data, json_text, load_source, Exit};
 use clap::{Args, ValueEnum};
-use rolecall::authz::SubjectKind;
-use rolecall::model::Org;
-use rolecall::report::{render_who_can, who_can_csv, who_can_json};
+use rolecall::internals::authz::SubjectKind;
+use rolecall::internals::model::Org;
+use rolecall::internals::report::{render_who_can, who_can_csv, who_can_json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
@@ -56,7 +56,7 @@ pub fn run(args: &WhoCanArgs) -> miette::Result<Exit> {
             Kind::Client => SubjectKind::Client,
         })
         .collect();
-    let w = rolecall::ask::who_can(&org, &args.permission, &args.divisions, kinds)?;
+    let w = rolecall::internals::ask::who_can(&org, &args.permission, &args.divisions, kinds)?;
     // CSV keeps the values but still gets the terminal pass: it is often read with `cat`.
     match args.format {
         Format::Human => emit(&render_who_can(&org, &w))?,

@@ -2,8 +2,8 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use rolecall::engine::{CheckConfig, RuleEngine};
-//! use rolecall::model::{Org, OrgBuilder};
+//! use rolecall::internals::engine::{CheckConfig, RuleEngine};
+//! use rolecall::internals::model::{Org, OrgBuilder};
 //!
 //! let mut engine = RuleEngine::new(Default::default());
 //! engine.add_source("inline:no-admins.rhai", r#"

@@ -13,7 +13,7 @@ use super::snapshot::{
 /// Builds an [`OrgSnapshot`] by name.
 ///
 /// ```
-/// use rolecall::model::OrgBuilder;
+/// use rolecall::internals::model::OrgBuilder;
 /// let snap = OrgBuilder::new("Example")
 ///     .division("Home")
 ///     .division("Support EU")

@@ -401,7 +401,7 @@ const CALLS: &[(&str, &str)] = &[
 
 /// A synthetic org with `clients` OAuth clients (at least the generator's own) and `days` of
 /// API usage ending on its fetch date: each active client-credentials client calls 8 to 16 of
-/// [`CALLS`] on most days, a few with 4xx answers; users get `lastTokenIssued` dates. A
+/// the calls listed in `CALLS` on most days, a few with 4xx answers; users get `lastTokenIssued` dates. A
 /// 100k-user org with 1,000 clients and 90 days has about a million usage rows.
 #[must_use]
 pub fn synthetic_org_with_usage(users: usize, clients: usize, days: u32, seed: u64) -> OrgSnapshot {

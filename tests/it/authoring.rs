@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use rolecall::engine::testing::{run_tests, BUILTIN_TESTS};
-use rolecall::engine::RuleEngine;
-use rolecall::watch::{classify, Change};
+use rolecall::internals::engine::testing::{run_tests, BUILTIN_TESTS};
+use rolecall::internals::engine::RuleEngine;
+use rolecall::internals::watch::{classify, Change};
 
 use crate::support::rolecall;
 
@@ -43,7 +43,7 @@ fn builtin_rule_tests_pass() {
     }
     // Every test function of every built-in test file ran.
     assert_eq!(report.outcomes.len(), builtin_test_count());
-    for (rule, _) in rolecall::engine::BUILTIN_RULES {
+    for (rule, _) in rolecall::internals::engine::BUILTIN_RULES {
         let test = rule.replace(".rhai", ".test.rhai");
         assert!(
             BUILTIN_TESTS.iter().any(|(p, _)| *p == test),

@@ -319,7 +319,7 @@ fn a_wide_access_map_scrolls_with_the_subject_pinned() {
     if skipped("a_wide_access_map_scrolls_with_the_subject_pinned") {
         return;
     }
-    let mut org = rolecall::model::OrgBuilder::new("Wide").division("Home");
+    let mut org = rolecall::internals::model::OrgBuilder::new("Wide").division("Home");
     let names: Vec<String> = (1..20)
         .map(|i| format!("Region {i:02} Contact Centre"))
         .collect();

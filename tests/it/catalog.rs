@@ -2,14 +2,14 @@
 //! built-in catalog against the parser. Both inputs are compressed copies in `tests/fixtures/`
 //! (`swagger.json.gz`, `operations.json.gz`), so a lone clone of the repository runs these.
 
-use rolecall::catalog::{parse_swagger, Catalog};
-use rolecall::model::{Operation, Permission};
+use rolecall::internals::catalog::{parse_swagger, Catalog};
+use rolecall::internals::model::{Operation, Permission};
 
 /// A gzip-compressed fixture, decompressed.
 pub fn gz_fixture(name: &str) -> Vec<u8> {
     let raw = std::fs::read(crate::support::fixture(name))
         .unwrap_or_else(|e| panic!("tests/fixtures/{name}: {e}"));
-    rolecall::catalog::gunzip(&raw).unwrap()
+    rolecall::internals::catalog::gunzip(&raw).unwrap()
 }
 
 /// The full API description's operations, parsed once per test binary.
@@ -96,18 +96,18 @@ fn builtin_catalog_is_the_parsed_api_description() {
     let path = crate::support::root().join("data/operations.json.gz");
     if let Ok(date) = std::env::var("ROLECALL_BLESS") {
         assert!(
-            rolecall::engine::valid_date(&date),
+            rolecall::internals::engine::valid_date(&date),
             "ROLECALL_BLESS must be the API description's date, YYYY-MM-DD"
         );
-        let fresh = rolecall::catalog::BuiltinCatalog {
-            format: rolecall::catalog::FORMAT.to_owned(),
+        let fresh = rolecall::internals::catalog::BuiltinCatalog {
+            format: rolecall::internals::catalog::FORMAT.to_owned(),
             source: format!("the public Genesys Cloud Platform API description (Swagger 2.0), last changed {date}"),
             date,
             operations: ops.to_vec(),
         };
-        std::fs::write(&path, rolecall::catalog::encode(&fresh).unwrap()).unwrap();
+        std::fs::write(&path, rolecall::internals::catalog::encode(&fresh).unwrap()).unwrap();
     }
-    let committed = rolecall::catalog::decode(&std::fs::read(&path).unwrap()).unwrap();
+    let committed = rolecall::internals::catalog::decode(&std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(committed.operations.len(), ops.len());
     for (a, b) in committed.operations.iter().zip(ops) {
         assert_eq!(a, b, "{} {}", b.method, b.path);
@@ -120,7 +120,7 @@ fn builtin_catalog_is_the_parsed_api_description() {
 #[test]
 fn the_fetch_plans_permission_table_matches_the_api_description() {
     let catalog = Catalog::new(full_api());
-    for (path, perms) in rolecall::fetch::plan::ENDPOINTS {
+    for (path, perms) in rolecall::internals::fetch::plan::ENDPOINTS {
         let m = catalog
             .find(&format!("GET {path}"))
             .unwrap_or_else(|| panic!("`GET {path}` is not in swagger.json"));
@@ -139,11 +139,11 @@ fn the_fetch_plans_permission_table_matches_the_api_description() {
 /// description) is explained from the built-in catalog, and the output says so and how old it is.
 #[test]
 fn explain_and_acc001_work_on_a_snapshot_without_a_catalog() {
-    let mut snap = rolecall::model::sample().unwrap();
+    let mut snap = rolecall::internals::model::sample().unwrap();
     snap.operations.clear();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bare.json");
-    rolecall::model::save_snapshot(&snap, &file).unwrap();
+    rolecall::internals::model::save_snapshot(&snap, &file).unwrap();
     let out = crate::support::rolecall()
         .args(["explain", "--snapshot", file.to_str().unwrap()])
         .args([

@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rolecall::engine::testing::run_tests;
-use rolecall::engine::{CheckConfig, RuleEngine, BUILTIN_RULES};
-use rolecall::model::{sample, Org};
+use rolecall::internals::engine::testing::run_tests;
+use rolecall::internals::engine::{CheckConfig, RuleEngine, BUILTIN_RULES};
+use rolecall::internals::model::{sample, Org};
 
 /// One fenced block: where it starts (`file:line`) and its text.
 struct Block {

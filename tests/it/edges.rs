@@ -18,7 +18,7 @@ const CLIENT_ID: &str = "edge-client-id";
 fn canary_forms() -> Vec<String> {
     vec![
         CANARY.to_owned(),
-        rolecall::redact::base64(format!("{CLIENT_ID}:{CANARY}").as_bytes()),
+        rolecall::internals::redact::base64(format!("{CLIENT_ID}:{CANARY}").as_bytes()),
     ]
 }
 
@@ -369,7 +369,8 @@ fn a_named_link_to_a_regular_file_is_replaced_not_written_through() {
 #[test]
 fn a_rule_reading_a_gap_it_did_not_declare_is_unknown() {
     let dir = tempfile::tempdir().unwrap();
-    let mut snap: serde_json::Value = serde_json::from_str(rolecall::model::SAMPLE_JSON).unwrap();
+    let mut snap: serde_json::Value =
+        serde_json::from_str(rolecall::internals::model::SAMPLE_JSON).unwrap();
     snap["accessPolicies"] = serde_json::json!([]);
     snap["coverage"]
         .as_array_mut()

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use rolecall::engine::{CheckConfig, Limits, RuleEngine, RuleErrorKind};
-use rolecall::model::{sample, Org, OrgBuilder};
+use rolecall::internals::engine::{CheckConfig, Limits, RuleEngine, RuleErrorKind};
+use rolecall::internals::model::{sample, Org, OrgBuilder};
 
 use crate::support::fixture;
 

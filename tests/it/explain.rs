@@ -1,11 +1,11 @@
 //! `explain` and `diff` on the seed case (a dev/prod pair) and on small fixture orgs.
 
-use rolecall::authz::{
+use rolecall::internals::authz::{
     baseline_differences, check_error_body, diff, explain, resolve_subject, resolve_target,
     DiffOptions, Explanation, Question, Verdict,
 };
-use rolecall::catalog::Catalog;
-use rolecall::model::{load_snapshot, Org, OrgBuilder};
+use rolecall::internals::catalog::Catalog;
+use rolecall::internals::model::{load_snapshot, Org, OrgBuilder};
 
 use crate::support::{fixture, rolecall, stable_filters};
 
@@ -521,7 +521,7 @@ fn acc001_reports_denied_expectations_with_fixes() {
     ]});
     let f = crate::support::run_rule(
         "ACC001",
-        rolecall::model::sample().unwrap(),
+        rolecall::internals::model::sample().unwrap(),
         Some(expectations),
     );
     assert_eq!(f.len(), 1, "only the EU unit is denied: {f:?}");
@@ -535,16 +535,19 @@ fn acc001_reports_denied_expectations_with_fixes() {
         f[0].fix.as_deref(),
         Some("grant role `WFM Integration` to client `wfm-sync` in division `Support EU` (it already holds the role elsewhere)")
     );
-    assert!(
-        crate::support::run_rule("ACC001", rolecall::model::sample().unwrap(), None).is_empty()
-    );
+    assert!(crate::support::run_rule(
+        "ACC001",
+        rolecall::internals::model::sample().unwrap(),
+        None
+    )
+    .is_empty());
 }
 
 #[test]
 fn cli_explain_with_the_full_api_description() {
     // The description as a user downloads it: a (here gzip-compressed) swagger file.
     let swagger = crate::support::fixture("swagger.json.gz");
-    let carol = rolecall::model::sample()
+    let carol = rolecall::internals::model::sample()
         .unwrap()
         .users
         .iter()

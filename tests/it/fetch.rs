@@ -3,10 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use rolecall::fetch::client::{fetch, FetchOptions};
-use rolecall::fetch::credentials::{Auth, Secret};
-use rolecall::fetch::plan::{naive_requests, planned_requests};
-use rolecall::model::{load_snapshot, sample, synthetic_org, OrgSnapshot};
+use rolecall::internals::fetch::client::{fetch, FetchOptions};
+use rolecall::internals::fetch::credentials::{Auth, Secret};
+use rolecall::internals::fetch::plan::{naive_requests, planned_requests};
+use rolecall::internals::model::{load_snapshot, sample, synthetic_org, OrgSnapshot};
 
 use crate::support::fake_genesys::{plan_shape, FakeConfig, FakeGenesys, FAULT_KINDS};
 use crate::support::rolecall;
@@ -24,17 +24,19 @@ fn options(fake: &FakeGenesys, secret: &str) -> FetchOptions {
         concurrency: 8,
         max_attempts: 8,
         progress: None,
-        max_body_bytes: rolecall::fetch::client::DEFAULT_MAX_BODY,
-        max_pages: rolecall::fetch::client::DEFAULT_MAX_PAGES,
-        attempt_timeout: rolecall::fetch::client::DEFAULT_ATTEMPT_TIMEOUT,
-        max_wait: rolecall::fetch::client::MAX_RETRY_AFTER,
+        max_body_bytes: rolecall::internals::fetch::client::DEFAULT_MAX_BODY,
+        max_pages: rolecall::internals::fetch::client::DEFAULT_MAX_PAGES,
+        attempt_timeout: rolecall::internals::fetch::client::DEFAULT_ATTEMPT_TIMEOUT,
+        max_wait: rolecall::internals::fetch::client::MAX_RETRY_AFTER,
     }
 }
 
 fn run(
     opts: FetchOptions,
-) -> Result<(OrgSnapshot, rolecall::fetch::client::FetchStats), rolecall::fetch::client::FetchError>
-{
+) -> Result<
+    (OrgSnapshot, rolecall::internals::fetch::client::FetchStats),
+    rolecall::internals::fetch::client::FetchError,
+> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -261,15 +263,15 @@ fn inactive_users_past_the_listing_limit_that_hold_roles_are_read_by_id() {
         .map(|g| g.id.clone())
         .unwrap();
     for i in 0..10_250 {
-        served.users.push(rolecall::model::User {
+        served.users.push(rolecall::internals::model::User {
             id: format!("inactive-{i:05}"),
             name: format!("Former {i}"),
             state: "inactive".into(),
-            ..rolecall::model::User::default()
+            ..rolecall::internals::model::User::default()
         });
     }
     // Listed last, so past the limit: one holds a role directly, one through a group.
-    served.grants.push(rolecall::model::Grant {
+    served.grants.push(rolecall::internals::model::Grant {
         subject_id: "inactive-10200".into(),
         subject_type: "PC_USER".into(),
         role_id: role,
@@ -708,7 +710,7 @@ fn a_base_url_whose_host_follows_an_at_sign_is_refused_before_any_connection() {
 #[test]
 fn page_sizes_are_learned_once_per_family_and_the_org_is_the_same() {
     use crate::support::fake_genesys::{plan_shape_with, PageLimits};
-    use rolecall::fetch::plan::learned;
+    use rolecall::internals::fetch::plan::learned;
     let served = synthetic_org(2_000, 7);
     // Users take the documented 500 in every case: that size is not learned.
     let smallest = PageLimits {
@@ -897,7 +899,7 @@ mod hostile_servers {
         assert!(shown.contains("HTTP 401 `invalid_client`"), "{shown}");
         assert!(matches!(
             err,
-            rolecall::fetch::client::FetchError::Auth { .. }
+            rolecall::internals::fetch::client::FetchError::Auth { .. }
         ));
     }
 }

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::process::Output;
 use std::sync::Arc;
 
-use rolecall::engine::{CheckConfig, RuleEngine};
-use rolecall::model::{sample, Org};
+use rolecall::internals::engine::{CheckConfig, RuleEngine};
+use rolecall::internals::model::{sample, Org};
 
 use crate::support::{rolecall, root};
 
@@ -241,7 +241,7 @@ fn github_annotations_are_one_line_each_and_cannot_be_forged() {
     let mut snap = sample().unwrap();
     snap.oauth_clients[0].name = "evil\n::error file=x::forged".into();
     let file = dir.path().join("evil.json");
-    rolecall::model::save_snapshot(&snap, &file).unwrap();
+    rolecall::internals::model::save_snapshot(&snap, &file).unwrap();
     let out = rolecall()
         .current_dir(dir.path())
         .args(["check", "--no-config", "--format", "github"])

@@ -2,10 +2,12 @@
 //! Each case reproduced a wrong answer before the change; the two properties at the end run
 //! over random small orgs and print their figures for the closing note.
 
-use rolecall::authz::{explain, resolve_subject, resolve_target, Explanation, Question, Verdict};
-use rolecall::catalog::Catalog;
-use rolecall::change::prove_fix;
-use rolecall::model::{Org, OrgBuilder, OrgSnapshot};
+use rolecall::internals::authz::{
+    explain, resolve_subject, resolve_target, Explanation, Question, Verdict,
+};
+use rolecall::internals::catalog::Catalog;
+use rolecall::internals::change::prove_fix;
+use rolecall::internals::model::{Org, OrgBuilder, OrgSnapshot};
 
 use crate::support::random::{random_org, MOVE};
 use crate::support::rolecall;
@@ -119,7 +121,7 @@ fn two_causes_get_one_fix_with_both_changes_that_works() {
     );
     let dir = tempfile::tempdir().unwrap();
     let snap = dir.path().join("org.json");
-    rolecall::model::save_snapshot(org.snapshot(), &snap).unwrap();
+    rolecall::internals::model::save_snapshot(org.snapshot(), &snap).unwrap();
     let out = rolecall()
         .args([
             "explain",
@@ -206,7 +208,7 @@ fn unread_units_make_the_answer_unknown_not_denied_per_division() {
     assert!(e.unread.is_some(), "{e:?}");
     let dir = tempfile::tempdir().unwrap();
     let snap = dir.path().join("org.json");
-    rolecall::model::save_snapshot(org.snapshot(), &snap).unwrap();
+    rolecall::internals::model::save_snapshot(org.snapshot(), &snap).unwrap();
     let out = rolecall()
         .args([
             "explain",
@@ -358,7 +360,7 @@ fn access_lists_a_grant_that_gives_nothing() {
         .build();
     let dir = tempfile::tempdir().unwrap();
     let snap = dir.path().join("org.json");
-    rolecall::model::save_snapshot(&org, &snap).unwrap();
+    rolecall::internals::model::save_snapshot(&org, &snap).unwrap();
     let out = rolecall()
         .args(["access", "user:elena@x.example", "--snapshot"])
         .arg(&snap)
@@ -437,7 +439,7 @@ fn the_ip_allow_list_answers_401_and_the_body_is_matched() {
         ex.assumptions
     );
     let body = serde_json::json!({"code": "ip.not.authorized", "status": 401, "message": "x"});
-    let check = rolecall::authz::check_error_body(&org, &ex, &body);
+    let check = rolecall::internals::authz::check_error_body(&org, &ex, &body);
     assert!(check.agrees, "{check:?}");
     assert!(
         check.notes.iter().any(|n| n.contains("192.0.2.0/24")),
@@ -463,7 +465,7 @@ fn narrowing_passes_the_gate_and_widening_fails_it() {
         )
         .build();
     let path = dir.path().join("org.json");
-    rolecall::model::save_snapshot(&snap, &path).unwrap();
+    rolecall::internals::model::save_snapshot(&snap, &path).unwrap();
     let change = |name: &str, body: &str| {
         let p = dir.path().join(name);
         std::fs::write(&p, format!("format = \"rolecall.change/1\"\n{body}")).unwrap();
@@ -536,11 +538,12 @@ fn fixes_applied_make_the_call_allowed_over_random_orgs() {
                 }
                 let checked = ex.fix_checked.as_deref().unwrap_or_default();
                 // Only advice (a user-context client) cannot be applied.
-                if ex
-                    .changes
-                    .iter()
-                    .all(|f| matches!(f, rolecall::authz::Fix::NotClientCredentials { .. }))
-                {
+                if ex.changes.iter().all(|f| {
+                    matches!(
+                        f,
+                        rolecall::internals::authz::Fix::NotClientCredentials { .. }
+                    )
+                }) {
                     continue;
                 }
                 proven += 1;
@@ -582,12 +585,12 @@ fn with_gap(snap: &OrgSnapshot, dataset: &str) -> OrgSnapshot {
         }
         _ => unreachable!(),
     }
-    s.coverage.push(rolecall::model::Coverage {
+    s.coverage.push(rolecall::internals::model::Coverage {
         endpoint: format!("GET /x/{dataset}"),
         dataset: dataset.to_owned(),
         status: "gap".to_owned(),
         http_status: Some(403),
-        ..rolecall::model::Coverage::default()
+        ..rolecall::internals::model::Coverage::default()
     });
     s
 }
@@ -597,19 +600,21 @@ fn with_gap(snap: &OrgSnapshot, dataset: &str) -> OrgSnapshot {
 fn other_fill(snap: &OrgSnapshot, dataset: &str) -> Option<OrgSnapshot> {
     let mut s = snap.clone();
     match dataset {
-        "accessPolicies" => s.access_policies.push(rolecall::model::AccessPolicy {
-            id: "p-fill".to_owned(),
-            name: "fill".to_owned(),
-            target_resource: "wfm:*:*".to_owned(),
-            subject: rolecall::model::PolicySubject {
-                kind: "ALL".to_owned(),
-                ..Default::default()
-            },
-            effect: "DENY".to_owned(),
-            condition: None,
-            active: true,
-            apply_to_clients: true,
-        }),
+        "accessPolicies" => s
+            .access_policies
+            .push(rolecall::internals::model::AccessPolicy {
+                id: "p-fill".to_owned(),
+                name: "fill".to_owned(),
+                target_resource: "wfm:*:*".to_owned(),
+                subject: rolecall::internals::model::PolicySubject {
+                    kind: "ALL".to_owned(),
+                    ..Default::default()
+                },
+                effect: "DENY".to_owned(),
+                condition: None,
+                active: true,
+                apply_to_clients: true,
+            }),
         "businessUnits" => {
             let ids: Vec<String> = s.divisions.iter().map(|d| d.id.clone()).collect();
             for (i, b) in s.business_units.iter_mut().enumerate() {
@@ -620,7 +625,7 @@ fn other_fill(snap: &OrgSnapshot, dataset: &str) -> Option<OrgSnapshot> {
         }
         "roles" => {
             for r in &mut s.roles {
-                r.permission_policies = vec![rolecall::model::PermissionPolicy {
+                r.permission_policies = vec![rolecall::internals::model::PermissionPolicy {
                     domain: "wfm".to_owned(),
                     entity_name: "*".to_owned(),
                     action_set: vec!["*".to_owned()],
@@ -693,10 +698,10 @@ fn certain_verdicts_survive_filling_the_gaps() {
 /// direct grant in a single division, one of the ways it promises to cover.
 #[test]
 fn verify_covers_a_direct_grant_in_one_division() {
-    let org = Org::new(rolecall::model::sample().unwrap());
-    let plan = rolecall::verify::plan(
+    let org = Org::new(rolecall::internals::model::sample().unwrap());
+    let plan = rolecall::internals::verify::plan(
         &org,
-        &rolecall::verify::PlanOptions {
+        &rolecall::internals::verify::PlanOptions {
             subjects: Vec::new(),
             permissions: Vec::new(),
             rule_permissions: Vec::new(),
@@ -709,7 +714,7 @@ fn verify_covers_a_direct_grant_in_one_division() {
     assert!(
         plan.subjects
             .iter()
-            .any(|(_, ways)| ways.contains(&rolecall::verify::Way::DirectInDivision)),
+            .any(|(_, ways)| ways.contains(&rolecall::internals::verify::Way::DirectInDivision)),
         "{:?}",
         plan.subjects
     );

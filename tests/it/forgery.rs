@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rolecall::model::sample;
+use rolecall::internals::model::sample;
 
 use crate::support::fake_genesys::{FakeConfig, FakeGenesys};
 use crate::support::rolecall;
@@ -323,7 +323,7 @@ fn fetch_summary_and_logs_show_a_hostile_org_escaped() {
         "{said}"
     );
     // The snapshot keeps the name as the server sent it: only the terminal gets the escaped form.
-    let saved = rolecall::model::load_snapshot(&out).unwrap();
+    let saved = rolecall::internals::model::load_snapshot(&out).unwrap();
     assert!(saved.organization.name.ends_with(PAYLOAD));
 }
 

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rolecall::engine::{CheckConfig, Limits, RuleEngine, RuleErrorKind};
-use rolecall::model::{sample, Org};
+use rolecall::internals::engine::{CheckConfig, Limits, RuleEngine, RuleErrorKind};
+use rolecall::internals::model::{sample, Org};
 
 use crate::support::{fixture, rolecall};
 

@@ -15,11 +15,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rolecall::fetch::client::{
+use rolecall::internals::fetch::client::{
     fetch, FetchError, FetchOptions, FetchStats, DEFAULT_MAX_BODY, DEFAULT_MAX_PAGES,
 };
-use rolecall::fetch::credentials::{Auth, Secret};
-use rolecall::model::OrgSnapshot;
+use rolecall::internals::fetch::credentials::{Auth, Secret};
+use rolecall::internals::model::OrgSnapshot;
 use serde_json::{json, Value};
 
 use crate::support::hostile_http::{Hostile, Reply, Seen};
@@ -36,7 +36,7 @@ fn token(n: usize) -> String {
 
 /// The Basic credential rolecall sends: base64 of `id:secret`.
 fn basic() -> String {
-    rolecall::redact::base64(format!("{ID}:{SECRET}").as_bytes())
+    rolecall::internals::redact::base64(format!("{ID}:{SECRET}").as_bytes())
 }
 
 /// `text` holds no form of the canary: raw, URL- or JSON-encoded, base64, or a token.

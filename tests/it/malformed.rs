@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use rolecall::engine::{CheckConfig, RuleEngine};
-use rolecall::model::{parse_snapshot, Org, SnapshotErrorKind, SAMPLE_JSON};
+use rolecall::internals::engine::{CheckConfig, RuleEngine};
+use rolecall::internals::model::{parse_snapshot, Org, SnapshotErrorKind, SAMPLE_JSON};
 use serde_json::{json, Value};
 
 fn sample() -> Value {
@@ -25,7 +25,7 @@ enum Expect {
 fn variants() -> Vec<(String, Value, Expect)> {
     let mut out = Vec::new();
     // Each dataset left out of the file.
-    for field in rolecall::model::DATASETS
+    for field in rolecall::internals::model::DATASETS
         .into_iter()
         .filter(|d| *d != "managementUnitMembers")
     {
@@ -123,7 +123,7 @@ fn every_malformed_snapshot_gives_a_clear_error_or_warning() {
     let engine = RuleEngine::with_builtin();
     let clean = engine
         .check(
-            &Arc::new(Org::new(rolecall::model::sample().unwrap())),
+            &Arc::new(Org::new(rolecall::internals::model::sample().unwrap())),
             &CheckConfig::default(),
         )
         .findings()
@@ -228,7 +228,7 @@ fn a_management_unit_without_division_keeps_wfm001_as_unknown() {
 
 #[test]
 fn diff_matches_the_first_of_two_subjects_with_one_name() {
-    let base = rolecall::model::sample().unwrap();
+    let base = rolecall::internals::model::sample().unwrap();
     let mut v = sample();
     let mut twin = v["oauthClients"][0].clone();
     twin["id"] = json!("twin-id");
@@ -237,7 +237,11 @@ fn diff_matches_the_first_of_two_subjects_with_one_name() {
     let other = parse_snapshot(&serde_json::to_vec(&v).unwrap(), "twin.json").unwrap();
     let (base, other) = (Org::new(base), Org::new(other));
     assert!(other.warnings().iter().any(|w| w.contains("are named")));
-    let d = rolecall::authz::diff(&base, &other, &rolecall::authz::DiffOptions::default());
+    let d = rolecall::internals::authz::diff(
+        &base,
+        &other,
+        &rolecall::internals::authz::DiffOptions::default(),
+    );
     // The twin holds nothing; matched by mistake, it would show the client losing its access.
     assert!(d.subjects.is_empty(), "{:?}", d.subjects);
 }

@@ -4,10 +4,12 @@
 
 use std::collections::HashMap;
 
-use rolecall::authz::{can, resolve_subject, Target};
-use rolecall::catalog::{load_file, Catalog};
-use rolecall::change::{apply, load_change, ChangeError, Edit, PLANNED_PREFIX, PROVIDER_CALLS};
-use rolecall::model::{load_snapshot, Org};
+use rolecall::internals::authz::{can, resolve_subject, Target};
+use rolecall::internals::catalog::{load_file, Catalog};
+use rolecall::internals::change::{
+    apply, load_change, ChangeError, Edit, PLANNED_PREFIX, PROVIDER_CALLS,
+};
+use rolecall::internals::model::{load_snapshot, Org};
 
 use crate::support::{fixture, rolecall, stable_filters};
 
@@ -696,9 +698,9 @@ fn escape_characters_in_a_change_reach_the_terminal_visible_not_raw() {
 
 #[test]
 fn watch_checks_the_org_after_the_plan_and_rereads_the_plan_when_it_is_saved() {
-    use rolecall::config::{ConfigSource, Overrides, Settings};
-    use rolecall::engine::PlanChange;
-    use rolecall::watch::Session;
+    use rolecall::internals::config::{ConfigSource, Overrides, Settings};
+    use rolecall::internals::engine::PlanChange;
+    use rolecall::internals::watch::Session;
     let dir = tempfile::tempdir().unwrap();
     let snap = dir.path().join("org.json");
     std::fs::copy(fixture("plans/org.json"), &snap).unwrap();
@@ -714,7 +716,7 @@ fn watch_checks_the_org_after_the_plan_and_rereads_the_plan_when_it_is_saved() {
     let mut session = Session::new(settings, overrides, org, Some(&snap)).unwrap();
     session.set_plans(std::slice::from_ref(&plan_file)).unwrap();
     session.run(None);
-    let wfm_sync = |r: &rolecall::engine::CheckReport| -> Option<PlanChange> {
+    let wfm_sync = |r: &rolecall::internals::engine::CheckReport| -> Option<PlanChange> {
         r.findings()
             .chain(&r.resolved)
             .find(|f| f.subject.name == "wfm-sync")

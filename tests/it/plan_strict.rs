@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use rolecall::change::{apply, load_change};
-use rolecall::model::{load_snapshot, Org};
+use rolecall::internals::change::{apply, load_change};
+use rolecall::internals::model::{load_snapshot, Org};
 
 use crate::support::{fixture, rolecall};
 

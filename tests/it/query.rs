@@ -4,8 +4,8 @@
 use std::process::Output;
 use std::sync::Arc;
 
-use rolecall::engine::{CheckConfig, Limits, RuleEngine};
-use rolecall::model::{sample, Org};
+use rolecall::internals::engine::{CheckConfig, Limits, RuleEngine};
+use rolecall::internals::model::{sample, Org};
 
 use crate::support::rolecall;
 

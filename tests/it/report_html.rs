@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use rolecall::engine::{CheckConfig, RuleEngine};
-use rolecall::model::{sample, Org, OrgBuilder, OrgSnapshot};
-use rolecall::report::{render_html, HtmlOptions, ReportContext, HTML_DATA_FORMAT};
+use rolecall::internals::engine::{CheckConfig, RuleEngine};
+use rolecall::internals::model::{sample, Org, OrgBuilder, OrgSnapshot};
+use rolecall::internals::report::{render_html, HtmlOptions, ReportContext, HTML_DATA_FORMAT};
 
 use crate::support::rolecall;
 

@@ -1,8 +1,8 @@
 //! Each built-in rule on small fixture orgs: at least one positive and one negative case, plus a
 //! snapshot of all findings on the sample org.
 
-use rolecall::engine::{RuleEngine, BUILTIN_RULES};
-use rolecall::model::{sample, OrgBuilder};
+use rolecall::internals::engine::{RuleEngine, BUILTIN_RULES};
+use rolecall::internals::model::{sample, OrgBuilder};
 use serde_json::json;
 
 use crate::support::{lines, run_rule};
@@ -11,7 +11,7 @@ fn wfm_org(
     client_division: &str,
     mu_division: &str,
     bu_division: &str,
-) -> rolecall::model::OrgSnapshot {
+) -> rolecall::internals::model::OrgSnapshot {
     OrgBuilder::new("t")
         .division("Home")
         .division("Support EU")
@@ -56,7 +56,7 @@ fn wfm001_is_clean_when_the_unit_and_its_business_unit_are_covered() {
 /// client may be refused (which one Genesys checks is not confirmed): unknown, never clean.
 #[test]
 fn wfm001_is_unknown_when_only_one_of_the_units_divisions_is_covered() {
-    use rolecall::engine::FindingStatus;
+    use rolecall::internals::engine::FindingStatus;
     for (client, bu) in [("Support EU", "Home"), ("Home", "Home")] {
         let f = run_rule("WFM001", wfm_org(client, "Support EU", bu), None);
         assert_eq!(f.len(), 1, "{client}/{bu}: {:?}", lines(&f));
@@ -256,14 +256,14 @@ fn net002_required_cidrs_must_be_contained() {
 #[test]
 fn net002_malformed_cidr_is_a_config_error() {
     let engine = RuleEngine::with_builtin();
-    let mut config = rolecall::engine::CheckConfig {
+    let mut config = rolecall::internals::engine::CheckConfig {
         select: vec!["NET002".into()],
         ..Default::default()
     };
     config
         .params
         .insert("NET002".into(), json!({"required_cidrs": ["10.0.0.0/33"]}));
-    let org = std::sync::Arc::new(rolecall::model::Org::new(
+    let org = std::sync::Arc::new(rolecall::internals::model::Org::new(
         OrgBuilder::new("t")
             .division("Home")
             .settings(true, &["10.0.0.0/8"])
@@ -271,7 +271,7 @@ fn net002_malformed_cidr_is_a_config_error() {
     ));
     let report = engine.check(&org, &config);
     let e = report.outcomes[0].error.as_ref().expect("a config error");
-    assert_eq!(e.kind, rolecall::engine::RuleErrorKind::Config);
+    assert_eq!(e.kind, rolecall::internals::engine::RuleErrorKind::Config);
     assert!(
         e.message
             .contains("`10.0.0.0/33` in `required_cidrs` is not an IPv4 CIDR"),
@@ -345,7 +345,7 @@ fn rol001_says_unknown_when_grants_could_not_be_read() {
         .division("Home")
         .role("Unused", &["a:b:d"])
         .build();
-    snap.coverage.push(rolecall::model::Coverage {
+    snap.coverage.push(rolecall::internals::model::Coverage {
         endpoint: "GET /api/v2/authorization/roles/{roleId}/subjectgrants".into(),
         dataset: "grants".into(),
         status: "gap".into(),
@@ -403,7 +403,7 @@ fn sample_org_findings() {
     let snap = sample().unwrap();
     let engine = RuleEngine::with_builtin();
     let report = engine.check(
-        &std::sync::Arc::new(rolecall::model::Org::new(snap)),
+        &std::sync::Arc::new(rolecall::internals::model::Org::new(snap)),
         &Default::default(),
     );
     assert_eq!(report.errors().count(), 0);
@@ -453,7 +453,7 @@ fn builtin_list_matches_rule_files_and_docs_are_complete() {
         engine.load_errors()
     );
     for m in engine.rules() {
-        for s in rolecall::engine::REQUIRED_SECTIONS {
+        for s in rolecall::internals::engine::REQUIRED_SECTIONS {
             assert!(
                 m.section(s).is_some_and(|b| !b.is_empty()),
                 "{} lacks `## {s}`",

@@ -203,7 +203,7 @@ fn dechunk(mut rest: &str) -> String {
 /// The sample org as a snapshot file in `dir`.
 fn sample(dir: &Path) -> std::path::PathBuf {
     let p = dir.join("org.json");
-    std::fs::write(&p, rolecall::model::SAMPLE_JSON).unwrap();
+    std::fs::write(&p, rolecall::internals::model::SAMPLE_JSON).unwrap();
     p
 }
 
@@ -225,7 +225,7 @@ fn without_meta(mut v: Value) -> Value {
 #[test]
 fn the_committed_openapi_document_is_current() {
     let path = root().join("docs/openapi.json");
-    let now = rolecall::serve::openapi_text().unwrap();
+    let now = rolecall::internals::serve::openapi_text().unwrap();
     if std::env::var_os("ROLECALL_WRITE_OPENAPI").is_some() {
         std::fs::write(&path, &now).unwrap();
     }
@@ -236,7 +236,7 @@ fn the_committed_openapi_document_is_current() {
     );
     let doc: Value = serde_json::from_str(&now).unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
-    for e in rolecall::serve::api::ENDPOINTS {
+    for e in rolecall::internals::serve::api::ENDPOINTS {
         assert!(doc["paths"][e.path].is_object(), "{} is documented", e.path);
     }
 }
@@ -317,7 +317,7 @@ fn answers_are_the_cli_documents() {
         .all(|f| f["ruleId"].as_str().unwrap().starts_with("WFM")));
     assert_eq!(high["summary"]["failOn"], "critical");
 
-    let other = rolecall::model::SAMPLE_JSON;
+    let other = rolecall::internals::model::SAMPLE_JSON;
     let body = format!(r#"{{"snapshot":{other},"name":"same"}}"#);
     let (status, d) = server.ask("POST", "/v1/diff", Some(&body));
     assert_eq!(status, 200, "{d}");
@@ -465,7 +465,7 @@ fn reloads_change_answers_and_failed_reloads_mark_them_stale() {
     let (status, ex) = server.ask("POST", "/v1/explain", Some(SEED));
     assert_eq!((status, &ex["meta"]["stale"]), (200, &json!(true)));
     // A good snapshot again: fresh, with a new id.
-    let changed = rolecall::model::SAMPLE_JSON.replacen("wfm-sync", "wfm-sync-2", 1);
+    let changed = rolecall::internals::model::SAMPLE_JSON.replacen("wfm-sync", "wfm-sync-2", 1);
     std::fs::write(&snap, changed).unwrap();
     let fresh = server.wait_for("GET", "/v1/health", None, |v| v["stale"] == false);
     assert_ne!(fresh["snapshot"]["id"], id);
@@ -569,7 +569,7 @@ fn live_refresh_fetches_again_and_a_failed_fetch_marks_answers_stale() {
     use crate::support::fake_genesys::{FakeConfig, FakeGenesys};
     const SECRET: &str = "Zq9-serve-live-secret-7Xk";
     let fake = FakeGenesys::start(
-        rolecall::model::sample().unwrap(),
+        rolecall::internals::model::sample().unwrap(),
         FakeConfig {
             client_secret: SECRET.into(),
             ..FakeConfig::default()

@@ -3,10 +3,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use rolecall::fetch::client::{fetch_with_usage, FetchOptions};
-use rolecall::fetch::credentials::{Auth, Secret};
-use rolecall::fetch::usage::UsageOptions;
-use rolecall::model::{load_snapshot, OrgSnapshot, Usage, UsageRow};
+use rolecall::internals::fetch::client::{fetch_with_usage, FetchOptions};
+use rolecall::internals::fetch::credentials::{Auth, Secret};
+use rolecall::internals::fetch::usage::UsageOptions;
+use rolecall::internals::model::{load_snapshot, OrgSnapshot, Usage, UsageRow};
 use serde_json::Value;
 
 use crate::support::fake_genesys::{FakeConfig, FakeGenesys};
@@ -25,10 +25,10 @@ fn options(fake: &FakeGenesys) -> FetchOptions {
         concurrency: 8,
         max_attempts: 4,
         progress: None,
-        max_body_bytes: rolecall::fetch::client::DEFAULT_MAX_BODY,
-        max_pages: rolecall::fetch::client::DEFAULT_MAX_PAGES,
-        attempt_timeout: rolecall::fetch::client::DEFAULT_ATTEMPT_TIMEOUT,
-        max_wait: rolecall::fetch::client::MAX_RETRY_AFTER,
+        max_body_bytes: rolecall::internals::fetch::client::DEFAULT_MAX_BODY,
+        max_pages: rolecall::internals::fetch::client::DEFAULT_MAX_PAGES,
+        attempt_timeout: rolecall::internals::fetch::client::DEFAULT_ATTEMPT_TIMEOUT,
+        max_wait: rolecall::internals::fetch::client::MAX_RETRY_AFTER,
     }
 }
 
@@ -104,8 +104,10 @@ fn quick(days: u32, end: SystemTime) -> UsageOptions {
 fn run(
     opts: FetchOptions,
     usage: UsageOptions,
-) -> Result<(OrgSnapshot, rolecall::fetch::client::FetchStats), rolecall::fetch::client::FetchError>
-{
+) -> Result<
+    (OrgSnapshot, rolecall::internals::fetch::client::FetchStats),
+    rolecall::internals::fetch::client::FetchError,
+> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -232,7 +234,7 @@ fn a_failed_job_is_a_gap_with_its_reason_and_the_rules_say_unknown() {
     );
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("dev.json");
-    rolecall::model::save_snapshot(&snap, &file).unwrap();
+    rolecall::internals::model::save_snapshot(&snap, &file).unwrap();
     let out = rolecall()
         .args(["check", "--select", "USG", "--format", "json"])
         .arg(&file)
@@ -506,9 +508,9 @@ fn the_html_report_pictures_held_against_used_per_client() {
 
 #[test]
 fn synthetic_usage_matches_the_builtin_catalog_but_for_the_one_meant_not_to() {
-    let snap = rolecall::model::synthetic_org_with_usage(2_000, 40, 10, 3);
-    let m = rolecall::catalog::usage::Matches::of(
-        rolecall::catalog::builtin_catalog(),
+    let snap = rolecall::internals::model::synthetic_org_with_usage(2_000, 40, 10, 3);
+    let m = rolecall::internals::catalog::usage::Matches::of(
+        rolecall::internals::catalog::builtin_catalog(),
         snap.usage.as_ref().unwrap(),
     );
     assert!(m.len() > 10);

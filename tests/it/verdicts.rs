@@ -2,9 +2,11 @@
 //! unknown, unread data is never "ok", visible DENY policies are explained, and the exit codes
 //! say which. Each case reproduced a wrong answer before the verdict algebra.
 
-use rolecall::authz::{explain, resolve_subject, resolve_target, Question, Status, Verdict};
-use rolecall::catalog::Catalog;
-use rolecall::model::{load_snapshot, Org, OrgBuilder};
+use rolecall::internals::authz::{
+    explain, resolve_subject, resolve_target, Question, Status, Verdict,
+};
+use rolecall::internals::catalog::Catalog;
+use rolecall::internals::model::{load_snapshot, Org, OrgBuilder};
 
 use crate::support::random::random_org;
 use crate::support::{fixture, rolecall, stable_filters};
@@ -15,7 +17,12 @@ fn org(name: &str) -> Org {
     Org::new(load_snapshot(&fixture(&format!("pair/{name}.json"))).unwrap())
 }
 
-fn ask(org: &Org, subject: &str, op: &str, target: Option<&str>) -> rolecall::authz::Explanation {
+fn ask(
+    org: &Org,
+    subject: &str,
+    op: &str,
+    target: Option<&str>,
+) -> rolecall::internals::authz::Explanation {
     let q = Question {
         subject: resolve_subject(org, subject).unwrap(),
         operation: op,
@@ -26,7 +33,7 @@ fn ask(org: &Org, subject: &str, op: &str, target: Option<&str>) -> rolecall::au
     explain(org, &Catalog::for_org(org), &q).unwrap()
 }
 
-fn step(ex: &rolecall::authz::Explanation, check: &str) -> Status {
+fn step(ex: &rolecall::internals::authz::Explanation, check: &str) -> Status {
     ex.steps
         .iter()
         .find(|s| s.check == check)
@@ -406,19 +413,19 @@ fn a_client_that_cannot_sign_in_gets_no_403_and_no_fix() {
 /// severity unless `--allow-unknown` is given: the gate fails closed.
 #[test]
 fn unknown_findings_keep_their_severity_and_fail_closed() {
-    let mut snap = rolecall::model::sample().unwrap();
-    snap.coverage.push(rolecall::model::Coverage {
+    let mut snap = rolecall::internals::model::sample().unwrap();
+    snap.coverage.push(rolecall::internals::model::Coverage {
         endpoint: "GET /api/v2/organizations/authentication/settings".into(),
         dataset: "authSettings".into(),
         status: "gap".into(),
         http_status: Some(403),
         error_code: Some("missing.permissions".into()),
         permission: Some("directory:organization:admin".into()),
-        ..rolecall::model::Coverage::default()
+        ..rolecall::internals::model::Coverage::default()
     });
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("gap.json");
-    rolecall::model::save_snapshot(&snap, &file).unwrap();
+    rolecall::internals::model::save_snapshot(&snap, &file).unwrap();
     let check = |extra: &[&str]| {
         rolecall()
             .args(["check", "--no-config", "--select", "NET002", "--param"])
@@ -489,7 +496,7 @@ fn an_error_body_picks_the_target_it_speaks_to() {
         "messageParams": {}, "contextId": "ctx-9"
     });
     let ex = ask(&org, "client:wfm-sync", MOVE, None);
-    let b = rolecall::authz::check_error_body(&org, &ex, &body);
+    let b = rolecall::internals::authz::check_error_body(&org, &ex, &body);
     assert!(b.agrees, "{:?}", b.notes);
     assert!(
         b.notes.iter().any(|n| n.starts_with(
@@ -510,7 +517,7 @@ fn an_error_body_picks_the_target_it_speaks_to() {
         MOVE,
         Some("management-unit:EU Agents"),
     );
-    let b = rolecall::authz::check_error_body(&org, &ex, &body);
+    let b = rolecall::internals::authz::check_error_body(&org, &ex, &body);
     assert!(
         b.notes.iter().any(|n| n.starts_with("the 403 matches: `wfm:agent:edit` is held only through role `WFM Integration` in division `Home`")),
         "{:?}",
@@ -523,7 +530,7 @@ fn an_error_body_picks_the_target_it_speaks_to() {
         MOVE,
         Some("management-unit:NA Agents"),
     );
-    let b = rolecall::authz::check_error_body(&org, &allowed, &body);
+    let b = rolecall::internals::authz::check_error_body(&org, &allowed, &body);
     assert!(
         !b.agrees && b.notes.iter().any(|n| n.contains("stale")),
         "{:?}",
@@ -566,7 +573,7 @@ fn move_org(members_gap: bool) -> Org {
     Org::new(snap)
 }
 
-fn move_agent(org: &Org, agent: &str) -> rolecall::authz::Explanation {
+fn move_agent(org: &Org, agent: &str) -> rolecall::internals::authz::Explanation {
     let q = Question {
         subject: resolve_subject(org, "client:wfm-sync").unwrap(),
         operation: MOVE,
@@ -616,7 +623,7 @@ fn an_agent_from_an_unreachable_unit_makes_the_move_denied() {
 /// Rules see the fetched memberships: `management_unit.members` and `user.management_unit`.
 #[test]
 fn rules_see_unit_memberships() {
-    let mut engine = rolecall::engine::RuleEngine::new(Default::default());
+    let mut engine = rolecall::internals::engine::RuleEngine::new(Default::default());
     engine
         .add_source(
             "inline:members.rhai",
@@ -639,7 +646,7 @@ fn check(org) {
         )
         .unwrap();
     let org = std::sync::Arc::new(move_org(false));
-    let report = engine.check(&org, &rolecall::engine::CheckConfig::default());
+    let report = engine.check(&org, &rolecall::internals::engine::CheckConfig::default());
     let lines = crate::support::lines(&report.outcomes[0].findings);
     assert_eq!(
         lines,
@@ -742,10 +749,10 @@ fn explain_and_acc001_agree_over_random_orgs() {
 fn write(
     dir: &std::path::Path,
     name: &str,
-    snap: &rolecall::model::OrgSnapshot,
+    snap: &rolecall::internals::model::OrgSnapshot,
 ) -> std::path::PathBuf {
     let p = dir.join(name);
-    rolecall::model::save_snapshot(snap, &p).unwrap();
+    rolecall::internals::model::save_snapshot(snap, &p).unwrap();
     p
 }
 
@@ -781,7 +788,7 @@ fn a_narrowed_diff_shows_only_what_the_operation_or_subject_touches() {
     newcomer.id = "client-newcomer".into();
     newcomer.name = "wfm-newcomer".into();
     newcomer.authorized_grant_type = "CLIENT-CREDENTIALS".into();
-    newcomer.role_divisions = vec![rolecall::model::RoleDivision {
+    newcomer.role_divisions = vec![rolecall::internals::model::RoleDivision {
         role_id: wfm_role,
         division_id: home,
     }];
@@ -926,12 +933,12 @@ fn explain_outputs_as_a_user_sees_them() {
 fn gaps_count_only_where_they_matter_and_alternative_codes_match() {
     let mut snap = load_snapshot(&fixture("pair/prod.json")).unwrap();
     // A groups gap says nothing about a client's grants; a WFM gap nothing about a user listing.
-    snap.coverage.push(rolecall::model::Coverage {
+    snap.coverage.push(rolecall::internals::model::Coverage {
         endpoint: "GET /api/v2/groups".into(),
         dataset: "groups".into(),
         status: "gap".into(),
         http_status: Some(403),
-        ..rolecall::model::Coverage::default()
+        ..rolecall::internals::model::Coverage::default()
     });
     let groups_gap = Org::new(snap);
     let ex = ask(
@@ -954,7 +961,7 @@ fn gaps_count_only_where_they_matter_and_alternative_codes_match() {
     let prod = org("prod");
     let ex = ask(&prod, "client:wfm-sync", MOVE, None);
     let body = serde_json::json!({"code": "wfm.permission.failure", "status": 403});
-    let b = rolecall::authz::check_error_body(&prod, &ex, &body);
+    let b = rolecall::internals::authz::check_error_body(&prod, &ex, &body);
     assert!(b.agrees, "{:?}", b.notes);
 }
 

@@ -7,8 +7,8 @@
 use std::path::Path;
 use std::process::Output;
 
-use rolecall::model::{save_snapshot, Org, OrgBuilder, OrgSnapshot};
-use rolecall::verify::{plan, Asked, Cause, PlanOptions, Way};
+use rolecall::internals::model::{save_snapshot, Org, OrgBuilder, OrgSnapshot};
+use rolecall::internals::verify::{plan, Asked, Cause, PlanOptions, Way};
 
 use crate::support::fake_genesys::{FakeConfig, FakeGenesys, PermittedOverride};
 use crate::support::rolecall;
@@ -172,7 +172,7 @@ fn a_fetch_then_verify_agrees_on_every_path_and_saves_the_result() {
         .log()
         .iter()
         .any(|l| l.contains("/divisionspermitted/paged/me?")));
-    let saved = rolecall::model::load_snapshot(&out).unwrap();
+    let saved = rolecall::internals::model::load_snapshot(&out).unwrap();
     let v = saved.verification.unwrap();
     assert_eq!((v.pairs, v.agreements, v.disagreements), (pairs, pairs, 0));
 }
@@ -180,7 +180,7 @@ fn a_fetch_then_verify_agrees_on_every_path_and_saves_the_result() {
 #[test]
 fn planted_disagreements_name_the_pair_both_answers_and_the_cause() {
     let org = every_path_org();
-    let id = |email: &str| format!("user-{}", rolecall::model::slug(email));
+    let id = |email: &str| format!("user-{}", rolecall::internals::model::slug(email));
     let fake = fake(
         org.clone(),
         FakeConfig {
@@ -278,10 +278,10 @@ fn planted_disagreements_name_the_pair_both_answers_and_the_cause() {
 
 #[test]
 fn the_causes_of_star_and_awareness_differences_are_named() {
-    use rolecall::model::Permission;
-    use rolecall::verify::{disagreement, model_answer, PlatformSide};
+    use rolecall::internals::model::Permission;
+    use rolecall::internals::verify::{disagreement, model_answer, PlatformSide};
     let org = Org::new(every_path_org());
-    let cat = rolecall::model::SubjectRef::User(org.user("cat@x.example").unwrap());
+    let cat = rolecall::internals::model::SubjectRef::User(org.user("cat@x.example").unwrap());
     let p = Permission::parse("directory:user:view").unwrap();
     let m = model_answer(&org, cat, &p);
     assert!(m.all);
@@ -297,7 +297,7 @@ fn the_causes_of_star_and_awareness_differences_are_named() {
     );
     // Dan holds `routing:*:view` in Home; the platform saying every division for a permission
     // the catalog does not list reads as division-awareness.
-    let dan = rolecall::model::SubjectRef::User(org.user("dan@x.example").unwrap());
+    let dan = rolecall::internals::model::SubjectRef::User(org.user("dan@x.example").unwrap());
     let unlisted = Permission::parse("routing:wrapupcode:view").unwrap();
     let m = model_answer(&org, dan, &unlisted);
     assert_eq!(
@@ -506,14 +506,14 @@ fn secrets_never_show_in_verify_output() {
 fn a_user_deleted_since_the_snapshot_is_unknown_and_an_empty_plan_is_an_error() {
     let served = every_path_org();
     let mut snap = served.clone();
-    snap.users.push(rolecall::model::User {
+    snap.users.push(rolecall::internals::model::User {
         id: "user-gone".into(),
         name: "Gus".into(),
         email: Some("gus@x.example".into()),
         username: None,
         state: "active".into(),
         division: None,
-        ..rolecall::model::User::default()
+        ..rolecall::internals::model::User::default()
     });
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), &snap);

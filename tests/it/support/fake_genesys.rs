@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use rolecall::model::OrgSnapshot;
+use rolecall::internals::model::OrgSnapshot;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -197,7 +197,7 @@ impl FakeGenesys {
             .enable_all()
             .build()
             .unwrap();
-        let users: HashMap<&str, &rolecall::model::User> =
+        let users: HashMap<&str, &rolecall::internals::model::User> =
             org.users.iter().map(|u| (u.id.as_str(), u)).collect();
         let role_grants = org
             .roles
@@ -435,7 +435,7 @@ fn div_ref(org: &OrgSnapshot, id: &str) -> Value {
     json!({"id": id, "name": name, "selfUri": format!("/api/v2/authorization/divisions/{id}")})
 }
 
-fn user_json(u: &rolecall::model::User) -> Value {
+fn user_json(u: &rolecall::internals::model::User) -> Value {
     json!({"id": u.id, "name": u.name, "email": u.email, "username": u.username, "state": u.state, "version": 1,
            "division": u.division.as_ref().map(|d| json!({"id": d.id, "name": d.name})), "selfUri": format!("/api/v2/users/{}", u.id)})
 }
@@ -943,15 +943,18 @@ mod tokio_stream_like {
 }
 
 /// The request plan's inputs for `org` as this server lists it (used to check the fetcher's
-/// request count against [`rolecall::fetch::plan::planned_requests`]).
-pub fn plan_shape(org: &OrgSnapshot) -> rolecall::fetch::plan::Shape {
+/// request count against [`rolecall::internals::fetch::plan::planned_requests`]).
+pub fn plan_shape(org: &OrgSnapshot) -> rolecall::internals::fetch::plan::Shape {
     plan_shape_with(org, &PageLimits::default())
 }
 
 /// The plan's shape of `org` served with these page limits: the sizes the fetch learns from
 /// them, and the requests it spends learning (one 400 per refused size, per family it reads).
-pub fn plan_shape_with(org: &OrgSnapshot, limits: &PageLimits) -> rolecall::fetch::plan::Shape {
-    use rolecall::fetch::plan::{learned, Sizes};
+pub fn plan_shape_with(
+    org: &OrgSnapshot,
+    limits: &PageLimits,
+) -> rolecall::internals::fetch::plan::Shape {
+    use rolecall::internals::fetch::plan::{learned, Sizes};
     let mut shape = plan_shape_fixed(org);
     let (roles, l_roles) = learned(limits.roles);
     let (grants, l_grants) = learned(limits.subject_grants);
@@ -985,15 +988,15 @@ pub fn plan_shape_with(org: &OrgSnapshot, limits: &PageLimits) -> rolecall::fetc
     shape
 }
 
-fn plan_shape_fixed(org: &OrgSnapshot) -> rolecall::fetch::plan::Shape {
-    let index = rolecall::model::Org::new(org.clone());
+fn plan_shape_fixed(org: &OrgSnapshot) -> rolecall::internals::fetch::plan::Shape {
+    let index = rolecall::internals::model::Org::new(org.clone());
     let holders: HashSet<&str> = org
         .grants
         .iter()
         .filter(|g| g.subject_type == "PC_GROUP")
         .map(|g| g.subject_id.as_str())
         .collect();
-    let role_groups: Vec<&rolecall::model::Group> = org
+    let role_groups: Vec<&rolecall::internals::model::Group> = org
         .groups
         .iter()
         .filter(|g| holders.contains(g.id.as_str()))
@@ -1016,7 +1019,7 @@ fn plan_shape_fixed(org: &OrgSnapshot) -> rolecall::fetch::plan::Shape {
         .skip(INACTIVE_LIMIT)
         .filter(|u| referenced.contains(u.id.as_str()))
         .count();
-    rolecall::fetch::plan::Shape {
+    rolecall::internals::fetch::plan::Shape {
         active_users: org.users.iter().filter(|u| u.state == "active").count(),
         inactive_users: org.users.iter().filter(|u| u.state == "inactive").count(),
         role_subjects: (0..u32::try_from(org.roles.len()).unwrap_or(u32::MAX))
@@ -1042,7 +1045,7 @@ fn plan_shape_fixed(org: &OrgSnapshot) -> rolecall::fetch::plan::Shape {
         management_units: org.management_units.len(),
         subjects: org.users.len() + org.groups.len() + org.oauth_clients.len(),
         unlisted_users,
-        ..rolecall::fetch::plan::Shape::default()
+        ..rolecall::internals::fetch::plan::Shape::default()
     }
 }
 
@@ -1129,7 +1132,7 @@ fn usage_results(s: &Inner, job: &str, q: &HashMap<String, String>) -> Result<Va
             json!({"queryStatus": "Failed", "errorBody": {"message": "the query timed out", "code": "internal.error", "status": 500}}),
         );
     }
-    let rows: Vec<&rolecall::model::UsageRow> = s
+    let rows: Vec<&rolecall::internals::model::UsageRow> = s
         .org
         .usage
         .as_deref()

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 
-use rolecall::engine::{CheckConfig, Finding, RuleEngine};
-use rolecall::model::{Org, OrgSnapshot};
+use rolecall::internals::engine::{CheckConfig, Finding, RuleEngine};
+use rolecall::internals::model::{Org, OrgSnapshot};
 
 /// The repository root.
 pub fn root() -> PathBuf {

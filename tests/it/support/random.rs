@@ -1,7 +1,7 @@
 //! Random small orgs for property tests: a deterministic generator, so every failure names a
 //! reproducible seed, and orgs that reach every kind of verdict.
 
-use rolecall::model::OrgBuilder;
+use rolecall::internals::model::OrgBuilder;
 
 /// The agent move, the operation every random org describes.
 pub const MOVE: &str = "POST /api/v2/workforcemanagement/agents";
@@ -25,7 +25,7 @@ impl Rng {
 /// A random small org: up to three divisions, roles over a few WFM permissions (wildcards
 /// included), clients in any state, units across divisions, DENY policies with and without
 /// conditions, and coverage gaps.
-pub fn random_org(seed: u64) -> rolecall::model::OrgSnapshot {
+pub fn random_org(seed: u64) -> rolecall::internals::model::OrgSnapshot {
     let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let divisions = ["Home", "Support EU", "Sales"];
     let n_div = 1 + r.below(3);
