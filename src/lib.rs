@@ -14,5 +14,8 @@ pub mod internals;
 // Inside the crate the modules keep their short paths (`crate::model::…`).
 pub(crate) use internals::{
     ask, authz, catalog, change, config, engine, fetch, io, model, redact, report, text, usage,
-    verify, watch,
+    verify,
 };
+// Only the service reads watch sessions inside the crate.
+#[cfg(feature = "serve")]
+pub(crate) use internals::watch;

@@ -17,6 +17,7 @@ pub mod permitted;
 pub mod plan;
 pub mod regions;
 pub mod retry;
+#[cfg(feature = "fetch")]
 pub mod usage;
 pub mod wire;
 
