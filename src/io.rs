@@ -286,6 +286,40 @@ enum WriteReason {
     Exists,
 }
 
+/// Open `path` for appending (a log), creating it with mode 0600: an existing path must be a
+/// regular file, never a link (not followed), device, FIFO, socket or directory, and opening
+/// never blocks on a FIFO created meanwhile. The one way rolecall appends to a file.
+///
+/// # Errors
+/// The path is not a regular file, or cannot be opened.
+pub fn open_append(path: &Path) -> std::io::Result<std::fs::File> {
+    if let Ok(m) = std::fs::symlink_metadata(path) {
+        if !m.file_type().is_file() {
+            return Err(std::io::Error::other(format!(
+                "it is {}, not a regular file",
+                what(&m.file_type())
+            )));
+        }
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = opts.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other(format!(
+            "it is {}, not a regular file",
+            what(&meta.file_type())
+        )));
+    }
+    Ok(file)
+}
+
 /// Temp files of writes in progress, removed by [`remove_pending`] on a signal.
 static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 

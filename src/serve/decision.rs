@@ -27,30 +27,9 @@ struct Appender {
     max: u64,
 }
 
-fn open_append(path: &Path) -> Result<File, std::io::Error> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    // An existing path must be a regular file: not a link (not followed), device, FIFO,
-    // socket or directory. Opening never blocks on a FIFO created meanwhile, nor follows a link.
-    if let Ok(m) = std::fs::symlink_metadata(path) {
-        if !m.file_type().is_file() {
-            return Err(std::io::Error::other("it is not a regular file"));
-        }
-    }
-    let file = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)?;
-    if !file.metadata()?.file_type().is_file() {
-        return Err(std::io::Error::other("it is not a regular file"));
-    }
-    Ok(file)
-}
-
 impl Appender {
     fn open(path: &Path, max: u64) -> Result<Self, std::io::Error> {
-        let file = open_append(path)?;
+        let file = crate::io::open_append(path)?;
         let size = file.metadata()?.len();
         Ok(Self {
             path: path.to_owned(),
@@ -65,7 +44,7 @@ impl Appender {
             let mut old = self.path.clone().into_os_string();
             old.push(".1");
             std::fs::rename(&self.path, &old)?;
-            self.file = open_append(&self.path)?;
+            self.file = crate::io::open_append(&self.path)?;
             self.size = 0;
         }
         // One write per line: with `O_APPEND`, lines of this process never interleave.
