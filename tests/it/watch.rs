@@ -106,6 +106,16 @@ impl Watch {
     }
 }
 
+/// A test that fails before `stop` must not leave its watcher running after the suite.
+impl Drop for Watch {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules");
