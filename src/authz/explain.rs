@@ -77,18 +77,16 @@ pub fn explain(
         primary: catalog.len(),
     };
     // Where Genesys enforces more than the description says, the table's requirement decides.
-    let enforced =
-        crate::catalog::enforcement::lookup(&m.operation.method, &m.operation.path, &m.params);
+    let enforced = m.enforced();
     let table_op;
-    let op = match enforced.and_then(|e| e.requires.as_ref()) {
-        Some(r) => {
-            table_op = crate::model::Operation {
-                permissions: Some(r.clone()),
-                ..m.operation.clone()
-            };
-            &table_op
-        }
-        None => m.operation,
+    let op = if enforced.is_some_and(|e| e.requires.is_some()) {
+        table_op = crate::model::Operation {
+            permissions: m.requirement(),
+            ..m.operation.clone()
+        };
+        &table_op
+    } else {
+        m.operation
     };
     let target = q.target.or_else(|| infer_target(org, &m.params));
     let mut ex = explain_at(org, op, q, target, used.clone());

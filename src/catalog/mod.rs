@@ -137,6 +137,24 @@ pub struct Matched<'a> {
     pub catalog_len: usize,
 }
 
+impl Matched<'_> {
+    /// The enforcement table's entry for this call, when Genesys enforces more than the API
+    /// description says (see [`enforcement`]).
+    #[must_use]
+    pub fn enforced(&self) -> Option<&'static enforcement::Enforced> {
+        enforcement::lookup(&self.operation.method, &self.operation.path, &self.params)
+    }
+
+    /// The requirement the call is enforced with: the table's when it has one, else the
+    /// description's. The one place that choice is made.
+    #[must_use]
+    pub fn requirement(&self) -> Option<crate::model::Requirement> {
+        self.enforced()
+            .and_then(|e| e.requires.clone())
+            .or_else(|| self.operation.permissions.clone())
+    }
+}
+
 /// Operations indexed for lookup by method and path shape, and by operationId.
 #[derive(Debug, Clone)]
 pub struct Catalog<'a> {
@@ -314,7 +332,8 @@ impl<'a> Catalog<'a> {
                 };
             }
             if cost <= 2 {
-                scored.push((cost, format!("{} {}", op.method, op.path)));
+                let shown = format!("{} {}", op.method, op.path);
+                scored.push((cost, crate::text::visible(&shown).into_owned()));
             }
         }
         scored.sort();

@@ -148,10 +148,7 @@ impl Matches {
 /// the description's (the same choice `explain` makes), else the catalog's.
 #[must_use]
 pub fn requirement(catalog: &Catalog<'_>, operation: &str) -> Option<Requirement> {
-    let m = catalog.find(operation)?;
-    super::enforcement::lookup(&m.operation.method, &m.operation.path, &m.params)
-        .and_then(|e| e.requires.clone())
-        .or_else(|| m.operation.permissions.clone())
+    catalog.find(operation)?.requirement()
 }
 
 #[cfg(test)]
