@@ -102,7 +102,7 @@ impl Org {
                         names
                             .iter()
                             .filter(|(i, _, _)| hits.contains(i))
-                            .map(|(_, _, shown)| shown.clone())
+                            .map(|(_, _, shown)| crate::text::visible(shown).into_owned())
                             .collect(),
                     )
                 }
@@ -228,7 +228,10 @@ pub fn nearest<'a>(want: &str, names: impl Iterator<Item = &'a str>) -> Vec<Stri
         .collect();
     scored.sort();
     let mut out: Vec<String> = Vec::new();
+    // Names come from org data and rule files: made visible, as any text shown (they are only
+    // ever shown, never matched again).
     for (_, n) in scored {
+        let n = crate::text::visible(&n).into_owned();
         if !out.contains(&n) {
             out.push(n);
         }
