@@ -651,15 +651,8 @@ fn an_error_body_on_an_idle_pipe_stops_at_its_bound() {
             "--error-body",
             "-",
         ]);
-    let mut child = c.spawn().unwrap();
-    // Keep the pipe open and silent until the command gives up.
-    let _stdin = child.stdin.take();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "still waiting on stdin");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
+    // `run` holds the child's stdin open and silent while it waits for the command to give up.
+    let out = run(c);
     let all = assert_sealed(&out, &[dir.path()]);
     assert_eq!(out.status.code(), Some(2), "{all}");
     assert!(all.contains("no error body arrived"), "{all}");
