@@ -108,7 +108,11 @@ pub fn explain(
     if candidates.is_empty() {
         if target.is_none() && op.permissions.is_some() && ex.verdict != Verdict::CannotAuthenticate
         {
-            ex.assumptions.push("no target object was given or found in the path: division-aware permissions were checked in any division".to_owned());
+            ex.assumptions.push(if is_query(op) {
+                "this call is a query over many objects, not a change to one: rolecall assumes it answers with what the caller may see rather than failing, so a grant in any division lets it through (and its results cover only those divisions)".to_owned()
+            } else {
+                "no target object was given or found in the path: division-aware permissions were checked in any division".to_owned()
+            });
         }
         return Ok(ex);
     }
@@ -134,8 +138,9 @@ pub fn explain(
 /// The targets a question without one is answered for. Only a call that acts on one object is
 /// answered per target: a write (it changes one object), or a read of one object whose id the
 /// snapshot does not place. A listing acts on no single object: it answers with what the caller
-/// may see, so a grant in any division suffices there (as the "anywhere" answer says). And the
-/// operation must need a division-aware permission (or one the catalog does not know).
+/// may see, so a grant in any division suffices there (as the "anywhere" answer says); so does
+/// a query sent with POST ([`is_query`]). And the operation must need a division-aware
+/// permission (or one the catalog does not know).
 fn candidate_targets(
     org: &Org,
     op: &crate::model::Operation,
@@ -145,7 +150,7 @@ fn candidate_targets(
     let Some(req) = &op.permissions else {
         return Vec::new();
     };
-    let one_object = op.method != "GET" || !params.is_empty();
+    let one_object = (op.method != "GET" && !is_query(op)) || !params.is_empty();
     let user_context = matches!(s, SubjectRef::Client(c) if !is_client_credentials(org, c));
     let aware = req
         .list
@@ -175,6 +180,25 @@ fn candidate_targets(
             .filter_map(|i| u32::try_from(i).ok())
             .map(TargetObject::Division)
             .collect()
+    }
+}
+
+/// Whether a POST is a read-only query over many objects rather than a write to one: no path
+/// parameter, and a path that ends in `/query`, `/search` or `/query/jobs`, or an analytics
+/// `…/aggregates|details|messages/jobs` (the asynchronous form of the same query). Such a call
+/// answers with what the caller may see, like a listing (`POST /api/v2/users/search`,
+/// `POST /api/v2/analytics/conversations/details/query`).
+pub(crate) fn is_query(op: &crate::model::Operation) -> bool {
+    if op.method != "POST" || op.path.contains('{') {
+        return false;
+    }
+    let mut segs = op.path.trim_end_matches('/').rsplit('/');
+    match (segs.next(), segs.next()) {
+        (Some("query" | "search"), _) | (Some("jobs"), Some("query")) => true,
+        (Some("jobs"), Some("aggregates" | "details" | "messages")) => {
+            op.path.contains("/analytics/")
+        }
+        _ => false,
     }
 }
 

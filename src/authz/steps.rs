@@ -514,6 +514,12 @@ fn policies(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)> {
             continue;
         }
         let covers = policy_covers_any(&p.target_resource, &required);
+        // Most policies neither cover the call nor apply to the subject: they are passed over
+        // before any words are written (this runs per policy, per target).
+        let applies = policy_applies(org, p, ctx.subject);
+        if !covers && !applies {
+            continue;
+        }
         let name = format!("`{}` ({})", p.name, p.id);
         // Team membership is not modelled, and group membership is unknown when groups are
         // unread: whether such a policy applies cannot be told.
@@ -536,7 +542,6 @@ fn policies(ctx: &Ctx<'_>, ex: &mut Explanation) -> Option<(String, Outcome)> {
             .copied()
             .filter(|h| any && !policy_covers_any(&p.target_resource, &[h]))
             .collect();
-        let applies = policy_applies(org, p, ctx.subject);
         let line = match (applies, covers) {
             (false, false) => continue,
             (true, true) if p.has_condition() => {

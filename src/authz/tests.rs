@@ -199,3 +199,40 @@ fn subjects_with_agrees_with_can_on_a_synthetic_org() {
         }
     }
 }
+
+/// Which POSTs are read-only queries over many objects (answered once, like a listing): the
+/// rule on the path is the whole decision, so its edges are listed here.
+#[test]
+fn queries_sent_with_post_are_told_from_writes_by_their_path() {
+    let op = |method: &str, path: &str| crate::model::Operation {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        ..crate::model::Operation::default()
+    };
+    for path in [
+        "/api/v2/users/search",
+        "/api/v2/analytics/conversations/details/query",
+        "/api/v2/analytics/conversations/details/jobs",
+        "/api/v2/analytics/users/aggregates/jobs",
+        "/api/v2/taskmanagement/workitems/query/jobs",
+        "/api/v2/routing/queues/query/",
+    ] {
+        assert!(explain::is_query(&op("POST", path)), "{path}");
+    }
+    for (method, path) in [
+        ("POST", "/api/v2/users"),
+        ("POST", "/api/v2/workforcemanagement/agents"),
+        (
+            "POST",
+            "/api/v2/speechandtextanalytics/programs/general/jobs",
+        ),
+        (
+            "POST",
+            "/api/v2/workforcemanagement/managementunits/{muId}/agents/query",
+        ),
+        ("GET", "/api/v2/users/search"),
+        ("PUT", "/api/v2/routing/queues/query"),
+    ] {
+        assert!(!explain::is_query(&op(method, path)), "{method} {path}");
+    }
+}

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use super::Catalog;
-use crate::model::{Requirement, TemplateMatch, Usage};
+use crate::model::{Requirement, Usage};
 
 /// What `rolecall` says about template URIs wherever it reports matches.
 pub const TEMPLATE_UNCONFIRMED: &str = "the exact form of usage `templateUri`s is UNCONFIRMED: \
@@ -59,24 +59,11 @@ pub fn match_template(catalog: &Catalog<'_>, method: &str, uri: &str) -> Option<
         .map(|m| format!("{} {}", m.operation.method, m.operation.path))
 }
 
-/// Every distinct `(method, template)` of the rows matched, in first-seen order.
-#[must_use]
-pub fn match_usage(catalog: &Catalog<'_>, usage: &Usage) -> Vec<TemplateMatch> {
-    let mut seen: HashMap<(&str, &str), ()> = HashMap::new();
-    let mut out = Vec::new();
-    for r in &usage.rows {
-        if seen
-            .insert((r.http_method.as_str(), r.template_uri.as_str()), ())
-            .is_none()
-        {
-            out.push(TemplateMatch {
-                http_method: r.http_method.clone(),
-                template_uri: r.template_uri.clone(),
-                operation: match_template(catalog, &r.http_method, &r.template_uri),
-            });
-        }
+/// Match every template of the dataset to the catalog, storing the operation beside it.
+pub fn match_usage(catalog: &Catalog<'_>, usage: &mut Usage) {
+    for t in &mut usage.templates {
+        t.operation = match_template(catalog, &t.http_method, &t.template_uri);
     }
-    out
 }
 
 /// Template matches for a usage dataset: the stored ones, completed by the catalog for
@@ -86,26 +73,20 @@ pub struct Matches {
 }
 
 impl Matches {
-    /// The stored matches, then the catalog for every template the rows name that has none.
+    /// The stored matches, and the catalog's for every template that has none (a newer
+    /// catalog may know what the fetch's did not).
     #[must_use]
     pub fn of(catalog: &Catalog<'_>, usage: &Usage) -> Self {
-        let mut seen: HashMap<(&str, &str), Option<String>> = usage
+        let by_call = usage
             .templates
             .iter()
             .map(|t| {
-                (
-                    (t.http_method.as_str(), t.template_uri.as_str()),
-                    t.operation.clone(),
-                )
+                let op = t
+                    .operation
+                    .clone()
+                    .or_else(|| match_template(catalog, &t.http_method, &t.template_uri));
+                ((t.http_method.clone(), t.template_uri.clone()), op)
             })
-            .collect();
-        for r in &usage.rows {
-            seen.entry((r.http_method.as_str(), r.template_uri.as_str()))
-                .or_insert_with(|| match_template(catalog, &r.http_method, &r.template_uri));
-        }
-        let by_call = seen
-            .into_iter()
-            .map(|((m, t), op)| ((m.to_owned(), t.to_owned()), op))
             .collect();
         Self { by_call }
     }

@@ -94,11 +94,10 @@ pub async fn fetch_with_usage(
     if let Some(u) = snap.usage.as_mut() {
         // Which catalog operation each template matched: the org's own catalog, else the
         // built-in one.
-        let templates = crate::catalog::usage::match_usage(
+        crate::catalog::usage::match_usage(
             &Catalog::new(&snap.operations).with_fallback(crate::catalog::builtin_catalog()),
-            u,
+            Arc::make_mut(u),
         );
-        Arc::make_mut(u).templates = templates;
     }
     snap.coverage = coverage;
     let gaps = snap.coverage.iter().filter(|c| c.status != "ok").count();

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use super::conn::{Conn, Got};
 use super::options::FetchError;
 use super::wire;
-use crate::model::{Coverage, Usage, UsageRow};
+use crate::model::{Coverage, Usage, UsageBuilder};
 
 /// The job endpoint.
 pub const JOBS: &str = "/api/v2/usage/aggregates/query/jobs";
@@ -108,7 +108,11 @@ pub(super) async fn read_usage(
     opts: &UsageOptions,
 ) -> Result<Result<Usage, Coverage>, FetchError> {
     let intervals = job_intervals(opts.days, opts.end);
-    let mut rows = Vec::new();
+    let mut rows = UsageBuilder::new(
+        String::new(),
+        "Day".to_owned(),
+        opts.days.clamp(1, MAX_DAYS),
+    );
     for interval in &intervals {
         match run_job(conn, opts, interval, &mut rows).await? {
             Ok(()) => {}
@@ -123,14 +127,9 @@ pub(super) async fn read_usage(
         ),
         _ => String::new(),
     };
-    Ok(Ok(Usage {
-        interval: whole,
-        granularity: "Day".to_owned(),
-        days: opts.days.clamp(1, MAX_DAYS),
-        rows,
-        templates: Vec::new(),
-        notes: Vec::new(),
-    }))
+    let mut usage = rows.finish();
+    usage.interval = whole;
+    Ok(Ok(usage))
 }
 
 fn job_body(interval: &str) -> Vec<u8> {
@@ -156,7 +155,7 @@ async fn run_job(
     conn: &Conn,
     opts: &UsageOptions,
     interval: &str,
-    rows: &mut Vec<UsageRow>,
+    rows: &mut UsageBuilder,
 ) -> Result<Result<(), Coverage>, FetchError> {
     let post = format!("POST {JOBS}");
     let job: wire::UsageJob = match conn.post(JOBS, &job_body(interval), "usage").await? {
@@ -249,13 +248,15 @@ async fn read_pages(
     conn: &Conn,
     opts: &UsageOptions,
     first: wire::UsageResults,
-    rows: &mut Vec<UsageRow>,
+    rows: &mut UsageBuilder,
 ) -> Result<Result<(), Coverage>, FetchError> {
     let endpoint = format!("GET {JOBS}/{{jobId}}");
     let mut page = first;
     for _ in 0..conn.options().max_pages {
         conn.count("usage", page.entities.len());
-        rows.extend(page.entities.into_iter().map(UsageRow::from));
+        for e in page.entities {
+            e.add_to(rows);
+        }
         if rows.len() > opts.max_rows {
             return Ok(Err(gap(
                 &endpoint,

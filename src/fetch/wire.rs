@@ -597,23 +597,28 @@ pub struct UsageEntity {
     user: Option<Ref>,
 }
 
-impl From<UsageEntity> for model::UsageRow {
-    fn from(e: UsageEntity) -> Self {
-        // `date` is a date (`yyyy-MM-dd`); a date-time keeps its date part.
-        let date = e.date.get(..10).unwrap_or(&e.date).to_owned();
-        Self {
+impl UsageEntity {
+    /// Add this entity as one row: ids as the caller, the method upper-cased, the day of a
+    /// date-time kept (`date` is a date, `yyyy-MM-dd`).
+    pub(crate) fn add_to(self, usage: &mut model::UsageBuilder) {
+        let date = self.date.get(..10).unwrap_or(&self.date);
+        usage.push(
             date,
-            client_id: e.oauth_client.map(|c| c.id),
-            user_id: e.user.map(|u| u.id),
-            http_method: e.http_method.to_ascii_uppercase(),
-            template_uri: e.template_uri,
-            request_count: e.request_count,
-            status200: e.status200,
-            status300: e.status300,
-            status400: e.status400,
-            status429: e.status429,
-            status500: e.status500,
-        }
+            model::Caller {
+                client_id: self.oauth_client.map(|c| c.id),
+                user_id: self.user.map(|u| u.id),
+            },
+            &self.http_method.to_ascii_uppercase(),
+            &self.template_uri,
+            model::Counts {
+                requests: self.request_count,
+                status200: self.status200,
+                status300: self.status300,
+                status400: self.status400,
+                status429: self.status429,
+                status500: self.status500,
+            },
+        );
     }
 }
 

@@ -460,19 +460,24 @@ impl OrgBuilder {
             .map(|u| u.id.clone());
         let (method, template) = call.split_once(' ').unwrap_or(("GET", call));
         if let Some(usage) = self.snap.usage.as_mut() {
-            std::sync::Arc::make_mut(usage)
-                .rows
-                .push(super::usage::UsageRow {
-                    date: date.to_owned(),
+            let usage = std::sync::Arc::make_mut(usage);
+            let mut b = super::usage::UsageBuilder::from(std::mem::take(usage));
+            b.push(
+                date,
+                super::usage::Caller {
                     client_id: client_id.or_else(|| user_id.is_none().then(|| subject.to_owned())),
                     user_id,
-                    http_method: method.to_owned(),
-                    template_uri: template.trim().to_owned(),
-                    request_count: requests,
+                },
+                method,
+                template.trim(),
+                super::usage::Counts {
+                    requests,
                     status200: requests.saturating_sub(failing),
                     status400: failing,
-                    ..super::usage::UsageRow::default()
-                });
+                    ..super::usage::Counts::default()
+                },
+            );
+            *usage = b.finish();
         }
         self
     }

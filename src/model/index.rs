@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use super::perm::{patterns_of, Pattern};
 use super::snapshot::{OrgSnapshot, ALL_DIVISIONS};
-use super::usage::{OpUse, Usage, UsageIndex};
+use super::usage::{Acc, OpUse, Usage, UsageIndex};
 
 /// Where a grant applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -520,20 +520,60 @@ impl UsageIndex {
     /// client and for the user it ran as.
     #[must_use]
     pub fn build(org: &Org, usage: &Usage) -> Self {
+        // Each caller is looked up once, each day ranked once: a row is then a few indexes.
+        let callers: Vec<[Option<SubjectRef>; 2]> = usage
+            .callers
+            .iter()
+            .map(|c| {
+                [
+                    c.client_id
+                        .as_deref()
+                        .and_then(|id| org.client_by_id(id))
+                        .map(SubjectRef::Client),
+                    c.user_id
+                        .as_deref()
+                        .and_then(|id| org.user_by_id(id))
+                        .map(SubjectRef::User),
+                ]
+            })
+            .collect();
+        let mut by_rank: Vec<u32> = (0..idx(usage.dates.len())).collect();
+        by_rank.sort_by(|&a, &b| usage.dates[a as usize].cmp(&usage.dates[b as usize]));
+        let mut rank = vec![0_u32; usage.dates.len()];
+        for (r, &i) in by_rank.iter().enumerate() {
+            rank[i as usize] = idx(r);
+        }
         let mut index = Self::default();
-        let mut slots = HashMap::new();
+        let mut acc: HashMap<(u8, u32), Vec<Acc>> = HashMap::new();
+        let mut slots: HashMap<((u8, u32), u32), usize> = HashMap::new();
         for r in &usage.rows {
-            let client = r.client_id.as_deref().and_then(|c| org.client_by_id(c));
-            let user = r.user_id.as_deref().and_then(|u| org.user_by_id(u));
-            if client.is_none() && user.is_none() {
+            let subjects = callers.get(r.caller as usize).copied().unwrap_or_default();
+            if subjects.iter().all(Option::is_none) {
                 index.unattributed += 1;
             }
-            let subjects = [client.map(SubjectRef::Client), user.map(SubjectRef::User)];
-            for s in subjects.into_iter().flatten() {
-                index.add_row(&mut slots, subject_key(s), r);
+            let day = rank.get(r.date as usize).copied().unwrap_or_default();
+            for key in subjects.into_iter().flatten().map(subject_key) {
+                let list = acc.entry(key).or_default();
+                let at = *slots.entry((key, r.template)).or_insert_with(|| {
+                    list.push(Acc::new(r.template, day));
+                    list.len() - 1
+                });
+                if let Some(a) = list.get_mut(at) {
+                    a.add(&r.counts, day);
+                }
             }
         }
-        index.finish();
+        index.by_subject = acc
+            .into_iter()
+            .map(|(key, list)| {
+                let mut ops: Vec<OpUse> = list
+                    .into_iter()
+                    .map(|a| a.finish(usage, &by_rank))
+                    .collect();
+                ops.sort_by(|a, b| (&a.template, &a.method).cmp(&(&b.template, &b.method)));
+                (key, ops)
+            })
+            .collect();
         index
     }
 

@@ -25,6 +25,7 @@ pub fn parse_snapshot(bytes: &[u8], name: &str) -> Result<OrgSnapshot, SnapshotE
             check_format(&snapshot.format)?;
             super::validate::datasets(bytes, name, &mut snapshot)?;
             super::validate::unique_ids(&snapshot, name)?;
+            super::validate::usage_rows(&snapshot, name)?;
             Ok(snapshot)
         }
         Err(err) => {

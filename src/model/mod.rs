@@ -21,7 +21,7 @@ pub use names::{nearest, NameKind, Resolved};
 pub use perm::{Pattern, Permission};
 pub use snapshot::*;
 pub use synth::{synthetic_org, synthetic_org_with_usage};
-pub use usage::{OpUse, TemplateMatch, Usage, UsageIndex, UsageRow};
+pub use usage::{Caller, Counts, OpUse, TemplateMatch, Usage, UsageBuilder, UsageIndex, UsageRow};
 
 /// The built-in sample org (JSON), compiled into the binary.
 pub const SAMPLE_JSON: &str = include_str!("../../data/sample-org.json");

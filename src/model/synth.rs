@@ -433,7 +433,15 @@ pub fn synthetic_org_with_usage(users: usize, clients: usize, days: u32, seed: u
             date_issued: (!rng.chance(3)).then(|| format!("{}T09:00:00Z", date(end_day - ago))),
         });
     }
-    let mut rows = Vec::new();
+    let mut usage = super::usage::UsageBuilder::new(
+        format!(
+            "{}T00:00:00Z/{}T00:00:00Z",
+            date(end_day - u64::from(days)),
+            date(end_day)
+        ),
+        "Day".to_owned(),
+        days,
+    );
     for c in &snap.oauth_clients {
         if c.authorized_grant_type != "CLIENT-CREDENTIALS" || c.state != "active" {
             continue;
@@ -454,32 +462,25 @@ pub fn synthetic_org_with_usage(users: usize, clients: usize, days: u32, seed: u
                 }
                 let n = 1 + rng.below(200) as u64;
                 let bad = if failing { n / 3 } else { 0 };
-                rows.push(super::usage::UsageRow {
-                    date: date(end_day - u64::from(days) + d),
-                    client_id: Some(c.id.clone()),
-                    user_id: None,
-                    http_method: method.to_owned(),
-                    template_uri: template.to_owned(),
-                    request_count: n,
-                    status200: n - bad,
-                    status400: bad,
-                    ..super::usage::UsageRow::default()
-                });
+                usage.push(
+                    &date(end_day - u64::from(days) + d),
+                    super::usage::Caller {
+                        client_id: Some(c.id.clone()),
+                        user_id: None,
+                    },
+                    method,
+                    template,
+                    super::usage::Counts {
+                        requests: n,
+                        status200: n - bad,
+                        status400: bad,
+                        ..super::usage::Counts::default()
+                    },
+                );
             }
         }
     }
-    snap.usage = Some(std::sync::Arc::new(super::usage::Usage {
-        interval: format!(
-            "{}T00:00:00Z/{}T00:00:00Z",
-            date(end_day - u64::from(days)),
-            date(end_day)
-        ),
-        granularity: "Day".to_owned(),
-        days,
-        rows,
-        templates: Vec::new(),
-        notes: Vec::new(),
-    }));
+    snap.usage = Some(std::sync::Arc::new(usage.finish()));
     snap
 }
 
@@ -530,8 +531,8 @@ mod tests {
         assert!(u
             .rows
             .iter()
-            .all(|r| r.date.as_str() >= "2026-10-02" && r.date.as_str() < "2026-11-01"));
-        assert!(u.rows.iter().any(|r| r.status400 > 0));
+            .all(|r| u.date(r) >= "2026-10-02" && u.date(r) < "2026-11-01"));
+        assert!(u.rows.iter().any(|r| r.counts.status400 > 0));
         assert_eq!(u.interval, "2026-10-02T00:00:00Z/2026-11-01T00:00:00Z");
     }
 

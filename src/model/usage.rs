@@ -8,9 +8,12 @@
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// Usage as read: the interval asked, its rows, and the catalog operation of each template.
+/// Usage as read: the interval asked, and its rows in a compact form. Days, callers and
+/// templates are stored once each, and a row names them by index: a 90-day read of a large org
+/// has about a million rows, which as objects of strings would be three quarters of the
+/// snapshot and most of its load time.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Usage {
@@ -22,55 +25,159 @@ pub struct Usage {
     /// Days the interval spans.
     #[serde(default)]
     pub days: u32,
-    /// One row per day, client, user, method and template URI.
+    /// The days rows name, `yyyy-MM-dd` (the start of the granularity's period), each once.
     #[serde(default)]
-    pub rows: Vec<UsageRow>,
-    /// Which catalog operation each `(httpMethod, templateUri)` matched, if any.
+    pub dates: Vec<String>,
+    /// The callers rows name, each once.
+    #[serde(default)]
+    pub callers: Vec<Caller>,
+    /// The `(httpMethod, templateUri)` pairs rows name, each once, with the catalog operation
+    /// each matched.
     #[serde(default)]
     pub templates: Vec<TemplateMatch>,
+    /// One row per day, caller and template: `[date, caller, template, requestCount,
+    /// status200, status300, status400, status429, status500]`, the first three indexes into
+    /// `dates`, `callers` and `templates`.
+    #[serde(default)]
+    pub rows: Vec<UsageRow>,
     /// What the reading leaned on (e.g. a job cut short), said to the user.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 
-fn zero(n: &u64) -> bool {
-    *n == 0
+impl Usage {
+    /// The day of a row (empty for an index out of range, which [`Usage::check`] refuses).
+    #[must_use]
+    pub fn date(&self, r: &UsageRow) -> &str {
+        self.dates.get(r.date as usize).map_or("", String::as_str)
+    }
+
+    /// The caller of a row.
+    #[must_use]
+    pub fn caller(&self, r: &UsageRow) -> Option<&Caller> {
+        self.callers.get(r.caller as usize)
+    }
+
+    /// The method and template of a row.
+    #[must_use]
+    pub fn template(&self, r: &UsageRow) -> Option<&TemplateMatch> {
+        self.templates.get(r.template as usize)
+    }
+
+    /// Whether every row's indexes name an entry of the tables (checked when a snapshot is
+    /// read: a hand-edited or hostile file gets an error naming the row, not a wrong answer).
+    ///
+    /// # Errors
+    /// The first row with an index out of range, with the table it points past.
+    pub fn check(&self) -> Result<(), String> {
+        let tables = [
+            ("dates", self.dates.len()),
+            ("callers", self.callers.len()),
+            ("templates", self.templates.len()),
+        ];
+        for (i, r) in self.rows.iter().enumerate() {
+            for ((table, len), at) in tables.iter().zip([r.date, r.caller, r.template]) {
+                if at as usize >= *len {
+                    return Err(format!(
+                        "`usage.rows[{i}]` names entry {at} of `usage.{table}`, which has {len}"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
-/// `OrganizationPublicApiUsage`, flattened: `oauthClient.id` and `user.id` as ids.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+/// Who made the requests of a row: `OrganizationPublicApiUsage`'s `oauthClient.id` and
+/// `user.id`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "camelCase")]
-pub struct UsageRow {
-    /// `yyyy-MM-dd` (the start of the granularity's period).
-    pub date: String,
+pub struct Caller {
     /// The OAuth client that made the requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     /// The user the requests ran as (user-context grants only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// `GET`, `POST`, …
-    pub http_method: String,
-    /// The template URI as the platform reports it.
-    pub template_uri: String,
+}
+
+/// The answers a row counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
     /// Requests in all.
-    #[serde(default)]
-    pub request_count: u64,
+    pub requests: u64,
     /// 2xx answers.
-    #[serde(default, skip_serializing_if = "zero")]
     pub status200: u64,
     /// 3xx answers.
-    #[serde(default, skip_serializing_if = "zero")]
     pub status300: u64,
     /// 4xx answers (429s included).
-    #[serde(default, skip_serializing_if = "zero")]
     pub status400: u64,
     /// 429 answers.
-    #[serde(default, skip_serializing_if = "zero")]
     pub status429: u64,
     /// 5xx answers.
-    #[serde(default, skip_serializing_if = "zero")]
     pub status500: u64,
+}
+
+/// One day's requests by one caller to one template, as indexes into [`Usage`]'s tables.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UsageRow {
+    /// Index into [`Usage::dates`].
+    pub date: u32,
+    /// Index into [`Usage::callers`].
+    pub caller: u32,
+    /// Index into [`Usage::templates`].
+    pub template: u32,
+    /// What was answered.
+    pub counts: Counts,
+}
+
+type Packed = (u32, u32, u32, u64, u64, u64, u64, u64, u64);
+
+impl Serialize for UsageRow {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let c = &self.counts;
+        let packed: Packed = (
+            self.date,
+            self.caller,
+            self.template,
+            c.requests,
+            c.status200,
+            c.status300,
+            c.status400,
+            c.status429,
+            c.status500,
+        );
+        packed.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for UsageRow {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (
+            date,
+            caller,
+            template,
+            requests,
+            status200,
+            status300,
+            status400,
+            status429,
+            status500,
+        ) = Packed::deserialize(d)?;
+        Ok(Self {
+            date,
+            caller,
+            template,
+            counts: Counts {
+                requests,
+                status200,
+                status300,
+                status400,
+                status429,
+                status500,
+            },
+        })
+    }
 }
 
 /// One template URI and the catalog operation it matched.
@@ -81,9 +188,141 @@ pub struct TemplateMatch {
     pub http_method: String,
     /// The template URI as reported.
     pub template_uri: String,
-    /// `METHOD /path` of the catalog operation, or `None` when nothing matched.
+    /// `METHOD /path` of the catalog operation, or `None` when nothing matched (or matching
+    /// was not run: the catalog is asked again when the snapshot is read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,
+}
+
+/// Builds a [`Usage`] row by row from the strings the platform answers with, storing each day,
+/// caller and template once.
+#[derive(Debug, Default)]
+pub struct UsageBuilder {
+    usage: Usage,
+    dates: HashMap<String, u32>,
+    callers: HashMap<Caller, u32>,
+    templates: HashMap<String, HashMap<String, u32>>,
+}
+
+/// The index of `key` in a table, added when new (`None` past `u32::MAX` entries).
+fn slot<K: std::hash::Hash + Eq>(
+    map: &mut HashMap<K, u32>,
+    key: K,
+    add: impl FnOnce() -> usize,
+) -> Option<u32> {
+    if let Some(&i) = map.get(&key) {
+        return Some(i);
+    }
+    let i = u32::try_from(add()).ok()?;
+    map.insert(key, i);
+    Some(i)
+}
+
+impl UsageBuilder {
+    /// An empty dataset for an interval.
+    #[must_use]
+    pub fn new(interval: String, granularity: String, days: u32) -> Self {
+        Self::from(Usage {
+            interval,
+            granularity,
+            days,
+            ..Usage::default()
+        })
+    }
+
+    /// Add one day's requests by `caller` to `method template`. A row past `u32::MAX`
+    /// distinct days, callers or templates is dropped (the fetch stops long before).
+    pub fn push(
+        &mut self,
+        date: &str,
+        caller: Caller,
+        method: &str,
+        template: &str,
+        counts: Counts,
+    ) {
+        let u = &mut self.usage;
+        let date = match self.dates.get(date) {
+            Some(&i) => Some(i),
+            None => slot(&mut self.dates, date.to_owned(), || {
+                u.dates.push(date.to_owned());
+                u.dates.len() - 1
+            }),
+        };
+        let caller = slot(&mut self.callers, caller.clone(), || {
+            u.callers.push(caller);
+            u.callers.len() - 1
+        });
+        let by_method = self.templates.entry(method.to_owned()).or_default();
+        let template = match by_method.get(template) {
+            Some(&i) => Some(i),
+            None => slot(by_method, template.to_owned(), || {
+                u.templates.push(TemplateMatch {
+                    http_method: method.to_owned(),
+                    template_uri: template.to_owned(),
+                    operation: None,
+                });
+                u.templates.len() - 1
+            }),
+        };
+        if let (Some(date), Some(caller), Some(template)) = (date, caller, template) {
+            u.rows.push(UsageRow {
+                date,
+                caller,
+                template,
+                counts,
+            });
+        }
+    }
+
+    /// Rows so far.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.usage.rows.len()
+    }
+
+    /// Whether there are none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.usage.rows.is_empty()
+    }
+
+    /// The dataset.
+    #[must_use]
+    pub fn finish(self) -> Usage {
+        self.usage
+    }
+}
+
+impl From<Usage> for UsageBuilder {
+    /// Go on adding rows to a dataset.
+    fn from(usage: Usage) -> Self {
+        let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+        let dates = usage
+            .dates
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.clone(), index(i)))
+            .collect();
+        let callers = usage
+            .callers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.clone(), index(i)))
+            .collect();
+        let mut templates: HashMap<String, HashMap<String, u32>> = HashMap::new();
+        for (i, t) in usage.templates.iter().enumerate() {
+            templates
+                .entry(t.http_method.clone())
+                .or_default()
+                .insert(t.template_uri.clone(), index(i));
+        }
+        Self {
+            usage,
+            dates,
+            callers,
+            templates,
+        }
+    }
 }
 
 /// One operation a subject called over the window: counts summed over days.
@@ -123,19 +362,62 @@ impl OpUse {
     pub fn failing(&self) -> u64 {
         self.client_errors.saturating_sub(self.throttled)
     }
+}
 
-    fn add(&mut self, r: &UsageRow) {
-        self.requests += r.request_count;
-        self.ok += r.status200;
-        self.redirects += r.status300;
-        self.client_errors += r.status400;
-        self.throttled += r.status429;
-        self.server_errors += r.status500;
-        if self.first.is_empty() || r.date < self.first {
-            self.first.clone_from(&r.date);
+/// One subject's use of one template while the index is built: days as ranks, so a row costs
+/// no string comparison or copy.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Acc {
+    pub(super) template: u32,
+    pub(super) counts: Counts,
+    pub(super) first: u32,
+    pub(super) last: u32,
+}
+
+impl Acc {
+    pub(super) fn new(template: u32, rank: u32) -> Self {
+        Self {
+            template,
+            counts: Counts::default(),
+            first: rank,
+            last: rank,
         }
-        if r.date > self.last {
-            self.last.clone_from(&r.date);
+    }
+
+    pub(super) fn add(&mut self, c: &Counts, rank: u32) {
+        let s = &mut self.counts;
+        s.requests += c.requests;
+        s.status200 += c.status200;
+        s.status300 += c.status300;
+        s.status400 += c.status400;
+        s.status429 += c.status429;
+        s.status500 += c.status500;
+        self.first = self.first.min(rank);
+        self.last = self.last.max(rank);
+    }
+
+    /// The operation's use, its days named from the dates table (`by_rank`: dates in order).
+    pub(super) fn finish(self, usage: &Usage, by_rank: &[u32]) -> OpUse {
+        let day = |rank: u32| {
+            by_rank
+                .get(rank as usize)
+                .and_then(|&i| usage.dates.get(i as usize))
+                .cloned()
+                .unwrap_or_default()
+        };
+        let t = usage.templates.get(self.template as usize);
+        let c = self.counts;
+        OpUse {
+            method: t.map(|t| t.http_method.clone()).unwrap_or_default(),
+            template: t.map(|t| t.template_uri.clone()).unwrap_or_default(),
+            requests: c.requests,
+            ok: c.status200,
+            redirects: c.status300,
+            client_errors: c.status400,
+            throttled: c.status429,
+            server_errors: c.status500,
+            first: day(self.first),
+            last: day(self.last),
         }
     }
 }
@@ -150,52 +432,24 @@ pub struct UsageIndex {
     pub unattributed: usize,
 }
 
-impl UsageIndex {
-    /// Add one row's counts to `key`'s operation.
-    pub(super) fn add_row<'a>(
-        &mut self,
-        slots: &mut HashMap<((u8, u32), &'a str, &'a str), usize>,
-        key: (u8, u32),
-        r: &'a UsageRow,
-    ) {
-        let list = self.by_subject.entry(key).or_default();
-        let slot = (key, r.http_method.as_str(), r.template_uri.as_str());
-        let i = *slots.entry(slot).or_insert_with(|| {
-            list.push(OpUse {
-                method: r.http_method.clone(),
-                template: r.template_uri.clone(),
-                ..OpUse::default()
-            });
-            list.len() - 1
-        });
-        if let Some(u) = list.get_mut(i) {
-            u.add(r);
-        }
-    }
-
-    /// Sort each subject's operations by template, then method.
-    pub(super) fn finish(&mut self) {
-        for list in self.by_subject.values_mut() {
-            list.sort_by(|a, b| (&a.template, &a.method).cmp(&(&b.template, &b.method)));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::{Org, OrgBuilder, SubjectRef};
 
-    fn row(date: &str, client: &str, method: &str, uri: &str, n: u64, bad: u64) -> UsageRow {
-        UsageRow {
-            date: date.into(),
-            client_id: Some(client.into()),
-            http_method: method.into(),
-            template_uri: uri.into(),
-            request_count: n,
+    fn counts(n: u64, bad: u64) -> Counts {
+        Counts {
+            requests: n,
             status200: n - bad,
             status400: bad,
-            ..UsageRow::default()
+            ..Counts::default()
+        }
+    }
+
+    fn caller(client: &str) -> Caller {
+        Caller {
+            client_id: Some(client.into()),
+            user_id: None,
         }
     }
 
@@ -206,14 +460,39 @@ mod tests {
             .client("c", "CLIENT-CREDENTIALS", &[])
             .build();
         let id = snap.oauth_clients[0].id.clone();
-        snap.usage = Some(std::sync::Arc::new(Usage {
-            rows: vec![
-                row("2026-09-02", &id, "GET", "/api/v2/users", 3, 1),
-                row("2026-09-01", &id, "GET", "/api/v2/users", 2, 0),
-                row("2026-09-03", "gone", "GET", "/api/v2/users", 2, 0),
-            ],
-            ..Usage::default()
-        }));
+        let mut b = UsageBuilder::default();
+        b.push(
+            "2026-09-02",
+            caller(&id),
+            "GET",
+            "/api/v2/users",
+            counts(3, 1),
+        );
+        b.push(
+            "2026-09-01",
+            caller(&id),
+            "GET",
+            "/api/v2/users",
+            counts(2, 0),
+        );
+        b.push(
+            "2026-09-03",
+            caller("gone"),
+            "GET",
+            "/api/v2/users",
+            counts(2, 0),
+        );
+        let usage = b.finish();
+        assert_eq!(
+            (
+                usage.dates.len(),
+                usage.callers.len(),
+                usage.templates.len()
+            ),
+            (3, 2, 1),
+            "each day, caller and template stored once"
+        );
+        snap.usage = Some(std::sync::Arc::new(usage));
         let org = Org::new(snap);
         let idx = org.usage().unwrap();
         let ops = idx.of(SubjectRef::Client(0));
@@ -224,5 +503,44 @@ mod tests {
             ("2026-09-01", "2026-09-02")
         );
         assert_eq!(idx.unattributed, 1);
+    }
+}
+
+#[cfg(test)]
+mod packed {
+    use super::*;
+
+    #[test]
+    fn rows_are_stored_as_arrays_and_indexes_out_of_range_are_refused() {
+        let mut b = UsageBuilder::new("i".into(), "Day".into(), 1);
+        b.push(
+            "2026-09-01",
+            Caller::default(),
+            "GET",
+            "/api/v2/users",
+            Counts {
+                requests: 5,
+                status200: 4,
+                status429: 1,
+                status400: 1,
+                ..Counts::default()
+            },
+        );
+        let usage = b.finish();
+        let json = serde_json::to_value(&usage).unwrap();
+        assert_eq!(
+            json["rows"],
+            serde_json::json!([[0, 0, 0, 5, 4, 0, 1, 1, 0]])
+        );
+        let back: Usage = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(back, usage);
+        assert!(back.check().is_ok());
+        let mut bad = json;
+        bad["rows"][0][2] = serde_json::json!(7);
+        let bad: Usage = serde_json::from_value(bad).unwrap();
+        assert_eq!(
+            bad.check().unwrap_err(),
+            "`usage.rows[0]` names entry 7 of `usage.templates`, which has 1"
+        );
     }
 }

@@ -147,6 +147,19 @@ fn describe(kind: JsonKind) -> &'static str {
     }
 }
 
+/// Usage rows name their day, caller and template by index: one past its table is an error
+/// naming the row.
+pub(crate) fn usage_rows(snap: &OrgSnapshot, name: &str) -> Result<(), SnapshotError> {
+    match snap.usage.as_deref().map(super::usage::Usage::check) {
+        Some(Err(message)) => Err(SnapshotErrorKind::Invalid {
+            name: name.to_owned(),
+            message,
+        }
+        .into()),
+        _ => Ok(()),
+    }
+}
+
 /// Two objects of one dataset with the same id make every reference to it ambiguous: an error
 /// naming both.
 pub(crate) fn unique_ids(snap: &OrgSnapshot, name: &str) -> Result<(), SnapshotError> {

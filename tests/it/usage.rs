@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use rolecall::internals::fetch::client::{fetch_with_usage, FetchOptions};
 use rolecall::internals::fetch::credentials::{Auth, Secret};
 use rolecall::internals::fetch::usage::UsageOptions;
-use rolecall::internals::model::{load_snapshot, OrgSnapshot, Usage, UsageRow};
+use rolecall::internals::model::{load_snapshot, Caller, Counts, OrgSnapshot, UsageBuilder};
 use serde_json::Value;
 
 use crate::support::fake_genesys::{FakeConfig, FakeGenesys};
@@ -67,28 +67,27 @@ fn dev_with_usage(end: SystemTime, days_ago: u64) -> OrgSnapshot {
             .to_owned()
     };
     let n = |e: &Value, k: &str| e[k].as_u64().unwrap_or(0);
-    let rows = doc["entities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| UsageRow {
-            date: shift(e["date"].as_str().unwrap()),
-            client_id: e["oauthClient"]["id"].as_str().map(str::to_owned),
-            user_id: e["user"]["id"].as_str().map(str::to_owned),
-            http_method: e["httpMethod"].as_str().unwrap().to_owned(),
-            template_uri: e["templateUri"].as_str().unwrap().to_owned(),
-            request_count: n(e, "requestCount"),
-            status200: n(e, "status200"),
-            status300: n(e, "status300"),
-            status400: n(e, "status400"),
-            status429: n(e, "status429"),
-            status500: n(e, "status500"),
-        })
-        .collect();
-    dev.usage = Some(std::sync::Arc::new(Usage {
-        rows,
-        ..Usage::default()
-    }));
+    let mut usage = UsageBuilder::default();
+    for e in doc["entities"].as_array().unwrap() {
+        usage.push(
+            &shift(e["date"].as_str().unwrap()),
+            Caller {
+                client_id: e["oauthClient"]["id"].as_str().map(str::to_owned),
+                user_id: e["user"]["id"].as_str().map(str::to_owned),
+            },
+            e["httpMethod"].as_str().unwrap(),
+            e["templateUri"].as_str().unwrap(),
+            Counts {
+                requests: n(e, "requestCount"),
+                status200: n(e, "status200"),
+                status300: n(e, "status300"),
+                status400: n(e, "status400"),
+                status429: n(e, "status429"),
+                status500: n(e, "status500"),
+            },
+        );
+    }
+    dev.usage = Some(std::sync::Arc::new(usage.finish()));
     dev
 }
 

@@ -340,6 +340,20 @@ fn a_question_without_a_target_is_answered_per_division() {
                     &["routing:queue:view"],
                     &[],
                 )
+                .operation(
+                    "POST",
+                    "/api/v2/routing/queues/query",
+                    "ANY",
+                    &["routing:queue:view"],
+                    &[],
+                )
+                .operation(
+                    "POST",
+                    "/api/v2/routing/queues",
+                    "ANY",
+                    &["routing:queue:edit"],
+                    &[],
+                )
                 .build(),
         )
     };
@@ -367,6 +381,31 @@ fn a_question_without_a_target_is_answered_per_division() {
         .assumptions
         .iter()
         .any(|a| a.contains("checked in any division")));
+    // A query sent with POST reads many objects like a listing: one answer, with its own
+    // assumption; a POST that creates an object is still answered per division.
+    let ex = ask(
+        &build("Home"),
+        "client:reporter",
+        "POST /api/v2/routing/queues/query",
+        None,
+    );
+    assert_eq!(ex.verdict, Verdict::Allowed);
+    assert!(ex.targets.is_empty());
+    assert!(
+        ex.assumptions
+            .iter()
+            .any(|a| a.contains("a query over many objects")),
+        "{:?}",
+        ex.assumptions
+    );
+    let ex = ask(
+        &build("Home"),
+        "client:reporter",
+        "POST /api/v2/routing/queues",
+        None,
+    );
+    assert_eq!(ex.verdict, Verdict::DependsOnTarget);
+    assert_eq!(ex.targets.len(), 2);
 }
 
 /// Issue 11, item 4: a client that cannot get a token gets that verdict: no 403 prediction and

@@ -1132,17 +1132,13 @@ fn usage_results(s: &Inner, job: &str, q: &HashMap<String, String>) -> Result<Va
             json!({"queryStatus": "Failed", "errorBody": {"message": "the query timed out", "code": "internal.error", "status": 500}}),
         );
     }
-    let rows: Vec<&rolecall::internals::model::UsageRow> = s
-        .org
-        .usage
-        .as_deref()
-        .map(|u| {
-            u.rows
-                .iter()
-                .filter(|r| r.date.as_str() >= start.as_str() && r.date.as_str() < end.as_str())
-                .collect()
-        })
-        .unwrap_or_default();
+    let empty = rolecall::internals::model::Usage::default();
+    let usage = s.org.usage.as_deref().unwrap_or(&empty);
+    let rows: Vec<&rolecall::internals::model::UsageRow> = usage
+        .rows
+        .iter()
+        .filter(|r| usage.date(r) >= start.as_str() && usage.date(r) < end.as_str())
+        .collect();
     let size: usize = q
         .get("pageSize")
         .and_then(|v| v.parse().ok())
@@ -1156,13 +1152,16 @@ fn usage_results(s: &Inner, job: &str, q: &HashMap<String, String>) -> Result<Va
         .iter()
         .map(|c| (c.id.as_str(), c.name.as_str()))
         .collect();
-    let page: Vec<Value> = rows.iter().skip(after).take(size).map(|r| json!({
-        "date": r.date, "platform": "PublicApi", "httpMethod": r.http_method, "templateUri": r.template_uri,
-        "requestCount": r.request_count, "status200": r.status200, "status300": r.status300, "status400": r.status400,
-        "status429": r.status429, "status500": r.status500,
-        "oauthClient": r.client_id.as_ref().map(|c| json!({"id": c, "name": names.get(c.as_str()).copied().unwrap_or("")})),
-        "user": r.user_id.as_ref().map(|u| json!({"id": u})),
-    })).collect();
+    let page: Vec<Value> = rows.iter().skip(after).take(size).map(|r| {
+        let (caller, template, c) = (usage.caller(r).cloned().unwrap_or_default(), usage.template(r).cloned().unwrap_or_default(), r.counts);
+        json!({
+            "date": usage.date(r), "platform": "PublicApi", "httpMethod": template.http_method, "templateUri": template.template_uri,
+            "requestCount": c.requests, "status200": c.status200, "status300": c.status300, "status400": c.status400,
+            "status429": c.status429, "status500": c.status500,
+            "oauthClient": caller.client_id.as_ref().map(|id| json!({"id": id, "name": names.get(id.as_str()).copied().unwrap_or("")})),
+            "user": caller.user_id.as_ref().map(|u| json!({"id": u})),
+        })
+    }).collect();
     let next = (after + size < rows.len()).then(|| {
         format!(
             "/api/v2/usage/aggregates/query/jobs/{job}?pageSize={size}&after={}",
