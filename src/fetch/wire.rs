@@ -570,6 +570,10 @@ pub struct UsageResults {
 }
 
 /// `OrganizationPublicApiUsage`.
+#[cfg_attr(
+    not(feature = "fetch"),
+    expect(dead_code, reason = "read only by the usage fetch")
+)]
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UsageEntity {
@@ -597,6 +601,8 @@ pub struct UsageEntity {
     user: Option<Ref>,
 }
 
+// Read only by the usage fetch (the `fetch` feature).
+#[cfg(feature = "fetch")]
 impl UsageEntity {
     /// Add this entity as one row: ids as the caller, the method upper-cased, the day of a
     /// date-time kept (`date` is a date, `yyyy-MM-dd`).
