@@ -124,6 +124,8 @@ fn source(args: &ServeArgs) -> miette::Result<(OrgSnapshot, Source)> {
 }
 
 pub fn run(args: &ServeArgs) -> miette::Result<Exit> {
+    // First, before anything is read, bound or started (it may replace this process).
+    crate::purge_freed_memory_promptly();
     let overrides = Overrides {
         fail_on: args.fail_on.clone(),
         allow_unknown: args.allow_unknown,
@@ -143,6 +145,68 @@ pub fn run(args: &ServeArgs) -> miette::Result<Exit> {
         );
     }
     let settings = settings(&overrides)?;
+    // Every state is built, replaced and dropped on the reload thread, the first one included:
+    // memory is returned by the thread that allocated it. (An org built on this thread, which
+    // then only waits on the server, would leave its pages with this thread's heap when a
+    // reload frees it: about an eighth of the RSS, kept for good.)
+    let (ready, first) = mpsc::channel::<miette::Result<Arc<Shared>>>();
+    let (go, serving) = mpsc::channel::<Arc<AtomicBool>>();
+    std::thread::scope(|scope| {
+        let reloads = scope.spawn(move || match first_state(args, settings, overrides) {
+            Err(e) => {
+                let _ = ready.send(Err(e));
+            }
+            Ok((session, follower, shared, src)) => {
+                if ready.send(Ok(Arc::clone(&shared))).is_err() {
+                    return;
+                }
+                // Reloads start once the server does (no flag: it did not start).
+                let Ok(stop) = serving.recv() else {
+                    return;
+                };
+                let fetched = args
+                    .refresh
+                    .map(|every| refetch(args, every, Arc::clone(&stop)));
+                reload(session, follower, fetched, &shared, &src, &stop);
+            }
+        });
+        let served = first
+            .recv()
+            .map_err(|_| miette::miette!("the reload thread stopped before the first state"))
+            .and_then(|r| r)
+            .and_then(|shared| {
+                let log = args
+                    .decision_log
+                    .as_deref()
+                    .map(|p| DecisionLog::open(p, args.decision_log_max_mib << 20))
+                    .transpose()?;
+                // From here on a signal stops the server gracefully (while loading, it ends
+                // the process as anywhere else).
+                let stop = super::signals::stay_on_signal();
+                let _ = go.send(Arc::clone(&stop));
+                let served =
+                    rolecall::internals::serve::run(opts, shared, log, Arc::clone(&stop), |addr| {
+                        note(&format!(
+                            "listening on http://{addr} (plain HTTP: put TLS in a reverse proxy); GET /v1/openapi.json describes the API"
+                        ));
+                    });
+                stop.store(true, Ordering::SeqCst);
+                served.map_err(miette::Report::from)
+            });
+        drop(go);
+        let _ = reloads.join();
+        served
+    })?;
+    note("serve stopped");
+    Ok(Exit::Clean)
+}
+
+/// The first state: the org read, the rules run, and what to watch for reloads.
+fn first_state(
+    args: &ServeArgs,
+    settings: rolecall::internals::config::Settings,
+    overrides: Overrides,
+) -> miette::Result<(Session, super::watch::Follower, Arc<Shared>, Source)> {
     let (snapshot, src) = source(args)?;
     let file = if args.live {
         None
@@ -156,36 +220,8 @@ pub fn run(args: &ServeArgs) -> miette::Result<Exit> {
     }
     let shared = Arc::new(Shared::new(State::of(&session, src.clone(), None)));
     shared.set_stale(session.stale());
-    let log = args
-        .decision_log
-        .as_deref()
-        .map(|p| DecisionLog::open(p, args.decision_log_max_mib << 20))
-        .transpose()?;
     let follower = super::watch::Follower::new(&session, Duration::from_millis(args.debounce_ms))?;
-    let stop = super::signals::stay_on_signal();
-    let fetched = args
-        .refresh
-        .map(|every| refetch(args, every, Arc::clone(&stop)));
-    let reloads = {
-        let (shared, stop) = (Arc::clone(&shared), Arc::clone(&stop));
-        std::thread::spawn(move || reload(session, follower, fetched, &shared, &src, &stop))
-    };
-    let served = rolecall::internals::serve::run(
-        opts,
-        Arc::clone(&shared),
-        log,
-        Arc::clone(&stop),
-        |addr| {
-            note(&format!(
-            "listening on http://{addr} (plain HTTP: put TLS in a reverse proxy); GET /v1/openapi.json describes the API"
-        ));
-        },
-    );
-    stop.store(true, Ordering::SeqCst);
-    let _ = reloads.join();
-    served?;
-    note("serve stopped");
-    Ok(Exit::Clean)
+    Ok((session, follower, shared, src))
 }
 
 /// A fetch of the live org: the snapshot, or why it failed.

@@ -133,6 +133,35 @@ impl Drop for Server {
     }
 }
 
+/// The server runs with mimalloc's purge delay at 0 (it restarts itself so, keeping its pid), so
+/// a reload's freed org goes back to the OS; a delay the user set is kept.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_server_returns_freed_memory_at_once_unless_told_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = sample(dir.path());
+    let snap = snap.to_str().unwrap();
+    let delay = |server: &Server| {
+        let environ = std::fs::read(format!("/proc/{}/environ", server.child.id())).unwrap();
+        environ
+            .split(|b| *b == 0)
+            .find_map(|v| v.strip_prefix(b"MIMALLOC_PURGE_DELAY="))
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    };
+    let server = Server::start(&["--no-config", snap], dir.path(), &[]);
+    assert_eq!(delay(&server).as_deref(), Some("0"));
+    // Still the process that was started, answering.
+    let (status, _) = server.ask("GET", "/v1/health", None);
+    assert_eq!(status, 200);
+    drop(server);
+    let server = Server::start(
+        &["--no-config", snap],
+        dir.path(),
+        &[("MIMALLOC_PURGE_DELAY", "25")],
+    );
+    assert_eq!(delay(&server).as_deref(), Some("25"));
+}
+
 /// SIGTERM through the `kill` command (the crate forbids unsafe code, tests included).
 fn unsafe_free_kill(pid: i32) -> i32 {
     let s = std::process::Command::new("kill")
