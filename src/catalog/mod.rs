@@ -11,7 +11,6 @@ pub mod enforcement;
 mod swagger;
 pub mod usage;
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::OnceLock;
 use std::time::SystemTime;
@@ -23,7 +22,7 @@ pub use builtin::{
 };
 pub use swagger::parse_swagger;
 
-use crate::model::{Operation, Org};
+use crate::model::{Operation, OperationIndex, Org};
 
 /// Where a catalog's operations come from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -159,8 +158,8 @@ impl Matched<'_> {
 #[derive(Debug, Clone)]
 pub struct Catalog<'a> {
     ops: &'a [Operation],
-    by_shape: HashMap<(String, usize), Vec<usize>>,
-    by_id: HashMap<&'a str, usize>,
+    /// Built with the catalog, or the org's own, built once ([`Org::operations`]).
+    index: std::borrow::Cow<'a, OperationIndex>,
     origin: Origin,
     /// Asked when `ops` lacks an operation (the built-in catalog behind a snapshot's own).
     fallback: Option<&'static Catalog<'static>>,
@@ -196,11 +195,14 @@ impl<'a> Catalog<'a> {
     #[must_use]
     pub fn for_org(org: &'a Org) -> Self {
         let snap = org.snapshot();
-        Self::new(&snap.operations)
-            .with_origin(Origin::Snapshot {
+        Self {
+            ops: &snap.operations,
+            index: std::borrow::Cow::Borrowed(org.operations()),
+            origin: Origin::Snapshot {
                 fetched_at: snap.fetched_at.clone(),
-            })
-            .with_fallback(builtin_catalog())
+            },
+            fallback: Some(builtin_catalog()),
+        }
     }
 
     /// Label where the operations come from (default: the snapshot's own).
@@ -243,19 +245,9 @@ impl<'a> Catalog<'a> {
     /// Index operations (usually `org.snapshot().operations`).
     #[must_use]
     pub fn new(ops: &'a [Operation]) -> Self {
-        let mut by_shape: HashMap<(String, usize), Vec<usize>> = HashMap::new();
-        let mut by_id = HashMap::new();
-        for (i, op) in ops.iter().enumerate() {
-            by_shape
-                .entry((op.method.to_ascii_uppercase(), segments(&op.path).len()))
-                .or_default()
-                .push(i);
-            by_id.insert(op.operation_id.as_str(), i);
-        }
         Self {
             ops,
-            by_shape,
-            by_id,
+            index: std::borrow::Cow::Owned(OperationIndex::of(ops)),
             origin: Origin::Snapshot { fetched_at: None },
             fallback: None,
         }
@@ -308,7 +300,7 @@ impl<'a> Catalog<'a> {
     fn suggest_here(&self, spec: &str) -> Vec<String> {
         let spec = spec.trim();
         let Some((method, path)) = spec.split_once(char::is_whitespace) else {
-            return crate::model::nearest(spec, self.by_id.keys().copied());
+            return crate::model::nearest(spec, self.index.by_id.keys().map(String::as_str));
         };
         let path = path.trim();
         let path = path.split_once('?').map_or(path, |(p, _)| p);
@@ -343,7 +335,7 @@ impl<'a> Catalog<'a> {
     fn find_here(&self, spec: &str) -> Option<Matched<'_>> {
         let spec = spec.trim();
         let Some((method, path)) = spec.split_once(char::is_whitespace) else {
-            return self.by_id.get(spec).map(|&i| Matched {
+            return self.index.by_id.get(spec).map(|&i| Matched {
                 operation: &self.ops[i],
                 params: Vec::new(),
                 source: &self.origin,
@@ -357,6 +349,7 @@ impl<'a> Catalog<'a> {
         let path = path.find("/api/").map_or(path, |i| &path[i..]);
         let want = segments(path);
         let candidates = self
+            .index
             .by_shape
             .get(&(method.to_ascii_uppercase(), want.len()))?;
         let mut best: Option<(usize, usize)> = None;
@@ -398,6 +391,23 @@ impl<'a> Catalog<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A server asks every question through `for_org`: the org's operations are indexed once,
+    /// and every catalog of that org borrows the one index (and finds through it).
+    #[test]
+    fn catalogs_of_one_org_share_its_operation_index() {
+        let mut snap = crate::model::OrgBuilder::new("t").division("Home").build();
+        snap.operations = vec![op("GET", "/api/v2/things/{id}", "getThing")];
+        let org = Org::new(snap);
+        let (a, b) = (Catalog::for_org(&org), Catalog::for_org(&org));
+        assert!(matches!(a.index, std::borrow::Cow::Borrowed(_)));
+        assert!(std::ptr::eq(&*a.index, &*b.index));
+        let found = a
+            .find("GET /api/v2/things/7")
+            .map(|m| m.operation.operation_id.clone());
+        assert_eq!(found.as_deref(), Some("getThing"));
+        assert!(a.find("getThing").is_some());
+    }
 
     fn op(method: &str, path: &str, id: &str) -> Operation {
         Operation {

@@ -59,9 +59,13 @@ pub struct ServeArgs {
     /// most 1 MiB and 64 KiB.
     #[arg(long, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
     max_body_mib: u64,
-    /// The longest one answer may take, waiting for its turn included, in seconds.
+    /// The longest one answer may take, waiting for its turn included, in seconds; also the
+    /// longest a connection may take to send a request's head (or stay idle between requests).
     #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     timeout: u64,
+    /// Connections open at once; more wait until one closes.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..=16384))]
+    max_connections: u16,
     /// Answers computed at once; more wait their turn.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     max_concurrent: u16,
@@ -138,6 +142,7 @@ pub fn run(args: &ServeArgs) -> miette::Result<Exit> {
     opts.timeout = Duration::from_secs(args.timeout);
     opts.concurrency = usize::from(args.max_concurrent);
     opts.threads = usize::from(args.threads);
+    opts.max_connections = usize::from(args.max_connections);
     // Refused before anything is loaded: a public address without a token never serves.
     if !rolecall::internals::serve::is_loopback(&opts.listen) && opts.token.is_none() {
         return Err(

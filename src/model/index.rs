@@ -72,6 +72,7 @@ pub struct Org {
     agent_mu: HashMap<u32, u32>,
     warnings: Vec<String>,
     usage: std::sync::OnceLock<UsageIndex>,
+    operations: std::sync::OnceLock<super::snapshot::OperationIndex>,
 }
 
 impl Org {
@@ -104,6 +105,7 @@ impl Org {
             warnings: super::validate::object_warnings(&snap),
             snap: OrgSnapshot::default(),
             usage: std::sync::OnceLock::new(),
+            operations: std::sync::OnceLock::new(),
         };
         org.index_names(&snap);
         org.home = snap.divisions.iter().position(|d| d.home_division).map(idx);
@@ -288,6 +290,13 @@ impl Org {
     #[must_use]
     pub fn snapshot(&self) -> &OrgSnapshot {
         &self.snap
+    }
+
+    /// The snapshot's own operations indexed for lookups, built on first use (a server asks
+    /// for it with every question).
+    pub fn operations(&self) -> &super::snapshot::OperationIndex {
+        self.operations
+            .get_or_init(|| super::snapshot::OperationIndex::of(&self.snap.operations))
     }
 
     /// The usage dataset indexed by subject, built on first use; `None` when the snapshot has

@@ -497,6 +497,40 @@ pub struct CatalogPermission {
     pub division_aware: bool,
 }
 
+/// The operations of a catalog indexed for lookups: by method and number of path segments (a
+/// request's candidates), and by operationId. Built once per org ([`crate::model::Org::operations`])
+/// or per catalog, never per question.
+#[derive(Debug, Clone, Default)]
+pub struct OperationIndex {
+    /// Operations (their indexes) by upper-case method and number of `/`-separated segments.
+    pub by_shape: std::collections::HashMap<(String, usize), Vec<usize>>,
+    /// Operations by operationId.
+    pub by_id: std::collections::HashMap<String, usize>,
+}
+
+impl OperationIndex {
+    /// Index `ops`.
+    #[must_use]
+    pub fn of(ops: &[Operation]) -> Self {
+        let mut index = Self::default();
+        for (i, op) in ops.iter().enumerate() {
+            index
+                .by_shape
+                .entry((op.method.to_ascii_uppercase(), Self::segments(&op.path)))
+                .or_default()
+                .push(i);
+            index.by_id.insert(op.operation_id.clone(), i);
+        }
+        index
+    }
+
+    /// How many segments a path has, as the index counts them (a trailing `/` ignored).
+    #[must_use]
+    pub fn segments(path: &str) -> usize {
+        path.trim_end_matches('/').split('/').count()
+    }
+}
+
 /// One API operation's authorization requirements.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]

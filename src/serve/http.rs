@@ -39,11 +39,13 @@ pub struct Options {
     pub concurrency: usize,
     /// Threads serving connections.
     pub threads: usize,
+    /// Connections open at once; more wait in the system's backlog until one closes.
+    pub max_connections: usize,
 }
 
 impl Options {
     /// Loopback, no token, 64 MiB for a snapshot, 1 MiB + 64 KiB otherwise (a 403 body may
-    /// be 1 MiB), 30 s, 8 answers at once, 2 threads.
+    /// be 1 MiB), 30 s, 8 answers at once, 2 threads, 256 connections.
     #[must_use]
     pub fn new(listen: SocketAddr) -> Self {
         Self {
@@ -54,6 +56,7 @@ impl Options {
             timeout: Duration::from_secs(30),
             concurrency: 8,
             threads: 2,
+            max_connections: 256,
         }
     }
 }
@@ -128,10 +131,8 @@ pub fn run(
             }
             shared.stop();
         };
-        axum::serve(listener, router(Arc::clone(&app)))
-            .with_graceful_shutdown(stopped)
-            .await
-            .map_err(|e| ServeError::Runtime(e.to_string()))
+        accept(listener, router(Arc::clone(&app)), &app.opts, stopped).await;
+        Ok(())
     });
     // Every answer has finished: write what the decision log still holds.
     if let Some(mut app) = Arc::into_inner(app) {
@@ -141,6 +142,71 @@ pub fn run(
     }
     runtime.shutdown_timeout(Duration::from_secs(1));
     served
+}
+
+/// Accept connections until `stopped`, at most `max_connections` open at once, each bounded
+/// in time: a client that has not sent a whole request head within `timeout` of the connection
+/// opening (or of its previous answer) is disconnected, so a slow or silent client cannot hold
+/// a connection. Then every connection finishes its answer in flight and closes.
+async fn accept(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    opts: &Options,
+    stopped: impl std::future::Future<Output = ()>,
+) {
+    let max = opts.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+    let open = Arc::new(Semaphore::new(max));
+    let (closing, closed) = tokio::sync::watch::channel(false);
+    let mut stopped = std::pin::pin!(stopped);
+    loop {
+        let next = async {
+            let permit = Arc::clone(&open).acquire_owned().await.ok()?;
+            Some((listener.accept().await, permit))
+        };
+        let (accepted, permit) = tokio::select! {
+            () = &mut stopped => break,
+            got = next => match got {
+                Some(got) => got,
+                None => break,
+            },
+        };
+        // A failed accept (a reset before it was taken, no descriptors left) ends that
+        // connection only; a short pause keeps a persistent failure from spinning.
+        let Ok((stream, _)) = accepted else {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let timeout = opts.timeout;
+        let mut closed = closed.clone();
+        tokio::spawn(async move {
+            let closing = async move {
+                let _ = closed.wait_for(|c| *c).await;
+            };
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(timeout);
+            let conn = http.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                () = closing => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+            drop(permit);
+        });
+    }
+    let _ = closing.send(true);
+    // Every connection gives its place back once its answer in flight is written; the bound
+    // covers a client that stops reading the answer.
+    let all = u32::try_from(max).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(
+        opts.timeout + Duration::from_secs(1),
+        open.acquire_many(all),
+    )
+    .await;
 }
 
 fn router(app: Arc<App>) -> axum::Router {

@@ -162,6 +162,62 @@ fn the_server_returns_freed_memory_at_once_unless_told_otherwise() {
     assert_eq!(delay(&server).as_deref(), Some("25"));
 }
 
+/// A client that opens a connection and never finishes its request head is disconnected after
+/// `--timeout`, and holds its place among `--max-connections` only until then: with one place,
+/// a second client is answered only after the silent one was let go.
+#[test]
+fn silent_clients_are_disconnected_and_connections_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = sample(dir.path());
+    let snap = snap.to_str().unwrap();
+    let server = Server::start(
+        &[
+            "--no-config",
+            snap,
+            "--timeout",
+            "2",
+            "--max-connections",
+            "1",
+        ],
+        dir.path(),
+        &[],
+    );
+    let opened = Instant::now();
+    let mut silent = TcpStream::connect(&server.addr).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    // Half a request head, then nothing.
+    silent
+        .write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let addr = server.addr.clone();
+    let asked = std::thread::spawn(move || {
+        let answer = http(&addr, "GET", "/v1/health", None, &[]);
+        (answer, Instant::now())
+    });
+    let mut rest = Vec::new();
+    let read = silent.read_to_end(&mut rest);
+    assert!(
+        read.is_ok(),
+        "the server closed the silent connection (no read timeout on our side): {read:?}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&rest).contains("200 OK"),
+        "the half request was not answered"
+    );
+    let ((status, _), answered) = asked.join().unwrap();
+    assert_eq!(status, 200);
+    // A lower bound only (a busy machine makes it later, never earlier): without the bound on
+    // connections the second client is answered at once.
+    assert!(
+        answered.duration_since(opened) >= Duration::from_millis(1_500),
+        "with one connection allowed, the second client waited for the first to be let go \
+         (2 s): answered after {:?}",
+        answered.duration_since(opened)
+    );
+}
+
 /// SIGTERM through the `kill` command (the crate forbids unsafe code, tests included).
 fn unsafe_free_kill(pid: i32) -> i32 {
     let s = std::process::Command::new("kill")
