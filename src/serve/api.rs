@@ -24,6 +24,8 @@ pub struct Ctx {
     pub now: SystemTime,
     /// Whether the server is shutting down.
     pub stopping: bool,
+    /// The decision log's counts of lost lines (`null` without a log).
+    pub decision_log: Value,
 }
 
 /// A request as the handlers see it: the JSON body (`null` without one) and the path's `{id}`.
@@ -440,6 +442,7 @@ fn health(cx: &Ctx, _: &Request) -> Result<Answer, Problem> {
         "rules": s.rules.len(),
         "ruleErrors": s.report.load_errors.len(),
         "generation": s.generation,
+        "decisionLog": cx.decision_log,
     });
     Ok(Answer::ok(doc, json!({ "stale": stale })))
 }

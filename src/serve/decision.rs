@@ -59,6 +59,7 @@ pub struct DecisionLog {
     tx: Option<SyncSender<Vec<u8>>>,
     writer: Option<JoinHandle<()>>,
     dropped: Arc<AtomicU64>,
+    failed: Arc<AtomicU64>,
 }
 
 impl DecisionLog {
@@ -72,11 +73,14 @@ impl DecisionLog {
             reason: e.to_string(),
         })?;
         let (tx, rx) = sync_channel::<Vec<u8>>(QUEUE);
+        let failed = Arc::new(AtomicU64::new(0));
+        let failures = Arc::clone(&failed);
         let writer = std::thread::Builder::new()
             .name("decision-log".to_owned())
             .spawn(move || {
                 for line in rx {
                     if let Err(e) = out.append(&line) {
+                        failures.fetch_add(1, Ordering::Relaxed);
                         log::warn!("decision log: {e}");
                     }
                 }
@@ -90,6 +94,7 @@ impl DecisionLog {
             tx: Some(tx),
             writer: Some(writer),
             dropped: Arc::new(AtomicU64::new(0)),
+            failed,
         })
     }
 
@@ -109,6 +114,19 @@ impl DecisionLog {
     #[must_use]
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Lines that could not be written (a full disk, a rotation that failed).
+    #[must_use]
+    pub fn failed(&self) -> u64 {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    /// What health reports of the log: lines dropped and lines that failed, so a log with
+    /// holes is never mistaken for a complete one.
+    #[must_use]
+    pub fn health(&self) -> Value {
+        serde_json::json!({ "dropped": self.dropped(), "failed": self.failed() })
     }
 
     /// Write every queued line and close the file.
@@ -160,5 +178,21 @@ mod tests {
             DecisionLog::open(Path::new("/dev/null"), 200).is_err(),
             "a device is refused"
         );
+    }
+
+    #[test]
+    fn lines_that_cannot_be_written_are_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("decisions.jsonl");
+        // The rotation's target is a directory with a file in it: renaming onto it fails.
+        std::fs::create_dir(dir.path().join("decisions.jsonl.1")).unwrap();
+        std::fs::write(dir.path().join("decisions.jsonl.1/keep"), "x").unwrap();
+        let mut log = DecisionLog::open(&path, 60).unwrap();
+        for i in 0..5 {
+            log.record(&serde_json::json!({ "n": i, "pad": "x".repeat(40) }));
+        }
+        log.close();
+        assert_eq!((log.dropped(), log.failed()), (0, 4), "{}", log.health());
+        assert_eq!(log.health(), serde_json::json!({"dropped": 0, "failed": 4}));
     }
 }

@@ -628,6 +628,9 @@ fn sigterm_stops_gracefully_and_flushes_the_decision_log() {
     });
     let statuses = asking.join().unwrap();
     assert!(statuses.iter().all(|s| *s == 200));
+    // Health says whether the log lost lines (none here).
+    let (_, health) = server.ask("GET", "/v1/health", None);
+    assert_eq!(health["decisionLog"], json!({"dropped": 0, "failed": 0}));
     let (status, stderr) = server.terminate();
     assert!(status.success(), "{stderr}");
     assert!(stderr.contains("serve stopped"), "{stderr}");
@@ -635,6 +638,7 @@ fn sigterm_stops_gracefully_and_flushes_the_decision_log() {
     let lines: Vec<Value> = logged
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|l: &Value| l["endpoint"] != "health")
         .collect();
     assert_eq!(lines.len(), 20);
     for l in &lines {
