@@ -18,7 +18,7 @@ use crate::model::{Org, SubjectRef};
 const MAX_ROUNDS: usize = 6;
 
 /// A fix, proven against the org.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProvenFix {
     /// Every change of the fix, in the order they are needed.
     pub changes: Vec<Fix>,
@@ -73,17 +73,36 @@ pub fn prove_fix(
     q: &Question<'_>,
     ex: &Explanation,
 ) -> Result<Option<ProvenFix>, ChangeError> {
+    prove(org, catalog, q, ex, true)
+}
+
+/// [`prove_fix`], on the focused org or (for the test that holds them equal) the whole one.
+fn prove(
+    org: &Org,
+    catalog: &Catalog<'_>,
+    q: &Question<'_>,
+    ex: &Explanation,
+    focused: bool,
+) -> Result<Option<ProvenFix>, ChangeError> {
     if ex.changes.is_empty() {
         return Ok(None);
     }
+    // The proof runs on the question's own corner of the org (`focus`): copying and indexing
+    // every user of a large org for each round would cost a large org's load per answer.
+    let subject = q.subject;
+    let (small, q) = match focused.then(|| focus(org, q)).flatten() {
+        Some((small, fq)) => (Some(small), fq),
+        None => (None, q.clone()),
+    };
+    let base = small.as_ref().unwrap_or(org);
     let mut changes = ex.changes.clone();
     let mut last = None;
     for _ in 0..MAX_ROUNDS {
-        let after = Org::new(apply(org, &set_of(org, q.subject, &changes)?)?.snapshot);
+        let after = Org::new(apply(base, &set_of(base, q.subject, &changes)?)?.snapshot);
         let again = explain(
             &after,
             &Catalog::for_org(&after).with_origin(catalog.origin().clone()),
-            q,
+            &q,
         )
         .map_err(|e| ChangeError::Resource {
             address: "fix".to_owned(),
@@ -94,8 +113,8 @@ pub fn prove_fix(
         let more: Vec<Fix> = again
             .changes
             .iter()
+            .map(|c| counted_on(org, subject, c))
             .filter(|c| !changes.contains(c))
-            .cloned()
             .collect();
         let done = again.verdict == Verdict::Allowed || more.is_empty();
         last = Some(again);
@@ -124,6 +143,166 @@ pub fn prove_fix(
         verdict_after: after.verdict,
         short_of,
     }))
+}
+
+/// The org a proof is explained on, and the question in its terms: the whole org but its
+/// users, of whom it keeps the subject, the agents moved, and for each role one other user who
+/// holds it directly (a fix that would extend a role asks whether anyone else holds it); the
+/// grants of the users kept, and every group's and client's. What a subject may do depends on
+/// its own grants, its groups' and the org's roles, divisions, units, policies and settings, all
+/// kept whole, so the call is answered there as on the whole org (a test holds the two to the
+/// same answers). `None` when the subject or an agent is not found by id (then the whole org).
+fn focus<'q>(org: &Org, q: &Question<'q>) -> Option<(Org, Question<'q>)> {
+    let crate::model::OrgSnapshot {
+        format,
+        fetched_at,
+        source,
+        organization,
+        divisions,
+        roles,
+        users,
+        groups,
+        oauth_clients,
+        grants,
+        access_policies,
+        auth_settings,
+        business_units,
+        management_units,
+        permission_catalog,
+        operations,
+        usage: _,
+        coverage,
+        verification,
+    } = org.snapshot();
+    let mut keep: std::collections::BTreeSet<u32> = q.agents.iter().copied().collect();
+    if let SubjectRef::User(u) = q.subject {
+        keep.insert(u);
+    }
+    for r in 0..roles.len() {
+        let other = u32::try_from(r).ok().and_then(|r| {
+            org.role_holders(r).iter().find_map(|(s, _)| match *s {
+                SubjectRef::User(u) if *s != q.subject => Some(u),
+                _ => None,
+            })
+        });
+        keep.extend(other);
+    }
+    let kept: Vec<crate::model::User> = keep
+        .iter()
+        .filter_map(|&u| users.get(u as usize).cloned())
+        .collect();
+    let ids: std::collections::HashSet<&str> = kept.iter().map(|u| u.id.as_str()).collect();
+    let kept_only = |members: &[String]| -> Vec<String> {
+        members
+            .iter()
+            .filter(|m| ids.contains(m.as_str()))
+            .cloned()
+            .collect()
+    };
+    let small = Org::new(crate::model::OrgSnapshot {
+        format: format.clone(),
+        fetched_at: fetched_at.clone(),
+        source: source.clone(),
+        organization: organization.clone(),
+        divisions: divisions.clone(),
+        roles: roles.clone(),
+        // Memberships of users not kept would only be warnings about missing users.
+        groups: groups
+            .iter()
+            .map(|g| crate::model::Group {
+                id: g.id.clone(),
+                name: g.name.clone(),
+                state: g.state.clone(),
+                roles_enabled: g.roles_enabled,
+                member_ids: kept_only(&g.member_ids),
+            })
+            .collect(),
+        oauth_clients: oauth_clients.clone(),
+        // Every group's and client's grants, and the kept users' (from the index, in the
+        // snapshot's order: no walk of every user grant).
+        grants: grants
+            .iter()
+            .filter(|g| g.subject_type != "PC_USER")
+            .cloned()
+            .chain(keep.iter().flat_map(|&u| {
+                let id = users.get(u as usize).map_or("", |x| x.id.as_str());
+                org.direct_grants(SubjectRef::User(u))
+                    .iter()
+                    .map(move |g| crate::model::Grant {
+                        subject_id: id.to_owned(),
+                        subject_type: "PC_USER".to_owned(),
+                        role_id: roles
+                            .get(g.role as usize)
+                            .map_or_else(String::new, |r| r.id.clone()),
+                        division_id: match g.scope {
+                            crate::model::Scope::All => crate::model::ALL_DIVISIONS.to_owned(),
+                            crate::model::Scope::Division(d) => divisions
+                                .get(d as usize)
+                                .map_or_else(String::new, |d| d.id.clone()),
+                        },
+                    })
+            }))
+            .collect(),
+        access_policies: access_policies.clone(),
+        auth_settings: auth_settings.clone(),
+        business_units: business_units.clone(),
+        management_units: management_units
+            .iter()
+            .map(|mu| crate::model::ManagementUnit {
+                id: mu.id.clone(),
+                name: mu.name.clone(),
+                business_unit: mu.business_unit.clone(),
+                division: mu.division.clone(),
+                user_ids: kept_only(&mu.user_ids),
+            })
+            .collect(),
+        permission_catalog: permission_catalog.clone(),
+        operations: operations.clone(),
+        // Usage decides nothing an explanation says.
+        usage: None,
+        coverage: coverage.clone(),
+        verification: verification.clone(),
+        users: kept,
+    });
+    // Groups and clients are kept whole, in order: only users are found again.
+    let subject = match q.subject {
+        SubjectRef::User(_) => SubjectRef::User(small.user_by_id(org.subject_id(q.subject))?),
+        other => other,
+    };
+    let agents = q
+        .agents
+        .iter()
+        .map(|&a| small.user_by_id(org.subject_id(SubjectRef::User(a))))
+        .collect::<Option<Vec<u32>>>()?;
+    let q = Question {
+        subject,
+        agents,
+        ..q.clone()
+    };
+    Some((small, q))
+}
+
+/// A change proposed on the focused org, with what it says of the whole org: extending a role
+/// tells how many others hold it, counted where they all are.
+fn counted_on(whole: &Org, subject: SubjectRef, fix: &Fix) -> Fix {
+    match fix {
+        Fix::AddPermission {
+            permission, role, ..
+        } => Fix::AddPermission {
+            permission: permission.clone(),
+            role: role.clone(),
+            others: whole.role(role).map_or(0, |r| {
+                whole
+                    .role_holders(r)
+                    .iter()
+                    .filter(|(s, _)| *s != subject)
+                    .map(|(s, _)| *s)
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len()
+            }),
+        },
+        other => other.clone(),
+    }
 }
 
 /// The change set that makes `fixes` for `subject`.
@@ -217,4 +396,140 @@ fn set_of(org: &Org, subject: SubjectRef, fixes: &[Fix]) -> Result<ChangeSet, Ch
         changes,
         ..ChangeSet::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authz::TargetObject;
+
+    /// The focused org gives every proof the whole org gives: the same changes (with the
+    /// whole org's counts), the same verdict after, the same shortfall. Every client and a
+    /// slice of users of a synthetic org, asking writes that are denied in many ways.
+    #[test]
+    fn proofs_on_the_focused_org_are_the_whole_orgs() {
+        let org = Org::new(crate::model::synthetic_org(3_000, 7));
+        let catalog = Catalog::for_org(&org);
+        let snap = org.snapshot();
+        let mut subjects: Vec<SubjectRef> = (0..snap.oauth_clients.len())
+            .filter_map(|c| u32::try_from(c).ok().map(SubjectRef::Client))
+            .collect();
+        subjects.extend((0..3_000_u32).step_by(97).map(SubjectRef::User));
+        subjects.extend(
+            (0..snap.groups.len().min(20))
+                .filter_map(|g| u32::try_from(g).ok().map(SubjectRef::Group)),
+        );
+        let last = |n: usize| u32::try_from(n.saturating_sub(1)).unwrap_or(0);
+        let (units, divisions) = (
+            last(snap.management_units.len()),
+            last(snap.divisions.len()),
+        );
+        let questions = [
+            (
+                "POST /api/v2/workforcemanagement/agents",
+                Some(TargetObject::ManagementUnit(0)),
+            ),
+            (
+                "POST /api/v2/workforcemanagement/agents",
+                Some(TargetObject::ManagementUnit(units)),
+            ),
+            (
+                "PUT /api/v2/routing/queues/q-1",
+                Some(TargetObject::Division(divisions)),
+            ),
+            ("PUT /api/v2/routing/queues/q-1", None),
+            ("GET /api/v2/users/u-1", Some(TargetObject::Division(0))),
+            ("POST /api/v2/analytics/conversations/details/query", None),
+        ];
+        let (mut proven, mut errors, mut differing) = (0, 0, Vec::new());
+        // Agents moved out of the last unit, found again by id in the focused org.
+        let agents: Vec<u32> = snap
+            .management_units
+            .last()
+            .into_iter()
+            .flat_map(|mu| &mu.user_ids)
+            .filter_map(|id| org.user_by_id(id))
+            .take(3)
+            .collect();
+        assert!(!agents.is_empty());
+        for &subject in &subjects {
+            for (i, (op, target)) in questions.into_iter().enumerate() {
+                let q = Question {
+                    subject,
+                    operation: op,
+                    target,
+                    agents: if i == 0 { agents.clone() } else { Vec::new() },
+                    unread_target: None,
+                };
+                let Ok(ex) = explain(&org, &catalog, &q) else {
+                    continue;
+                };
+                // Errors too must agree (a proposal naming an object the org lacks).
+                let focused = format!("{:?}", prove(&org, &catalog, &q, &ex, true));
+                let whole = prove(&org, &catalog, &q, &ex, false);
+                proven += usize::from(matches!(whole, Ok(Some(_))));
+                errors += usize::from(whole.is_err());
+                let whole = format!("{whole:?}");
+                if focused != whole {
+                    differing.push(format!("{subject:?} {op}: {focused:?} != {whole:?}"));
+                }
+            }
+        }
+        assert!(differing.is_empty(), "{differing:#?}");
+        assert_eq!(errors, 0, "every proposal names objects the org has");
+        assert!(
+            proven > 100,
+            "only {proven} fixes were proven: the test asks too little"
+        );
+    }
+
+    /// A later round that proposes extending a role another user holds counts that user, as
+    /// the whole org does, not only the holders the focused org kept.
+    #[test]
+    fn a_later_round_counts_every_other_holder() {
+        let mut b = crate::model::OrgBuilder::new("t")
+            .division("Home")
+            .role("Agent Reader", &["wfm:agent:view"])
+            .role("Unit Reader", &["wfm:managementUnit:view"])
+            .client("sync", "CLIENT-CREDENTIALS", &[("Agent Reader", "Home")]);
+        for i in 0..4 {
+            let email = format!("u{i}@x.example");
+            b = b.user(&format!("u{i}"), &email, "active").grant_user(
+                &email,
+                "Agent Reader",
+                "Home",
+            );
+        }
+        let org = Org::new(
+            b.operation(
+                "POST",
+                "/api/v2/things",
+                "ALL",
+                &["wfm:agent:edit", "wfm:managementUnit:view"],
+                &[],
+            )
+            .build(),
+        );
+        let catalog = Catalog::for_org(&org);
+        let q = Question {
+            subject: SubjectRef::Client(0),
+            operation: "POST /api/v2/things",
+            target: Some(TargetObject::Division(0)),
+            agents: Vec::new(),
+            unread_target: None,
+        };
+        let ex = explain(&org, &catalog, &q).unwrap();
+        let focused = prove(&org, &catalog, &q, &ex, true).unwrap();
+        let whole = prove(&org, &catalog, &q, &ex, false).unwrap();
+        assert_eq!(focused, whole);
+        let counts: Vec<usize> = whole
+            .iter()
+            .flat_map(|p| &p.changes)
+            .filter_map(|c| match c {
+                Fix::AddPermission { others, .. } => Some(*others),
+                _ => None,
+            })
+            .collect();
+        assert!(counts.contains(&4), "{whole:?}");
+    }
 }
