@@ -253,17 +253,32 @@ fn main() {
         );
     }
 
-    // Warm-up: a few seconds at the same rate, then the RSS to compare with.
+    // Warm-up: a few seconds of the same mix at the same rates (both streams, so every thread
+    // the run uses has started), then the RSS to compare with.
     let warm = Arc::new(Tally::default());
-    rt.block_on(drive(
-        client.clone(),
-        format!("{base}/v1/explain"),
-        explain.clone(),
-        rate,
-        5.0_f64.min(secs),
-        Arc::clone(&warm),
-        false,
-    ));
+    let warm_secs = 5.0_f64.min(secs);
+    rt.block_on(async {
+        let e = tokio::spawn(drive(
+            client.clone(),
+            format!("{base}/v1/explain"),
+            explain.clone(),
+            rate,
+            warm_secs,
+            Arc::clone(&warm),
+            false,
+        ));
+        let w = tokio::spawn(drive(
+            client.clone(),
+            format!("{base}/v1/who-can"),
+            who_can.clone(),
+            (rate / 10).max(1),
+            warm_secs,
+            Arc::clone(&warm),
+            true,
+        ));
+        let _ = e.await;
+        let _ = w.await;
+    });
     let pid = server.id();
     let rss_warm = rss_kib(pid);
 
