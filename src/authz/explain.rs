@@ -135,6 +135,17 @@ pub fn explain(
     Ok(ex)
 }
 
+/// The object a question acts on: the one it names, else the one the ids in its path name
+/// (as [`explain`] finds it).
+#[must_use]
+pub fn target_of(org: &Org, catalog: &Catalog<'_>, q: &Question<'_>) -> Option<TargetObject> {
+    q.target.or_else(|| {
+        catalog
+            .find(q.operation)
+            .and_then(|m| infer_target(org, &m.params))
+    })
+}
+
 /// The targets a question without one is answered for. Only a call that acts on one object is
 /// answered per target: a write (it changes one object), or a read of one object whose id the
 /// snapshot does not place. A listing acts on no single object: it answers with what the caller

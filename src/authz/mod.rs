@@ -28,7 +28,8 @@ pub use compare::{
 pub use decision::{Awareness, Decision, Fix};
 pub use diff::{diff, subject_key, DiffOptions, OrgDiff, RoleDiff, SubjectDiff, SubjectKey};
 pub use explain::{
-    explain, CatalogUsed, Explanation, PermissionCheck, Question, Status, Step, TargetVerdict,
+    explain, target_of, CatalogUsed, Explanation, PermissionCheck, Question, Status, Step,
+    TargetVerdict,
 };
 pub use policy::{policy_applies, policy_covers, policy_covers_any, policy_hits};
 pub use query::{

@@ -90,7 +90,7 @@ fn prove(
     // The proof runs on the question's own corner of the org (`focus`): copying and indexing
     // every user of a large org for each round would cost a large org's load per answer.
     let subject = q.subject;
-    let (small, q) = match focused.then(|| focus(org, q)).flatten() {
+    let (small, q) = match focused.then(|| focus(org, catalog, q)).flatten() {
         Some((small, fq)) => (Some(small), fq),
         None => (None, q.clone()),
     };
@@ -99,12 +99,8 @@ fn prove(
     let mut last = None;
     for _ in 0..MAX_ROUNDS {
         let after = Org::new(apply(base, &set_of(base, q.subject, &changes)?)?.snapshot);
-        let again = explain(
-            &after,
-            &Catalog::for_org(&after).with_origin(catalog.origin().clone()),
-            &q,
-        )
-        .map_err(|e| ChangeError::Resource {
+        // The caller's catalog: applying a fix changes no operation.
+        let again = explain(&after, catalog, &q).map_err(|e| ChangeError::Resource {
             address: "fix".to_owned(),
             line: None,
             message: e.message,
@@ -152,7 +148,7 @@ fn prove(
 /// its own grants, its groups' and the org's roles, divisions, units, policies and settings, all
 /// kept whole, so the call is answered there as on the whole org (a test holds the two to the
 /// same answers). `None` when the subject or an agent is not found by id (then the whole org).
-fn focus<'q>(org: &Org, q: &Question<'q>) -> Option<(Org, Question<'q>)> {
+fn focus<'q>(org: &Org, catalog: &Catalog<'_>, q: &Question<'q>) -> Option<(Org, Question<'q>)> {
     let crate::model::OrgSnapshot {
         format,
         fetched_at,
@@ -274,9 +270,11 @@ fn focus<'q>(org: &Org, q: &Question<'q>) -> Option<(Org, Question<'q>)> {
         .iter()
         .map(|&a| small.user_by_id(org.subject_id(SubjectRef::User(a))))
         .collect::<Option<Vec<u32>>>()?;
+    // The object acted on, found on the whole org: a user named in the path may not be kept.
     let q = Question {
         subject,
         agents,
+        target: crate::authz::target_of(org, catalog, q),
         ..q.clone()
     };
     Some((small, q))
@@ -419,6 +417,23 @@ mod tests {
             (0..snap.groups.len().min(20))
                 .filter_map(|g| u32::try_from(g).ok().map(SubjectRef::Group)),
         );
+        // A user outside the home division, so that where the fix goes depends on finding it.
+        let home = snap
+            .divisions
+            .iter()
+            .find(|d| d.home_division)
+            .map(|d| d.id.as_str());
+        let user_path = format!(
+            "PUT /api/v2/users/{}/profile",
+            snap.users
+                .iter()
+                .skip(1_000)
+                .find(|u| u
+                    .division
+                    .as_ref()
+                    .is_some_and(|d| Some(d.id.as_str()) != home))
+                .map_or("", |u| u.id.as_str())
+        );
         let last = |n: usize| u32::try_from(n.saturating_sub(1)).unwrap_or(0);
         let (units, divisions) = (
             last(snap.management_units.len()),
@@ -439,6 +454,8 @@ mod tests {
             ),
             ("PUT /api/v2/routing/queues/q-1", None),
             ("GET /api/v2/users/u-1", Some(TargetObject::Division(0))),
+            // A user named by id in the path (not kept in the focused org), no target given.
+            (user_path.as_str(), None),
             ("POST /api/v2/analytics/conversations/details/query", None),
         ];
         let (mut proven, mut errors, mut differing) = (0, 0, Vec::new());
@@ -453,7 +470,7 @@ mod tests {
             .collect();
         assert!(!agents.is_empty());
         for &subject in &subjects {
-            for (i, (op, target)) in questions.into_iter().enumerate() {
+            for (i, &(op, target)) in questions.iter().enumerate() {
                 let q = Question {
                     subject,
                     operation: op,
@@ -481,6 +498,50 @@ mod tests {
             proven > 100,
             "only {proven} fixes were proven: the test asks too little"
         );
+    }
+
+    /// A user named by id in the path is found on the whole org: its division decides where
+    /// the fix goes, though the focused org does not keep that user.
+    #[test]
+    fn a_user_named_in_the_path_decides_the_target_of_the_proof() {
+        let mut snap = crate::model::OrgBuilder::new("t")
+            .division("Home")
+            .division("Support EU")
+            .role("Editor", &["directory:user:edit"])
+            .catalog("directory:user:edit", true)
+            .client("sync", "CLIENT-CREDENTIALS", &[])
+            .user("Ana", "ana@x.example", "active")
+            .operation(
+                "PUT",
+                "/api/v2/users/{userId}",
+                "ANY",
+                &["directory:user:edit"],
+                &[],
+            )
+            .build();
+        snap.users[0].division = Some(crate::model::IdRef {
+            id: crate::model::OrgBuilder::division_id("Support EU"),
+            name: Some("Support EU".to_owned()),
+        });
+        let org = Org::new(snap);
+        let catalog = Catalog::for_org(&org);
+        let path = format!("PUT /api/v2/users/{}", org.snapshot().users[0].id);
+        let q = Question {
+            subject: SubjectRef::Client(0),
+            operation: &path,
+            target: None,
+            agents: Vec::new(),
+            unread_target: None,
+        };
+        let ex = explain(&org, &catalog, &q).unwrap();
+        let whole = prove(&org, &catalog, &q, &ex, false).unwrap().unwrap();
+        assert!(whole.works(), "{whole:?}");
+        assert_eq!(
+            whole.changes.len(),
+            1,
+            "one grant, in the user's division: {whole:?}"
+        );
+        assert_eq!(prove(&org, &catalog, &q, &ex, true).unwrap(), Some(whole));
     }
 
     /// A later round that proposes extending a role another user holds counts that user, as
