@@ -129,7 +129,12 @@ fn source(args: &ServeArgs) -> miette::Result<(OrgSnapshot, Source)> {
 
 pub fn run(args: &ServeArgs) -> miette::Result<Exit> {
     // First, before anything is read, bound or started (it may replace this process).
-    crate::purge_freed_memory_promptly();
+    crate::purge_freed_memory_promptly().map_err(|why| {
+        miette::miette!(
+            help = "start it with `MIMALLOC_PURGE_DELAY=0` set (or any value, to keep that one)",
+            "{why}"
+        )
+    })?;
     let overrides = Overrides {
         fail_on: args.fail_on.clone(),
         allow_unknown: args.allow_unknown,
@@ -150,13 +155,15 @@ pub fn run(args: &ServeArgs) -> miette::Result<Exit> {
         );
     }
     let settings = settings(&overrides)?;
-    // Every state is built, replaced and dropped on the reload thread, the first one included:
-    // memory is returned by the thread that allocated it. (An org built on this thread, which
-    // then only waits on the server, would leave its pages with this thread's heap when a
-    // reload frees it: about an eighth of the RSS, kept for good.)
+    // Every state is built and replaced on the reload thread, the first one included, so its
+    // memory belongs to a thread that keeps allocating and gives freed pages back. (An org
+    // built on this thread, which then only waits on the server, would leave its pages with
+    // this thread's heap when a reload frees it: about an eighth of the RSS, kept for good.)
     let (ready, first) = mpsc::channel::<miette::Result<Arc<Shared>>>();
-    let (go, serving) = mpsc::channel::<Arc<AtomicBool>>();
     std::thread::scope(|scope| {
+        // Inside the scope: should serving panic, these are dropped before the scope waits for
+        // the reload thread, which then stops instead of waiting for ever.
+        let (go, serving) = mpsc::channel::<Arc<AtomicBool>>();
         let reloads = scope.spawn(move || match first_state(args, settings, overrides) {
             Err(e) => {
                 let _ = ready.send(Err(e));
@@ -188,6 +195,7 @@ pub fn run(args: &ServeArgs) -> miette::Result<Exit> {
                 // From here on a signal stops the server gracefully (while loading, it ends
                 // the process as anywhere else).
                 let stop = super::signals::stay_on_signal();
+                let _raise = RaiseOnDrop(Arc::clone(&stop));
                 let _ = go.send(Arc::clone(&stop));
                 let served =
                     rolecall::internals::serve::run(opts, shared, log, Arc::clone(&stop), |addr| {
@@ -204,6 +212,15 @@ pub fn run(args: &ServeArgs) -> miette::Result<Exit> {
     })?;
     note("serve stopped");
     Ok(Exit::Clean)
+}
+
+/// Raises the stop flag when dropped, a panic's unwinding included: the reload thread ends.
+struct RaiseOnDrop(Arc<AtomicBool>);
+
+impl Drop for RaiseOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
 }
 
 /// The first state: the org read, the rules run, and what to watch for reloads.

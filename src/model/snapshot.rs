@@ -499,7 +499,8 @@ pub struct CatalogPermission {
 
 /// The operations of a catalog indexed for lookups: by method and number of path segments (a
 /// request's candidates), and by operationId. Built once per org ([`crate::model::Org::operations`])
-/// or per catalog, never per question.
+/// or per catalog built from operations, so a server answering questions about one org
+/// indexes its operations once.
 #[derive(Debug, Clone, Default)]
 pub struct OperationIndex {
     /// Operations (their indexes) by upper-case method and number of `/`-separated segments.

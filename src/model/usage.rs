@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// has about a million rows, which as objects of strings would be three quarters of the
 /// snapshot and most of its load time.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", try_from = "UsageWire")]
 pub struct Usage {
     /// The whole interval read, ISO-8601 `start/end` (jobs of at most 90 days each).
     pub interval: String,
@@ -85,6 +85,146 @@ impl Usage {
             }
         }
         Ok(())
+    }
+}
+
+/// `usage` as a file holds it: rows as arrays (this form), or as objects of strings (the form
+/// snapshots had before the tables), read into the tables.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UsageWire {
+    interval: String,
+    #[serde(default)]
+    granularity: String,
+    #[serde(default)]
+    days: u32,
+    #[serde(default)]
+    dates: Vec<String>,
+    #[serde(default)]
+    callers: Vec<Caller>,
+    #[serde(default)]
+    templates: Vec<TemplateMatch>,
+    #[serde(default)]
+    rows: Vec<RowIn>,
+    #[serde(default)]
+    notes: Vec<String>,
+}
+
+/// One row as read: an array, or an object of the earlier form.
+enum RowIn {
+    Packed(UsageRow),
+    Named(Box<NamedRow>),
+}
+
+/// A row of the earlier form: `OrganizationPublicApiUsage`, flattened.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NamedRow {
+    date: String,
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default)]
+    user_id: Option<String>,
+    http_method: String,
+    template_uri: String,
+    #[serde(default)]
+    request_count: u64,
+    #[serde(default)]
+    status200: u64,
+    #[serde(default)]
+    status300: u64,
+    #[serde(default)]
+    status400: u64,
+    #[serde(default)]
+    status429: u64,
+    #[serde(default)]
+    status500: u64,
+}
+
+impl<'de> Deserialize<'de> for RowIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Either;
+        impl<'de> serde::de::Visitor<'de> for Either {
+            type Value = RowIn;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a usage row: an array of 9 numbers (or an object of the earlier form)")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<RowIn, A::Error> {
+                UsageRow::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+                    .map(RowIn::Packed)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RowIn, A::Error> {
+                NamedRow::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|r| RowIn::Named(Box::new(r)))
+            }
+        }
+        d.deserialize_any(Either)
+    }
+}
+
+impl TryFrom<UsageWire> for Usage {
+    type Error = String;
+
+    fn try_from(w: UsageWire) -> Result<Self, String> {
+        let named = w
+            .rows
+            .iter()
+            .filter(|r| matches!(r, RowIn::Named(_)))
+            .count();
+        if named == 0 {
+            return Ok(Self {
+                interval: w.interval,
+                granularity: w.granularity,
+                days: w.days,
+                dates: w.dates,
+                callers: w.callers,
+                templates: w.templates,
+                rows: w
+                    .rows
+                    .into_iter()
+                    .filter_map(|r| match r {
+                        RowIn::Packed(p) => Some(p),
+                        RowIn::Named(_) => None,
+                    })
+                    .collect(),
+                notes: w.notes,
+            });
+        }
+        if named != w.rows.len() {
+            return Err("`usage.rows` mixes arrays and objects: each row must be an array".into());
+        }
+        // The earlier form: `templates` listed matches beside the rows; rows are stored anew.
+        let matched: HashMap<(String, String), Option<String>> = w
+            .templates
+            .into_iter()
+            .map(|t| ((t.http_method, t.template_uri), t.operation))
+            .collect();
+        let mut b = UsageBuilder::new(w.interval, w.granularity, w.days);
+        for r in w.rows {
+            if let RowIn::Named(r) = r {
+                let counts = Counts {
+                    requests: r.request_count,
+                    status200: r.status200,
+                    status300: r.status300,
+                    status400: r.status400,
+                    status429: r.status429,
+                    status500: r.status500,
+                };
+                let caller = Caller {
+                    client_id: r.client_id,
+                    user_id: r.user_id,
+                };
+                b.push(&r.date, caller, &r.http_method, &r.template_uri, counts);
+            }
+        }
+        let mut usage = b.finish();
+        for t in &mut usage.templates {
+            if let Some(op) = matched.get(&(t.http_method.clone(), t.template_uri.clone())) {
+                t.operation.clone_from(op);
+            }
+        }
+        usage.notes = w.notes;
+        Ok(usage)
     }
 }
 
@@ -542,5 +682,46 @@ mod packed {
             bad.check().unwrap_err(),
             "`usage.rows[0]` names entry 7 of `usage.templates`, which has 1"
         );
+    }
+
+    /// Snapshots written before the tables kept rows as objects: they still load, into the
+    /// tables, with their stored template matches; a file mixing the two forms is refused.
+    #[test]
+    fn rows_of_the_earlier_form_are_read_into_the_tables() {
+        let old = serde_json::json!({
+            "interval": "i", "granularity": "Day", "days": 2,
+            "rows": [
+                {"date": "2026-09-01", "clientId": "c1", "httpMethod": "GET", "templateUri": "/api/v2/users", "requestCount": 5, "status200": 4, "status400": 1},
+                {"date": "2026-09-02", "clientId": "c1", "httpMethod": "GET", "templateUri": "/api/v2/users", "requestCount": 2, "status200": 2},
+            ],
+            "templates": [{"httpMethod": "GET", "templateUri": "/api/v2/users", "operation": "GET /api/v2/users"}],
+        });
+        let usage: Usage = serde_json::from_value(old).unwrap();
+        assert_eq!(usage.dates, ["2026-09-01", "2026-09-02"]);
+        assert_eq!(usage.callers.len(), 1);
+        assert_eq!(
+            usage.templates[0].operation.as_deref(),
+            Some("GET /api/v2/users")
+        );
+        assert_eq!(
+            usage
+                .rows
+                .iter()
+                .map(|r| (r.date, r.counts.requests, r.counts.status400))
+                .collect::<Vec<_>>(),
+            [(0, 5, 1), (1, 2, 0)]
+        );
+        assert!(usage.check().is_ok());
+        let mixed = serde_json::json!({
+            "interval": "i",
+            "dates": ["2026-09-01"], "callers": [{}], "templates": [{"httpMethod": "GET", "templateUri": "/x"}],
+            "rows": [[0, 0, 0, 1, 1, 0, 0, 0, 0], {"date": "2026-09-01", "httpMethod": "GET", "templateUri": "/x"}],
+        });
+        let err = serde_json::from_value::<Usage>(mixed)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("mixes arrays and objects"), "{err}");
+        let short = serde_json::json!({"interval": "i", "rows": [[0, 0]]});
+        assert!(serde_json::from_value::<Usage>(short).is_err());
     }
 }

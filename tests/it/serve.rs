@@ -218,6 +218,47 @@ fn silent_clients_are_disconnected_and_connections_are_bounded() {
     );
 }
 
+/// A client that asks and asks and never reads its answers is disconnected once an answer has
+/// waited `--timeout` to be read: with one connection allowed, the next client is answered.
+#[test]
+fn clients_that_never_read_their_answers_are_disconnected() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = sample(dir.path());
+    let snap = snap.to_str().unwrap();
+    let server = Server::start(
+        &[
+            "--no-config",
+            snap,
+            "--timeout",
+            "2",
+            "--max-connections",
+            "1",
+        ],
+        dir.path(),
+        &[],
+    );
+    let mut greedy = TcpStream::connect(&server.addr).unwrap();
+    greedy
+        .set_write_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let ask = format!(
+        "GET /v1/openapi.json HTTP/1.1\r\nHost: {}\r\n\r\n",
+        server.addr
+    );
+    // Far more answers than the socket buffers hold (the document is tens of KiB), never read.
+    let writer = std::thread::spawn(move || {
+        for _ in 0..4_000 {
+            if greedy.write_all(ask.as_bytes()).is_err() {
+                break;
+            }
+        }
+        greedy
+    });
+    let (status, _) = http(&server.addr, "GET", "/v1/health", None, &[]);
+    assert_eq!(status, 200, "answered once the greedy client was let go");
+    drop(writer.join().unwrap());
+}
+
 /// SIGTERM through the `kill` command (the crate forbids unsafe code, tests included).
 fn unsafe_free_kill(pid: i32) -> i32 {
     let s = std::process::Command::new("kill")
