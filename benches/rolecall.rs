@@ -66,7 +66,14 @@ fn hostile_corpus() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let run = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_rolecall"))
-            .args(["check", "--no-config", "--verbose", "--format", "json"])
+            .args([
+                "check",
+                "--sample",
+                "--no-config",
+                "--verbose",
+                "--format",
+                "json",
+            ])
             .args([
                 "--budget",
                 &BUDGET_S.to_string(),
