@@ -329,14 +329,7 @@ fn smallest_fix(
     // that lost a permission gets it back, rather than a second, broader role on top.
     // Other holders of a role gain what is added to it: never an admin-level permission
     // (authorization, directory, oauth) through a role anyone else holds.
-    let others = |r: u32| {
-        org.role_holders(r)
-            .iter()
-            .filter(|(s, _)| *s != subject)
-            .map(|(s, _)| *s)
-            .collect::<std::collections::BTreeSet<_>>()
-            .len()
-    };
+    let others = |r: u32| other_holders(org, r, subject);
     let admin_level = super::ADMIN_DOMAINS.contains(&perm.domain);
     let may_extend = |r: u32| !admin_level || others(r) == 0;
     let about_it = |r: u32| {
@@ -383,4 +376,16 @@ fn smallest_fix(
         subject: subject_text,
         division,
     }
+}
+
+/// How many subjects other than `subject` hold `role` directly: who else gains what a fix
+/// adds to the role.
+#[must_use]
+pub fn other_holders(org: &Org, role: u32, subject: SubjectRef) -> usize {
+    org.role_holders(role)
+        .iter()
+        .filter(|(s, _)| *s != subject)
+        .map(|(s, _)| *s)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
 }

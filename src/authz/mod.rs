@@ -25,7 +25,7 @@ pub use compare::{
     baseline_differences, check_error_body, explain_baseline, grants_with, role_has, same_subject,
     same_target, BaselineAnswer, BodyCheck,
 };
-pub use decision::{Awareness, Decision, Fix};
+pub use decision::{other_holders, Awareness, Decision, Fix};
 pub use diff::{diff, subject_key, DiffOptions, OrgDiff, RoleDiff, SubjectDiff, SubjectKey};
 pub use explain::{
     explain, target_of, CatalogUsed, Explanation, PermissionCheck, Question, Status, Step,

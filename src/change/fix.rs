@@ -289,15 +289,9 @@ fn counted_on(whole: &Org, subject: SubjectRef, fix: &Fix) -> Fix {
         } => Fix::AddPermission {
             permission: permission.clone(),
             role: role.clone(),
-            others: whole.role(role).map_or(0, |r| {
-                whole
-                    .role_holders(r)
-                    .iter()
-                    .filter(|(s, _)| *s != subject)
-                    .map(|(s, _)| *s)
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .len()
-            }),
+            others: whole
+                .role(role)
+                .map_or(0, |r| crate::authz::other_holders(whole, r, subject)),
         },
         other => other.clone(),
     }
