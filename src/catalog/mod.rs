@@ -185,10 +185,6 @@ pub fn builtin_catalog() -> &'static Catalog<'static> {
     })
 }
 
-fn segments(path: &str) -> Vec<&str> {
-    path.trim_end_matches('/').split('/').collect()
-}
-
 impl<'a> Catalog<'a> {
     /// The catalog for questions about `org`: its snapshot's own operations, with the built-in
     /// catalog behind them for operations the snapshot lacks (or all of them, when it has none).
@@ -305,10 +301,10 @@ impl<'a> Catalog<'a> {
         let path = path.trim();
         let path = path.split_once('?').map_or(path, |(p, _)| p);
         let path = path.find("/api/").map_or(path, |i| &path[i..]);
-        let want = segments(path);
+        let want = OperationIndex::split(path);
         let mut scored: Vec<(usize, String)> = Vec::new();
         for op in self.ops {
-            let tmpl = segments(&op.path);
+            let tmpl = OperationIndex::split(&op.path);
             if tmpl.len() != want.len() {
                 continue;
             }
@@ -347,14 +343,14 @@ impl<'a> Catalog<'a> {
         let path = path.split_once('?').map_or(path, |(p, _)| p);
         // Accept full URLs: keep what starts at `/api/`.
         let path = path.find("/api/").map_or(path, |i| &path[i..]);
-        let want = segments(path);
+        let want = OperationIndex::split(path);
         let candidates = self
             .index
             .by_shape
             .get(&(method.to_ascii_uppercase(), want.len()))?;
         let mut best: Option<(usize, usize)> = None;
         for &i in candidates {
-            let tmpl = segments(&self.ops[i].path);
+            let tmpl = OperationIndex::split(&self.ops[i].path);
             let mut literal = 0;
             let ok = tmpl.iter().zip(&want).all(|(t, w)| {
                 if t.starts_with('{') && t.ends_with('}') {
@@ -372,7 +368,7 @@ impl<'a> Catalog<'a> {
         }
         let (i, _) = best?;
         let op = &self.ops[i];
-        let params = segments(&op.path)
+        let params = OperationIndex::split(&op.path)
             .into_iter()
             .zip(want)
             .filter(|(t, _)| t.starts_with('{') && t.ends_with('}'))

@@ -517,7 +517,7 @@ impl OperationIndex {
         for (i, op) in ops.iter().enumerate() {
             index
                 .by_shape
-                .entry((op.method.to_ascii_uppercase(), Self::segments(&op.path)))
+                .entry((op.method.to_ascii_uppercase(), Self::split(&op.path).len()))
                 .or_default()
                 .push(i);
             index.by_id.insert(op.operation_id.clone(), i);
@@ -525,10 +525,11 @@ impl OperationIndex {
         index
     }
 
-    /// How many segments a path has, as the index counts them (a trailing `/` ignored).
+    /// A path's `/`-separated segments (a trailing `/` ignored): how the index shapes
+    /// operations and how a request is matched against them.
     #[must_use]
-    pub fn segments(path: &str) -> usize {
-        path.trim_end_matches('/').split('/').count()
+    pub fn split(path: &str) -> Vec<&str> {
+        path.trim_end_matches('/').split('/').collect()
     }
 }
 
