@@ -24,8 +24,8 @@ pub struct Ctx {
     pub now: SystemTime,
     /// Whether the server is shutting down.
     pub stopping: bool,
-    /// The decision log's counts of lost lines (`null` without a log).
-    pub decision_log: Value,
+    /// The decision log's lost lines, `(dropped, failed)` (`None` without a log).
+    pub decision_log: Option<(u64, u64)>,
 }
 
 /// A request as the handlers see it: the JSON body (`null` without one) and the path's `{id}`.
@@ -442,7 +442,7 @@ fn health(cx: &Ctx, _: &Request) -> Result<Answer, Problem> {
         "rules": s.rules.len(),
         "ruleErrors": s.report.load_errors.len(),
         "generation": s.generation,
-        "decisionLog": cx.decision_log,
+        "decisionLog": cx.decision_log.map(|(dropped, failed)| json!({ "dropped": dropped, "failed": failed })),
     });
     Ok(Answer::ok(doc, json!({ "stale": stale })))
 }

@@ -122,13 +122,6 @@ impl DecisionLog {
         self.failed.load(Ordering::Relaxed)
     }
 
-    /// What health reports of the log: lines dropped and lines that failed, so a log with
-    /// holes is never mistaken for a complete one.
-    #[must_use]
-    pub fn health(&self) -> Value {
-        serde_json::json!({ "dropped": self.dropped(), "failed": self.failed() })
-    }
-
     /// Write every queued line and close the file.
     pub fn close(&mut self) {
         self.tx = None;
@@ -192,7 +185,6 @@ mod tests {
             log.record(&serde_json::json!({ "n": i, "pad": "x".repeat(40) }));
         }
         log.close();
-        assert_eq!((log.dropped(), log.failed()), (0, 4), "{}", log.health());
-        assert_eq!(log.health(), serde_json::json!({"dropped": 0, "failed": 4}));
+        assert_eq!((log.dropped(), log.failed()), (0, 4));
     }
 }

@@ -464,7 +464,7 @@ async fn compute(
         cur: app.shared.now(),
         now: SystemTime::now(),
         stopping: app.shared.stopping(),
-        decision_log: app.log.as_ref().map_or(Value::Null, DecisionLog::health),
+        decision_log: app.log.as_ref().map(|l| (l.dropped(), l.failed())),
     };
     let task = tokio::task::spawn_blocking(move || {
         // The permit is held until the work ends, even when its answer came too late.
