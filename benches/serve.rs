@@ -253,55 +253,48 @@ fn main() {
         );
     }
 
+    // The load: explain at `rate` and who-can at a tenth of it, for `secs`, into `tally`.
+    let mix = |tally: Arc<Tally>, secs: f64| {
+        let e = drive(
+            client.clone(),
+            format!("{base}/v1/explain"),
+            explain.clone(),
+            rate,
+            secs,
+            Arc::clone(&tally),
+            false,
+        );
+        let w = drive(
+            client.clone(),
+            format!("{base}/v1/who-can"),
+            who_can.clone(),
+            (rate / 10).max(1),
+            secs,
+            tally,
+            true,
+        );
+        async move {
+            let e = tokio::spawn(e);
+            let w = tokio::spawn(w);
+            let _ = e.await;
+            let _ = w.await;
+        }
+    };
+
     // Warm-up: a few seconds of the same mix at the same rates (both streams, so every thread
     // the run uses has started), then the RSS to compare with.
     let warm = Arc::new(Tally::default());
     let warm_secs = 5.0_f64.min(secs);
     rt.block_on(async {
-        let e = tokio::spawn(drive(
-            client.clone(),
-            format!("{base}/v1/explain"),
-            explain.clone(),
-            rate,
-            warm_secs,
-            Arc::clone(&warm),
-            false,
-        ));
-        let w = tokio::spawn(drive(
-            client.clone(),
-            format!("{base}/v1/who-can"),
-            who_can.clone(),
-            (rate / 10).max(1),
-            warm_secs,
-            Arc::clone(&warm),
-            true,
-        ));
-        let _ = e.await;
-        let _ = w.await;
+        let load = mix(Arc::clone(&warm), warm_secs);
+        load.await;
     });
     let pid = server.id();
     let rss_warm = rss_kib(pid);
 
     let tally = Arc::new(Tally::default());
     let reload = rt.block_on(async {
-        let e = tokio::spawn(drive(
-            client.clone(),
-            format!("{base}/v1/explain"),
-            explain.clone(),
-            rate,
-            secs,
-            Arc::clone(&tally),
-            false,
-        ));
-        let w = tokio::spawn(drive(
-            client.clone(),
-            format!("{base}/v1/who-can"),
-            who_can.clone(),
-            (rate / 10).max(1),
-            secs,
-            Arc::clone(&tally),
-            true,
-        ));
+        let load = tokio::spawn(mix(Arc::clone(&tally), secs));
         // Halfway: the snapshot is replaced (renamed over, as editors and `fetch` do).
         tokio::time::sleep(Duration::from_secs_f64(secs / 2.0)).await;
         let rss_before = rss_kib(pid);
@@ -316,8 +309,7 @@ fn main() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let took = t.elapsed();
-        let _ = e.await;
-        let _ = w.await;
+        let _ = load.await;
         (took, rss_before)
     });
     let (reload, rss_before) = reload;
