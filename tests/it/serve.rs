@@ -162,15 +162,11 @@ fn the_server_returns_freed_memory_at_once_unless_told_otherwise() {
     assert_eq!(delay(&server).as_deref(), Some("25"));
 }
 
-/// A client that opens a connection and never finishes its request head is disconnected after
-/// `--timeout`, and holds its place among `--max-connections` only until then: with one place,
-/// a second client is answered only after the silent one was let go.
-#[test]
-fn silent_clients_are_disconnected_and_connections_are_bounded() {
-    let dir = tempfile::tempdir().unwrap();
-    let snap = sample(dir.path());
+/// A server on the sample with one connection allowed and a 2 s bound on each.
+fn one_place_server(dir: &Path) -> Server {
+    let snap = sample(dir);
     let snap = snap.to_str().unwrap();
-    let server = Server::start(
+    Server::start(
         &[
             "--no-config",
             snap,
@@ -179,9 +175,18 @@ fn silent_clients_are_disconnected_and_connections_are_bounded() {
             "--max-connections",
             "1",
         ],
-        dir.path(),
+        dir,
         &[],
-    );
+    )
+}
+
+/// A client that opens a connection and never finishes its request head is disconnected after
+/// `--timeout`, and holds its place among `--max-connections` only until then: with one place,
+/// a second client is answered only after the silent one was let go.
+#[test]
+fn silent_clients_are_disconnected_and_connections_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = one_place_server(dir.path());
     let opened = Instant::now();
     let mut silent = TcpStream::connect(&server.addr).unwrap();
     silent
@@ -223,20 +228,7 @@ fn silent_clients_are_disconnected_and_connections_are_bounded() {
 #[test]
 fn clients_that_never_read_their_answers_are_disconnected() {
     let dir = tempfile::tempdir().unwrap();
-    let snap = sample(dir.path());
-    let snap = snap.to_str().unwrap();
-    let server = Server::start(
-        &[
-            "--no-config",
-            snap,
-            "--timeout",
-            "2",
-            "--max-connections",
-            "1",
-        ],
-        dir.path(),
-        &[],
-    );
+    let server = one_place_server(dir.path());
     let mut greedy = TcpStream::connect(&server.addr).unwrap();
     greedy
         .set_write_timeout(Some(Duration::from_secs(60)))
